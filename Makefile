@@ -1,0 +1,188 @@
+# vibn reconciler. `make` builds bin/vibnd, bin/vibnctl and bin/vibn-sim; `make test` runs every
+# test against a private Postgres; `make SANITIZE=1 test` does it under ASan and UBSan.
+# Sources are found by directory, so a new module needs no edit here:
+#   common/ clients/ manifests/ reconcilers/ controller/ cli/  -> build/.../libvibn.a
+#   controller/vibnd.c, cli/vibnctl.c, tests/sim/*.c           -> the three binaries
+#   tests/unit/test_*.c, tests/integration/test_*.c            -> one cmocka program each
+#   tests/fuzz/fuzz_*.c                                         -> libFuzzer targets (make fuzz)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+# Everything the build, the tests and the demo need; scripts/deps.sh installs what is missing.
+PKGS := libevent libevent_pthreads libpq libcurl jansson yaml-0.1 libcrypto
+TEST_PKGS := cmocka
+
+DEPS_MISSING := $(shell scripts/deps.sh --check >/dev/null 2>&1 || echo yes)
+
+ifeq ($(DEPS_MISSING),yes)
+# Install first, then run the same goal again with the dependencies in place.
+.PHONY: all test bench demo up soak fuzz lint valgrind
+all test bench demo up soak fuzz lint valgrind:
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory $@
+else
+
+ifeq ($(FUZZ),1)
+CC := clang
+BUILD := build/fuzz
+BIN := $(BUILD)/bin
+MODE_CFLAGS := -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer
+MODE_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),1)
+BUILD := build/asan
+BIN := $(BUILD)/bin
+MODE_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+MODE_LDFLAGS := -fsanitize=address,undefined
+else
+BUILD := build/release
+BIN := bin
+MODE_CFLAGS := -O2 -g
+MODE_LDFLAGS :=
+endif
+
+CC ?= cc
+# Quiet by default; `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	-Wformat=2 -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef -Wno-unused-parameter
+ifneq ($(CI),)
+WARN += -Werror
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS))
+TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS))
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+CPPFLAGS += -I. -Iclients -D_GNU_SOURCE -DVIBN_VERSION='"$(VERSION)"'
+ALL_CFLAGS := -std=c11 $(WARN) $(MODE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(MODE_LDFLAGS) $(LDFLAGS)
+
+MAINS := controller/vibnd.c cli/vibnctl.c
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard common/*.c clients/*.c manifests/*.c \
+	reconcilers/*.c controller/*.c cli/*.c))
+MIGRATIONS := $(sort $(wildcard deploy/migrations/*.sql))
+GEN_MIGRATIONS := $(BUILD)/gen/migrations.c
+SIM_SRCS := $(wildcard tests/sim/*.c)
+SUPPORT_SRCS := $(wildcard tests/support/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+ITEST_SRCS := $(wildcard tests/integration/test_*.c)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB := $(BUILD)/libvibn.a
+LIB_OBJS := $(call obj,$(LIB_SRCS)) $(BUILD)/obj/gen/migrations.o
+SUPPORT_LIB := $(BUILD)/libvibntest.a
+SUPPORT_OBJS := $(call obj,$(SUPPORT_SRCS))
+PROGS := $(BIN)/vibnd $(BIN)/vibnctl $(if $(SIM_SRCS),$(BIN)/vibn-sim)
+TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS) $(ITEST_SRCS))
+BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+FUZZ_PROGS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all tests test check bench fuzz fuzz-build fmt fmt-check lint valgrind demo up soak \
+	clean deps
+.SECONDARY:
+all: $(PROGS)
+tests: $(PROGS) $(TEST_PROGS) $(BENCH_PROGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(GEN_MIGRATIONS): $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/embed-migrations.sh $@ $(MIGRATIONS)
+
+$(BUILD)/obj/gen/migrations.o: $(GEN_MIGRATIONS)
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(SUPPORT_LIB): $(SUPPORT_OBJS)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^ $(if $(SUPPORT_OBJS),,$(BUILD)/obj/gen/migrations.o)
+
+$(BIN)/vibnd: $(call obj,controller/vibnd.c) $(LIB)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BIN)/vibnctl: $(call obj,cli/vibnctl.c) $(LIB)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BIN)/vibn-sim: $(call obj,$(SIM_SRCS)) $(LIB)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PKG_LIBS)
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(TEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(SUPPORT_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(LIB)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+# The whole suite: unit, integration (C and Python) and fuzz-corpus replays, against a
+# private Postgres that tests/run.sh starts and always removes.
+test check: tests
+	@VIBN_BUILD=$(BUILD) VIBN_BIN=$(BIN) tests/run.sh
+
+bench: tests
+	@VIBN_BUILD=$(BUILD) VIBN_BIN=$(BIN) tests/bench/run.sh
+
+fuzz-build: $(FUZZ_PROGS)
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+	@tests/fuzz/run.sh build/fuzz/fuzz $${FUZZ_SECONDS:-60}
+
+demo up soak: all
+	@VIBN_BIN=$(BIN) scripts/$@.sh
+
+valgrind: tests
+	@VIBN_BUILD=$(BUILD) VIBN_BIN=$(BIN) VIBN_VALGRIND=1 tests/run.sh
+
+FMT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+fmt:
+	clang-format -i $(FMT_SRCS)
+fmt-check:
+	clang-format --dry-run --Werror $(FMT_SRCS)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem -I. -Iclients -D_GNU_SOURCE $(LIB_SRCS) $(MAINS)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+endif
+
+deps:
+	@scripts/deps.sh

@@ -1,0 +1,39 @@
+#include "ctl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "clients/db.h"
+
+void
+ctl_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vibnctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+PGconn *
+ctl_connect(void)
+{
+	const char *url = getenv("DATABASE_URL");
+	char *cause = NULL;
+	PGconn *conn;
+
+	if (url == NULL || *url == '\0') {
+		ctl_error("DATABASE_URL is not set (a libpq URI such as "
+			  "postgresql://user@host:5432/vibn, or a key=value conninfo)");
+		return NULL;
+	}
+	conn = db_connect(url, "vibnctl", &cause);
+	if (conn == NULL) {
+		ctl_error("%s", cause);
+		free(cause);
+	}
+	return conn;
+}

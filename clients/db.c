@@ -1,0 +1,119 @@
+#include "db.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+/* libpq routes notices to stderr by default; send them to our log at debug level. */
+static void
+db_notice(void *arg, const char *message)
+{
+	char *line = db_oneline(message);
+
+	log_debug("postgres: %s", line);
+	free(line);
+}
+
+char *
+db_oneline(const char *msg)
+{
+	char *out, *p;
+	size_t n;
+
+	if (msg == NULL || *msg == '\0')
+		return xstrdup("unknown database error");
+	out = xmalloc(strlen(msg) * 2 + 1);
+	p = out;
+	for (const char *s = msg; *s != '\0'; s++) {
+		if (*s == '\n' || *s == '\r' || *s == '\t') {
+			/* Fold continuation lines into "; " separated clauses. */
+			while (p > out && p[-1] == ' ')
+				p--;
+			if (p > out && s[1] != '\0' && p[-1] != ';' && s[1] != '\n') {
+				*p++ = ';';
+				*p++ = ' ';
+			}
+			while (s[1] == '\t' || s[1] == ' ')
+				s++;
+			continue;
+		}
+		*p++ = *s;
+	}
+	*p = '\0';
+	n = strlen(out);
+	while (n > 0 && (isspace((unsigned char)out[n - 1]) || out[n - 1] == ';'))
+		out[--n] = '\0';
+	return out;
+}
+
+PGconn *
+db_connect(const char *conninfo, const char *appname, char **cause)
+{
+	/* Earlier keywords are defaults: the expanded conninfo (dbname) overrides them. */
+	const char *keys[] = {"application_name", "connect_timeout", "dbname", NULL};
+	const char *vals[] = {appname ? appname : "vibn", "5", conninfo, NULL};
+	PGconn *conn;
+
+	*cause = NULL;
+	if (conninfo == NULL || *conninfo == '\0') {
+		*cause = xstrdup("empty database connection string");
+		return NULL;
+	}
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (conn == NULL) {
+		*cause = xstrdup("out of memory connecting to the database");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		char *msg = db_oneline(PQerrorMessage(conn));
+
+		*cause = xasprintf("cannot connect to the database: %s", msg);
+		free(msg);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQsetNoticeProcessor(conn, db_notice, NULL);
+	return conn;
+}
+
+PGresult *
+db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params, char **cause)
+{
+	PGresult *res;
+	ExecStatusType st;
+
+	*cause = NULL;
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	*cause = db_oneline(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	if (**cause == '\0' || strcmp(*cause, "unknown database error") == 0) {
+		free(*cause);
+		*cause = db_oneline(PQerrorMessage(conn));
+	}
+	PQclear(res);
+	return NULL;
+}
+
+int
+db_command(PGconn *conn, const char *sql, int nparams, const char *const *params, char **cause)
+{
+	PGresult *res = db_exec(conn, sql, nparams, params, cause);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+const char *
+db_sqlstate(const PGresult *res)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return s ? s : "";
+}
