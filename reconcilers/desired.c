@@ -1,0 +1,208 @@
+#include "desired.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clients/db.h"
+#include "reconcilers/conditions.h"
+#include "common/xmalloc.h"
+
+/* One round trip: the children come back as JSON arrays next to the row. */
+static const char desired_sql[] =
+	"SELECT w.id, w.slug, w.name, w.owner, w.visibility, w.deletion_policy, w.source,"
+	" w.prune_members, w.paused, w.deleted_at IS NOT NULL, w.generation,"
+	" w.observed_generation, w.coolify_project_uuid, w.gitea_org, w.provision_status,"
+	" w.last_error, w.conditions::text,"
+	" (SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'gitea_username',"
+	"   m.gitea_username, 'role', m.role) ORDER BY m.id), '[]')"
+	"   FROM vibn_workspace_members m WHERE m.workspace_id = w.id)::text,"
+	" (SELECT coalesce(json_agg(json_build_object('name', r.name, 'private', r.private,"
+	"   'description', r.description, 'default_branch', r.default_branch, 'gitea_repo_id',"
+	"   r.gitea_repo_id) ORDER BY r.id), '[]')"
+	"   FROM vibn_workspace_repos r WHERE r.workspace_id = w.id)::text,"
+	" (SELECT coalesce(json_agg(json_build_object('name', a.name, 'repo', a.repo, 'branch',"
+	"   a.branch, 'build_pack', a.build_pack, 'ports', a.ports, 'coolify_app_uuid',"
+	"   a.coolify_app_uuid) ORDER BY a.id), '[]')"
+	"   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text"
+	" FROM vibn_workspaces w WHERE w.id = $1";
+
+const char *
+desired_role_name(enum desired_role role)
+{
+	switch (role) {
+	case ROLE_OWNER:
+		return "owner";
+	case ROLE_ADMIN:
+		return "admin";
+	case ROLE_MEMBER:
+		return "member";
+	}
+	return "member";
+}
+
+static enum desired_role
+desired_role_parse(const char *s)
+{
+	if (s != NULL && strcmp(s, "owner") == 0)
+		return ROLE_OWNER;
+	if (s != NULL && strcmp(s, "admin") == 0)
+		return ROLE_ADMIN;
+	return ROLE_MEMBER;
+}
+
+/* A new copy of a column, or NULL for SQL NULL. */
+static char *
+desired_col(PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? NULL : xstrdup(PQgetvalue(res, 0, col));
+}
+
+/* A new copy of a JSON string member, or NULL when absent or null. */
+static char *
+desired_str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? xstrdup(s) : NULL;
+}
+
+static void
+desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, json_t *apps)
+{
+	size_t i;
+	json_t *v;
+
+	ws->members = xcalloc(json_array_size(members) + 1, sizeof *ws->members);
+	json_array_foreach(members, i, v) {
+		struct desired_member *m = &ws->members[ws->nmembers++];
+
+		m->user_id = desired_str(v, "user_id");
+		m->gitea_username = desired_str(v, "gitea_username");
+		m->role = desired_role_parse(json_string_value(json_object_get(v, "role")));
+	}
+	ws->repos = xcalloc(json_array_size(repos) + 1, sizeof *ws->repos);
+	json_array_foreach(repos, i, v) {
+		struct desired_repo *r = &ws->repos[ws->nrepos++];
+
+		r->name = desired_str(v, "name");
+		r->private = json_is_true(json_object_get(v, "private"));
+		r->description = desired_str(v, "description");
+		r->default_branch = desired_str(v, "default_branch");
+		r->gitea_repo_id = json_integer_value(json_object_get(v, "gitea_repo_id"));
+	}
+	ws->apps = xcalloc(json_array_size(apps) + 1, sizeof *ws->apps);
+	json_array_foreach(apps, i, v) {
+		struct desired_app *a = &ws->apps[ws->napps++];
+
+		a->name = desired_str(v, "name");
+		a->repo = desired_str(v, "repo");
+		a->branch = desired_str(v, "branch");
+		a->build_pack = desired_str(v, "build_pack");
+		a->ports = desired_str(v, "ports");
+		a->coolify_app_uuid = desired_str(v, "coolify_app_uuid");
+	}
+}
+
+int
+desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
+{
+	const char *params[1] = {ws_id};
+	json_t *members = NULL, *repos = NULL, *apps = NULL;
+	struct desired_ws *ws;
+	PGresult *res;
+
+	*out = NULL;
+	res = db_exec(conn, desired_sql, 1, params, cause);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return 0;
+	}
+	ws = xcalloc(1, sizeof *ws);
+	ws->id = desired_col(res, 0);
+	ws->slug = desired_col(res, 1);
+	ws->name = desired_col(res, 2);
+	ws->owner = desired_col(res, 3);
+	ws->visibility = desired_col(res, 4);
+	ws->deletion_policy = desired_col(res, 5);
+	ws->source = desired_col(res, 6);
+	ws->prune_members = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+	ws->paused = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
+	ws->deleted = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	ws->generation = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
+	ws->observed_generation = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
+	ws->coolify_project_uuid = desired_col(res, 12);
+	ws->gitea_org = desired_col(res, 13);
+	ws->provision_status = desired_col(res, 14);
+	ws->last_error = desired_col(res, 15);
+	ws->conditions = conditions_parse(PQgetvalue(res, 0, 16));
+	members = json_loads(PQgetvalue(res, 0, 17), 0, NULL);
+	repos = json_loads(PQgetvalue(res, 0, 18), 0, NULL);
+	apps = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
+	PQclear(res);
+	desired_load_children(ws, members, repos, apps);
+	json_decref(members);
+	json_decref(repos);
+	json_decref(apps);
+	*out = ws;
+	return 0;
+}
+
+void
+desired_free(struct desired_ws *ws)
+{
+	if (ws == NULL)
+		return;
+	for (size_t i = 0; i < ws->nmembers; i++) {
+		free(ws->members[i].user_id);
+		free(ws->members[i].gitea_username);
+	}
+	for (size_t i = 0; i < ws->nrepos; i++) {
+		free(ws->repos[i].name);
+		free(ws->repos[i].description);
+		free(ws->repos[i].default_branch);
+	}
+	for (size_t i = 0; i < ws->napps; i++) {
+		free(ws->apps[i].name);
+		free(ws->apps[i].repo);
+		free(ws->apps[i].branch);
+		free(ws->apps[i].build_pack);
+		free(ws->apps[i].ports);
+		free(ws->apps[i].coolify_app_uuid);
+	}
+	free(ws->members);
+	free(ws->repos);
+	free(ws->apps);
+	free(ws->id);
+	free(ws->slug);
+	free(ws->name);
+	free(ws->owner);
+	free(ws->visibility);
+	free(ws->deletion_policy);
+	free(ws->source);
+	free(ws->coolify_project_uuid);
+	free(ws->gitea_org);
+	free(ws->provision_status);
+	free(ws->last_error);
+	json_decref(ws->conditions);
+	free(ws);
+}
+
+char *
+desired_gitea_org_name(const char *slug)
+{
+	return xasprintf("vibn-%s", slug);
+}
+
+char *
+desired_coolify_project_name(const char *slug)
+{
+	return xasprintf("vibn-ws-%s", slug);
+}
+
+char *
+desired_coolify_app_name(const char *slug, const char *app)
+{
+	return xasprintf("%s-%s", slug, app);
+}

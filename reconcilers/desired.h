@@ -1,0 +1,75 @@
+/* The desired state of one workspace, read from Postgres in a single query: the workspace
+ * row (spec and recorded status) with its members, repos and apps. */
+#ifndef VIBN_DESIRED_H
+#define VIBN_DESIRED_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+enum desired_role { ROLE_OWNER, ROLE_ADMIN, ROLE_MEMBER };
+
+struct desired_member {
+	char *user_id;
+	char *gitea_username; /* NULL until the user links a Gitea account */
+	enum desired_role role;
+};
+
+struct desired_repo {
+	char *name;
+	int private;
+	char *description;
+	char *default_branch;
+	long long gitea_repo_id; /* 0 when not recorded */
+};
+
+struct desired_app {
+	char *name;
+	char *repo;
+	char *branch;
+	char *build_pack;
+	char *ports;
+	char *coolify_app_uuid; /* NULL when not recorded */
+};
+
+struct desired_ws {
+	char *id;
+	char *slug;
+	char *name;
+	char *owner;
+	char *visibility;
+	char *deletion_policy; /* "Orphan" or "Delete" */
+	char *source;
+	int prune_members;
+	int paused;
+	int deleted; /* soft-deleted: clean up per deletion_policy, then remove the row */
+	long long generation;
+	long long observed_generation;
+	/* Recorded status (NULL when absent). */
+	char *coolify_project_uuid;
+	char *gitea_org;
+	char *provision_status;
+	char *last_error;
+	json_t *conditions; /* owned array */
+
+	struct desired_member *members;
+	size_t nmembers;
+	struct desired_repo *repos;
+	size_t nrepos;
+	struct desired_app *apps;
+	size_t napps;
+};
+
+/* Loads workspace ws_id. On success returns 0 and sets *out to a new desired_ws, or to
+ * NULL when no such workspace exists (it was removed). -1 with *cause on a database error. */
+int desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
+	__attribute__((warn_unused_result));
+void desired_free(struct desired_ws *ws);
+
+const char *desired_role_name(enum desired_role role);
+
+/* Upstream names (DESIGN 4). Each returns a new string. */
+char *desired_gitea_org_name(const char *slug);       /* vibn-{slug} */
+char *desired_coolify_project_name(const char *slug); /* vibn-ws-{slug} */
+char *desired_coolify_app_name(const char *slug, const char *app); /* {slug}-{app} */
+
+#endif
