@@ -23,7 +23,7 @@ webhook_is_hex64(const char *s)
 
 int
 webhook_verify(const char *secret, const void *body, size_t len, const char *gitea_sig,
-	       const char *hub_sig)
+               const char *hub_sig)
 {
 	char want[65], got[65];
 	const char *sig = NULL;
@@ -58,7 +58,7 @@ webhook_str(json_t *obj, const char *key, const char *sub)
 
 int
 webhook_parse(const char *event_header, const void *body, size_t len, struct webhook_event *ev,
-	      char **cause)
+              char **cause)
 {
 	json_error_t err;
 	json_t *root, *repo;
@@ -68,7 +68,7 @@ webhook_parse(const char *event_header, const void *body, size_t len, struct web
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
 		*cause = xasprintf("invalid JSON at line %d column %d: %s", err.line, err.column,
-				   err.text);
+		                   err.text);
 		return -1;
 	}
 	if (!json_is_object(root)) {

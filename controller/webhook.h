@@ -13,7 +13,7 @@
  * NULL. Compares in constant time. Returns 1 when valid, 0 otherwise (missing, empty,
  * malformed or wrong). */
 int webhook_verify(const char *secret, const void *body, size_t len, const char *gitea_sig,
-		   const char *hub_sig);
+                   const char *hub_sig);
 
 struct webhook_event {
 	char *event;  /* X-Gitea-Event, e.g. "repository" */
@@ -26,7 +26,7 @@ struct webhook_event {
  * new strings (free with webhook_event_free). Returns 0, or -1 with a one-line *cause
  * (owned by the caller) when the body is not a JSON object. */
 int webhook_parse(const char *event_header, const void *body, size_t len, struct webhook_event *ev,
-		  char **cause) __attribute__((warn_unused_result));
+                  char **cause) __attribute__((warn_unused_result));
 void webhook_event_free(struct webhook_event *ev);
 
 #endif

@@ -22,7 +22,8 @@ conditions_find(const json_t *conds, const char *type)
 
 	if (!json_is_array(conds))
 		return NULL;
-	json_array_foreach(conds, i, c) {
+	json_array_foreach(conds, i, c)
+	{
 		const char *t = json_string_value(json_object_get(c, "type"));
 
 		if (t != NULL && strcmp(t, type) == 0)
@@ -50,7 +51,7 @@ cond_field_equal(json_t *c, const char *key, const char *want)
 
 int
 conditions_set(json_t *conds, const char *type, enum cond_status st, const char *reason,
-	       const char *message, long long generation, const char *now_rfc3339)
+               const char *message, long long generation, const char *now_rfc3339)
 {
 	const char *status = cond_status_names[st];
 	json_t *c = conditions_find(conds, type);
@@ -61,7 +62,8 @@ conditions_set(json_t *conds, const char *type, enum cond_status st, const char 
 	if (c != NULL) {
 		json_t *gen = json_object_get(c, "observedGeneration");
 
-		if (cond_field_equal(c, "status", status) && cond_field_equal(c, "reason", reason) &&
+		if (cond_field_equal(c, "status", status) &&
+		    cond_field_equal(c, "reason", reason) &&
 		    cond_field_equal(c, "message", message) && json_is_integer(gen) &&
 		    json_integer_value(gen) == generation)
 			return 0;
@@ -71,14 +73,15 @@ conditions_set(json_t *conds, const char *type, enum cond_status st, const char 
 			ltt = json_string_value(json_object_get(c, "lastTransitionTime"));
 	}
 	json_t *n = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "type", type, "status", status,
-			      "reason", reason, "message", message, "lastTransitionTime", ltt,
-			      "observedGeneration", (json_int_t)generation);
+	                      "reason", reason, "message", message, "lastTransitionTime", ltt,
+	                      "observedGeneration", (json_int_t)generation);
 	if (c != NULL) {
 		/* Replace in place, keeping the array's order stable across writes. */
 		size_t i;
 		json_t *v;
 
-		json_array_foreach(conds, i, v) {
+		json_array_foreach(conds, i, v)
+		{
 			if (v == c) {
 				json_array_set_new(conds, i, n);
 				break;

@@ -25,7 +25,7 @@ const char *conditions_status_name(enum cond_status st);
  * status-changed condition gets lastTransitionTime = now_rfc3339; otherwise the old time
  * stays. Returns 1 when anything about the condition changed, 0 when it was already so. */
 int conditions_set(json_t *conds, const char *type, enum cond_status st, const char *reason,
-		   const char *message, long long generation, const char *now_rfc3339);
+                   const char *message, long long generation, const char *now_rfc3339);
 
 /* Returns the condition object of that type in conds (borrowed), or NULL. */
 json_t *conditions_find(const json_t *conds, const char *type);

@@ -9,22 +9,22 @@
 
 /* One round trip: the children come back as JSON arrays next to the row. */
 static const char desired_sql[] =
-	"SELECT w.id, w.slug, w.name, w.owner, w.visibility, w.deletion_policy, w.source,"
-	" w.prune_members, w.paused, w.deleted_at IS NOT NULL, w.generation,"
-	" w.observed_generation, w.coolify_project_uuid, w.gitea_org, w.provision_status,"
-	" w.last_error, w.conditions::text,"
-	" (SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'gitea_username',"
-	"   m.gitea_username, 'role', m.role) ORDER BY m.id), '[]')"
-	"   FROM vibn_workspace_members m WHERE m.workspace_id = w.id)::text,"
-	" (SELECT coalesce(json_agg(json_build_object('name', r.name, 'private', r.private,"
-	"   'description', r.description, 'default_branch', r.default_branch, 'gitea_repo_id',"
-	"   r.gitea_repo_id) ORDER BY r.id), '[]')"
-	"   FROM vibn_workspace_repos r WHERE r.workspace_id = w.id)::text,"
-	" (SELECT coalesce(json_agg(json_build_object('name', a.name, 'repo', a.repo, 'branch',"
-	"   a.branch, 'build_pack', a.build_pack, 'ports', a.ports, 'coolify_app_uuid',"
-	"   a.coolify_app_uuid) ORDER BY a.id), '[]')"
-	"   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text"
-	" FROM vibn_workspaces w WHERE w.id = $1";
+    "SELECT w.id, w.slug, w.name, w.owner, w.visibility, w.deletion_policy, w.source,"
+    " w.prune_members, w.paused, w.deleted_at IS NOT NULL, w.generation,"
+    " w.observed_generation, w.coolify_project_uuid, w.gitea_org, w.provision_status,"
+    " w.last_error, w.conditions::text,"
+    " (SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'gitea_username',"
+    "   m.gitea_username, 'role', m.role) ORDER BY m.id), '[]')"
+    "   FROM vibn_workspace_members m WHERE m.workspace_id = w.id)::text,"
+    " (SELECT coalesce(json_agg(json_build_object('name', r.name, 'private', r.private,"
+    "   'description', r.description, 'default_branch', r.default_branch, 'gitea_repo_id',"
+    "   r.gitea_repo_id) ORDER BY r.id), '[]')"
+    "   FROM vibn_workspace_repos r WHERE r.workspace_id = w.id)::text,"
+    " (SELECT coalesce(json_agg(json_build_object('name', a.name, 'repo', a.repo, 'branch',"
+    "   a.branch, 'build_pack', a.build_pack, 'ports', a.ports, 'coolify_app_uuid',"
+    "   a.coolify_app_uuid) ORDER BY a.id), '[]')"
+    "   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text"
+    " FROM vibn_workspaces w WHERE w.id = $1";
 
 const char *
 desired_role_name(enum desired_role role)
@@ -73,7 +73,8 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 	json_t *v;
 
 	ws->members = xcalloc(json_array_size(members) + 1, sizeof *ws->members);
-	json_array_foreach(members, i, v) {
+	json_array_foreach(members, i, v)
+	{
 		struct desired_member *m = &ws->members[ws->nmembers++];
 
 		m->user_id = desired_str(v, "user_id");
@@ -81,7 +82,8 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 		m->role = desired_role_parse(json_string_value(json_object_get(v, "role")));
 	}
 	ws->repos = xcalloc(json_array_size(repos) + 1, sizeof *ws->repos);
-	json_array_foreach(repos, i, v) {
+	json_array_foreach(repos, i, v)
+	{
 		struct desired_repo *r = &ws->repos[ws->nrepos++];
 
 		r->name = desired_str(v, "name");
@@ -91,7 +93,8 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 		r->gitea_repo_id = json_integer_value(json_object_get(v, "gitea_repo_id"));
 	}
 	ws->apps = xcalloc(json_array_size(apps) + 1, sizeof *ws->apps);
-	json_array_foreach(apps, i, v) {
+	json_array_foreach(apps, i, v)
+	{
 		struct desired_app *a = &ws->apps[ws->napps++];
 
 		a->name = desired_str(v, "name");

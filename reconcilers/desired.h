@@ -62,14 +62,14 @@ struct desired_ws {
 /* Loads workspace ws_id. On success returns 0 and sets *out to a new desired_ws, or to
  * NULL when no such workspace exists (it was removed). -1 with *cause on a database error. */
 int desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void desired_free(struct desired_ws *ws);
 
 const char *desired_role_name(enum desired_role role);
 
 /* Upstream names (DESIGN 4). Each returns a new string. */
-char *desired_gitea_org_name(const char *slug);       /* vibn-{slug} */
-char *desired_coolify_project_name(const char *slug); /* vibn-ws-{slug} */
+char *desired_gitea_org_name(const char *slug);                    /* vibn-{slug} */
+char *desired_coolify_project_name(const char *slug);              /* vibn-ws-{slug} */
 char *desired_coolify_app_name(const char *slug, const char *app); /* {slug}-{app} */
 
 #endif

@@ -30,15 +30,17 @@ test_load_full_workspace(void **state)
 	char id[64];
 
 	assert_non_null(conn);
-	exec_ok(conn, "INSERT INTO vibn_workspaces (slug, name, owner, source, paused, deletion_policy)"
-		      " VALUES ('acme', 'Acme Inc.', 'alice', 'manifest', true, 'Delete')");
-	exec_ok(conn, "INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username, role)"
-		      " SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces UNION ALL"
-		      " SELECT id, 'u-bob', NULL, 'admin' FROM vibn_workspaces");
+	exec_ok(conn,
+	        "INSERT INTO vibn_workspaces (slug, name, owner, source, paused, deletion_policy)"
+	        " VALUES ('acme', 'Acme Inc.', 'alice', 'manifest', true, 'Delete')");
+	exec_ok(conn,
+	        "INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username, role)"
+	        " SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces UNION ALL"
+	        " SELECT id, 'u-bob', NULL, 'admin' FROM vibn_workspaces");
 	exec_ok(conn, "INSERT INTO vibn_workspace_repos (workspace_id, name, private, description)"
-		      " SELECT id, 'web', false, 'Marketing' FROM vibn_workspaces");
+	              " SELECT id, 'web', false, 'Marketing' FROM vibn_workspaces");
 	exec_ok(conn, "INSERT INTO vibn_workspace_apps (workspace_id, name, repo, ports)"
-		      " SELECT id, 'site', 'web', '3000,8080' FROM vibn_workspaces");
+	              " SELECT id, 'site', 'web', '3000,8080' FROM vibn_workspaces");
 	res = db_exec(conn, "SELECT id FROM vibn_workspaces", 0, NULL, &cause);
 	assert_non_null(res);
 	strcpy(id, PQgetvalue(res, 0, 0));
@@ -94,8 +96,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_full_workspace),
-		cmocka_unit_test(test_upstream_names),
+	    cmocka_unit_test(test_load_full_workspace),
+	    cmocka_unit_test(test_upstream_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

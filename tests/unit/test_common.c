@@ -19,9 +19,11 @@ test_sha256_known_vector(void **state)
 	char hex[65];
 
 	util_sha256_hex("abc", 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	util_sha256_hex("", 0, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 static void
@@ -31,7 +33,8 @@ test_hmac_rfc4231_case2(void **state)
 	const char *data = "what do ya want for nothing?";
 
 	util_hmac_sha256_hex("Jefe", 4, data, strlen(data), hex);
-	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	assert_string_equal(hex,
+	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 static void
@@ -100,14 +103,14 @@ static void
 test_db_oneline_folds_libpq_messages(void **state)
 {
 	char *s = db_oneline("connection to server at \"127.0.0.1\", port 1 failed: Connection "
-			     "refused\n\tIs the server running on that host and accepting TCP/IP "
-			     "connections?\n");
+	                     "refused\n\tIs the server running on that host and accepting TCP/IP "
+	                     "connections?\n");
 
 	assert_null(strchr(s, '\n'));
 	assert_null(strchr(s, '\t'));
 	assert_string_equal(s, "connection to server at \"127.0.0.1\", port 1 failed: Connection "
-			       "refused; Is the server running on that host and accepting TCP/IP "
-			       "connections?");
+	                       "refused; Is the server running on that host and accepting TCP/IP "
+	                       "connections?");
 	free(s);
 	s = db_oneline("");
 	assert_string_equal(s, "unknown database error");
@@ -127,14 +130,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256_known_vector),
-		cmocka_unit_test(test_hmac_rfc4231_case2),
-		cmocka_unit_test(test_ct_equal),
-		cmocka_unit_test(test_parse_long),
-		cmocka_unit_test(test_random_unit_range),
-		cmocka_unit_test(test_buf_grows_and_releases),
-		cmocka_unit_test(test_db_oneline_folds_libpq_messages),
-		cmocka_unit_test(test_xasprintf),
+	    cmocka_unit_test(test_sha256_known_vector),
+	    cmocka_unit_test(test_hmac_rfc4231_case2),
+	    cmocka_unit_test(test_ct_equal),
+	    cmocka_unit_test(test_parse_long),
+	    cmocka_unit_test(test_random_unit_range),
+	    cmocka_unit_test(test_buf_grows_and_releases),
+	    cmocka_unit_test(test_db_oneline_folds_libpq_messages),
+	    cmocka_unit_test(test_xasprintf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,10 +12,10 @@
 #include "controller/webhook.h"
 
 static const char body[] =
-	"{\"action\":\"deleted\",\"repository\":{\"id\":7,\"name\":\"web\",\"full_name\":"
-	"\"vibn-acme/web\",\"owner\":{\"id\":3,\"login\":\"vibn-acme\",\"username\":"
-	"\"vibn-acme\"},\"private\":true},\"organization\":{\"id\":3,\"login\":\"vibn-acme\","
-	"\"username\":\"vibn-acme\"},\"sender\":{\"id\":1,\"login\":\"alice\"}}";
+    "{\"action\":\"deleted\",\"repository\":{\"id\":7,\"name\":\"web\",\"full_name\":"
+    "\"vibn-acme/web\",\"owner\":{\"id\":3,\"login\":\"vibn-acme\",\"username\":"
+    "\"vibn-acme\"},\"private\":true},\"organization\":{\"id\":3,\"login\":\"vibn-acme\","
+    "\"username\":\"vibn-acme\"},\"sender\":{\"id\":1,\"login\":\"alice\"}}";
 
 static void
 test_verify_gitea_and_hub_headers(void **state)
@@ -67,7 +67,7 @@ static void
 test_parse_falls_back_to_repository_owner(void **state)
 {
 	const char b[] = "{\"action\":\"created\",\"repository\":{\"name\":\"api\",\"owner\":"
-			 "{\"login\":\"vibn-x\"}}}";
+	                 "{\"login\":\"vibn-x\"}}}";
 	struct webhook_event ev;
 	char *cause = NULL;
 
@@ -101,11 +101,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verify_gitea_and_hub_headers),
-		cmocka_unit_test(test_verify_rejects),
-		cmocka_unit_test(test_parse_repository_deleted),
-		cmocka_unit_test(test_parse_falls_back_to_repository_owner),
-		cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_verify_gitea_and_hub_headers),
+	    cmocka_unit_test(test_verify_rejects),
+	    cmocka_unit_test(test_parse_repository_deleted),
+	    cmocka_unit_test(test_parse_falls_back_to_repository_owner),
+	    cmocka_unit_test(test_parse_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
