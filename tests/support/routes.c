@@ -167,7 +167,7 @@ routes_find_op(const json_t *spec, const struct http_route *r)
 			b += bl;
 			if (*a != *b)
 				same = 0;
-			if (*a == '/') {
+			else if (*a == '/') {
 				a++;
 				b++;
 			}
