@@ -671,7 +671,7 @@ enum http_class
 coolify_app_wait_gone(struct coolify *c, const char *uuid, int64_t deadline_ms,
                       struct http_status *st)
 {
-	struct http_status local;
+	struct http_status local = {0};
 	struct http_status *s = st ? st : &local;
 	int64_t pause = COOLIFY_POLL_FIRST_MS, now, saved = http_client_deadline(c->http);
 	enum http_class cls;

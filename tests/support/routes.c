@@ -147,7 +147,7 @@ routes_find_op(const json_t *spec, const struct http_route *r)
 	char method[16];
 	size_t i;
 
-	for (i = 0; r->method[i] != '\0' && i < sizeof method - 1; i++)
+	for (i = 0; i < sizeof method - 1 && r->method[i] != '\0'; i++)
 		method[i] = (char)(r->method[i] | 0x20);
 	method[i] = '\0';
 	json_object_foreach(paths, key, ops)

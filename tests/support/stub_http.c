@@ -87,7 +87,10 @@ stub_serve(struct stub_http *s, int fd)
 		size_t head_len, body_len = 0;
 		ssize_t n;
 
-		while ((end = in.len ? strstr(buf_str(&in), "\r\n\r\n") : NULL) == NULL) {
+		for (;;) {
+			end = strstr(buf_str(&in), "\r\n\r\n");
+			if (end != NULL)
+				break;
 			if (!stub_wait(s, fd))
 				goto out;
 			n = recv(fd, chunk, sizeof chunk, 0);
@@ -95,7 +98,7 @@ stub_serve(struct stub_http *s, int fd)
 				goto out;
 			buf_append(&in, chunk, (size_t)n);
 		}
-		head_len = (size_t)(end - in.data) + 4;
+		head_len = (size_t)(end - buf_str(&in)) + 4;
 		cl = strcasestr(in.data, "\r\nContent-Length:");
 		if (cl != NULL && cl < end)
 			body_len = strtoul(cl + 17, NULL, 10);
