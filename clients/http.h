@@ -6,7 +6,8 @@
  * by all workers of an upstream. Redirects are never followed (Gitea answers a renamed org
  * with 307 and a renamed repo with 301: that is news for the reconciler, not a detour).
  * Tokens never reach a log: a debug line per request carries upstream, method, path, status,
- * class and duration only. */
+ * class and duration only. Handles use CURLOPT_NOSIGNAL (threads), so the program must
+ * ignore SIGPIPE itself. */
 #ifndef VIBN_HTTP_H
 #define VIBN_HTTP_H
 
