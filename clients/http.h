@@ -102,8 +102,9 @@ int64_t http_client_deadline(const struct http_client *c);
 const char *http_client_upstream(const struct http_client *c);
 
 /* Sends method base_url+path (path starts with '/', may carry a query string already
- * escaped) with body (borrowed; NULL sends none) as JSON, and fills out (which the caller
- * initialized; previous contents are freed). Returns out->st.cls. */
+ * escaped; a POST always goes on a new connection, so libcurl never re-sends it by itself) with
+ * body (borrowed; NULL sends none) as JSON, and fills out (which the caller initialized; previous
+ * contents are freed). Returns out->st.cls. */
 enum http_class http_request(struct http_client *c, const char *method, const char *path,
                              const json_t *body, struct http_response *out);
 

@@ -452,8 +452,10 @@ test_error_classes(void **state)
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 503);
 
+	/* libcurl re-sends a GET once when a reused connection dies unanswered (what a stale
+	 * keep-alive looks like); a drop on the fresh connection is reported. */
 	sim_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
-	              "\"count\":1,\"action\":\"drop\"}");
+	              "\"count\":2,\"action\":\"drop\"}");
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 0);
 

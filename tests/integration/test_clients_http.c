@@ -234,6 +234,14 @@ test_keepalive_and_headers(void **state)
 	assert_non_null(strstr(head, "\r\nAccept: application/json\r\n"));
 	assert_non_null(strstr(head, "\r\nAuthorization: token " TOKEN "\r\n"));
 	free(head);
+	/* A POST never rides a reused connection (libcurl would re-send it if that connection
+	 * turned out dead); the GETs after it reuse one again. */
+	stub_http_set(s, 201, NULL, "{\"id\":9,\"name\":\"r\"}");
+	assert_int_equal(gitea_repo_create(g, "o", "r", NULL, NULL, &st), HTTP_OK);
+	assert_int_equal(stub_http_connections(s), 2);
+	stub_http_set(s, 200, NULL, "{\"id\":1,\"login\":\"bob\"}");
+	assert_int_equal(gitea_user_get(g, "bob", NULL, &st), HTTP_OK);
+	assert_int_equal(stub_http_connections(s), 2);
 
 	stub_http_set(s, 201, NULL, "{\"uuid\":\"p1\"}");
 	assert_int_equal(coolify_project_create(c, "vibn-ws-acme", NULL, &uuid, &st), HTTP_OK);
