@@ -91,6 +91,7 @@ test_projects(void **state)
 	/* Names are not unique upstream: a second project, another uuid. */
 	assert_int_equal(coolify_project_create(c, "vibn-ws-acme", NULL, &b, &st), HTTP_OK);
 	assert_string_not_equal(a, b);
+	free(b);
 
 	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_OK);
 	for (size_t i = 0; i < list.n; i++)
@@ -252,13 +253,15 @@ test_applications(void **state)
 	assert_int_equal(coolify_app_get(c, a, &app, &st), HTTP_NOT_FOUND);
 	assert_int_equal(coolify_project_delete(c, p, &st), HTTP_OK);
 
+	free(a);
+	free(b);
 	/* Incomplete specs are refused locally. */
 	spec.ports_exposes = NULL;
 	assert_int_equal(coolify_app_create_public(c, &spec, &a, &st), HTTP_INVALID);
 	assert_non_null(strstr(st.message, "ports_exposes"));
-	assert_int_equal(coolify_app_create_deploy_key(c, &spec, NULL, &a, &st), HTTP_INVALID);
-	free(a);
-	free(b);
+	assert_null(a);
+	assert_int_equal(coolify_app_create_deploy_key(c, &spec, NULL, &b, &st), HTTP_INVALID);
+	assert_null(b);
 	free(p);
 }
 

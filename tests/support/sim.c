@@ -235,7 +235,7 @@ void
 sim_seed_user(struct sim *s, const char *username)
 {
 	json_t *body =
-	    json_pack("{s:s, s:s++}", "username", username, "email", username, "@example.com");
+	    json_pack("{s:s, s:s+}", "username", username, "email", username, "@example.com");
 	char *text = json_dumps(body, JSON_COMPACT);
 
 	sim_must(s, "POST", "/_sim/users", text);
