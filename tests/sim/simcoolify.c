@@ -663,7 +663,7 @@ static json_t *
 coolify_app_json(const struct capp *a)
 {
 	return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I, "
-	                 "s:s, s:O, s:s, s:s, s:n, s:{s:b, s:b}}",
+	                 "s:s, s:o, s:s, s:s, s:n, s:{s:b, s:b}}",
 	                 "id", (json_int_t)a->id, "uuid", a->uuid, "name", a->name, "description",
 	                 a->description, "fqdn", a->fqdn, "git_repository", a->git_repository,
 	                 "git_branch", a->git_branch, "git_commit_sha", "HEAD", "build_pack",

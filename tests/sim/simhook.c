@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
@@ -32,7 +33,8 @@ struct simhook {
 	int status;
 	double ms;
 	char *error;
-	struct evhttp_connection *evcon; /* while in flight */
+	struct evhttp_connection *evcon; /* until reaped after the answer */
+	struct event *reap;              /* frees evcon outside libevent's callbacks */
 };
 
 static TAILQ_HEAD(, simhook) simhook_all = TAILQ_HEAD_INITIALIZER(simhook_all);
@@ -64,31 +66,55 @@ simhook_uuid(char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
+/* Forgets finished deliveries past the cap, oldest first. */
+static void
+simhook_trim(void)
+{
+	struct simhook *d, *next;
+
+	for (d = TAILQ_FIRST(&simhook_all); d != NULL && simhook_ndone > SIMHOOK_KEEP; d = next) {
+		next = TAILQ_NEXT(d, entry);
+		if (d->done && d->evcon == NULL)
+			simhook_free_one(d);
+	}
+}
+
+static void
+simhook_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct simhook *d = arg;
+
+	evhttp_connection_free(d->evcon);
+	d->evcon = NULL;
+	event_free(d->reap);
+	d->reap = NULL;
+	if (d->hidden)
+		simhook_free_one(d);
+	else
+		simhook_trim();
+}
+
 static void
 simhook_finish(struct simhook *d, int status, const char *error)
 {
+	struct timeval now = {0, 0};
+
 	d->done = 1;
 	simhook_ndone++;
 	d->status = status;
 	d->ms = (double)(util_now_us() - d->start_us) / 1000.0;
 	if (error != NULL && d->error == NULL)
 		d->error = xstrdup(error);
-	d->evcon = NULL; /* freed by libevent (free_on_completion) */
-	if (d->hidden) {
-		simhook_free_one(d);
+	if (d->evcon != NULL) {
+		/* called from inside the connection's callbacks: free it on the next turn */
+		d->reap = evtimer_new(sim_base, simhook_reap, d);
+		evtimer_add(d->reap, &now);
 		return;
 	}
-	/* forget the oldest finished deliveries past the cap */
-	while (simhook_ndone > SIMHOOK_KEEP) {
-		struct simhook *old;
-
-		TAILQ_FOREACH(old, &simhook_all, entry)
-		{
-			if (old->done)
-				break;
-		}
-		simhook_free_one(old);
-	}
+	if (d->hidden)
+		simhook_free_one(d);
+	else
+		simhook_trim();
 }
 
 static void
@@ -236,10 +262,10 @@ simhook_deliver(const struct simhook_target *t, const char *event, const char *a
 	if (evhttp_make_request(d->evcon, req, EVHTTP_REQ_POST, target) != 0) {
 		/* evhttp_make_request has freed req */
 		evhttp_connection_free(d->evcon);
+		d->evcon = NULL;
 		simhook_finish(d, 0, "cannot send the request");
 		goto out;
 	}
-	evhttp_connection_free_on_completion(d->evcon);
 out:
 	free(target);
 	free(hosthdr);
@@ -273,7 +299,7 @@ simhook_reset(void)
 
 	for (d = TAILQ_FIRST(&simhook_all); d != NULL; d = next) {
 		next = TAILQ_NEXT(d, entry);
-		if (d->done)
+		if (d->done && d->evcon == NULL)
 			simhook_free_one(d);
 		else
 			d->hidden = 1;
@@ -286,7 +312,9 @@ simhook_free(void)
 	struct simhook *d;
 
 	while ((d = TAILQ_FIRST(&simhook_all)) != NULL) {
-		if (!d->done && d->evcon != NULL)
+		if (d->reap != NULL)
+			event_free(d->reap);
+		if (d->evcon != NULL)
 			evhttp_connection_free(d->evcon); /* frees its request, no callback */
 		simhook_free_one(d);
 	}
