@@ -165,6 +165,10 @@ coolify_parse_array(const json_t *arr, size_t elemsize, coolify_parse_fn fn,
 		}
 		n++;
 	}
+	if (n == 0) {
+		free(items);
+		items = NULL;
+	}
 	*v = items;
 	*count = n;
 	return 0;

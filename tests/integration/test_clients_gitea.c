@@ -321,6 +321,7 @@ test_hooks(void **state)
 	assert_int_equal(gitea_hook_delete(g, "vibn-hooks", hook.id, &st), HTTP_NOT_FOUND);
 	assert_int_equal(gitea_hook_list(g, "vibn-hooks", &hooks, &st), HTTP_OK);
 	assert_int_equal(hooks.n, 0);
+	assert_null(hooks.v);
 	gitea_hook_free(&hook);
 }
 
