@@ -13,6 +13,8 @@ struct ctl_command {
 
 static const struct ctl_command ctl_commands[] = {
 	{"migrate", ctl_migrate, "apply pending schema migrations"},
+	{"apply", ctl_apply, "apply workspace manifests (-f PATH [--dry-run] [--prune])"},
+	{"diff", ctl_diff, "show what apply -f PATH would change"},
 };
 
 static void
