@@ -12,43 +12,45 @@
 static void
 ctl_apply_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: vibnctl apply -f PATH [-f PATH]... [--dry-run] [--prune]\n"
-		"\n"
-		"Applies workspace manifests (apiVersion: vibn/v1, kind: Workspace) to DATABASE_URL\n"
-		"in one transaction: each declared workspace is created, configured or left\n"
-		"unchanged, or, on any error, nothing is written at all.\n"
-		"\n"
-		"  -f, --filename PATH  a file, a directory (recursively: *.yaml and *.yml, sorted by\n"
-		"                       path; dot-entries skipped) or - for stdin; repeatable\n"
-		"      --dry-run        print what would be done; write nothing\n"
-		"      --prune          also delete the workspaces that earlier applies created from\n"
-		"                       manifests and that PATH no longer declares (a soft delete: the\n"
-		"                       daemon cleans up upstream as their deletionPolicy says);\n"
-		"                       signup workspaces are never pruned\n"
-		"  -h, --help           this help\n"
-		"\n"
-		"Prints one line per workspace: workspace/SLUG created|configured|unchanged|pruned.\n"
-		"An unchanged workspace is not written to (no generation bump, no reconcile).\n"
-		"Exit status: 0 applied; 1 invalid manifests (each error printed as\n"
-		"file:line:column: message) or a database failure; 2 usage error.\n");
+	fprintf(
+	    out,
+	    "usage: vibnctl apply -f PATH [-f PATH]... [--dry-run] [--prune]\n"
+	    "\n"
+	    "Applies workspace manifests (apiVersion: vibn/v1, kind: Workspace) to DATABASE_URL\n"
+	    "in one transaction: each declared workspace is created, configured or left\n"
+	    "unchanged, or, on any error, nothing is written at all.\n"
+	    "\n"
+	    "  -f, --filename PATH  a file, a directory (recursively: *.yaml and *.yml, sorted by\n"
+	    "                       path; dot-entries skipped) or - for stdin; repeatable\n"
+	    "      --dry-run        print what would be done; write nothing\n"
+	    "      --prune          also delete the workspaces that earlier applies created from\n"
+	    "                       manifests and that PATH no longer declares (a soft delete: the\n"
+	    "                       daemon cleans up upstream as their deletionPolicy says);\n"
+	    "                       signup workspaces are never pruned\n"
+	    "  -h, --help           this help\n"
+	    "\n"
+	    "Prints one line per workspace: workspace/SLUG created|configured|unchanged|pruned.\n"
+	    "An unchanged workspace is not written to (no generation bump, no reconcile).\n"
+	    "Exit status: 0 applied; 1 invalid manifests (each error printed as\n"
+	    "file:line:column: message) or a database failure; 2 usage error.\n");
 }
 
 static void
 ctl_diff_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: vibnctl diff -f PATH [-f PATH]...\n"
-		"\n"
-		"Shows, per workspace, how applying PATH would change the desired state in\n"
-		"DATABASE_URL, as a unified diff of the canonical manifest (live, then declared).\n"
-		"Writes nothing.\n"
-		"\n"
-		"  -f, --filename PATH  as for apply: a file, a directory or - for stdin; repeatable\n"
-		"  -h, --help           this help\n"
-		"\n"
-		"Exit status (kubectl's): 0 no differences; 1 differences; 2 invalid manifests, a\n"
-		"database failure or a usage error.\n");
+	fprintf(
+	    out,
+	    "usage: vibnctl diff -f PATH [-f PATH]...\n"
+	    "\n"
+	    "Shows, per workspace, how applying PATH would change the desired state in\n"
+	    "DATABASE_URL, as a unified diff of the canonical manifest (live, then declared).\n"
+	    "Writes nothing.\n"
+	    "\n"
+	    "  -f, --filename PATH  as for apply: a file, a directory or - for stdin; repeatable\n"
+	    "  -h, --help           this help\n"
+	    "\n"
+	    "Exit status (kubectl's): 0 no differences; 1 differences; 2 invalid manifests, a\n"
+	    "database failure or a usage error.\n");
 }
 
 struct ctl_apply_opts {
@@ -63,10 +65,10 @@ static int
 ctl_apply_args(int argc, char **argv, int is_diff, struct ctl_apply_opts *o)
 {
 	static const struct option opts[] = {{"filename", required_argument, NULL, 'f'},
-					      {"dry-run", no_argument, NULL, 'n'},
-					      {"prune", no_argument, NULL, 'p'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
+	                                     {"dry-run", no_argument, NULL, 'n'},
+	                                     {"prune", no_argument, NULL, 'p'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	void (*usage)(FILE *) = is_diff ? ctl_diff_usage : ctl_apply_usage;
 	int c;
 
@@ -81,8 +83,8 @@ ctl_apply_args(int argc, char **argv, int is_diff, struct ctl_apply_opts *o)
 		case 'n':
 		case 'p':
 			if (is_diff) {
-				ctl_error("diff: --%s is an apply option", c == 'n' ? "dry-run"
-										: "prune");
+				ctl_error("diff: --%s is an apply option",
+				          c == 'n' ? "dry-run" : "prune");
 				return CTL_USAGE;
 			}
 			if (c == 'n')
@@ -100,12 +102,12 @@ ctl_apply_args(int argc, char **argv, int is_diff, struct ctl_apply_opts *o)
 	}
 	if (optind != argc) {
 		ctl_error("%s: unexpected argument \"%s\" (manifests are given with -f)", argv[0],
-			  argv[optind]);
+		          argv[optind]);
 		return CTL_USAGE;
 	}
 	if (o->npaths == 0) {
 		ctl_error("%s: -f PATH is required%s", argv[0],
-			  o->prune ? " (--prune deletes what PATH does not declare)" : "");
+		          o->prune ? " (--prune deletes what PATH does not declare)" : "");
 		return CTL_USAGE;
 	}
 	return CTL_OK;
@@ -124,7 +126,7 @@ ctl_apply_load(const struct ctl_apply_opts *o, struct mf_set *set)
 	if (rc != 0) {
 		mf_diag_print(&d, stderr);
 		ctl_error("%zu error%s in the manifests; nothing was written", mf_diag_count(&d),
-			  mf_diag_count(&d) == 1 ? "" : "s");
+		          mf_diag_count(&d) == 1 ? "" : "s");
 	}
 	mf_diag_free(&d);
 	return rc;

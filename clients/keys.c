@@ -8,7 +8,7 @@
 #include "common/xmalloc.h"
 
 static const char keys_alphabet[] =
-	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 void
 keys_generate(char out[KEYS_TOKEN_LEN + 1])
@@ -65,8 +65,8 @@ keys_valid_name(const char *name)
 }
 
 int
-keys_mint(PGconn *conn, const char *workspace_id, const char *name, char **token,
-	  char **key_id, char **cause)
+keys_mint(PGconn *conn, const char *workspace_id, const char *name, char **token, char **key_id,
+          char **cause)
 {
 	char tok[KEYS_TOKEN_LEN + 1], hash[65], prefix[KEYS_DISPLAY_LEN + 1];
 	const char *p[4] = {workspace_id, name, prefix, hash};
@@ -76,18 +76,19 @@ keys_mint(PGconn *conn, const char *workspace_id, const char *name, char **token
 	*key_id = NULL;
 	if (!keys_valid_name(name)) {
 		*cause = xasprintf("invalid key name: 1 to %d characters, no control characters",
-				   KEYS_NAME_MAX);
+		                   KEYS_NAME_MAX);
 		return -1;
 	}
 	keys_generate(tok);
 	keys_hash(tok, hash);
 	memcpy(prefix, tok, KEYS_DISPLAY_LEN);
 	prefix[KEYS_DISPLAY_LEN] = '\0';
-	res = db_exec(conn,
-		      "INSERT INTO vibn_workspace_api_keys (workspace_id, name, key_prefix, key_hash) "
-		      "SELECT id, $2, $3, $4 FROM vibn_workspaces "
-		      "WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id",
-		      4, p, cause);
+	res = db_exec(
+	    conn,
+	    "INSERT INTO vibn_workspace_api_keys (workspace_id, name, key_prefix, key_hash) "
+	    "SELECT id, $2, $3, $4 FROM vibn_workspaces "
+	    "WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id",
+	    4, p, cause);
 	if (res == NULL) {
 		memset(tok, 0, sizeof tok);
 		return -1;
@@ -112,23 +113,23 @@ keys_val(const PGresult *res, int row, int col)
 }
 
 int
-keys_list(PGconn *conn, const char *workspace_id, struct keys_info **keys, size_t *n,
-	  char **cause)
+keys_list(PGconn *conn, const char *workspace_id, struct keys_info **keys, size_t *n, char **cause)
 {
 	const char *p[1] = {workspace_id};
 	PGresult *res;
 
 	*keys = NULL;
 	*n = 0;
-	res = db_exec(conn,
-		      "SELECT k.id, k.workspace_id, w.slug, k.name, k.key_prefix, "
-		      "to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		      "to_char(k.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		      "to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-		      "FROM vibn_workspace_api_keys k JOIN vibn_workspaces w ON w.id = k.workspace_id "
-		      "WHERE $1::uuid IS NULL OR k.workspace_id = $1::uuid "
-		      "ORDER BY k.created_at DESC, k.id",
-		      1, p, cause);
+	res = db_exec(
+	    conn,
+	    "SELECT k.id, k.workspace_id, w.slug, k.name, k.key_prefix, "
+	    "to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "to_char(k.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+	    "to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "FROM vibn_workspace_api_keys k JOIN vibn_workspaces w ON w.id = k.workspace_id "
+	    "WHERE $1::uuid IS NULL OR k.workspace_id = $1::uuid "
+	    "ORDER BY k.created_at DESC, k.id",
+	    1, p, cause);
 	if (res == NULL)
 		return -1;
 	*n = (size_t)PQntuples(res);
@@ -184,8 +185,7 @@ keys_is_uuid(const char *s)
 }
 
 int
-keys_revoke(PGconn *conn, const char *key_id, const char *workspace_id, int *result,
-	    char **cause)
+keys_revoke(PGconn *conn, const char *key_id, const char *workspace_id, int *result, char **cause)
 {
 	const char *p[2] = {key_id, workspace_id};
 	PGresult *res;
@@ -195,13 +195,13 @@ keys_revoke(PGconn *conn, const char *key_id, const char *workspace_id, int *res
 		return 0;
 	/* One statement: the row as it was, and the revocation if it was live. */
 	res = db_exec(conn,
-		      "WITH k AS (SELECT id, revoked_at FROM vibn_workspace_api_keys "
-		      "  WHERE id = $1::uuid AND ($2::uuid IS NULL OR workspace_id = $2::uuid) "
-		      "  FOR UPDATE), "
-		      "u AS (UPDATE vibn_workspace_api_keys SET revoked_at = now() "
-		      "  WHERE id IN (SELECT id FROM k WHERE revoked_at IS NULL) RETURNING id) "
-		      "SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u)",
-		      2, p, cause);
+	              "WITH k AS (SELECT id, revoked_at FROM vibn_workspace_api_keys "
+	              "  WHERE id = $1::uuid AND ($2::uuid IS NULL OR workspace_id = $2::uuid) "
+	              "  FOR UPDATE), "
+	              "u AS (UPDATE vibn_workspace_api_keys SET revoked_at = now() "
+	              "  WHERE id IN (SELECT id FROM k WHERE revoked_at IS NULL) RETURNING id) "
+	              "SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u)",
+	              2, p, cause);
 	if (res == NULL)
 		return -1;
 	if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
@@ -227,15 +227,16 @@ keys_lookup(PGconn *conn, const char *token, char **workspace_id, char **key_id,
 		return 1;
 	keys_hash(token, hash);
 	/* The hash is what is indexed and compared: the token itself never reaches SQL. */
-	res = db_exec(conn,
-		      "WITH k AS (SELECT k.id, k.workspace_id, k.last_used_at "
-		      "  FROM vibn_workspace_api_keys k JOIN vibn_workspaces w ON w.id = k.workspace_id "
-		      "  WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND w.deleted_at IS NULL), "
-		      "u AS (UPDATE vibn_workspace_api_keys SET last_used_at = now() "
-		      "  WHERE id IN (SELECT id FROM k WHERE last_used_at IS NULL "
-		      "    OR last_used_at < now() - interval '1 minute') RETURNING id) "
-		      "SELECT id, workspace_id FROM k",
-		      1, p, cause);
+	res = db_exec(
+	    conn,
+	    "WITH k AS (SELECT k.id, k.workspace_id, k.last_used_at "
+	    "  FROM vibn_workspace_api_keys k JOIN vibn_workspaces w ON w.id = k.workspace_id "
+	    "  WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND w.deleted_at IS NULL), "
+	    "u AS (UPDATE vibn_workspace_api_keys SET last_used_at = now() "
+	    "  WHERE id IN (SELECT id FROM k WHERE last_used_at IS NULL "
+	    "    OR last_used_at < now() - interval '1 minute') RETURNING id) "
+	    "SELECT id, workspace_id FROM k",
+	    1, p, cause);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {

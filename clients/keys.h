@@ -39,26 +39,26 @@ int keys_valid_name(const char *name);
 /* Mints a key named name for the workspace with id workspace_id. Returns 0 with *token (the
  * plaintext, a new string: show it once, never store or log it) and *key_id (a new string),
  * or -1 with a one-line *cause. */
-int keys_mint(PGconn *conn, const char *workspace_id, const char *name, char **token,
-	      char **key_id, char **cause) __attribute__((warn_unused_result));
+int keys_mint(PGconn *conn, const char *workspace_id, const char *name, char **token, char **key_id,
+              char **cause) __attribute__((warn_unused_result));
 
 /* Lists keys, newest first: all of them, or one workspace's (workspace_id not NULL).
  * Returns 0 with *keys (a new array of *n; free with keys_list_free), or -1 with *cause. */
 int keys_list(PGconn *conn, const char *workspace_id, struct keys_info **keys, size_t *n,
-	      char **cause) __attribute__((warn_unused_result));
+              char **cause) __attribute__((warn_unused_result));
 void keys_list_free(struct keys_info *keys, size_t n);
 
 /* Revokes key_id; when workspace_id is not NULL, only a key of that workspace (so that a
  * tenant cannot even learn that another workspace's key exists). *result: 0 revoked now,
  * 1 already revoked (revoked_at kept), 2 no such key. Returns 0, or -1 with *cause. */
 int keys_revoke(PGconn *conn, const char *key_id, const char *workspace_id, int *result,
-		char **cause) __attribute__((warn_unused_result));
+                char **cause) __attribute__((warn_unused_result));
 
 /* Finds the live key (not revoked, workspace not deleted) whose token this is. Returns 0
  * with *workspace_id and *key_id (new strings) when found, 1 when not (malformed, unknown,
  * revoked), or -1 with *cause on a database error. Records last_used_at, at most once a
  * minute per key, so that busy keys do not write on every request. */
-int keys_lookup(PGconn *conn, const char *token, char **workspace_id, char **key_id,
-		char **cause) __attribute__((warn_unused_result));
+int keys_lookup(PGconn *conn, const char *token, char **workspace_id, char **key_id, char **cause)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -80,9 +80,9 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 
 	memset(l, 0, sizeof *l);
 	res = db_exec(conn,
-		      "SELECT id, name, owner, prune_members, deletion_policy, paused, source, "
-		      "deleted_at IS NOT NULL FROM vibn_workspaces WHERE slug = $1 FOR UPDATE",
-		      1, p, cause);
+	              "SELECT id, name, owner, prune_members, deletion_policy, paused, source, "
+	              "deleted_at IS NOT NULL FROM vibn_workspaces WHERE slug = $1 FOR UPDATE",
+	              1, p, cause);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -103,9 +103,9 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 
 	p[0] = l->id;
 	res = db_exec(conn,
-		      "SELECT id, user_id, gitea_username, role FROM vibn_workspace_members "
-		      "WHERE workspace_id = $1",
-		      1, p, cause);
+	              "SELECT id, user_id, gitea_username, role FROM vibn_workspace_members "
+	              "WHERE workspace_id = $1",
+	              1, p, cause);
 	if (res == NULL)
 		return -1;
 	w->members = xcalloc((size_t)PQntuples(res) + 1, sizeof *w->members);
@@ -117,15 +117,15 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 		m->role = mf_apply_val(res, r, 3);
 		/* Manifest members are Gitea users: the username should be the user id. */
 		if (PQgetisnull(res, r, 2) || strcmp(PQgetvalue(res, r, 2), m->user) != 0)
-			m->gitea_user = PQgetisnull(res, r, 2) ? xstrdup("(none)")
-							       : mf_apply_val(res, r, 2);
+			m->gitea_user =
+			    PQgetisnull(res, r, 2) ? xstrdup("(none)") : mf_apply_val(res, r, 2);
 	}
 	PQclear(res);
 
 	res = db_exec(conn,
-		      "SELECT id, name, private, description, default_branch "
-		      "FROM vibn_workspace_repos WHERE workspace_id = $1",
-		      1, p, cause);
+	              "SELECT id, name, private, description, default_branch "
+	              "FROM vibn_workspace_repos WHERE workspace_id = $1",
+	              1, p, cause);
 	if (res == NULL)
 		return -1;
 	w->repos = xcalloc((size_t)PQntuples(res) + 1, sizeof *w->repos);
@@ -141,9 +141,9 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 	PQclear(res);
 
 	res = db_exec(conn,
-		      "SELECT id, name, repo, branch, build_pack, ports "
-		      "FROM vibn_workspace_apps WHERE workspace_id = $1",
-		      1, p, cause);
+	              "SELECT id, name, repo, branch, build_pack, ports "
+	              "FROM vibn_workspace_apps WHERE workspace_id = $1",
+	              1, p, cause);
 	if (res == NULL)
 		return -1;
 	w->apps = xcalloc((size_t)PQntuples(res) + 1, sizeof *w->apps);
@@ -230,21 +230,22 @@ mf_tf(int b)
 }
 
 static int
-mf_apply_workspace_row(struct mf_writer *wr, const struct mf_live *l,
-		       const struct mf_workspace *d)
+mf_apply_workspace_row(struct mf_writer *wr, const struct mf_live *l, const struct mf_workspace *d)
 {
 	const struct mf_workspace *h = &l->w;
-	const char *p[6] = {l->id, d->display_name, d->owner, mf_tf(d->prune_members),
-			    d->deletion_policy, mf_tf(d->paused)};
+	const char *p[6] = {
+	    l->id,           d->display_name, d->owner, mf_tf(d->prune_members), d->deletion_policy,
+	    mf_tf(d->paused)};
 
 	if (strcmp(h->display_name, d->display_name) == 0 && strcmp(h->owner, d->owner) == 0 &&
 	    h->prune_members == d->prune_members &&
 	    strcmp(h->deletion_policy, d->deletion_policy) == 0 && h->paused == d->paused)
 		return 0;
-	return mf_apply_exec(wr,
-			     "UPDATE vibn_workspaces SET name = $2, owner = $3, prune_members = $4, "
-			     "deletion_policy = $5, paused = $6 WHERE id = $1",
-			     6, p);
+	return mf_apply_exec(
+	    wr,
+	    "UPDATE vibn_workspaces SET name = $2, owner = $3, prune_members = $4, "
+	    "deletion_policy = $5, paused = $6 WHERE id = $1",
+	    6, p);
 }
 
 static int
@@ -260,7 +261,8 @@ mf_apply_members(struct mf_writer *wr, const struct mf_live *l, const struct mf_
 	for (size_t i = 0; i < d->nmembers; i++) {
 		match[i] = -1;
 		for (size_t j = 0; j < h->nmembers; j++) {
-			if (!matched[j] && strcasecmp(h->members[j].user, d->members[i].user) == 0) {
+			if (!matched[j] &&
+			    strcasecmp(h->members[j].user, d->members[i].user) == 0) {
 				matched[j] = 1;
 				match[i] = (long)j;
 				break;
@@ -273,7 +275,8 @@ mf_apply_members(struct mf_writer *wr, const struct mf_live *l, const struct mf_
 		if (matched[j])
 			continue;
 		snprintf(id, sizeof id, "%lld", h->members[j].id);
-		if (mf_apply_exec(wr, "DELETE FROM vibn_workspace_members WHERE id = $1", 1, p) != 0)
+		if (mf_apply_exec(wr, "DELETE FROM vibn_workspace_members WHERE id = $1", 1, p) !=
+		    0)
 			goto fail;
 	}
 	for (size_t i = 0; i < d->nmembers; i++) {
@@ -287,10 +290,11 @@ mf_apply_members(struct mf_writer *wr, const struct mf_live *l, const struct mf_
 		    strcmp(hm->role, dm->role) == 0)
 			continue;
 		snprintf(id, sizeof id, "%lld", hm->id);
-		if (mf_apply_exec(wr,
-				  "UPDATE vibn_workspace_members SET user_id = $2, gitea_username = $2, "
-				  "role = $3, updated_at = now() WHERE id = $1",
-				  3, p) != 0)
+		if (mf_apply_exec(
+		        wr,
+		        "UPDATE vibn_workspace_members SET user_id = $2, gitea_username = $2, "
+		        "role = $3, updated_at = now() WHERE id = $1",
+		        3, p) != 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < d->nmembers; i++) {
@@ -299,9 +303,9 @@ mf_apply_members(struct mf_writer *wr, const struct mf_live *l, const struct mf_
 		if (match[i] >= 0)
 			continue;
 		if (mf_apply_exec(wr,
-				  "INSERT INTO vibn_workspace_members (workspace_id, user_id, "
-				  "gitea_username, role) VALUES ($1, $2, $2, $3)",
-				  3, p) != 0)
+		                  "INSERT INTO vibn_workspace_members (workspace_id, user_id, "
+		                  "gitea_username, role) VALUES ($1, $2, $2, $3)",
+		                  3, p) != 0)
 			goto fail;
 	}
 	rc = 0;
@@ -342,7 +346,7 @@ mf_apply_repos(struct mf_writer *wr, const struct mf_live *l, const struct mf_wo
 	for (size_t i = 0; i < d->nrepos; i++) {
 		const struct mf_repo *dr = &d->repos[i], *hr;
 		const char *p[5] = {id, dr->name, mf_tf(dr->private), dr->description,
-				    dr->default_branch};
+		                    dr->default_branch};
 
 		if (match[i] >= 0) {
 			hr = &h->repos[match[i]];
@@ -351,19 +355,20 @@ mf_apply_repos(struct mf_writer *wr, const struct mf_live *l, const struct mf_wo
 			    strcmp(hr->default_branch, dr->default_branch) == 0)
 				continue;
 			snprintf(id, sizeof id, "%lld", hr->id);
-			if (mf_apply_exec(wr,
-					  "UPDATE vibn_workspace_repos SET name = $2, private = $3, "
-					  "description = $4, default_branch = $5, updated_at = now() "
-					  "WHERE id = $1",
-					  5, p) != 0)
+			if (mf_apply_exec(
+			        wr,
+			        "UPDATE vibn_workspace_repos SET name = $2, private = $3, "
+			        "description = $4, default_branch = $5, updated_at = now() "
+			        "WHERE id = $1",
+			        5, p) != 0)
 				goto fail;
 		} else {
 			p[0] = l->id;
 			if (mf_apply_exec(wr,
-					  "INSERT INTO vibn_workspace_repos (workspace_id, name, "
-					  "private, description, default_branch) "
-					  "VALUES ($1, $2, $3, $4, $5)",
-					  5, p) != 0)
+			                  "INSERT INTO vibn_workspace_repos (workspace_id, name, "
+			                  "private, description, default_branch) "
+			                  "VALUES ($1, $2, $3, $4, $5)",
+			                  5, p) != 0)
 				goto fail;
 		}
 	}
@@ -415,17 +420,18 @@ mf_apply_apps(struct mf_writer *wr, const struct mf_live *l, const struct mf_wor
 				continue;
 			snprintf(id, sizeof id, "%lld", ha->id);
 			if (mf_apply_exec(wr,
-					  "UPDATE vibn_workspace_apps SET name = $2, repo = $3, "
-					  "branch = $4, build_pack = $5, ports = $6, "
-					  "updated_at = now() WHERE id = $1",
-					  6, p) != 0)
+			                  "UPDATE vibn_workspace_apps SET name = $2, repo = $3, "
+			                  "branch = $4, build_pack = $5, ports = $6, "
+			                  "updated_at = now() WHERE id = $1",
+			                  6, p) != 0)
 				goto fail;
 		} else {
 			p[0] = l->id;
-			if (mf_apply_exec(wr,
-					  "INSERT INTO vibn_workspace_apps (workspace_id, name, repo, "
-					  "branch, build_pack, ports) VALUES ($1, $2, $3, $4, $5, $6)",
-					  6, p) != 0)
+			if (mf_apply_exec(
+			        wr,
+			        "INSERT INTO vibn_workspace_apps (workspace_id, name, repo, "
+			        "branch, build_pack, ports) VALUES ($1, $2, $3, $4, $5, $6)",
+			        6, p) != 0)
 				goto fail;
 		}
 	}
@@ -441,8 +447,9 @@ fail:
 static int
 mf_apply_create(struct mf_writer *wr, const struct mf_workspace *d, struct mf_live *l)
 {
-	const char *p[6] = {d->slug, d->display_name, d->owner, mf_tf(d->prune_members),
-			    d->deletion_policy, mf_tf(d->paused)};
+	const char *p[6] = {
+	    d->slug,         d->display_name, d->owner, mf_tf(d->prune_members), d->deletion_policy,
+	    mf_tf(d->paused)};
 	PGresult *res;
 
 	wr->count++;
@@ -450,11 +457,12 @@ mf_apply_create(struct mf_writer *wr, const struct mf_workspace *d, struct mf_li
 		l->id = xstrdup("00000000-0000-0000-0000-000000000000");
 		return 0;
 	}
-	res = db_exec(wr->conn,
-		      "INSERT INTO vibn_workspaces (slug, name, owner, prune_members, "
-		      "deletion_policy, paused, source) VALUES ($1, $2, $3, $4, $5, $6, 'manifest') "
-		      "RETURNING id",
-		      6, p, wr->cause);
+	res =
+	    db_exec(wr->conn,
+	            "INSERT INTO vibn_workspaces (slug, name, owner, prune_members, "
+	            "deletion_policy, paused, source) VALUES ($1, $2, $3, $4, $5, $6, 'manifest') "
+	            "RETURNING id",
+	            6, p, wr->cause);
 	if (res == NULL)
 		return -1;
 	l->id = xstrdup(PQgetvalue(res, 0, 0));
@@ -465,7 +473,7 @@ mf_apply_create(struct mf_writer *wr, const struct mf_workspace *d, struct mf_li
 /* Plans (and with write, applies) one workspace. */
 static int
 mf_apply_one(PGconn *conn, const struct mf_workspace *want, int write, struct mf_change *ch,
-	     char **cause)
+             char **cause)
 {
 	struct mf_live live;
 	struct mf_workspace d;
@@ -480,15 +488,15 @@ mf_apply_one(PGconn *conn, const struct mf_workspace *want, int write, struct mf
 	}
 	if (live.exists && live.deleting) {
 		ch->error = xasprintf("workspace/%s is being deleted; apply it again once it is "
-				      "gone (vibnctl get workspaces)",
-				      want->slug);
+		                      "gone (vibnctl get workspaces)",
+		                      want->slug);
 		mf_live_free(&live);
 		return 0;
 	}
 	if (live.exists && strcmp(live.source, "manifest") != 0) {
 		ch->error = xasprintf("workspace/%s exists and was created by %s; manifests "
-				      "manage only the workspaces they created",
-				      want->slug, live.source);
+		                      "manage only the workspaces they created",
+		                      want->slug, live.source);
 		mf_live_free(&live);
 		return 0;
 	}
@@ -510,8 +518,8 @@ mf_apply_one(PGconn *conn, const struct mf_workspace *want, int write, struct mf
 		have_text = mf_diff_render(&live.w);
 	label_a = xasprintf("workspace/%s (live)", want->slug);
 	label_b = xasprintf("workspace/%s (manifest %s)", want->slug, want->file);
-	ch->diff = mf_diff_unified(live.exists ? label_a : "/dev/null", have_text, label_b,
-				   want_text);
+	ch->diff =
+	    mf_diff_unified(live.exists ? label_a : "/dev/null", have_text, label_b, want_text);
 	free(label_a);
 	free(label_b);
 	rc = 0;
@@ -548,7 +556,7 @@ mf_apply_strcmp(const void *a, const void *b)
 
 static int
 mf_apply_prune(PGconn *conn, const struct mf_set *set, int write, struct mf_plan *plan,
-	       char **cause)
+               char **cause)
 {
 	char *slugs = mf_apply_slug_array(set);
 	const char *p[1] = {slugs};
@@ -556,12 +564,12 @@ mf_apply_prune(PGconn *conn, const struct mf_set *set, int write, struct mf_plan
 
 	/* Only what earlier applies created, and only what is not already going away. */
 	res = db_exec(conn,
-		      write ? "UPDATE vibn_workspaces SET deleted_at = now() WHERE source = "
-			      "'manifest' AND deleted_at IS NULL AND slug <> ALL($1::text[]) "
-			      "RETURNING slug"
-			    : "SELECT slug FROM vibn_workspaces WHERE source = 'manifest' AND "
-			      "deleted_at IS NULL AND slug <> ALL($1::text[])",
-		      1, p, cause);
+	              write ? "UPDATE vibn_workspaces SET deleted_at = now() WHERE source = "
+	                      "'manifest' AND deleted_at IS NULL AND slug <> ALL($1::text[]) "
+	                      "RETURNING slug"
+	                    : "SELECT slug FROM vibn_workspaces WHERE source = 'manifest' AND "
+	                      "deleted_at IS NULL AND slug <> ALL($1::text[])",
+	              1, p, cause);
 	free(slugs);
 	if (res == NULL)
 		return -1;
@@ -575,8 +583,7 @@ mf_apply_prune(PGconn *conn, const struct mf_set *set, int write, struct mf_plan
 }
 
 int
-mf_apply_run(PGconn *conn, const struct mf_set *set, int flags, struct mf_plan *plan,
-	     char **cause)
+mf_apply_run(PGconn *conn, const struct mf_set *set, int flags, struct mf_plan *plan, char **cause)
 {
 	int write = (flags & MF_APPLY_WRITE) != 0;
 	char *err = NULL;
@@ -587,7 +594,7 @@ mf_apply_run(PGconn *conn, const struct mf_set *set, int flags, struct mf_plan *
 	if (db_command(conn, "BEGIN", 0, NULL, cause) != 0)
 		return -1;
 	if (db_command(conn, "SELECT pg_advisory_xact_lock(" MF_APPLY_LOCK_KEY ")", 0, NULL,
-		       cause) != 0)
+	               cause) != 0)
 		goto fail;
 	for (size_t i = 0; i < set->n; i++) {
 		/* Every workspace is planned, so that every conflict is reported at once. */
@@ -601,7 +608,7 @@ mf_apply_run(PGconn *conn, const struct mf_set *set, int flags, struct mf_plan *
 		goto fail;
 	if (plan->errors > 0) {
 		*cause = xasprintf("%zu workspace%s cannot be applied; nothing was written",
-				   plan->errors, plan->errors == 1 ? "" : "s");
+		                   plan->errors, plan->errors == 1 ? "" : "s");
 		goto fail;
 	}
 	if (db_command(conn, write ? "COMMIT" : "ROLLBACK", 0, NULL, cause) != 0)

@@ -37,7 +37,7 @@ struct mf_plan {
  * transaction (serialized with other applies by an advisory lock). Returns 0 with plan
  * filled, or -1 with a one-line *cause (plan holds what was learnt: per-workspace errors). */
 int mf_apply_run(PGconn *conn, const struct mf_set *set, int flags, struct mf_plan *plan,
-		 char **cause) __attribute__((warn_unused_result));
+                 char **cause) __attribute__((warn_unused_result));
 void mf_apply_plan_free(struct mf_plan *plan);
 /* "created", "configured", "unchanged". */
 const char *mf_apply_action_name(enum mf_action a);

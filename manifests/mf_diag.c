@@ -58,7 +58,7 @@ mf_diag_sort_from(struct mf_diags *d, size_t start)
 		size_t j = i;
 
 		while (j > start && (d->v[j - 1].line > e.line ||
-				     (d->v[j - 1].line == e.line && d->v[j - 1].col > e.col))) {
+		                     (d->v[j - 1].line == e.line && d->v[j - 1].col > e.col))) {
 			d->v[j] = d->v[j - 1];
 			j--;
 		}

@@ -29,7 +29,7 @@ void mf_diag_init(struct mf_diags *d);
 void mf_diag_free(struct mf_diags *d);
 /* Adds one diagnostic; file is copied. */
 void mf_diag_add(struct mf_diags *d, const char *file, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 /* Sorts the diagnostics from index start on by line and column (stably): one file's
  * checks run in schema order, but its errors read best top to bottom. */
 void mf_diag_sort_from(struct mf_diags *d, size_t start);

@@ -14,8 +14,8 @@
 static int
 mf_diff_plain_ok(const char *s)
 {
-	static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null",
-					    "y", "n", "~"};
+	static const char *const words[] = {"true", "false", "yes", "no", "on",
+	                                    "off",  "null",  "y",   "n",  "~"};
 	size_t len = strlen(s);
 	int numeric = 1;
 
@@ -219,11 +219,11 @@ mf_diff_script(const struct mf_lines *a, const struct mf_lines *b, size_t *nops)
 		for (size_t i = n; i-- > 0;)
 			for (size_t j = m; j-- > 0;)
 				t[i * (m + 1) + j] =
-					strcmp(a->v[pre + i], b->v[pre + j]) == 0
-						? t[(i + 1) * (m + 1) + j + 1] + 1
-					: t[(i + 1) * (m + 1) + j] > t[i * (m + 1) + j + 1]
-						? t[(i + 1) * (m + 1) + j]
-						: t[i * (m + 1) + j + 1];
+				    strcmp(a->v[pre + i], b->v[pre + j]) == 0
+				        ? t[(i + 1) * (m + 1) + j + 1] + 1
+				    : t[(i + 1) * (m + 1) + j] > t[i * (m + 1) + j + 1]
+				        ? t[(i + 1) * (m + 1) + j]
+				        : t[i * (m + 1) + j + 1];
 	}
 	{
 		size_t i = 0, j = 0;
@@ -234,7 +234,7 @@ mf_diff_script(const struct mf_lines *a, const struct mf_lines *b, size_t *nops)
 				i++;
 				j++;
 			} else if (i < n && (j == m || !t ||
-					     t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1])) {
+			                     t[(i + 1) * (m + 1) + j] >= t[i * (m + 1) + j + 1])) {
 				ops[k++] = (struct mf_op){'-', a->v[pre + i], pre + i, pre + j};
 				i++;
 			} else {
@@ -244,8 +244,8 @@ mf_diff_script(const struct mf_lines *a, const struct mf_lines *b, size_t *nops)
 		}
 	}
 	for (size_t i = 0; i < suf; i++)
-		ops[k++] = (struct mf_op){' ', a->v[a->n - suf + i], a->n - suf + i,
-					  b->n - suf + i};
+		ops[k++] =
+		    (struct mf_op){' ', a->v[a->n - suf + i], a->n - suf + i, b->n - suf + i};
 	free(t);
 	*nops = k;
 	return ops;
@@ -262,7 +262,7 @@ mf_diff_hunk(struct buf *out, const struct mf_op *ops, size_t from, size_t to)
 	}
 	/* Unified diff numbers lines from 1, and a range of 0 lines names the line before. */
 	buf_printf(out, "@@ -%zu,%zu +%zu,%zu @@\n", na ? ops[from].ai + 1 : ops[from].ai, na,
-		   nb ? ops[from].bi + 1 : ops[from].bi, nb);
+	           nb ? ops[from].bi + 1 : ops[from].bi, nb);
 	for (size_t i = from; i < to; i++)
 		buf_printf(out, "%c%s\n", ops[i].kind, ops[i].line);
 }

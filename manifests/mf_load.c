@@ -16,7 +16,7 @@
 
 int
 mf_load_buffer(const char *name, const char *data, size_t len, struct mf_set *set,
-	       struct mf_diags *d)
+               struct mf_diags *d)
 {
 	struct mf_doc *docs;
 	size_t ndocs, start = d->n;
@@ -54,7 +54,8 @@ mf_load_read(int fd, const char *name, struct buf *out, struct mf_diags *d)
 		if (n == 0)
 			return 0;
 		if (out->len + (size_t)n > MF_YAML_MAX_FILE) {
-			mf_diag_add(d, name, 0, 0, "file is larger than %u bytes", MF_YAML_MAX_FILE);
+			mf_diag_add(d, name, 0, 0, "file is larger than %u bytes",
+			            MF_YAML_MAX_FILE);
 			goto fail;
 		}
 		buf_append(out, chunk, (size_t)n);
@@ -117,7 +118,7 @@ mf_load_walk(const char *dir, int depth, char ***files, size_t *nfiles, struct m
 
 	if (depth > MF_LOAD_MAX_DEPTH) {
 		mf_diag_add(d, dir, 0, 0, "directories nested deeper than %d (a symlink loop?)",
-			    MF_LOAD_MAX_DEPTH);
+		            MF_LOAD_MAX_DEPTH);
 		return -1;
 	}
 	if ((dp = opendir(dir)) == NULL) {

@@ -12,11 +12,11 @@
 /* Parses and validates len bytes named name. Returns 0 with its workspaces appended to set,
  * or -1 with diagnostics in d. */
 int mf_load_buffer(const char *name, const char *data, size_t len, struct mf_set *set,
-		   struct mf_diags *d) __attribute__((warn_unused_result));
+                   struct mf_diags *d) __attribute__((warn_unused_result));
 
 /* Loads every manifest under paths. Returns 0 with set filled (in path order, then document
  * order), or -1 with diagnostics in d and set emptied: a single error anywhere rejects all. */
-int mf_load_paths(const char *const *paths, size_t npaths, struct mf_set *set,
-		  struct mf_diags *d) __attribute__((warn_unused_result));
+int mf_load_paths(const char *const *paths, size_t npaths, struct mf_set *set, struct mf_diags *d)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -18,28 +18,49 @@ struct mf_vctx {
 
 static const char *const mf_top_fields[] = {"apiVersion", "kind", "metadata", "spec"};
 static const char *const mf_meta_fields[] = {"name"};
-static const char *const mf_spec_fields[] = {"displayName", "owner",	      "members",
-					     "repos",	    "apps",	      "pruneMembers",
-					     "deletionPolicy", "paused"};
+static const char *const mf_spec_fields[] = {
+    "displayName", "owner", "members", "repos", "apps", "pruneMembers", "deletionPolicy", "paused"};
 static const char *const mf_member_fields[] = {"user", "role"};
 static const char *const mf_repo_fields[] = {"name", "private", "description", "defaultBranch"};
 static const char *const mf_app_fields[] = {"name", "repo", "branch", "buildPack", "ports"};
 static const char *const mf_roles[] = {"owner", "admin", "member"};
 static const char *const mf_policies[] = {"Orphan", "Delete"};
 static const char *const mf_build_packs[] = {"nixpacks", "railpack", "static", "dockerfile",
-					     "dockercompose"};
+                                             "dockercompose"};
 /* Gitea's reserved user and org names (compared lower-cased). */
-static const char *const mf_reserved_users[] = {
-	".",	      "..",	    ".well-known",   "api",	       "metrics",
-	"v2",	      "assets",	    "attachments",   "avatar",	       "avatars",
-	"repo-avatars", "captcha",  "login",	     "org",	       "repo",
-	"user",	      "explore",    "issues",	     "pulls",	       "milestones",
-	"notifications", "favicon.ico", "manifest.json", "robots.txt", "sitemap.xml",
-	"ssh_info",   "swagger.v1.json", "openapi3.v1.json", "ghost",   "gitea-actions"};
+static const char *const mf_reserved_users[] = {".",
+                                                "..",
+                                                ".well-known",
+                                                "api",
+                                                "metrics",
+                                                "v2",
+                                                "assets",
+                                                "attachments",
+                                                "avatar",
+                                                "avatars",
+                                                "repo-avatars",
+                                                "captcha",
+                                                "login",
+                                                "org",
+                                                "repo",
+                                                "user",
+                                                "explore",
+                                                "issues",
+                                                "pulls",
+                                                "milestones",
+                                                "notifications",
+                                                "favicon.ico",
+                                                "manifest.json",
+                                                "robots.txt",
+                                                "sitemap.xml",
+                                                "ssh_info",
+                                                "swagger.v1.json",
+                                                "openapi3.v1.json",
+                                                "ghost",
+                                                "gitea-actions"};
 
-static void
-mf_verr(struct mf_vctx *v, const struct mf_node *at, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void mf_verr(struct mf_vctx *v, const struct mf_node *at, const char *path, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
 static void
 mf_verr(struct mf_vctx *v, const struct mf_node *at, const char *path, const char *fmt, ...)
@@ -83,8 +104,8 @@ mf_distance(const char *a, const char *b)
 		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
 			size_t cur = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) !=
-				      tolower((unsigned char)b[j - 1]);
+			size_t cost =
+			    tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
 			size_t best = prev + cost;
 
 			if (row[j] + 1 < best)
@@ -139,7 +160,7 @@ mf_list(const char *const *set, size_t n)
 /* Unknown keys of map, each an error at the key; merge keys get their own message. */
 static void
 mf_check_fields(struct mf_vctx *v, const struct mf_node *map, const char *path,
-		const char *const *known, size_t n)
+                const char *const *known, size_t n)
 {
 	for (size_t i = 0; i < map->n; i++) {
 		const struct mf_node *k = map->keys[i];
@@ -186,7 +207,7 @@ mf_string(struct mf_vctx *v, const struct mf_node *n, const char *path)
 {
 	if (n->kind != MF_NODE_SCALAR || mf_yaml_bool(n) >= 0) {
 		mf_verr(v, n, path, "expected a string, got %s%s", mf_yaml_describe(n),
-			n->kind == MF_NODE_SCALAR ? " (quote it to make it a string)" : "");
+		        n->kind == MF_NODE_SCALAR ? " (quote it to make it a string)" : "");
 		return NULL;
 	}
 	if (strlen(n->str) != n->len) {
@@ -223,7 +244,7 @@ mf_utf8_chars(const char *s)
  * field is absent, or NULL after an error. *bad tells the two NULLs apart. */
 static char *
 mf_opt_string(struct mf_vctx *v, const struct mf_node *map, const char *key, const char *path,
-	      const char *def, int *bad)
+              const char *def, int *bad)
 {
 	const struct mf_node *n = mf_field(map, key);
 	char *p, *s;
@@ -240,7 +261,7 @@ mf_opt_string(struct mf_vctx *v, const struct mf_node *map, const char *key, con
 
 static int
 mf_opt_bool(struct mf_vctx *v, const struct mf_node *map, const char *key, const char *path,
-	    int def)
+            int def)
 {
 	const struct mf_node *n = mf_field(map, key);
 	int b;
@@ -251,10 +272,11 @@ mf_opt_bool(struct mf_vctx *v, const struct mf_node *map, const char *key, const
 	if ((b = mf_yaml_bool(n)) >= 0)
 		return b;
 	p = mf_join(path, key);
-	if (n->kind == MF_NODE_SCALAR && !n->plain && (strcmp(n->str, "true") == 0 ||
-						       strcmp(n->str, "false") == 0))
-		mf_verr(v, n, p, "expected a boolean, got a quoted string (write %s without quotes)",
-			n->str);
+	if (n->kind == MF_NODE_SCALAR && !n->plain &&
+	    (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0))
+		mf_verr(v, n, p,
+		        "expected a boolean, got a quoted string (write %s without quotes)",
+		        n->str);
 	else
 		mf_verr(v, n, p, "expected a boolean (true or false), got %s", mf_yaml_describe(n));
 	free(p);
@@ -263,13 +285,13 @@ mf_opt_bool(struct mf_vctx *v, const struct mf_node *map, const char *key, const
 
 static const struct mf_node *
 mf_require(struct mf_vctx *v, const struct mf_node *map, const char *key, const char *path,
-	   const char *what)
+           const char *what)
 {
 	const struct mf_node *n = mf_field(map, key);
 
 	if (n == NULL)
 		mf_verr(v, map, path, "missing required field \"%s\"%s%s", key, what ? " in " : "",
-			what ? what : "");
+		        what ? what : "");
 	return n;
 }
 
@@ -279,8 +301,10 @@ mf_expect(struct mf_vctx *v, const struct mf_node *n, enum mf_node_kind kind, co
 	if (n->kind == kind)
 		return 0;
 	mf_verr(v, n, path, "expected %s, got %s",
-		kind == MF_NODE_MAP ? "a mapping" : kind == MF_NODE_SEQ ? "a sequence" : "a string",
-		mf_yaml_describe(n));
+	        kind == MF_NODE_MAP   ? "a mapping"
+	        : kind == MF_NODE_SEQ ? "a sequence"
+	                              : "a string",
+	        mf_yaml_describe(n));
 	return -1;
 }
 
@@ -331,8 +355,8 @@ mf_spec_valid_username(const char *s)
 
 		if (!mf_alnum(s[i]) && !special)
 			return 0;
-		if (special && (i + 1 == len || s[i + 1] == '-' || s[i + 1] == '.' ||
-				s[i + 1] == '_'))
+		if (special &&
+		    (i + 1 == len || s[i + 1] == '-' || s[i + 1] == '.' || s[i + 1] == '_'))
 			return 0;
 	}
 	if (mf_reserved_user(s))
@@ -361,8 +385,8 @@ mf_spec_valid_repo_name(const char *s)
 
 	/* Gitea: AlphaDashDot, at most 100, no "..", not ".", ".." or "-", and not ending in
 	 * .git, .wiki, .rss or .atom. */
-	if (len == 0 || len > MF_REPO_NAME_MAX || strstr(s, "..") != NULL ||
-	    strcmp(s, ".") == 0 || strcmp(s, "-") == 0)
+	if (len == 0 || len > MF_REPO_NAME_MAX || strstr(s, "..") != NULL || strcmp(s, ".") == 0 ||
+	    strcmp(s, "-") == 0)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 		if (!mf_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
@@ -481,7 +505,7 @@ mf_pos_of(const struct mf_node *n)
 /* A required string field checked by a rule; returns a new string or NULL after an error. */
 static char *
 mf_named(struct mf_vctx *v, const struct mf_node *map, const char *key, const char *path,
-	 const char *what, int (*valid)(const char *), const char *rule)
+         const char *what, int (*valid)(const char *), const char *rule)
 {
 	const struct mf_node *n = mf_require(v, map, key, path, NULL);
 	char *p, *s, *q;
@@ -502,14 +526,14 @@ mf_named(struct mf_vctx *v, const struct mf_node *map, const char *key, const ch
 }
 
 static const char mf_slug_rule[] = "lower-case letters, digits and single hyphens, starting and "
-				   "ending with a letter or digit (^[a-z0-9]+(-[a-z0-9]+)*$), "
-				   "at most 32 characters";
+                                   "ending with a letter or digit (^[a-z0-9]+(-[a-z0-9]+)*$), "
+                                   "at most 32 characters";
 static const char mf_user_rule[] = "Gitea user names are letters, digits and single '-', '_' or "
-				   "'.' between them, starting with a letter or digit, at most "
-				   "40 characters, and not a reserved name";
+                                   "'.' between them, starting with a letter or digit, at most "
+                                   "40 characters, and not a reserved name";
 static const char mf_repo_rule[] = "letters, digits, '-', '_' and '.' (no \"..\"), at most 100 "
-				   "characters, not \".\" or \"-\", and not ending in .git, "
-				   ".wiki, .rss or .atom";
+                                   "characters, not \".\" or \"-\", and not ending in .git, "
+                                   ".wiki, .rss or .atom";
 static const char mf_branch_rule[] = "not a valid git branch name";
 
 /* Finds a case-insensitive duplicate of name among the first n entries of a list. */
@@ -540,7 +564,7 @@ mf_members(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 		}
 		mf_check_fields(v, item, path, mf_member_fields, nitems(mf_member_fields));
 		user = mf_named(v, item, "user", path, "user name", mf_spec_valid_username,
-				mf_user_rule);
+		                mf_user_rule);
 		role = mf_opt_string(v, item, "role", path, "member", &bad);
 		if (role != NULL && !mf_in(role, mf_roles, nitems(mf_roles))) {
 			char *q = mf_diag_quote(role, strlen(role));
@@ -548,8 +572,9 @@ mf_members(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 
 			rn = mf_field(item, "role");
 			rp = mf_join(path, "role");
-			mf_verr(v, rn, rp, "invalid role %s (expected owner, admin or member)%s%s%s", q,
-				hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
+			mf_verr(
+			    v, rn, rp, "invalid role %s (expected owner, admin or member)%s%s%s", q,
+			    hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
 			free(rp);
 			free(q);
 			free(role);
@@ -562,17 +587,17 @@ mf_members(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 
 				rp = mf_join(path, "user");
 				mf_verr(v, mf_field(item, "user"), rp,
-					"duplicate member %s (first at line %d, column %d)", q,
-					w->members[dup].pos.line, w->members[dup].pos.col);
+				        "duplicate member %s (first at line %d, column %d)", q,
+				        w->members[dup].pos.line, w->members[dup].pos.col);
 				free(rp);
 				free(q);
 			} else if (w->owner != NULL && strcasecmp(user, w->owner) == 0 &&
-				   strcmp(role, "owner") != 0) {
+			           strcmp(role, "owner") != 0) {
 				rp = mf_join(path, "role");
 				mf_verr(v, mf_field(item, "role"), rp,
-					"\"%s\" is the workspace owner; list the owner with role "
-					"owner, or not at all",
-					user);
+				        "\"%s\" is the workspace owner; list the owner with role "
+				        "owner, or not at all",
+				        user);
 				free(rp);
 			} else {
 				struct mf_member *m = &w->members[w->nmembers++];
@@ -607,16 +632,15 @@ mf_repos(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 		memset(&r, 0, sizeof r);
 		mf_check_fields(v, item, path, mf_repo_fields, nitems(mf_repo_fields));
 		r.name = mf_named(v, item, "name", path, "repo name", mf_spec_valid_repo_name,
-				  mf_repo_rule);
+		                  mf_repo_rule);
 		r.private = mf_opt_bool(v, item, "private", path, 1);
 		r.description = mf_opt_string(v, item, "description", path, "", &bad);
-		if (r.description != NULL &&
-		    (mf_has_control(r.description, 1) ||
-		     mf_utf8_chars(r.description) > MF_DESCRIPTION_MAX)) {
+		if (r.description != NULL && (mf_has_control(r.description, 1) ||
+		                              mf_utf8_chars(r.description) > MF_DESCRIPTION_MAX)) {
 			p = mf_join(path, "description");
 			mf_verr(v, mf_field(item, "description"), p,
-				"must be at most %d characters, without control characters",
-				MF_DESCRIPTION_MAX);
+			        "must be at most %d characters, without control characters",
+			        MF_DESCRIPTION_MAX);
 			free(p);
 		}
 		r.default_branch = mf_opt_string(v, item, "defaultBranch", path, "main", &bad);
@@ -625,7 +649,7 @@ mf_repos(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 
 			p = mf_join(path, "defaultBranch");
 			mf_verr(v, mf_field(item, "defaultBranch"), p, "%s is %s", q,
-				mf_branch_rule);
+			        mf_branch_rule);
 			free(p);
 			free(q);
 		}
@@ -635,10 +659,11 @@ mf_repos(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 				char *q = mf_diag_quote(r.name, strlen(r.name));
 
 				p = mf_join(path, "name");
-				mf_verr(v, mf_field(item, "name"), p,
-					"duplicate repo %s (first at line %d, column %d; repo names "
-					"are unique regardless of case)",
-					q, w->repos[dup].pos.line, w->repos[dup].pos.col);
+				mf_verr(
+				    v, mf_field(item, "name"), p,
+				    "duplicate repo %s (first at line %d, column %d; repo names "
+				    "are unique regardless of case)",
+				    q, w->repos[dup].pos.line, w->repos[dup].pos.col);
 				free(p);
 				free(q);
 			}
@@ -683,15 +708,15 @@ mf_apps(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w, in
 		memset(&a, 0, sizeof a);
 		mf_check_fields(v, item, path, mf_app_fields, nitems(mf_app_fields));
 		a.name = mf_named(v, item, "name", path, "app name", mf_spec_valid_repo_name,
-				  mf_repo_rule);
+		                  mf_repo_rule);
 		a.repo = mf_named(v, item, "repo", path, "repo name", mf_spec_valid_repo_name,
-				  mf_repo_rule);
+		                  mf_repo_rule);
 		/* Only a valid repo list can say what is declared. */
 		if (a.repo != NULL && repos_ok && (repo = mf_find_repo(w, a.repo)) == NULL) {
 			q = mf_diag_quote(a.repo, strlen(a.repo));
 			p = mf_join(path, "repo");
-			mf_verr(v, mf_field(item, "repo"), p, "repo %s is not declared in spec.repos",
-				q);
+			mf_verr(v, mf_field(item, "repo"), p,
+			        "repo %s is not declared in spec.repos", q);
 			free(p);
 			free(q);
 		}
@@ -712,8 +737,8 @@ mf_apps(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w, in
 
 			q = mf_diag_quote(a.build_pack, strlen(a.build_pack));
 			p = mf_join(path, "buildPack");
-			mf_verr(v, mf_field(item, "buildPack"), p, "unknown build pack %s (one of %s)",
-				q, all);
+			mf_verr(v, mf_field(item, "buildPack"), p,
+			        "unknown build pack %s (one of %s)", q, all);
 			free(all);
 			free(p);
 			free(q);
@@ -722,10 +747,11 @@ mf_apps(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w, in
 		if (a.ports != NULL && !mf_spec_valid_ports(a.ports)) {
 			q = mf_diag_quote(a.ports, strlen(a.ports));
 			p = mf_join(path, "ports");
-			mf_verr(v, mf_field(item, "ports"), p,
-				"invalid ports %s: comma-separated port numbers 1-65535, each once, "
-				"like \"3000\" or \"3000,8080\"",
-				q);
+			mf_verr(
+			    v, mf_field(item, "ports"), p,
+			    "invalid ports %s: comma-separated port numbers 1-65535, each once, "
+			    "like \"3000\" or \"3000,8080\"",
+			    q);
 			free(p);
 			free(q);
 		}
@@ -734,10 +760,11 @@ mf_apps(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w, in
 			if (dup >= 0) {
 				q = mf_diag_quote(a.name, strlen(a.name));
 				p = mf_join(path, "name");
-				mf_verr(v, mf_field(item, "name"), p,
-					"duplicate app %s (first at line %d, column %d; app names are "
-					"unique regardless of case)",
-					q, w->apps[dup].pos.line, w->apps[dup].pos.col);
+				mf_verr(
+				    v, mf_field(item, "name"), p,
+				    "duplicate app %s (first at line %d, column %d; app names are "
+				    "unique regardless of case)",
+				    q, w->apps[dup].pos.line, w->apps[dup].pos.col);
 				free(p);
 				free(q);
 			}
@@ -779,14 +806,14 @@ mf_spec_body(struct mf_vctx *v, const struct mf_node *spec, struct mf_workspace 
 	int bad = 0, before;
 
 	mf_check_fields(v, spec, "spec", mf_spec_fields, nitems(mf_spec_fields));
-	w->owner = mf_named(v, spec, "owner", "spec", "owner", mf_spec_valid_username,
-			    mf_user_rule);
+	w->owner =
+	    mf_named(v, spec, "owner", "spec", "owner", mf_spec_valid_username, mf_user_rule);
 	w->display_name = mf_opt_string(v, spec, "displayName", "spec", NULL, &bad);
 	if (w->display_name != NULL && (mf_has_control(w->display_name, 0) ||
-					mf_utf8_chars(w->display_name) > MF_DISPLAY_NAME_MAX))
+	                                mf_utf8_chars(w->display_name) > MF_DISPLAY_NAME_MAX))
 		mf_verr(v, mf_field(spec, "displayName"), "spec.displayName",
-			"must be at most %d characters, without control characters",
-			MF_DISPLAY_NAME_MAX);
+		        "must be at most %d characters, without control characters",
+		        MF_DISPLAY_NAME_MAX);
 	w->prune_members = mf_opt_bool(v, spec, "pruneMembers", "spec", 0);
 	w->paused = mf_opt_bool(v, spec, "paused", "spec", 0);
 	w->deletion_policy = mf_opt_string(v, spec, "deletionPolicy", "spec", "Orphan", &bad);
@@ -796,8 +823,8 @@ mf_spec_body(struct mf_vctx *v, const struct mf_node *spec, struct mf_workspace 
 		char *q = mf_diag_quote(w->deletion_policy, strlen(w->deletion_policy));
 
 		mf_verr(v, mf_field(spec, "deletionPolicy"), "spec.deletionPolicy",
-			"invalid deletionPolicy %s (expected Orphan or Delete)%s%s%s", q,
-			hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
+		        "invalid deletionPolicy %s (expected Orphan or Delete)%s%s%s", q,
+		        hint ? "; did you mean \"" : "", hint ? hint : "", hint ? "\"?" : "");
 		free(q);
 	}
 	if ((n = mf_list_field(v, spec, "members")) != NULL)
@@ -820,8 +847,8 @@ mf_header(struct mf_vctx *v, const struct mf_node *root)
 	    (s = mf_string(v, n, "apiVersion")) != NULL) {
 		if (strcmp(s, "vibn/v1") != 0) {
 			q = mf_diag_quote(s, strlen(s));
-			mf_verr(v, n, "apiVersion", "unsupported apiVersion %s (expected \"vibn/v1\")",
-				q);
+			mf_verr(v, n, "apiVersion",
+			        "unsupported apiVersion %s (expected \"vibn/v1\")", q);
 			free(q);
 		}
 		free(s);
@@ -838,8 +865,7 @@ mf_header(struct mf_vctx *v, const struct mf_node *root)
 }
 
 int
-mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set,
-		 struct mf_diags *d)
+mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set, struct mf_diags *d)
 {
 	struct mf_vctx v = {file, d, 0};
 	const struct mf_node *root = doc->root, *meta, *spec;
@@ -852,8 +878,8 @@ mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set,
 	if ((meta = mf_require(&v, root, "metadata", "", NULL)) != NULL &&
 	    mf_expect(&v, meta, MF_NODE_MAP, "metadata") == 0) {
 		mf_check_fields(&v, meta, "metadata", mf_meta_fields, nitems(mf_meta_fields));
-		w.slug = mf_named(&v, meta, "name", "metadata", "workspace name", mf_spec_valid_slug,
-				  mf_slug_rule);
+		w.slug = mf_named(&v, meta, "name", "metadata", "workspace name",
+		                  mf_spec_valid_slug, mf_slug_rule);
 	}
 	if ((spec = mf_require(&v, root, "spec", "", NULL)) != NULL &&
 	    mf_expect(&v, spec, MF_NODE_MAP, "spec") == 0)
@@ -882,9 +908,9 @@ mf_spec_check_set(const struct mf_set *set, struct mf_diags *d)
 			if (strcmp(set->v[i].slug, set->v[j].slug) != 0)
 				continue;
 			mf_diag_add(d, set->v[i].file, set->v[i].pos.line, set->v[i].pos.col,
-				    "workspace \"%s\" is declared twice (first at %s:%d:%d)",
-				    set->v[i].slug, set->v[j].file, set->v[j].pos.line,
-				    set->v[j].pos.col);
+			            "workspace \"%s\" is declared twice (first at %s:%d:%d)",
+			            set->v[i].slug, set->v[j].file, set->v[j].pos.line,
+			            set->v[j].pos.col);
 			errors++;
 			break;
 		}

@@ -46,7 +46,7 @@ struct mf_app {
 	char *repo;
 	char *branch;
 	char *build_pack;
-	char *ports; /* "3000" or "3000,8080" */
+	char *ports;  /* "3000" or "3000,8080" */
 	long long id; /* live state only: the row's id */
 	struct mf_pos pos;
 };
@@ -82,10 +82,10 @@ void mf_spec_set_free(struct mf_set *set);
 /* Checks one document and, when it is valid, appends its workspace to set. Returns 0, or -1
  * with diagnostics in d (set unchanged). */
 int mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set,
-		     struct mf_diags *d) __attribute__((warn_unused_result));
+                     struct mf_diags *d) __attribute__((warn_unused_result));
 /* Checks across documents: a slug declared twice. Returns 0, or -1 with diagnostics. */
 int mf_spec_check_set(const struct mf_set *set, struct mf_diags *d)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The rules, each returning 1 when s is valid. */
 int mf_spec_valid_slug(const char *s);

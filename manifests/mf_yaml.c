@@ -38,9 +38,8 @@ struct mf_yaml_ctx {
 	int doc_line, doc_col;
 };
 
-static void
-mf_yaml_err(struct mf_yaml_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void mf_yaml_err(struct mf_yaml_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 mf_yaml_err(struct mf_yaml_ctx *c, const yaml_mark_t *m, const char *fmt, ...)
@@ -98,7 +97,8 @@ mf_yaml_push_child(struct mf_node *parent, struct mf_node *key, struct mf_node *
 		parent->cap = parent->cap ? parent->cap * 2 : 4;
 		parent->items = xreallocarray(parent->items, parent->cap, sizeof *parent->items);
 		if (parent->kind == MF_NODE_MAP)
-			parent->keys = xreallocarray(parent->keys, parent->cap, sizeof *parent->keys);
+			parent->keys =
+			    xreallocarray(parent->keys, parent->cap, sizeof *parent->keys);
 	}
 	if (parent->kind == MF_NODE_MAP)
 		parent->keys[parent->n] = key;
@@ -113,16 +113,16 @@ mf_yaml_charge(struct mf_yaml_ctx *c, size_t bytes, const yaml_mark_t *m)
 	c->expanded += bytes;
 	if (c->nodes > MF_YAML_MAX_NODES) {
 		mf_yaml_err(c, m,
-			    "document has more than %d nodes (aliases expanded); "
-			    "is an alias expanding without bound?",
-			    MF_YAML_MAX_NODES);
+		            "document has more than %d nodes (aliases expanded); "
+		            "is an alias expanding without bound?",
+		            MF_YAML_MAX_NODES);
 		return -1;
 	}
 	if (c->expanded > MF_YAML_MAX_EXPAND) {
 		mf_yaml_err(c, m,
-			    "document expands to more than %u bytes of text (aliases expanded); "
-			    "is an alias expanding without bound?",
-			    MF_YAML_MAX_EXPAND);
+		            "document expands to more than %u bytes of text (aliases expanded); "
+		            "is an alias expanding without bound?",
+		            MF_YAML_MAX_EXPAND);
 		return -1;
 	}
 	return 0;
@@ -198,7 +198,7 @@ mf_yaml_attach(struct mf_yaml_ctx *c, struct mf_node *n, const yaml_mark_t *m)
 	if (*key == NULL) {
 		if (n->kind != MF_NODE_SCALAR) {
 			mf_yaml_err(c, m, "a mapping key must be a string, not %s",
-				    mf_yaml_describe(n));
+			            mf_yaml_describe(n));
 			/* Keep a placeholder so the value that follows is dropped with it. */
 			mf_yaml_discard(c, n);
 			n = xcalloc(1, sizeof *n);
@@ -219,8 +219,8 @@ mf_yaml_attach(struct mf_yaml_ctx *c, struct mf_node *n, const yaml_mark_t *m)
 			char *q = mf_diag_quote((*key)->str, (*key)->len);
 
 			mf_diag_add(c->d, c->file, (*key)->line, (*key)->col,
-				    "duplicate key %s (first at line %d, column %d)", q,
-				    parent->keys[i]->line, parent->keys[i]->col);
+			            "duplicate key %s (first at line %d, column %d)", q,
+			            parent->keys[i]->line, parent->keys[i]->col);
 			free(q);
 			c->errors++;
 			mf_yaml_discard(c, *key);
@@ -231,7 +231,7 @@ mf_yaml_attach(struct mf_yaml_ctx *c, struct mf_node *n, const yaml_mark_t *m)
 	}
 	if (parent->n >= MF_YAML_MAX_KEYS) {
 		mf_diag_add(c->d, c->file, (*key)->line, (*key)->col,
-			    "mapping has more than %d keys", MF_YAML_MAX_KEYS);
+		            "mapping has more than %d keys", MF_YAML_MAX_KEYS);
 		c->errors++;
 		mf_yaml_discard(c, *key);
 		mf_yaml_discard(c, n);
@@ -426,7 +426,7 @@ mf_yaml_check_tabs(struct mf_yaml_ctx *c, const char *data, size_t len)
 		}
 		if (leading && ch == '\t') {
 			mf_diag_add(c->d, c->file, line, col,
-				    "tab character in indentation (YAML indents with spaces only)");
+			            "tab character in indentation (YAML indents with spaces only)");
 			found++;
 			leading = 0;
 		} else if (ch != ' ') {
@@ -485,8 +485,8 @@ mf_yaml_check_utf8(struct mf_yaml_ctx *c, const char *data, size_t len)
 
 		if (n == 0 || s[i] == 0) {
 			mf_diag_add(c->d, c->file, line, col,
-				    "%s (byte 0x%02x at offset %zu); manifests must be UTF-8 text",
-				    s[i] == 0 ? "NUL byte" : "not valid UTF-8", s[i], i);
+			            "%s (byte 0x%02x at offset %zu); manifests must be UTF-8 text",
+			            s[i] == 0 ? "NUL byte" : "not valid UTF-8", s[i], i);
 			c->errors++;
 			return -1;
 		}
@@ -534,20 +534,21 @@ mf_yaml_events(struct mf_yaml_ctx *c, const char *data, size_t len)
 			}
 			if (parser.context != NULL)
 				mf_yaml_err(c, &m, "YAML syntax error: %s %s (line %d, column %d)",
-					    parser.problem ? parser.problem : "unknown problem",
-					    parser.context, (int)parser.context_mark.line + 1,
-					    (int)parser.context_mark.column + 1);
+				            parser.problem ? parser.problem : "unknown problem",
+				            parser.context, (int)parser.context_mark.line + 1,
+				            (int)parser.context_mark.column + 1);
 			else
 				mf_yaml_err(c, &m, "YAML syntax error: %s",
-					    parser.problem ? parser.problem : "unknown problem");
+				            parser.problem ? parser.problem : "unknown problem");
 			rc = -1;
 			break;
 		}
 		if (ev.type != YAML_STREAM_START_EVENT && ev.type != YAML_STREAM_END_EVENT &&
 		    ev.end_mark.index - c->doc_start > MF_YAML_MAX_DOC) {
-			mf_yaml_err(c, &ev.start_mark,
-				    "document is larger than %u characters (the limit of one manifest)",
-				    MF_YAML_MAX_DOC);
+			mf_yaml_err(
+			    c, &ev.start_mark,
+			    "document is larger than %u characters (the limit of one manifest)",
+			    MF_YAML_MAX_DOC);
 			yaml_event_delete(&ev);
 			rc = -1;
 			break;
@@ -593,8 +594,8 @@ mf_yaml_events(struct mf_yaml_ctx *c, const char *data, size_t len)
 }
 
 int
-mf_yaml_parse(const char *file, const char *data, size_t len, struct mf_doc **docs,
-	      size_t *ndocs, struct mf_diags *d)
+mf_yaml_parse(const char *file, const char *data, size_t len, struct mf_doc **docs, size_t *ndocs,
+              struct mf_diags *d)
 {
 	struct mf_yaml_ctx c;
 	int rc;
@@ -618,7 +619,8 @@ mf_yaml_parse(const char *file, const char *data, size_t len, struct mf_doc **do
 	}
 	rc = mf_yaml_events(&c, data, len);
 	if (rc == 0 && c.errors == 0 && c.ndocs == 0) {
-		mf_diag_add(d, file, 1, 1, "empty file: no YAML document (only comments or \"---\")");
+		mf_diag_add(d, file, 1, 1,
+		            "empty file: no YAML document (only comments or \"---\")");
 		c.errors++;
 	}
 	if (rc != 0 || c.errors > 0) {

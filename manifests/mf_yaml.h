@@ -44,7 +44,7 @@ struct mf_doc {
  * Returns 0 with *docs (a new array of *ndocs documents; free with mf_yaml_free_docs), or
  * -1 with at least one diagnostic added to d and nothing in *docs. */
 int mf_yaml_parse(const char *file, const char *data, size_t len, struct mf_doc **docs,
-		  size_t *ndocs, struct mf_diags *d) __attribute__((warn_unused_result));
+                  size_t *ndocs, struct mf_diags *d) __attribute__((warn_unused_result));
 void mf_yaml_free_docs(struct mf_doc *docs, size_t ndocs);
 void mf_yaml_free_node(struct mf_node *n);
 
