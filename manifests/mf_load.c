@@ -165,7 +165,8 @@ mf_load_dir(const char *dir, struct mf_set *set, struct mf_diags *d)
 		mf_diag_add(d, clean, 0, 0, "no *.yaml or *.yml files in this directory");
 		rc = -1;
 	}
-	qsort(files, nfiles, sizeof *files, mf_load_cmp);
+	if (nfiles > 1)
+		qsort(files, nfiles, sizeof *files, mf_load_cmp);
 	for (size_t i = 0; i < nfiles; i++) {
 		if (mf_load_file(files[i], set, d) != 0)
 			rc = -1;

@@ -417,7 +417,7 @@ mf_spec_valid_branch(const char *s)
 int
 mf_spec_valid_ports(const char *s)
 {
-	long seen[64];
+	long seen[64] = {0};
 	size_t nseen = 0;
 
 	/* Coolify's ports_exposes: ^\d+(,\d+)*$; and each a real port, once. */
