@@ -9,10 +9,12 @@
 static void
 ctl_migrate_usage(FILE *out)
 {
-	fprintf(out, "usage: vibnctl migrate\n"
-		     "\n"
-		     "Applies the pending schema migrations to DATABASE_URL, in order, each in its own\n"
-		     "transaction. Concurrent runs wait for each other; a current schema is left as it is.\n");
+	fprintf(
+	    out,
+	    "usage: vibnctl migrate\n"
+	    "\n"
+	    "Applies the pending schema migrations to DATABASE_URL, in order, each in its own\n"
+	    "transaction. Concurrent runs wait for each other; a current schema is left as it is.\n");
 }
 
 static void

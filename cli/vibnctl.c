@@ -13,7 +13,16 @@ struct ctl_command {
 
 static const struct ctl_command ctl_commands[] = {
 	{"migrate", ctl_migrate, "apply pending schema migrations"},
-	{"resync", ctl_resync, "enqueue all (--all) or one workspace for drift repair"},
+	{"apply", ctl_apply, "apply workspace manifests (-f PATH [--dry-run] [--prune])"},
+	{"diff", ctl_diff, "show what apply -f PATH would change"},
+	{"get", ctl_get, "list workspaces (get workspaces [-o table|json|yaml])"},
+	{"describe", ctl_describe, "show one workspace (describe workspace SLUG)"},
+	{"delete", ctl_delete, "delete a workspace (delete workspace SLUG [--wait])"},
+	{"reconcile", ctl_reconcile, "reconcile a workspace now (reconcile SLUG [--wait])"},
+	{"resync", ctl_resync, "queue drift repair (resync SLUG... | --all)"},
+	{"keys", ctl_keys, "workspace API keys (keys mint|list|revoke)"},
+	{"signup", ctl_signup, "ensure a user's workspace (signup --user ID --email EMAIL)"},
+	{"backfill", ctl_backfill, "assign legacy fs_projects to their owners' workspaces"},
 };
 
 static void

@@ -1,0 +1,101 @@
+/* The workspace manifest (DESIGN section 4) as a model, checked strictly: apiVersion and
+ * kind, unknown fields (with a "did you mean"), types, the slug rule, repo and app name rules,
+ * member roles, duplicates, app repos naming declared repos, ports and deletionPolicy. Each
+ * error is a diagnostic at the exact node; every one is reported. */
+#ifndef VIBN_MF_SPEC_H
+#define VIBN_MF_SPEC_H
+
+#include <stddef.h>
+
+#include "manifests/mf_diag.h"
+#include "manifests/mf_yaml.h"
+
+#define MF_SLUG_MAX         32
+#define MF_USER_MAX         40
+#define MF_REPO_NAME_MAX    100
+#define MF_DISPLAY_NAME_MAX 100
+#define MF_DESCRIPTION_MAX  2048
+#define MF_BRANCH_MAX       255
+
+struct mf_pos {
+	int line;
+	int col;
+};
+
+struct mf_member {
+	char *user; /* Gitea username */
+	char *role; /* owner | admin | member */
+	/* Live state only (never from a manifest): the stored Gitea username when it is not
+	 * the user itself. */
+	char *gitea_user;
+	long long id; /* live state only: the row's id */
+	struct mf_pos pos;
+};
+
+struct mf_repo {
+	char *name;
+	int private;
+	char *description;
+	char *default_branch;
+	long long id; /* live state only: the row's id */
+	struct mf_pos pos;
+};
+
+struct mf_app {
+	char *name;
+	char *repo;
+	char *branch;
+	char *build_pack;
+	char *ports;  /* "3000" or "3000,8080" */
+	long long id; /* live state only: the row's id */
+	struct mf_pos pos;
+};
+
+/* One Workspace document, with every default filled in. */
+struct mf_workspace {
+	char *file;        /* where it was declared */
+	struct mf_pos pos; /* of its metadata.name */
+	char *slug;
+	char *display_name; /* defaults to the slug */
+	char *owner;        /* Gitea username */
+	char *deletion_policy;
+	int prune_members;
+	int paused;
+	struct mf_member *members; /* as declared; the owner is added by mf_spec_members */
+	size_t nmembers;
+	struct mf_repo *repos;
+	size_t nrepos;
+	struct mf_app *apps;
+	size_t napps;
+};
+
+struct mf_set {
+	struct mf_workspace *v;
+	size_t n;
+};
+
+/* Frees what w owns and zeroes it. */
+void mf_spec_workspace_free(struct mf_workspace *w);
+void mf_spec_set_init(struct mf_set *set);
+void mf_spec_set_free(struct mf_set *set);
+
+/* Checks one document and, when it is valid, appends its workspace to set. Returns 0, or -1
+ * with diagnostics in d (set unchanged). */
+int mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set,
+                     struct mf_diags *d) __attribute__((warn_unused_result));
+/* Checks across documents: a slug declared twice. Returns 0, or -1 with diagnostics. */
+int mf_spec_check_set(const struct mf_set *set, struct mf_diags *d)
+    __attribute__((warn_unused_result));
+
+/* The rules, each returning 1 when s is valid. */
+int mf_spec_valid_slug(const char *s);
+int mf_spec_valid_username(const char *s); /* Gitea user names: what owner and members name */
+int mf_spec_valid_repo_name(const char *s);
+int mf_spec_valid_branch(const char *s);
+int mf_spec_valid_ports(const char *s);
+
+/* The closest of n candidates to word (case-insensitive edit distance), or NULL when none is
+ * close enough to suggest. Borrowed from candidates. */
+const char *mf_spec_suggest(const char *word, const char *const *candidates, size_t n);
+
+#endif
