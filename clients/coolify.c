@@ -1,0 +1,741 @@
+#include "coolify.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+/* First and largest pause between polls of an application being deleted. */
+#define COOLIFY_POLL_FIRST_MS 200
+#define COOLIFY_POLL_MAX_MS   2000
+
+struct coolify {
+	struct http_client *http;
+};
+
+#define COOLIFY_APP_FIELDS "ports_exposes,destination_uuid,name,description,instant_deploy"
+
+/* Every request below, for the conformance test. */
+static const struct http_route coolify_route_table[] = {
+    {"GET", "/version", NULL, NULL, NULL, NULL},
+    {"GET", "/servers", NULL, NULL, NULL, NULL},
+    {"GET", "/projects", NULL, NULL, NULL, NULL},
+    {"POST", "/projects", NULL, "name", "description", NULL},
+    {"GET", "/projects/{uuid}", NULL, NULL, NULL, NULL},
+    {"PATCH", "/projects/{uuid}", NULL, NULL, "name,description", NULL},
+    {"DELETE", "/projects/{uuid}", NULL, NULL, NULL, NULL},
+    {"GET", "/projects/{uuid}/environments", NULL, NULL, NULL, NULL},
+    {"POST", "/projects/{uuid}/environments", NULL, "name", NULL, NULL},
+    {"GET", "/projects/{uuid}/{environment_name_or_uuid}", NULL, NULL, NULL, NULL},
+    {"POST", "/applications/public", NULL,
+     "project_uuid,server_uuid,git_repository,git_branch,build_pack,ports_exposes",
+     COOLIFY_APP_FIELDS, "environment_name,environment_uuid"},
+    {"POST", "/applications/private-deploy-key", NULL,
+     "project_uuid,server_uuid,private_key_uuid,git_repository,git_branch,build_pack,"
+     "ports_exposes",
+     COOLIFY_APP_FIELDS, "environment_name,environment_uuid"},
+    {"GET", "/applications", "tag", NULL, NULL, NULL},
+    {"GET", "/applications/{uuid}", NULL, NULL, NULL, NULL},
+    {"PATCH", "/applications/{uuid}", NULL, NULL,
+     "name,description,git_repository,git_branch,build_pack,ports_exposes", NULL},
+    {"DELETE", "/applications/{uuid}", NULL, NULL, NULL, NULL},
+};
+
+const struct http_route *
+coolify_routes(size_t *n)
+{
+	*n = nitems(coolify_route_table);
+	return coolify_route_table;
+}
+
+struct http_budget *
+coolify_budget_new(int rpm)
+{
+	double burst;
+
+	if (rpm <= 0)
+		rpm = COOLIFY_DEFAULT_RPM;
+	burst = rpm / 10 > 1 ? rpm / 10 : 1;
+	return http_budget_new("coolify", rpm / 60.0, burst);
+}
+
+struct coolify *
+coolify_new(const struct coolify_config *cfg)
+{
+	struct coolify *c = xcalloc(1, sizeof *c);
+	const char *url = cfg->url ? cfg->url : "";
+	size_t n = strlen(url);
+	char *base, *auth;
+	struct http_client_config hc = {
+	    .upstream = "coolify",
+	    .ca_file = cfg->ca_file,
+	    .connect_timeout_ms = cfg->connect_timeout_ms,
+	    .timeout_ms = cfg->timeout_ms,
+	    .budget_wait_ms = cfg->budget_wait_ms,
+	    .budget = cfg->budget,
+	};
+
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	base = xasprintf("%.*s/api/v1", (int)n, url);
+	auth = xasprintf("Authorization: Bearer %s", cfg->token ? cfg->token : "");
+	hc.base_url = base;
+	hc.auth_header = auth;
+	c->http = http_client_new(&hc);
+	memset(auth, 0, strlen(auth));
+	free(auth);
+	free(base);
+	return c;
+}
+
+void
+coolify_free(struct coolify *c)
+{
+	if (c == NULL)
+		return;
+	http_client_free(c->http);
+	free(c);
+}
+
+struct http_client *
+coolify_http(struct coolify *c)
+{
+	return c->http;
+}
+
+/* ---- parsing ---- */
+
+static char *
+coolify_str(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+static int64_t
+coolify_int(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+typedef int (*coolify_parse_fn)(const json_t *obj, void *out);
+
+static int
+coolify_parse_env(const json_t *o, void *out)
+{
+	struct coolify_env *e = out;
+
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
+		return -1;
+	e->id = coolify_int(o, "id");
+	e->uuid = coolify_str(o, "uuid");
+	e->name = coolify_str(o, "name");
+	return 0;
+}
+
+/* Parses a JSON array into a typed array of elemsize-byte items. */
+static int
+coolify_parse_array(const json_t *arr, size_t elemsize, coolify_parse_fn fn,
+                    void (*itemfree)(void *), void **v, size_t *count)
+{
+	const json_t *item;
+	char *items;
+	size_t i, n = 0;
+
+	*v = NULL;
+	*count = 0;
+	if (!json_is_array(arr))
+		return -1;
+	items = xcalloc(json_array_size(arr) + 1, elemsize);
+	json_array_foreach(arr, i, item)
+	{
+		if (fn(item, items + n * elemsize) != 0) {
+			for (size_t k = 0; k <= n; k++)
+				itemfree(items + k * elemsize);
+			free(items);
+			return -1;
+		}
+		n++;
+	}
+	*v = items;
+	*count = n;
+	return 0;
+}
+
+static void
+coolify_env_free_v(void *p)
+{
+	coolify_env_free(p);
+}
+
+static int
+coolify_parse_project(const json_t *o, void *out)
+{
+	struct coolify_project *p = out;
+	const json_t *envs;
+
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
+		return -1;
+	p->id = coolify_int(o, "id");
+	p->uuid = coolify_str(o, "uuid");
+	p->name = coolify_str(o, "name");
+	p->description = coolify_str(o, "description");
+	envs = json_object_get(o, "environments");
+	if (json_is_array(envs) &&
+	    coolify_parse_array(envs, sizeof *p->envs.v, coolify_parse_env, coolify_env_free_v,
+	                        (void **)&p->envs.v, &p->envs.n) != 0) {
+		coolify_project_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+coolify_parse_app(const json_t *o, void *out)
+{
+	struct coolify_app *a = out;
+
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
+		return -1;
+	a->id = coolify_int(o, "id");
+	a->uuid = coolify_str(o, "uuid");
+	a->name = coolify_str(o, "name");
+	a->description = coolify_str(o, "description");
+	a->git_repository = coolify_str(o, "git_repository");
+	a->git_branch = coolify_str(o, "git_branch");
+	a->build_pack = coolify_str(o, "build_pack");
+	a->ports_exposes = coolify_str(o, "ports_exposes");
+	a->status = coolify_str(o, "status");
+	a->fqdn = coolify_str(o, "fqdn");
+	a->environment_id = coolify_int(o, "environment_id");
+	return 0;
+}
+
+static int
+coolify_parse_server(const json_t *o, void *out)
+{
+	struct coolify_server *s = out;
+
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
+		return -1;
+	s->uuid = coolify_str(o, "uuid");
+	s->name = coolify_str(o, "name");
+	s->ip = coolify_str(o, "ip");
+	s->is_reachable = json_is_true(json_object_get(o, "is_reachable"));
+	s->is_usable = json_is_true(json_object_get(o, "is_usable"));
+	return 0;
+}
+
+static int
+coolify_parse_uuid(const json_t *o, void *out)
+{
+	char **uuid = out;
+
+	*uuid = coolify_str(o, "uuid");
+	return *uuid ? 0 : -1;
+}
+
+void
+coolify_env_free(struct coolify_env *e)
+{
+	free(e->uuid);
+	free(e->name);
+	memset(e, 0, sizeof *e);
+}
+
+void
+coolify_project_free(struct coolify_project *p)
+{
+	free(p->uuid);
+	free(p->name);
+	free(p->description);
+	coolify_envs_free(&p->envs);
+	memset(p, 0, sizeof *p);
+}
+
+void
+coolify_app_free(struct coolify_app *a)
+{
+	free(a->uuid);
+	free(a->name);
+	free(a->description);
+	free(a->git_repository);
+	free(a->git_branch);
+	free(a->build_pack);
+	free(a->ports_exposes);
+	free(a->status);
+	free(a->fqdn);
+	memset(a, 0, sizeof *a);
+}
+
+void
+coolify_server_free(struct coolify_server *s)
+{
+	free(s->uuid);
+	free(s->name);
+	free(s->ip);
+	memset(s, 0, sizeof *s);
+}
+
+#define COOLIFY_LIST_FREE(fn, listtype, itemfree)                                                  \
+	void fn(struct listtype *l)                                                                \
+	{                                                                                          \
+		for (size_t i = 0; i < l->n; i++)                                                  \
+			itemfree(&l->v[i]);                                                        \
+		free(l->v);                                                                        \
+		l->v = NULL;                                                                       \
+		l->n = 0;                                                                          \
+	}
+
+COOLIFY_LIST_FREE(coolify_envs_free, coolify_envs, coolify_env_free)
+COOLIFY_LIST_FREE(coolify_projects_free, coolify_projects, coolify_project_free)
+COOLIFY_LIST_FREE(coolify_apps_free, coolify_apps, coolify_app_free)
+COOLIFY_LIST_FREE(coolify_servers_free, coolify_servers, coolify_server_free)
+
+static void
+coolify_project_free_v(void *p)
+{
+	coolify_project_free(p);
+}
+static void
+coolify_app_free_v(void *p)
+{
+	coolify_app_free(p);
+}
+static void
+coolify_server_free_v(void *p)
+{
+	coolify_server_free(p);
+}
+
+/* ---- requests ---- */
+
+static void
+coolify_unexpected(struct http_response *r)
+{
+	r->st.cls = HTTP_TRANSIENT;
+	snprintf(r->st.message, sizeof r->st.message, "unexpected response body (status %ld)",
+	         r->st.status);
+}
+
+static enum http_class
+coolify_finish(struct http_response *r, struct http_status *st)
+{
+	enum http_class cls = r->st.cls;
+
+	if (st != NULL)
+		*st = r->st;
+	http_response_free(r);
+	return cls;
+}
+
+/* One request whose 2xx body (when out is not NULL) is an object parsed by fn. */
+static enum http_class
+coolify_object(struct coolify *c, const char *method, const char *path, const json_t *body,
+               coolify_parse_fn fn, void *out, struct http_status *st)
+{
+	struct http_response r;
+
+	http_response_init(&r);
+	if (http_request(c->http, method, path, body, &r) == HTTP_OK && out != NULL &&
+	    fn(r.body, out) != 0)
+		coolify_unexpected(&r);
+	return coolify_finish(&r, st);
+}
+
+/* One GET whose body is an array parsed into a typed array. */
+static enum http_class
+coolify_array(struct coolify *c, const char *path, size_t elemsize, coolify_parse_fn fn,
+              void (*itemfree)(void *), void **v, size_t *count, struct http_status *st)
+{
+	struct http_response r;
+
+	*v = NULL;
+	*count = 0;
+	http_response_init(&r);
+	if (http_request(c->http, "GET", path, NULL, &r) == HTTP_OK &&
+	    coolify_parse_array(r.body, elemsize, fn, itemfree, v, count) != 0)
+		coolify_unexpected(&r);
+	return coolify_finish(&r, st);
+}
+
+static void
+coolify_set_str(json_t *obj, const char *key, const char *value)
+{
+	if (value != NULL)
+		json_object_set_new(obj, key, json_string(value));
+}
+
+/* Fails a call before sending it: the caller passed nothing to do. */
+static enum http_class
+coolify_refuse(struct http_status *st, const char *why)
+{
+	if (st != NULL) {
+		memset(st, 0, sizeof *st);
+		st->cls = HTTP_INVALID;
+		snprintf(st->message, sizeof st->message, "%s", why);
+	}
+	return HTTP_INVALID;
+}
+
+/* ---- projects ---- */
+
+enum http_class
+coolify_project_list(struct coolify *c, struct coolify_projects *out, struct http_status *st)
+{
+	return coolify_array(c, "/projects", sizeof *out->v, coolify_parse_project,
+	                     coolify_project_free_v, (void **)&out->v, &out->n, st);
+}
+
+enum http_class
+coolify_project_get(struct coolify *c, const char *uuid, struct coolify_project *out,
+                    struct http_status *st)
+{
+	char *eu = http_escape(uuid), *path = xasprintf("/projects/%s", eu);
+	enum http_class cls = coolify_object(c, "GET", path, NULL, coolify_parse_project, out, st);
+
+	free(path);
+	free(eu);
+	return cls;
+}
+
+enum http_class
+coolify_project_create(struct coolify *c, const char *name, const char *description, char **uuid,
+                       struct http_status *st)
+{
+	json_t *body = json_object();
+	enum http_class cls;
+
+	*uuid = NULL;
+	json_object_set_new(body, "name", json_string(name));
+	coolify_set_str(body, "description", description);
+	cls = coolify_object(c, "POST", "/projects", body, coolify_parse_uuid, uuid, st);
+	json_decref(body);
+	return cls;
+}
+
+enum http_class
+coolify_project_update(struct coolify *c, const char *uuid, const char *name,
+                       const char *description, struct http_status *st)
+{
+	char *eu, *path;
+	json_t *body;
+	enum http_class cls;
+
+	/* Coolify answers an empty object with 400 "Empty JSON.". */
+	if (name == NULL && description == NULL)
+		return coolify_refuse(st, "coolify_project_update: nothing to change");
+	eu = http_escape(uuid);
+	path = xasprintf("/projects/%s", eu);
+	body = json_object();
+	coolify_set_str(body, "name", name);
+	coolify_set_str(body, "description", description);
+	cls = coolify_object(c, "PATCH", path, body, NULL, NULL, st);
+	json_decref(body);
+	free(path);
+	free(eu);
+	return cls;
+}
+
+enum http_class
+coolify_project_delete(struct coolify *c, const char *uuid, struct http_status *st)
+{
+	char *eu = http_escape(uuid), *path = xasprintf("/projects/%s", eu);
+	enum http_class cls = coolify_object(c, "DELETE", path, NULL, NULL, NULL, st);
+
+	free(path);
+	free(eu);
+	return cls;
+}
+
+/* ---- environments ---- */
+
+enum http_class
+coolify_env_list(struct coolify *c, const char *project_uuid, struct coolify_envs *out,
+                 struct http_status *st)
+{
+	char *eu = http_escape(project_uuid), *path = xasprintf("/projects/%s/environments", eu);
+	enum http_class cls = coolify_array(c, path, sizeof *out->v, coolify_parse_env,
+	                                    coolify_env_free_v, (void **)&out->v, &out->n, st);
+
+	free(path);
+	free(eu);
+	return cls;
+}
+
+enum http_class
+coolify_env_get(struct coolify *c, const char *project_uuid, const char *name_or_uuid,
+                struct coolify_env *out, struct http_status *st)
+{
+	char *eu = http_escape(project_uuid), *ee = http_escape(name_or_uuid);
+	char *path = xasprintf("/projects/%s/%s", eu, ee);
+	enum http_class cls = coolify_object(c, "GET", path, NULL, coolify_parse_env, out, st);
+
+	free(path);
+	free(ee);
+	free(eu);
+	return cls;
+}
+
+enum http_class
+coolify_env_create(struct coolify *c, const char *project_uuid, const char *name, char **uuid,
+                   struct http_status *st)
+{
+	char *eu = http_escape(project_uuid), *path = xasprintf("/projects/%s/environments", eu);
+	json_t *body = json_object();
+	char *tmp = NULL;
+	enum http_class cls;
+
+	json_object_set_new(body, "name", json_string(name));
+	cls = coolify_object(c, "POST", path, body, coolify_parse_uuid, &tmp, st);
+	if (uuid != NULL)
+		*uuid = tmp;
+	else
+		free(tmp);
+	json_decref(body);
+	free(path);
+	free(eu);
+	return cls;
+}
+
+/* ---- applications ---- */
+
+static json_t *
+coolify_app_body(const struct coolify_app_spec *s)
+{
+	json_t *body = json_object();
+
+	json_object_set_new(body, "project_uuid", json_string(s->project_uuid));
+	json_object_set_new(body, "server_uuid", json_string(s->server_uuid));
+	/* Coolify wants one of the two and tries the name first. */
+	if (s->environment_name != NULL)
+		json_object_set_new(body, "environment_name", json_string(s->environment_name));
+	else
+		json_object_set_new(body, "environment_uuid", json_string(s->environment_uuid));
+	coolify_set_str(body, "destination_uuid", s->destination_uuid);
+	json_object_set_new(body, "git_repository", json_string(s->git_repository));
+	json_object_set_new(body, "git_branch", json_string(s->git_branch));
+	json_object_set_new(body, "build_pack", json_string(s->build_pack));
+	json_object_set_new(body, "ports_exposes", json_string(s->ports_exposes));
+	coolify_set_str(body, "name", s->name);
+	coolify_set_str(body, "description", s->description);
+	if (s->instant_deploy)
+		json_object_set_new(body, "instant_deploy", json_true());
+	return body;
+}
+
+/* Checks what Coolify would refuse with a 422, before spending a request on it. */
+static const char *
+coolify_app_spec_missing(const struct coolify_app_spec *s)
+{
+	if (s->project_uuid == NULL)
+		return "project_uuid";
+	if (s->server_uuid == NULL)
+		return "server_uuid";
+	if (s->environment_name == NULL && s->environment_uuid == NULL)
+		return "environment_name or environment_uuid";
+	if (s->git_repository == NULL)
+		return "git_repository";
+	if (s->git_branch == NULL)
+		return "git_branch";
+	if (s->build_pack == NULL)
+		return "build_pack";
+	if (s->ports_exposes == NULL)
+		return "ports_exposes";
+	return NULL;
+}
+
+static enum http_class
+coolify_app_create(struct coolify *c, const char *path, const struct coolify_app_spec *spec,
+                   const char *private_key_uuid, char **uuid, struct http_status *st)
+{
+	const char *missing = coolify_app_spec_missing(spec);
+	json_t *body;
+	enum http_class cls;
+	char why[128];
+
+	*uuid = NULL;
+	if (missing != NULL) {
+		snprintf(why, sizeof why, "application spec lacks %s", missing);
+		return coolify_refuse(st, why);
+	}
+	body = coolify_app_body(spec);
+	if (private_key_uuid != NULL)
+		json_object_set_new(body, "private_key_uuid", json_string(private_key_uuid));
+	cls = coolify_object(c, "POST", path, body, coolify_parse_uuid, uuid, st);
+	json_decref(body);
+	return cls;
+}
+
+enum http_class
+coolify_app_create_public(struct coolify *c, const struct coolify_app_spec *spec, char **uuid,
+                          struct http_status *st)
+{
+	return coolify_app_create(c, "/applications/public", spec, NULL, uuid, st);
+}
+
+enum http_class
+coolify_app_create_deploy_key(struct coolify *c, const struct coolify_app_spec *spec,
+                              const char *private_key_uuid, char **uuid, struct http_status *st)
+{
+	if (private_key_uuid == NULL) {
+		*uuid = NULL;
+		return coolify_refuse(st, "application spec lacks private_key_uuid");
+	}
+	return coolify_app_create(c, "/applications/private-deploy-key", spec, private_key_uuid,
+	                          uuid, st);
+}
+
+enum http_class
+coolify_app_get(struct coolify *c, const char *uuid, struct coolify_app *out,
+                struct http_status *st)
+{
+	char *eu = http_escape(uuid), *path = xasprintf("/applications/%s", eu);
+	enum http_class cls = coolify_object(c, "GET", path, NULL, coolify_parse_app, out, st);
+
+	free(path);
+	free(eu);
+	return cls;
+}
+
+enum http_class
+coolify_app_list(struct coolify *c, const char *tag, struct coolify_apps *out,
+                 struct http_status *st)
+{
+	char *et = tag ? http_escape(tag) : NULL;
+	char *path = tag ? xasprintf("/applications?tag=%s", et) : xstrdup("/applications");
+	enum http_class cls = coolify_array(c, path, sizeof *out->v, coolify_parse_app,
+	                                    coolify_app_free_v, (void **)&out->v, &out->n, st);
+
+	free(path);
+	free(et);
+	return cls;
+}
+
+enum http_class
+coolify_app_update(struct coolify *c, const char *uuid, const struct coolify_app_patch *p,
+                   struct http_status *st)
+{
+	char *eu, *path;
+	json_t *body = json_object();
+	enum http_class cls;
+
+	coolify_set_str(body, "name", p->name);
+	coolify_set_str(body, "description", p->description);
+	coolify_set_str(body, "git_repository", p->git_repository);
+	coolify_set_str(body, "git_branch", p->git_branch);
+	coolify_set_str(body, "build_pack", p->build_pack);
+	coolify_set_str(body, "ports_exposes", p->ports_exposes);
+	if (json_object_size(body) == 0) {
+		json_decref(body);
+		return coolify_refuse(st, "coolify_app_update: nothing to change");
+	}
+	eu = http_escape(uuid);
+	path = xasprintf("/applications/%s", eu);
+	cls = coolify_object(c, "PATCH", path, body, NULL, NULL, st);
+	json_decref(body);
+	free(path);
+	free(eu);
+	return cls;
+}
+
+enum http_class
+coolify_app_delete(struct coolify *c, const char *uuid, struct http_status *st)
+{
+	char *eu = http_escape(uuid), *path = xasprintf("/applications/%s", eu);
+	enum http_class cls = coolify_object(c, "DELETE", path, NULL, NULL, NULL, st);
+
+	free(path);
+	free(eu);
+	return cls;
+}
+
+static void
+coolify_sleep_ms(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+enum http_class
+coolify_app_wait_gone(struct coolify *c, const char *uuid, int64_t deadline_ms,
+                      struct http_status *st)
+{
+	struct http_status local;
+	struct http_status *s = st ? st : &local;
+	int64_t pause = COOLIFY_POLL_FIRST_MS, now, saved = http_client_deadline(c->http);
+	enum http_class cls;
+
+	/* Each poll, budget wait included, ends by the deadline too. */
+	if (saved == 0 || deadline_ms < saved)
+		http_client_set_deadline(c->http, deadline_ms);
+	for (;;) {
+		cls = coolify_app_get(c, uuid, NULL, s);
+		if (cls == HTTP_NOT_FOUND) {
+			s->cls = HTTP_OK;
+			break;
+		}
+		if (cls != HTTP_OK)
+			break;
+		now = util_now_ms();
+		if (now >= deadline_ms) {
+			cls = HTTP_TRANSIENT;
+			s->cls = cls;
+			snprintf(s->message, sizeof s->message,
+			         "application %s still present at the deadline", uuid);
+			break;
+		}
+		coolify_sleep_ms(pause < deadline_ms - now ? pause : deadline_ms - now);
+		pause = pause * 3 / 2 < COOLIFY_POLL_MAX_MS ? pause * 3 / 2 : COOLIFY_POLL_MAX_MS;
+	}
+	http_client_set_deadline(c->http, saved);
+	return cls == HTTP_NOT_FOUND ? HTTP_OK : cls;
+}
+
+/* ---- servers, version ---- */
+
+enum http_class
+coolify_server_list(struct coolify *c, struct coolify_servers *out, struct http_status *st)
+{
+	return coolify_array(c, "/servers", sizeof *out->v, coolify_parse_server,
+	                     coolify_server_free_v, (void **)&out->v, &out->n, st);
+}
+
+enum http_class
+coolify_version(struct coolify *c, char **version, struct http_status *st)
+{
+	struct http_response r;
+	const char *t;
+	size_t n;
+
+	*version = NULL;
+	http_response_init(&r);
+	if (http_request(c->http, "GET", "/version", NULL, &r) == HTTP_OK) {
+		/* Plain text, though a JSON string is tolerated. */
+		if (json_is_string(r.body)) {
+			*version = xstrdup(json_string_value(r.body));
+		} else {
+			t = buf_str(&r.text);
+			while (isspace((unsigned char)*t))
+				t++;
+			n = strlen(t);
+			while (n > 0 && isspace((unsigned char)t[n - 1]))
+				n--;
+			if (n == 0)
+				coolify_unexpected(&r);
+			else
+				*version = xstrndup(t, n);
+		}
+	}
+	return coolify_finish(&r, st);
+}

@@ -1,0 +1,715 @@
+#include "http.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#define HTTP_DEFAULT_CONNECT_MS 5000
+#define HTTP_DEFAULT_TIMEOUT_MS 30000
+#define HTTP_DEFAULT_WAIT_MS    10000
+/* A 429 without a usable Retry-After still pauses the upstream this long. */
+#define HTTP_DEFAULT_RETRY_MS 2000
+#define HTTP_MAX_RETRY_MS     3600000L
+
+struct http_budget {
+	pthread_mutex_t mu;
+	char *name;
+	double per_ms;     /* refill rate */
+	double burst;      /* capacity */
+	double tokens;     /* may go negative: reserved by sleeping workers */
+	int64_t refill_us; /* time of the last refill */
+	int64_t paused_until_ms;
+};
+
+struct http_client {
+	CURL *easy;
+	char *upstream;
+	char *base_url;
+	char *ca_file;
+	struct curl_slist *headers; /* Accept, Content-Type, Authorization, Expect */
+	long connect_timeout_ms;
+	long timeout_ms;
+	long budget_wait_ms;
+	int64_t deadline_ms;
+	struct http_budget *budget;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* What the header and write callbacks collect during one transfer. */
+struct http_xfer {
+	struct http_response *out;
+	int too_big;
+	char retry_after[128];
+};
+
+static _Atomic(http_observer_fn) http_observer;
+static http_tracer_fn http_tracer;
+static void *http_tracer_arg;
+static pthread_once_t http_once = PTHREAD_ONCE_INIT;
+
+static void
+http_global_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		fatalx("curl_global_init failed");
+}
+
+const char *
+http_class_name(enum http_class cls)
+{
+	switch (cls) {
+	case HTTP_OK:
+		return "ok";
+	case HTTP_NOT_FOUND:
+		return "not_found";
+	case HTTP_CONFLICT:
+		return "conflict";
+	case HTTP_INVALID:
+		return "invalid";
+	case HTTP_UNAUTHORIZED:
+		return "unauthorized";
+	case HTTP_RATE_LIMITED:
+		return "rate_limited";
+	case HTTP_TRANSIENT:
+		return "transient";
+	case HTTP_REDIRECTED:
+		return "redirected";
+	}
+	return "unknown";
+}
+
+void
+http_set_observer(http_observer_fn fn)
+{
+	atomic_store(&http_observer, fn);
+}
+
+void
+http_set_tracer(http_tracer_fn fn, void *arg)
+{
+	http_tracer = fn;
+	http_tracer_arg = arg;
+}
+
+/* ---- responses ---- */
+
+void
+http_response_init(struct http_response *r)
+{
+	memset(r, 0, sizeof *r);
+	buf_init(&r->text);
+	r->total_count = -1;
+}
+
+void
+http_response_free(struct http_response *r)
+{
+	json_decref(r->body);
+	buf_free(&r->text);
+	http_response_init(r);
+}
+
+static void http_set_message(struct http_status *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+http_set_message(struct http_status *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->message, sizeof st->message, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- classification ---- */
+
+enum http_class
+http_classify(long status, const char *message)
+{
+	if (status >= 200 && status < 300)
+		return HTTP_OK;
+	switch (status) {
+	case 301:
+	case 302:
+	case 303:
+	case 307:
+	case 308:
+		return HTTP_REDIRECTED;
+	case 401:
+	case 403:
+		return HTTP_UNAUTHORIZED;
+	case 404:
+	case 410:
+		return HTTP_NOT_FOUND;
+	case 408:
+		return HTTP_TRANSIENT;
+	case 409:
+		return HTTP_CONFLICT;
+	case 422:
+		/* Gitea reports a taken org name as 422 "user already exists [name: x]". */
+		if (message != NULL && strcasestr(message, "already exists") != NULL)
+			return HTTP_CONFLICT;
+		return HTTP_INVALID;
+	case 429:
+		return HTTP_RATE_LIMITED;
+	default:
+		break;
+	}
+	if (status >= 400 && status < 500)
+		return HTTP_INVALID;
+	return HTTP_TRANSIENT;
+}
+
+long
+http_parse_retry_after(const char *value)
+{
+	long secs;
+	time_t when;
+
+	if (value == NULL)
+		return -1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (isdigit((unsigned char)*value)) {
+		char tmp[32];
+		size_t n = strcspn(value, " \t\r\n");
+
+		if (n >= sizeof tmp)
+			return HTTP_MAX_RETRY_MS;
+		memcpy(tmp, value, n);
+		tmp[n] = '\0';
+		if (util_parse_long(tmp, 0, HTTP_MAX_RETRY_MS / 1000, &secs) != 0)
+			return HTTP_MAX_RETRY_MS;
+		return secs * 1000;
+	}
+	when = curl_getdate(value, NULL);
+	if (when == (time_t)-1)
+		return -1;
+	secs = (long)(when - time(NULL));
+	if (secs <= 0)
+		return 0;
+	if (secs > HTTP_MAX_RETRY_MS / 1000)
+		return HTTP_MAX_RETRY_MS;
+	return secs * 1000;
+}
+
+/* Appends Coolify's {"errors": {"field": ["msg", ...] | "msg"}} to the message. */
+static void
+http_append_errors(struct buf *b, json_t *errors)
+{
+	const char *field;
+	json_t *v, *item;
+	size_t i;
+	int first = 1;
+
+	if (!json_is_object(errors) || json_object_size(errors) == 0)
+		return;
+	buf_puts(b, " (");
+	json_object_foreach(errors, field, v)
+	{
+		if (!first)
+			buf_puts(b, "; ");
+		first = 0;
+		buf_printf(b, "%s: ", field);
+		if (json_is_string(v)) {
+			buf_puts(b, json_string_value(v));
+		} else if (json_is_array(v)) {
+			json_array_foreach(v, i, item)
+			{
+				if (json_is_string(item))
+					buf_printf(b, "%s%s", i ? ", " : "",
+					           json_string_value(item));
+			}
+		}
+	}
+	buf_putc(b, ')');
+}
+
+/* Fills st->message from an error body: Gitea {"message","url"}, Coolify {"message",
+ * "errors"} or {"message","error"}, or the first line of a non-JSON body. */
+static void
+http_extract_message(struct http_response *r)
+{
+	struct buf b;
+	json_t *msg;
+
+	buf_init(&b);
+	if (json_is_object(r->body)) {
+		msg = json_object_get(r->body, "message");
+		if (json_is_string(msg))
+			buf_puts(&b, json_string_value(msg));
+		msg = json_object_get(r->body, "error");
+		if (json_is_string(msg))
+			buf_printf(&b, "%s%s", b.len ? ": " : "", json_string_value(msg));
+		http_append_errors(&b, json_object_get(r->body, "errors"));
+	} else if (r->text.len > 0) {
+		const char *t = buf_str(&r->text);
+		size_t n = strcspn(t, "\r\n");
+
+		buf_append(&b, t, n < 200 ? n : 200);
+	}
+	snprintf(r->st.message, sizeof r->st.message, "%s", buf_str(&b));
+	buf_free(&b);
+}
+
+/* ---- budgets ---- */
+
+struct http_budget *
+http_budget_new(const char *name, double per_second, double burst)
+{
+	struct http_budget *b = xcalloc(1, sizeof *b);
+
+	if (per_second <= 0)
+		fatalx("http_budget_new: %s: rate must be positive", name);
+	pthread_mutex_init(&b->mu, NULL);
+	b->name = xstrdup(name);
+	b->per_ms = per_second / 1000.0;
+	b->burst = burst < 1 ? 1 : burst;
+	b->tokens = b->burst;
+	b->refill_us = util_now_us();
+	return b;
+}
+
+void
+http_budget_free(struct http_budget *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_destroy(&b->mu);
+	free(b->name);
+	free(b);
+}
+
+static void
+http_budget_refill(struct http_budget *b, int64_t now_us)
+{
+	double add = (double)(now_us - b->refill_us) / 1000.0 * b->per_ms;
+
+	b->refill_us = now_us;
+	b->tokens += add;
+	if (b->tokens > b->burst)
+		b->tokens = b->burst;
+}
+
+static void
+http_sleep_until_ms(int64_t until_ms)
+{
+	struct timespec ts = {.tv_sec = until_ms / 1000, .tv_nsec = (until_ms % 1000) * 1000000};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+int
+http_budget_take(struct http_budget *b, int64_t deadline_ms, int64_t *not_before_ms)
+{
+	int reserved = 0;
+
+	for (;;) {
+		int64_t now_us, now_ms, until;
+
+		pthread_mutex_lock(&b->mu);
+		now_us = util_now_us();
+		now_ms = now_us / 1000;
+		if (b->paused_until_ms > now_ms) {
+			until = b->paused_until_ms;
+		} else if (reserved) {
+			pthread_mutex_unlock(&b->mu);
+			return 0;
+		} else {
+			http_budget_refill(b, now_us);
+			if (b->tokens >= 1) {
+				b->tokens -= 1;
+				pthread_mutex_unlock(&b->mu);
+				return 0;
+			}
+			until = now_ms + (int64_t)ceil((1 - b->tokens) / b->per_ms);
+			if (until <= deadline_ms) {
+				/* Reserve now so sleepers are served in arrival order. */
+				b->tokens -= 1;
+				reserved = 1;
+			}
+		}
+		pthread_mutex_unlock(&b->mu);
+		if (until > deadline_ms) {
+			*not_before_ms = until;
+			return -1;
+		}
+		http_sleep_until_ms(until);
+	}
+}
+
+void
+http_budget_pause(struct http_budget *b, int64_t until_ms)
+{
+	pthread_mutex_lock(&b->mu);
+	if (until_ms > b->paused_until_ms)
+		b->paused_until_ms = until_ms;
+	pthread_mutex_unlock(&b->mu);
+}
+
+int64_t
+http_budget_paused_until(struct http_budget *b)
+{
+	int64_t v;
+
+	pthread_mutex_lock(&b->mu);
+	v = b->paused_until_ms > util_now_ms() ? b->paused_until_ms : 0;
+	pthread_mutex_unlock(&b->mu);
+	return v;
+}
+
+/* ---- clients ---- */
+
+struct http_client *
+http_client_new(const struct http_client_config *cfg)
+{
+	struct http_client *c = xcalloc(1, sizeof *c);
+	size_t n;
+
+	pthread_once(&http_once, http_global_init);
+	c->easy = curl_easy_init();
+	if (c->easy == NULL)
+		fatalx("curl_easy_init failed");
+	c->upstream = xstrdup(cfg->upstream ? cfg->upstream : "upstream");
+	c->base_url = xstrdup(cfg->base_url ? cfg->base_url : "");
+	n = strlen(c->base_url);
+	while (n > 0 && c->base_url[n - 1] == '/')
+		c->base_url[--n] = '\0';
+	c->ca_file = xstrdup(cfg->ca_file);
+	c->connect_timeout_ms =
+	    cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : HTTP_DEFAULT_CONNECT_MS;
+	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
+	c->budget_wait_ms = cfg->budget_wait_ms > 0 ? cfg->budget_wait_ms : HTTP_DEFAULT_WAIT_MS;
+	c->budget = cfg->budget;
+	c->headers = curl_slist_append(NULL, "Accept: application/json");
+	c->headers = curl_slist_append(c->headers, "Expect:");
+	if (cfg->auth_header != NULL)
+		c->headers = curl_slist_append(c->headers, cfg->auth_header);
+	if (c->headers == NULL)
+		fatalx("curl_slist_append failed");
+	return c;
+}
+
+void
+http_client_free(struct http_client *c)
+{
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->headers);
+	free(c->upstream);
+	free(c->base_url);
+	free(c->ca_file);
+	free(c);
+}
+
+void
+http_client_set_deadline(struct http_client *c, int64_t deadline_ms)
+{
+	c->deadline_ms = deadline_ms;
+}
+
+int64_t
+http_client_deadline(const struct http_client *c)
+{
+	return c->deadline_ms;
+}
+
+const char *
+http_client_upstream(const struct http_client *c)
+{
+	return c->upstream;
+}
+
+void
+http_client_curl_opts(const struct http_client *c, struct http_curl_opts *o)
+{
+	o->ssl_verify_peer = 1;
+	o->ssl_verify_host = 2;
+	o->follow_location = 0;
+	o->no_signal = 1;
+	o->protocols = "http,https";
+	o->ca_file = c->ca_file;
+	o->connect_timeout_ms = c->connect_timeout_ms;
+	o->timeout_ms = c->timeout_ms;
+}
+
+char *
+http_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct buf b;
+
+	buf_init(&b);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			buf_putc(&b, (char)ch);
+		} else {
+			buf_putc(&b, '%');
+			buf_putc(&b, hex[ch >> 4]);
+			buf_putc(&b, hex[ch & 15]);
+		}
+	}
+	return buf_release(&b);
+}
+
+static size_t
+http_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_xfer *x = arg;
+	size_t n = size * nmemb;
+
+	if (x->out->text.len + n > HTTP_MAX_BODY) {
+		x->too_big = 1;
+		return 0;
+	}
+	buf_append(&x->out->text, ptr, n);
+	return n;
+}
+
+/* Copies the value of "Name: value\r\n" into out when the name matches. */
+static int
+http_header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name), end;
+
+	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return 0;
+	line += nl + 1;
+	len -= nl + 1;
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	end = len;
+	while (end > 0 && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' '))
+		end--;
+	if (end >= outlen)
+		end = outlen - 1;
+	memcpy(out, line, end);
+	out[end] = '\0';
+	return 1;
+}
+
+static size_t
+http_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_xfer *x = arg;
+	size_t n = size * nmemb;
+	char tmp[32];
+	long v;
+
+	/* A new status line (e.g. after a 100 Continue) starts the headers over. */
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		x->retry_after[0] = '\0';
+		x->out->st.location[0] = '\0';
+		x->out->total_count = -1;
+		return n;
+	}
+	http_header_value(ptr, n, "Retry-After", x->retry_after, sizeof x->retry_after);
+	http_header_value(ptr, n, "Location", x->out->st.location, sizeof x->out->st.location);
+	if (http_header_value(ptr, n, "X-Total-Count", tmp, sizeof tmp) &&
+	    util_parse_long(tmp, 0, 1L << 40, &v) == 0)
+		x->out->total_count = v;
+	return n;
+}
+
+static void
+http_apply_opts(struct http_client *c, const struct http_curl_opts *o, long timeout_ms)
+{
+	CURL *e = c->easy;
+
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, o->no_signal);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o->follow_location);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, o->ssl_verify_peer);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, o->ssl_verify_host);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, o->protocols);
+	if (o->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "vibnd/" VIBN_VERSION);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+}
+
+/* Maps a failed transfer to a class and a message. */
+static void
+http_transport_error(struct http_client *c, CURLcode rc, const struct http_xfer *x, long timeout_ms,
+                     struct http_status *st)
+{
+	const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+
+	st->cls = HTTP_TRANSIENT;
+	if (x->too_big) {
+		st->cls = HTTP_INVALID;
+		http_set_message(st, "response body over %u MiB", HTTP_MAX_BODY >> 20);
+		return;
+	}
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		http_set_message(st, "timed out after %ld ms: %s", timeout_ms, detail);
+		return;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* Configuration problems: retrying soon will not help. */
+		st->cls = HTTP_INVALID;
+		break;
+	default:
+		break;
+	}
+	http_set_message(st, "%s", detail);
+}
+
+static void
+http_log_request(struct http_client *c, const char *method, const char *path,
+                 const struct http_status *st, double seconds)
+{
+	char fields[1024];
+
+	if (!log_enabled(LOG_LVL_DEBUG))
+		return;
+	/* path was escaped by the callers, so it holds no spaces or quotes. */
+	snprintf(fields, sizeof fields, "upstream=%s method=%s path=%s status=%ld class=%s ms=%.1f",
+	         c->upstream, method, path, st->status, http_class_name(st->cls), seconds * 1000);
+	log_debug_kv(fields, "upstream request");
+}
+
+/* Waits for the budget; 0 when a request may go, -1 with out filled otherwise. */
+static int
+http_wait_budget(struct http_client *c, int64_t deadline, struct http_response *out)
+{
+	int64_t not_before = 0;
+
+	if (c->budget == NULL)
+		return 0;
+	if (http_budget_take(c->budget, deadline, &not_before) == 0)
+		return 0;
+	out->st.cls = HTTP_RATE_LIMITED;
+	out->st.not_before_ms = not_before;
+	http_set_message(&out->st, "%s request budget: next request in %lld ms", c->upstream,
+	                 (long long)(not_before - util_now_ms()));
+	return -1;
+}
+
+enum http_class
+http_request(struct http_client *c, const char *method, const char *path, const json_t *body,
+             struct http_response *out)
+{
+	struct http_curl_opts o;
+	struct http_xfer x = {.out = out};
+	struct curl_slist *hdrs = c->headers, *ct = NULL;
+	char *url = NULL, *payload = NULL;
+	int64_t start_us, now = util_now_ms(), deadline;
+	long timeout_ms, ra;
+	http_observer_fn obs;
+	double seconds;
+	CURLcode rc;
+
+	http_response_free(out);
+	deadline = now + c->budget_wait_ms;
+	if (c->deadline_ms > 0 && c->deadline_ms < deadline)
+		deadline = c->deadline_ms;
+	if (http_wait_budget(c, deadline, out) != 0)
+		goto done_unsent;
+
+	http_client_curl_opts(c, &o);
+	timeout_ms = o.timeout_ms;
+	now = util_now_ms();
+	if (c->deadline_ms > 0) {
+		if (c->deadline_ms <= now) {
+			out->st.cls = HTTP_TRANSIENT;
+			http_set_message(&out->st, "deadline passed before the request was sent");
+			goto done_unsent;
+		}
+		if (c->deadline_ms - now < timeout_ms)
+			timeout_ms = (long)(c->deadline_ms - now);
+	}
+
+	curl_easy_reset(c->easy); /* keeps the connection cache: keep-alive survives */
+	c->errbuf[0] = '\0';
+	http_apply_opts(c, &o, timeout_ms);
+	url = xasprintf("%s%s", c->base_url, path);
+	curl_easy_setopt(c->easy, CURLOPT_URL, url);
+	curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c->easy, CURLOPT_NOBODY, 1L);
+	if (body != NULL) {
+		payload = json_dumps(body, JSON_COMPACT);
+		if (payload == NULL)
+			fatalx("http_request: json_dumps failed");
+		ct = curl_slist_append(NULL, "Content-Type: application/json");
+		for (struct curl_slist *h = c->headers; h != NULL; h = h->next)
+			ct = curl_slist_append(ct, h->data);
+		hdrs = ct;
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	}
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, http_on_body);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, http_on_header);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &x);
+	if (http_tracer != NULL)
+		http_tracer(c->upstream, method, path, body, http_tracer_arg);
+
+	start_us = util_now_us();
+	rc = curl_easy_perform(c->easy);
+	seconds = (double)(util_now_us() - start_us) / 1e6;
+	if (rc != CURLE_OK) {
+		http_transport_error(c, rc, &x, timeout_ms, &out->st);
+		buf_reset(&out->text);
+	} else {
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &out->st.status);
+		if (out->text.len > 0)
+			out->body = json_loadb(out->text.data, out->text.len, 0, NULL);
+		if (out->st.status < 200 || out->st.status >= 300)
+			http_extract_message(out);
+		out->st.cls = http_classify(out->st.status, out->st.message);
+	}
+	if (out->st.cls != HTTP_REDIRECTED)
+		out->st.location[0] = '\0';
+
+	ra = http_parse_retry_after(x.retry_after[0] ? x.retry_after : NULL);
+	if (out->st.cls == HTTP_RATE_LIMITED) {
+		if (ra < 0)
+			ra = HTTP_DEFAULT_RETRY_MS;
+		out->st.not_before_ms = util_now_ms() + ra;
+		if (c->budget != NULL)
+			http_budget_pause(c->budget, out->st.not_before_ms);
+	} else if (out->st.cls == HTTP_TRANSIENT && ra >= 0) {
+		out->st.not_before_ms = util_now_ms() + ra;
+	}
+
+	http_log_request(c, method, path, &out->st, seconds);
+	obs = atomic_load(&http_observer);
+	if (obs != NULL)
+		obs(c->upstream, method, (int)out->st.status, seconds);
+	curl_slist_free_all(ct);
+	free(payload);
+	free(url);
+	return out->st.cls;
+
+done_unsent:
+	http_log_request(c, method, path, &out->st, 0);
+	return out->st.cls;
+}

@@ -1,0 +1,156 @@
+/* Blocking HTTP for reconcile worker threads, on one reused libcurl easy handle per client
+ * (keep-alive), with JSON through jansson, a shared per-upstream token bucket, and every
+ * response folded into one small class the reconcilers branch on.
+ *
+ * Threads: a struct http_client belongs to one worker at a time; a struct http_budget is shared
+ * by all workers of an upstream. Redirects are never followed (Gitea answers a renamed org
+ * with 307 and a renamed repo with 301: that is news for the reconciler, not a detour).
+ * Tokens never reach a log: a debug line per request carries upstream, method, path, status,
+ * class and duration only. */
+#ifndef VIBN_HTTP_H
+#define VIBN_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+
+/* Response bodies above this size are refused (HTTP_INVALID, "response body over 8 MiB"). */
+#define HTTP_MAX_BODY (8u * 1024 * 1024)
+
+enum http_class {
+	HTTP_OK,           /* 2xx */
+	HTTP_NOT_FOUND,    /* 404, 410 */
+	HTTP_CONFLICT,     /* 409, and 422 whose message says "already exists" (Gitea orgs) */
+	HTTP_INVALID,      /* other 4xx, 422 validation, bad TLS peer, oversized body */
+	HTTP_UNAUTHORIZED, /* 401, 403 */
+	HTTP_RATE_LIMITED, /* 429 from upstream, or our own budget cannot serve before the deadline
+	                    */
+	HTTP_TRANSIENT,    /* 5xx, 408, timeouts, connection errors, unexpected bodies */
+	HTTP_REDIRECTED,   /* 301, 302, 303, 307, 308: location holds the target */
+};
+
+/* "ok", "not_found", "conflict", "invalid", "unauthorized", "rate_limited", "transient",
+ * "redirected". */
+const char *http_class_name(enum http_class cls);
+
+/* What a call came to, in fixed buffers so callers can keep it on the stack. */
+struct http_status {
+	enum http_class cls;
+	long status;           /* HTTP status; 0 when no response arrived (or none was sent) */
+	int64_t not_before_ms; /* util_now_ms() time before which a retry is pointless; 0 = none */
+	char message[512];     /* the upstream's message (Gitea "message", Coolify "message" plus
+	                        * "errors"), or the transport error; "" when there is none */
+	char location[1024];   /* Location of a redirect; "" otherwise */
+};
+
+/* A whole response. */
+struct http_response {
+	struct http_status st;
+	json_t *body;     /* owned: the parsed JSON body, NULL when empty or not JSON */
+	struct buf text;  /* owned: the raw body (Coolify's /version is plain text) */
+	long total_count; /* X-Total-Count, -1 when absent */
+};
+
+void http_response_init(struct http_response *r);
+/* Releases what r owns and re-initializes it. */
+void http_response_free(struct http_response *r);
+
+/* A token bucket shared by every worker talking to one upstream, and the 429 pause. */
+struct http_budget;
+
+/* Returns a new budget refilling per_second tokens per second, holding at most burst
+ * (>= 1). name (copied) appears in messages. */
+struct http_budget *http_budget_new(const char *name, double per_second, double burst);
+void http_budget_free(struct http_budget *b);
+/* Takes one token, sleeping while it is worth it. Returns 0 when taken; -1 when the token (or
+ * the end of a 429 pause) comes only after deadline_ms (util_now_ms() clock), with
+ * *not_before_ms set to when it will. Thread-safe. */
+int http_budget_take(struct http_budget *b, int64_t deadline_ms, int64_t *not_before_ms)
+    __attribute__((warn_unused_result));
+/* Pauses the upstream for every worker until until_ms (util_now_ms() clock); a shorter
+ * pause never shortens a longer one. */
+void http_budget_pause(struct http_budget *b, int64_t until_ms);
+/* The end of the current pause, or 0. */
+int64_t http_budget_paused_until(struct http_budget *b);
+
+struct http_client_config {
+	const char *upstream;       /* "gitea" or "coolify": names log lines and metrics */
+	const char *base_url;       /* prefix of every path, without a trailing slash */
+	const char *auth_header;    /* e.g. "Authorization: token T"; copied, never logged */
+	const char *ca_file;        /* PEM bundle to trust instead of the system's; NULL = system */
+	long connect_timeout_ms;    /* 0 = 5000 */
+	long timeout_ms;            /* whole request; 0 = 30000 */
+	long budget_wait_ms;        /* longest wait for a budget token; 0 = 10000 */
+	struct http_budget *budget; /* borrowed, shared; NULL = unlimited */
+};
+
+struct http_client;
+
+/* Returns a new client (one per worker thread and upstream). Copies every string in cfg. */
+struct http_client *http_client_new(const struct http_client_config *cfg);
+void http_client_free(struct http_client *c);
+/* Sets an absolute deadline (util_now_ms() clock) for every following request: the budget
+ * wait and the request itself end by then. 0 removes it. */
+void http_client_set_deadline(struct http_client *c, int64_t deadline_ms);
+/* The deadline set by http_client_set_deadline, or 0. */
+int64_t http_client_deadline(const struct http_client *c);
+/* The upstream name given at creation (borrowed). */
+const char *http_client_upstream(const struct http_client *c);
+
+/* Sends method base_url+path (path starts with '/', may carry a query string already
+ * escaped) with body (borrowed; NULL sends none) as JSON, and fills out (which the caller
+ * initialized; previous contents are freed). Returns out->st.cls. */
+enum http_class http_request(struct http_client *c, const char *method, const char *path,
+                             const json_t *body, struct http_response *out);
+
+/* Returns a new string: s percent-encoded for use as one path segment or query value
+ * (everything but ALPHA, DIGIT, "-", ".", "_", "~" is escaped). */
+char *http_escape(const char *s);
+
+/* Counts requests for metrics: called once per request that reached the wire (status 0 when
+ * no response arrived), from the worker's thread. Set it once at start-up. */
+typedef void (*http_observer_fn)(const char *upstream, const char *method, int status,
+                                 double seconds);
+void http_set_observer(http_observer_fn fn);
+
+/* Sees every request as it is sent, body included (which may hold secrets such as a hook's:
+ * never log it). For conformance tests; NULL removes it. */
+typedef void (*http_tracer_fn)(const char *upstream, const char *method, const char *path,
+                               const json_t *body, void *arg);
+void http_set_tracer(http_tracer_fn fn, void *arg);
+
+/* The transport options a client applies to its easy handle before every request; exposed
+ * so tests can check the security-relevant ones. */
+struct http_curl_opts {
+	long ssl_verify_peer;  /* 1 */
+	long ssl_verify_host;  /* 2 */
+	long follow_location;  /* 0 */
+	long no_signal;        /* 1: worker threads */
+	const char *protocols; /* "http,https" */
+	const char *ca_file;   /* borrowed; NULL = system */
+	long connect_timeout_ms;
+	long timeout_ms;
+};
+void http_client_curl_opts(const struct http_client *c, struct http_curl_opts *o);
+
+/* A request the clients can send, for the conformance test against the upstream specs. */
+struct http_route {
+	const char *method;
+	const char *path;      /* template relative to the API base, e.g. "/orgs/{org}" */
+	const char *query;     /* comma-separated query parameters it may carry, or NULL */
+	const char *always;    /* comma-separated body fields always sent, or NULL */
+	const char *sometimes; /* body fields sent when set, or NULL */
+	const char *one_of;    /* body fields of which exactly one is sent, or NULL */
+};
+
+/* Parses Retry-After (delta seconds or an HTTP date) into milliseconds from now (>= 0,
+ * capped at an hour); -1 when it cannot be parsed. */
+long http_parse_retry_after(const char *value);
+
+/* Classifies a status and upstream message (NULL allowed). */
+enum http_class http_classify(long status, const char *message);
+
+#endif

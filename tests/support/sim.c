@@ -1,0 +1,241 @@
+#include "sim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common/buf.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+
+#define SIM_READY_MS 10000
+#define SIM_STOP_MS  5000
+
+static void __attribute__((noreturn, format(printf, 1, 2))) sim_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "sim: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+/* Reads the ready line (up to '\n') within the deadline. */
+static void
+sim_read_ready(struct sim *s)
+{
+	char line[512];
+	size_t len = 0;
+	int64_t deadline = util_now_ms() + SIM_READY_MS;
+
+	for (;;) {
+		struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
+		int64_t left = deadline - util_now_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			sim_die("no ready line within %d ms", SIM_READY_MS);
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		n = read(s->out_fd, line + len, 1);
+		if (n <= 0)
+			sim_die("vibn-sim exited before its ready line");
+		if (line[len] == '\n' || len + 2 >= sizeof line)
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	if (sscanf(line, "vibn-sim ready gitea=%127s coolify=%127s", s->gitea_url,
+	           s->coolify_url) != 2)
+		sim_die("unexpected ready line: %s", line);
+	snprintf(s->gitea_api, sizeof s->gitea_api, "%s/api/v1", s->gitea_url);
+}
+
+struct sim *
+sim_start(const char *const *extra_args)
+{
+	const char *bindir = getenv("VIBN_BIN");
+	char *prog = xasprintf("%s/vibn-sim", bindir ? bindir : "bin");
+	char *argv[64];
+	struct sim *s = xcalloc(1, sizeof *s);
+	int fds[2], n = 0;
+
+	if (access(prog, X_OK) != 0)
+		sim_die("%s: %s (build it with make)", prog, strerror(errno));
+	argv[n++] = xstrdup(prog);
+	argv[n++] = xstrdup("--gitea-port");
+	argv[n++] = xstrdup("0");
+	argv[n++] = xstrdup("--coolify-port");
+	argv[n++] = xstrdup("0");
+	for (; extra_args != NULL && *extra_args != NULL && n < 62; extra_args++)
+		argv[n++] = xstrdup(*extra_args);
+	argv[n] = NULL;
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		sim_die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	s->pid = fork();
+	if (s->pid < 0)
+		sim_die("fork: %s", strerror(errno));
+	if (s->pid == 0) {
+		/* Never outlive the test program, even when it crashes. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(fds[1], STDOUT_FILENO);
+		execv(prog, argv);
+		_exit(127);
+	}
+	for (int i = 0; i < n; i++)
+		free(argv[i]);
+	close(fds[1]);
+	s->out_fd = fds[0];
+	free(prog);
+	sim_read_ready(s);
+	return s;
+}
+
+int
+sim_stop(struct sim *s)
+{
+	int64_t deadline = util_now_ms() + SIM_STOP_MS;
+	int status = -1;
+
+	if (s == NULL)
+		return 0;
+	kill(s->pid, SIGTERM);
+	for (;;) {
+		pid_t r = waitpid(s->pid, &status, WNOHANG);
+
+		if (r == s->pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			status = -1;
+			break;
+		}
+		if (util_now_ms() >= deadline) {
+			fprintf(stderr, "sim: vibn-sim ignored SIGTERM for %d ms; killing it\n",
+			        SIM_STOP_MS);
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, NULL, 0);
+			status = -1;
+			break;
+		}
+		usleep(10000);
+	}
+	close(s->out_fd);
+	free(s);
+	return status;
+}
+
+static size_t
+sim_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	buf_append(arg, ptr, size * nmemb);
+	return size * nmemb;
+}
+
+json_t *
+sim_call(struct sim *s, const char *method, const char *path, const char *body, long *status)
+{
+	CURL *e = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	char *url = xasprintf("%s%s", s->gitea_url, path);
+	struct buf out;
+	json_t *res = NULL;
+	long code = 0;
+	CURLcode rc;
+
+	if (e == NULL)
+		sim_die("curl_easy_init failed");
+	buf_init(&out);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sim_on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
+	if (body != NULL)
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	else if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+	rc = curl_easy_perform(e);
+	if (rc != CURLE_OK)
+		sim_die("%s %s: %s", method, path, curl_easy_strerror(rc));
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	if (out.len > 0)
+		res = json_loadb(out.data, out.len, 0, NULL);
+	if (status != NULL)
+		*status = code;
+	buf_free(&out);
+	free(url);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(e);
+	return res;
+}
+
+void
+sim_must(struct sim *s, const char *method, const char *path, const char *body)
+{
+	long status = 0;
+	json_t *res = sim_call(s, method, path, body, &status);
+
+	if (status < 200 || status >= 300) {
+		char *dump = res ? json_dumps(res, JSON_COMPACT) : NULL;
+
+		sim_die("%s %s %s: status %ld %s", method, path, body ? body : "", status,
+		        dump ? dump : "");
+	}
+	json_decref(res);
+}
+
+void
+sim_reset(struct sim *s)
+{
+	sim_must(s, "POST", "/_sim/reset", NULL);
+}
+
+void
+sim_seed_user(struct sim *s, const char *username)
+{
+	json_t *body =
+	    json_pack("{s:s, s:s++}", "username", username, "email", username, "@example.com");
+	char *text = json_dumps(body, JSON_COMPACT);
+
+	sim_must(s, "POST", "/_sim/users", text);
+	free(text);
+	json_decref(body);
+}
+
+void
+sim_rule(struct sim *s, const char *rule_json)
+{
+	sim_must(s, "POST", "/_sim/rules", rule_json);
+}
+
+long
+sim_counter(struct sim *s, const char *upstream, const char *key)
+{
+	json_t *res = sim_call(s, "GET", "/_sim/counters", NULL, NULL), *up, *v;
+	long n = 0;
+
+	up = json_object_get(res, upstream);
+	v = json_object_get(up, key);
+	if (v == NULL)
+		v = json_object_get(json_object_get(up, "routes"), key);
+	if (json_is_integer(v))
+		n = (long)json_integer_value(v);
+	json_decref(res);
+	return n;
+}
