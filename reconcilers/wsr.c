@@ -102,6 +102,20 @@ wsr_cond(struct wsr_ctx *ctx, const char *type, int ok, const char *reason, cons
 {
 	char msg[768];
 	va_list ap;
+	json_t *have = conditions_find(ctx->conds, type);
+
+	/* Nothing changed upstream: keep what the last change said (Created, Adopted, ...),
+	 * so a steady state rewrites nothing. */
+	if (ok && strcmp(reason, "UpToDate") == 0 && conditions_is_true(ctx->conds, type)) {
+		const char *r = json_string_value(json_object_get(have, "reason"));
+		const char *m = json_string_value(json_object_get(have, "message"));
+
+		if (r != NULL && m != NULL) {
+			conditions_set(ctx->conds, type, COND_TRUE, r, m, ctx->ws->generation,
+			               ctx->now);
+			return;
+		}
+	}
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
