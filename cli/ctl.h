@@ -18,5 +18,6 @@ void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Commands. */
 int ctl_migrate(int argc, char **argv);
+int ctl_resync(int argc, char **argv);
 
 #endif

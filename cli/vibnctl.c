@@ -13,6 +13,7 @@ struct ctl_command {
 
 static const struct ctl_command ctl_commands[] = {
 	{"migrate", ctl_migrate, "apply pending schema migrations"},
+	{"resync", ctl_resync, "enqueue all (--all) or one workspace for drift repair"},
 };
 
 static void

@@ -165,6 +165,10 @@ coolify_parse_array(const json_t *arr, size_t elemsize, coolify_parse_fn fn,
 		}
 		n++;
 	}
+	if (n == 0) {
+		free(items);
+		items = NULL;
+	}
 	*v = items;
 	*count = n;
 	return 0;
@@ -671,13 +675,13 @@ enum http_class
 coolify_app_wait_gone(struct coolify *c, const char *uuid, int64_t deadline_ms,
                       struct http_status *st)
 {
-	struct http_status local;
+	struct http_status local = {0};
 	struct http_status *s = st ? st : &local;
 	int64_t pause = COOLIFY_POLL_FIRST_MS, now, saved = http_client_deadline(c->http);
 	enum http_class cls;
 
-	/* Each poll, budget wait included, ends by the deadline too. */
-	if (saved == 0 || deadline_ms < saved)
+	/* Each poll, budget wait included, ends by the deadline too; the first is always sent. */
+	if (deadline_ms > util_now_ms() && (saved == 0 || deadline_ms < saved))
 		http_client_set_deadline(c->http, deadline_ms);
 	for (;;) {
 		cls = coolify_app_get(c, uuid, NULL, s);

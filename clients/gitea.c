@@ -420,6 +420,10 @@ gitea_list(struct gitea *g, const char *path, size_t elemsize, gitea_parse_fn fn
 		n++;
 	}
 	json_decref(items);
+	if (n == 0) {
+		free(arr);
+		arr = NULL;
+	}
 	*v = arr;
 	*count = n;
 	return HTTP_OK;

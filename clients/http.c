@@ -653,6 +653,11 @@ http_request(struct http_client *c, const char *method, const char *path, const 
 	curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c->easy, CURLOPT_NOBODY, 1L);
+	/* libcurl silently re-sends a request whose reused connection died before any answer
+	 * came. For a create that could make a duplicate (Coolify names are not unique), so a
+	 * POST gets a connection of its own and a lost answer is reported as transient. */
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
 	if (body != NULL) {
 		payload = json_dumps(body, JSON_COMPACT);
 		if (payload == NULL)

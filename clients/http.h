@@ -6,7 +6,8 @@
  * by all workers of an upstream. Redirects are never followed (Gitea answers a renamed org
  * with 307 and a renamed repo with 301: that is news for the reconciler, not a detour).
  * Tokens never reach a log: a debug line per request carries upstream, method, path, status,
- * class and duration only. */
+ * class and duration only. Handles use CURLOPT_NOSIGNAL (threads), so the program must
+ * ignore SIGPIPE itself. */
 #ifndef VIBN_HTTP_H
 #define VIBN_HTTP_H
 
@@ -101,8 +102,9 @@ int64_t http_client_deadline(const struct http_client *c);
 const char *http_client_upstream(const struct http_client *c);
 
 /* Sends method base_url+path (path starts with '/', may carry a query string already
- * escaped) with body (borrowed; NULL sends none) as JSON, and fills out (which the caller
- * initialized; previous contents are freed). Returns out->st.cls. */
+ * escaped; a POST always goes on a new connection, so libcurl never re-sends it by itself) with
+ * body (borrowed; NULL sends none) as JSON, and fills out (which the caller initialized; previous
+ * contents are freed). Returns out->st.cls. */
 enum http_class http_request(struct http_client *c, const char *method, const char *path,
                              const json_t *body, struct http_response *out);
 

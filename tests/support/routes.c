@@ -1,11 +1,14 @@
 #include "routes.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
+#include "clients/coolify.h"
+#include "clients/gitea.h"
 #include "common/buf.h"
 #include "common/xmalloc.h"
 
@@ -144,7 +147,7 @@ routes_find_op(const json_t *spec, const struct http_route *r)
 	char method[16];
 	size_t i;
 
-	for (i = 0; r->method[i] != '\0' && i < sizeof method - 1; i++)
+	for (i = 0; i < sizeof method - 1 && r->method[i] != '\0'; i++)
 		method[i] = (char)(r->method[i] | 0x20);
 	method[i] = '\0';
 	json_object_foreach(paths, key, ops)
@@ -164,7 +167,7 @@ routes_find_op(const json_t *spec, const struct http_route *r)
 			b += bl;
 			if (*a != *b)
 				same = 0;
-			if (*a == '/') {
+			else if (*a == '/') {
 				a++;
 				b++;
 			}
@@ -401,4 +404,91 @@ routes_match(const struct http_route *table, size_t n, const char *method, const
 	*why = xasprintf("%s %s: %s", method, path, err.len ? buf_str(&err) : "no route");
 	buf_free(&err);
 	return -1;
+}
+
+/* ---- tracing what the clients send ---- */
+
+struct routes_seen {
+	const char *upstream;
+	const struct http_route *table;
+	size_t n;
+	int used[64];
+	struct buf errors;
+	int nerrors;
+};
+
+static pthread_mutex_t routes_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct routes_seen routes_seen[2];
+
+static void
+routes_tracer(const char *upstream, const char *method, const char *path, const json_t *body,
+              void *arg)
+{
+	struct routes_seen *rs = NULL;
+	char *why = NULL;
+	int i;
+
+	for (int k = 0; k < 2; k++)
+		if (strcmp(routes_seen[k].upstream, upstream) == 0)
+			rs = &routes_seen[k];
+	if (rs == NULL)
+		return;
+	i = routes_match(rs->table, rs->n, method, path, body, &why);
+	pthread_mutex_lock(&routes_mu);
+	if (i >= 0 && i < 64) {
+		rs->used[i]++;
+	} else {
+		buf_printf(&rs->errors, "%s: %s\n", upstream, why);
+		rs->nerrors++;
+	}
+	pthread_mutex_unlock(&routes_mu);
+	free(why);
+}
+
+void
+routes_trace_start(void)
+{
+	routes_seen[0] = (struct routes_seen){.upstream = "gitea"};
+	routes_seen[0].table = gitea_routes(&routes_seen[0].n);
+	routes_seen[1] = (struct routes_seen){.upstream = "coolify"};
+	routes_seen[1].table = coolify_routes(&routes_seen[1].n);
+	buf_init(&routes_seen[0].errors);
+	buf_init(&routes_seen[1].errors);
+	http_set_tracer(routes_tracer, NULL);
+}
+
+int
+routes_trace_report(const char *upstream, int require_all)
+{
+	int problems = 0;
+
+	pthread_mutex_lock(&routes_mu);
+	for (int k = 0; k < 2; k++) {
+		struct routes_seen *rs = &routes_seen[k];
+
+		if (rs->upstream == NULL || strcmp(rs->upstream, upstream) != 0)
+			continue;
+		if (rs->nerrors > 0)
+			fprintf(stderr, "%s", buf_str(&rs->errors));
+		problems += rs->nerrors;
+		for (size_t i = 0; require_all && i < rs->n; i++) {
+			if (rs->used[i] == 0) {
+				fprintf(stderr, "%s: %s %s was never sent by the tests\n", upstream,
+				        rs->table[i].method, rs->table[i].path);
+				problems++;
+			}
+		}
+	}
+	pthread_mutex_unlock(&routes_mu);
+	return problems;
+}
+
+void
+routes_trace_stop(void)
+{
+	http_set_tracer(NULL, NULL);
+	for (int k = 0; k < 2; k++) {
+		buf_free(&routes_seen[k].errors);
+		memset(&routes_seen[k], 0, sizeof routes_seen[k]);
+	}
 }

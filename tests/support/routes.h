@@ -27,4 +27,13 @@ int routes_check_spec(const json_t *spec, const struct http_route *r, char **why
 int routes_match(const struct http_route *table, size_t n, const char *method, const char *path,
                  const json_t *body, char **why);
 
+/* Installs an HTTP tracer that matches every request the Gitea and Coolify clients send
+ * against their tables (thread-safe), recording mismatches and which entries were used. */
+void routes_trace_start(void);
+/* Prints (to stderr) each mismatch seen for upstream ("gitea" or "coolify") and, when
+ * require_all, each table entry never exercised; returns how many problems there were. */
+int routes_trace_report(const char *upstream, int require_all);
+/* Removes the tracer and forgets what it saw. */
+void routes_trace_stop(void);
+
 #endif

@@ -145,12 +145,13 @@ sim_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-json_t *
-sim_call(struct sim *s, const char *method, const char *path, const char *body, long *status)
+static json_t *
+sim_request(const char *url, const char *token, const char *method, const char *path,
+            const char *body, long *status)
 {
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	char *url = xasprintf("%s%s", s->gitea_url, path);
+	char *auth = token ? xasprintf("Authorization: Bearer %s", token) : NULL;
 	struct buf out;
 	json_t *res = NULL;
 	long code = 0;
@@ -158,6 +159,8 @@ sim_call(struct sim *s, const char *method, const char *path, const char *body, 
 
 	if (e == NULL)
 		sim_die("curl_easy_init failed");
+	if (auth != NULL)
+		h = curl_slist_append(h, auth);
 	buf_init(&out);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
@@ -179,9 +182,31 @@ sim_call(struct sim *s, const char *method, const char *path, const char *body, 
 	if (status != NULL)
 		*status = code;
 	buf_free(&out);
-	free(url);
+	free(auth);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(e);
+	return res;
+}
+
+json_t *
+sim_call(struct sim *s, const char *method, const char *path, const char *body, long *status)
+{
+	char *url = xasprintf("%s%s", s->gitea_url, path);
+	json_t *res = sim_request(url, NULL, method, path, body, status);
+
+	free(url);
+	return res;
+}
+
+json_t *
+sim_api(struct sim *s, const char *upstream, const char *token, const char *method,
+        const char *path, const char *body, long *status)
+{
+	char *url = xasprintf(
+	    "%s/api/v1%s", strcmp(upstream, "coolify") == 0 ? s->coolify_url : s->gitea_url, path);
+	json_t *res = sim_request(url, token, method, path, body, status);
+
+	free(url);
 	return res;
 }
 
@@ -210,7 +235,7 @@ void
 sim_seed_user(struct sim *s, const char *username)
 {
 	json_t *body =
-	    json_pack("{s:s, s:s++}", "username", username, "email", username, "@example.com");
+	    json_pack("{s:s, s:s+}", "username", username, "email", username, "@example.com");
 	char *text = json_dumps(body, JSON_COMPACT);
 
 	sim_must(s, "POST", "/_sim/users", text);

@@ -30,6 +30,11 @@ int sim_stop(struct sim *s);
  * sets *status (may be NULL). */
 json_t *sim_call(struct sim *s, const char *method, const char *path, const char *body,
                  long *status);
+/* Sends an upstream API request outside the clients under test (no tracer, no observer):
+ * to "gitea" or "coolify", path under /api/v1, with "Authorization: Bearer token" when token
+ * is not NULL. Returns the parsed response (a new reference, or NULL) and sets *status. */
+json_t *sim_api(struct sim *s, const char *upstream, const char *token, const char *method,
+                const char *path, const char *body, long *status);
 /* Same, but exits the program unless the status is 2xx; the response is discarded. */
 void sim_must(struct sim *s, const char *method, const char *path, const char *body);
 /* POST /_sim/reset. */

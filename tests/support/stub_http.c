@@ -26,6 +26,13 @@ struct stub_http {
 	int requests;
 	int connections;
 	char *last_head;
+	pthread_t conn_threads[64]; /* one per connection: keep-alive clients may overlap */
+	int nconn_threads;
+};
+
+struct stub_conn {
+	struct stub_http *s;
+	int fd;
 };
 
 static void __attribute__((noreturn)) stub_die(const char *what)
@@ -72,6 +79,7 @@ stub_serve(struct stub_http *s, int fd)
 {
 	struct buf in;
 	char chunk[4096];
+	int silent;
 
 	buf_init(&in);
 	for (;;) {
@@ -79,7 +87,10 @@ stub_serve(struct stub_http *s, int fd)
 		size_t head_len, body_len = 0;
 		ssize_t n;
 
-		while ((end = in.len ? strstr(buf_str(&in), "\r\n\r\n") : NULL) == NULL) {
+		for (;;) {
+			end = strstr(buf_str(&in), "\r\n\r\n");
+			if (end != NULL)
+				break;
 			if (!stub_wait(s, fd))
 				goto out;
 			n = recv(fd, chunk, sizeof chunk, 0);
@@ -87,7 +98,7 @@ stub_serve(struct stub_http *s, int fd)
 				goto out;
 			buf_append(&in, chunk, (size_t)n);
 		}
-		head_len = (size_t)(end - in.data) + 4;
+		head_len = (size_t)(end - buf_str(&in)) + 4;
 		cl = strcasestr(in.data, "\r\nContent-Length:");
 		if (cl != NULL && cl < end)
 			body_len = strtoul(cl + 17, NULL, 10);
@@ -104,7 +115,10 @@ stub_serve(struct stub_http *s, int fd)
 		free(s->last_head);
 		s->last_head = xstrndup(in.data, head_len);
 		pthread_mutex_unlock(&s->mu);
-		if (s->silent) {
+		pthread_mutex_lock(&s->mu);
+		silent = s->silent;
+		pthread_mutex_unlock(&s->mu);
+		if (silent) {
 			/* Hold the request until the client gives up. */
 			while (stub_wait(s, fd) && recv(fd, chunk, sizeof chunk, 0) > 0)
 				;
@@ -124,20 +138,43 @@ out:
 }
 
 static void *
+stub_conn_main(void *arg)
+{
+	struct stub_conn *c = arg;
+
+	stub_serve(c->s, c->fd);
+	free(c);
+	return NULL;
+}
+
+static void *
 stub_main(void *arg)
 {
 	struct stub_http *s = arg;
 
 	while (stub_wait(s, s->listen_fd)) {
 		int fd = accept(s->listen_fd, NULL, NULL);
+		struct stub_conn *c;
 
 		if (fd < 0)
 			continue;
 		pthread_mutex_lock(&s->mu);
 		s->connections++;
 		pthread_mutex_unlock(&s->mu);
-		stub_serve(s, fd);
+		if (s->nconn_threads == (int)(sizeof s->conn_threads / sizeof s->conn_threads[0])) {
+			close(fd);
+			continue;
+		}
+		c = xmalloc(sizeof *c);
+		c->s = s;
+		c->fd = fd;
+		if (pthread_create(&s->conn_threads[s->nconn_threads], NULL, stub_conn_main, c) !=
+		    0)
+			stub_die("pthread_create");
+		s->nconn_threads++;
 	}
+	for (int i = 0; i < s->nconn_threads; i++)
+		pthread_join(s->conn_threads[i], NULL);
 	return NULL;
 }
 

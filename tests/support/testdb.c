@@ -18,7 +18,8 @@ testdb_admin(const char *sql)
 	PGconn *conn;
 
 	if (admin == NULL) {
-		fprintf(stderr, "testdb: VIBN_TEST_ADMIN_URL is not set; run through tests/run.sh\n");
+		fprintf(stderr,
+		        "testdb: VIBN_TEST_ADMIN_URL is not set; run through tests/run.sh\n");
 		exit(1);
 	}
 	conn = db_connect(admin, "vibn-test", &cause);
@@ -38,7 +39,7 @@ testdb_new(const char *template)
 
 	snprintf(name, sizeof name, "t_c_%d_%d", (int)getpid(), ++seq);
 	sql = template ? xasprintf("CREATE DATABASE %s TEMPLATE %s", name, template)
-		       : xasprintf("CREATE DATABASE %s", name);
+	               : xasprintf("CREATE DATABASE %s", name);
 	testdb_admin(sql);
 	free(sql);
 	url = xstrdup(admin);

@@ -1,0 +1,69 @@
+/* vibnd's HTTP server (libevent evhttp) and its route table. Modules register routes;
+ * the server matches the path, then the method:
+ *
+ *   httpd_route("GET",  "/healthz", health_live, NULL);                 exact path
+ *   httpd_route("POST", "/webhooks/gitea", webhook_gitea, ctx);
+ *   httpd_route("GET",  "/api/workspaces/{slug}", api_ws_get, ctx);     {name}: one segment
+ *   httpd_route("DELETE", "/api/workspaces/{slug}/keys/{keyId}", ...);
+ *   httpd_route("GET",  "/files/" "*", serve, ctx);   a last segment "*" matches any rest
+ *
+ * No route matches the path: 404 {"error","code":"not_found"}. A route matches the path
+ * but not the method: 405 with an Allow header. "GET" routes answer HEAD too. Request
+ * bodies are capped (HTTPD_MAX_BODY; larger: 413) and headers too.
+ *
+ * Handlers run on the loop thread and must not block. A handler answers with one of the
+ * httpd_reply* calls before returning, or calls httpd_defer and answers later, on the
+ * loop thread (hand the work to a thread, come back with loop_call). */
+#ifndef VIBN_HTTPD_H
+#define VIBN_HTTPD_H
+
+#include <stddef.h>
+
+#define HTTPD_MAX_BODY    (1024 * 1024)
+#define HTTPD_MAX_HEADERS (64 * 1024)
+#define HTTPD_MAX_PARAMS  8
+
+struct httpd_req;
+struct evhttp_request;
+
+typedef void (*httpd_handler)(struct httpd_req *req, void *arg);
+
+/* Starts listening on addr ("host:port"). Returns 0, or -1 with a one-line *cause. */
+int httpd_start(const char *addr, char **cause);
+/* Registers a route (method and pattern are copied). Routes match in registration order;
+ * the first whose pattern and method both match wins. Call on the loop thread. */
+void httpd_route(const char *method, const char *pattern, httpd_handler fn, void *arg);
+/* Stops listening and forgets the routes; deferred requests still pending are dropped. */
+void httpd_stop(void);
+
+/* Request accessors (borrowed; valid until the reply). */
+const char *httpd_method(const struct httpd_req *req);
+const char *httpd_path(const struct httpd_req *req); /* decoded path, no query */
+/* A {name} segment of the matched pattern, or NULL. */
+const char *httpd_param(const struct httpd_req *req, const char *name);
+/* A query-string value (decoded), or NULL. */
+const char *httpd_query(struct httpd_req *req, const char *name);
+const char *httpd_header(const struct httpd_req *req, const char *name);
+/* The raw body (not NUL-terminated; *len set), or NULL when empty. */
+const unsigned char *httpd_body(struct httpd_req *req, size_t *len);
+/* The underlying libevent request, for what the accessors do not cover. */
+struct evhttp_request *httpd_evreq(struct httpd_req *req);
+
+/* Adds a response header (before the reply). */
+void httpd_set_header(struct httpd_req *req, const char *name, const char *value);
+/* Replies and ends the request: body of len bytes with this content type. */
+void httpd_reply(struct httpd_req *req, int status, const char *content_type, const void *body,
+                 size_t len);
+/* Replies with a JSON document (text already serialized). */
+void httpd_reply_json(struct httpd_req *req, int status, const char *json);
+/* Replies {"error": "<message>", "code": "<code>"} with status; the message is escaped. */
+void httpd_error(struct httpd_req *req, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Keeps the request open after the handler returns; reply later on the loop thread. */
+void httpd_defer(struct httpd_req *req);
+
+/* Appends s to out as a JSON string (with quotes); for handlers building JSON by hand. */
+struct buf;
+void httpd_json_string(struct buf *out, const char *s);
+
+#endif

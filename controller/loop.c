@@ -1,0 +1,83 @@
+#include "loop.h"
+
+#include <stdlib.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+static struct event_base *loop_evbase;
+
+struct loop_call_arg {
+	loop_fn fn;
+	void *arg;
+};
+
+/* Routes libevent's own warnings into our log. */
+static void
+loop_event_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+void
+loop_init(void)
+{
+	if (loop_evbase != NULL)
+		return;
+	if (evthread_use_pthreads() != 0)
+		fatalx("libevent: no pthread support");
+	event_set_log_callback(loop_event_log);
+	if ((loop_evbase = event_base_new()) == NULL)
+		fatalx("libevent: cannot create the event base");
+}
+
+struct event_base *
+loop_base(void)
+{
+	return loop_evbase;
+}
+
+static void
+loop_call_cb(evutil_socket_t fd, short what, void *p)
+{
+	struct loop_call_arg *c = p;
+	loop_fn fn = c->fn;
+	void *arg = c->arg;
+
+	free(c);
+	fn(arg);
+}
+
+int
+loop_call(loop_fn fn, void *arg)
+{
+	static const struct timeval now = {0, 0};
+	struct loop_call_arg *c;
+
+	if (loop_evbase == NULL)
+		return -1;
+	c = xmalloc(sizeof *c);
+	c->fn = fn;
+	c->arg = arg;
+	/* With pthread support enabled, adding from another thread wakes the loop. */
+	if (event_base_once(loop_evbase, -1, EV_TIMEOUT, loop_call_cb, c, &now) != 0) {
+		free(c);
+		return -1;
+	}
+	return 0;
+}
+
+void
+loop_free(void)
+{
+	if (loop_evbase != NULL)
+		event_base_free(loop_evbase);
+	loop_evbase = NULL;
+	libevent_global_shutdown();
+}

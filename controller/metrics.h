@@ -1,0 +1,49 @@
+/* Prometheus metrics of the daemon, rendered in the text exposition format (0.0.4).
+ * Names follow controller-runtime and client-go where the meaning is the same:
+ *
+ *   controller_runtime_reconcile_total{controller,result}      success|error|requeue|requeue_after
+ *   controller_runtime_reconcile_errors_total{controller}
+ *   controller_runtime_terminal_reconcile_errors_total{controller}   permanent errors
+ *   controller_runtime_reconcile_time_seconds{controller}      histogram
+ *   controller_runtime_max_concurrent_reconciles{controller}, controller_runtime_active_workers
+ *   workqueue_depth{name,priority}                             due, unclaimed items
+ *   workqueue_queue_duration_seconds{name}                     histogram: enqueue (or due) to claim
+ *   workqueue_retries_total{name}                              failures rescheduled
+ *   vibn_upstream_requests_total{upstream,method,code}         code: 2xx..5xx, or "error"
+ *   vibn_upstream_request_duration_seconds{upstream}           histogram
+ *   vibn_webhook_deliveries_total{result}
+ *   vibn_listen_connected, vibn_listen_reconnects_total, vibn_notifications_total,
+ *   vibn_resync_runs_total, vibn_resync_enqueued_total, vibn_build_info{version}
+ *
+ * Every function is thread-safe. */
+#ifndef VIBN_METRICS_H
+#define VIBN_METRICS_H
+
+#include "common/buf.h"
+
+enum metrics_result { METRICS_SUCCESS, METRICS_ERROR, METRICS_REQUEUE, METRICS_REQUEUE_AFTER };
+
+/* controller: the reconciler's name (copied); workers: the pool size. */
+void metrics_init(const char *controller, int workers);
+void metrics_reconcile(enum metrics_result result, int terminal, double seconds);
+void metrics_queue_wait(double seconds);
+void metrics_retry(void);
+void metrics_active_workers(int delta);
+void metrics_set_depth(long interactive, long background);
+void metrics_listen_state(int connected);
+void metrics_listen_reconnect(void);
+void metrics_notification(void);
+void metrics_resync(long enqueued);
+
+/* One upstream HTTP request (status 0: no response, counted as code="error"). Same
+ * signature as the HTTP client's observer, so it can be passed to http_set_observer. */
+void metrics_upstream_request(const char *upstream, const char *method, int status, double seconds);
+/* One webhook delivery, by result (e.g. "accepted", "bad_signature", "ignored"). */
+void metrics_webhook_delivery(const char *result);
+
+/* Appends the whole exposition to out. */
+void metrics_render(struct buf *out);
+/* Forgets everything (tests). */
+void metrics_reset(void);
+
+#endif
