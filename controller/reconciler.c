@@ -11,6 +11,7 @@
 /* The registry: one line per reconciler. A static table rather than constructors, since
  * objects in libvibn.a are only linked when something references them. */
 static const struct reconciler *const reconciler_table[] = {
+    &workspace_reconciler,
     &testrec_reconciler,
     &testrec_noop,
 };

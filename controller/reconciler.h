@@ -88,6 +88,7 @@ void rec_result_clear(struct rec_result *out);
 const char *rec_error_class_name(enum rec_error_class cls);
 
 /* Built-in reconcilers (testrec.c). */
+extern const struct reconciler workspace_reconciler; /* "workspace": the product */
 extern const struct reconciler testrec_reconciler; /* "test": see vibn_test_behaviour */
 extern const struct reconciler testrec_noop;       /* "noop": done at once (benchmarks) */
 

@@ -12,7 +12,8 @@ static const char desired_sql[] =
     "SELECT w.id, w.slug, w.name, w.owner, w.visibility, w.deletion_policy, w.source,"
     " w.prune_members, w.paused, w.deleted_at IS NOT NULL, w.generation,"
     " w.observed_generation, w.coolify_project_uuid, w.gitea_org, w.provision_status,"
-    " w.last_error, w.conditions::text,"
+    " w.last_error, w.conditions::text, w.coolify_project_pending_at IS NOT NULL,"
+    " array_to_json(w.coolify_app_names)::text,"
     " (SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'gitea_username',"
     "   m.gitea_username, 'role', m.role) ORDER BY m.id), '[]')"
     "   FROM vibn_workspace_members m WHERE m.workspace_id = w.id)::text,"
@@ -106,6 +107,22 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 	}
 }
 
+static void
+desired_load_names(struct desired_ws *ws, const char *text)
+{
+	json_t *arr = json_loads(text, 0, NULL);
+	size_t i;
+	json_t *v;
+
+	ws->app_names = xcalloc(json_array_size(arr) + 1, sizeof *ws->app_names);
+	json_array_foreach(arr, i, v)
+	{
+		if (json_is_string(v))
+			ws->app_names[ws->napp_names++] = xstrdup(json_string_value(v));
+	}
+	json_decref(arr);
+}
+
 int
 desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
 {
@@ -140,9 +157,11 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	ws->provision_status = desired_col(res, 14);
 	ws->last_error = desired_col(res, 15);
 	ws->conditions = conditions_parse(PQgetvalue(res, 0, 16));
-	members = json_loads(PQgetvalue(res, 0, 17), 0, NULL);
-	repos = json_loads(PQgetvalue(res, 0, 18), 0, NULL);
-	apps = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
+	ws->project_pending = strcmp(PQgetvalue(res, 0, 17), "t") == 0;
+	desired_load_names(ws, PQgetvalue(res, 0, 18));
+	members = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
+	repos = json_loads(PQgetvalue(res, 0, 20), 0, NULL);
+	apps = json_loads(PQgetvalue(res, 0, 21), 0, NULL);
 	PQclear(res);
 	desired_load_children(ws, members, repos, apps);
 	json_decref(members);
@@ -174,6 +193,9 @@ desired_free(struct desired_ws *ws)
 		free(ws->apps[i].ports);
 		free(ws->apps[i].coolify_app_uuid);
 	}
+	for (size_t i = 0; i < ws->napp_names; i++)
+		free(ws->app_names[i]);
+	free(ws->app_names);
 	free(ws->members);
 	free(ws->repos);
 	free(ws->apps);

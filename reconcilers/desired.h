@@ -46,6 +46,9 @@ struct desired_ws {
 	long long observed_generation;
 	/* Recorded status (NULL when absent). */
 	char *coolify_project_uuid;
+	int project_pending; /* a project create was started and its uuid not yet recorded */
+	char **app_names;    /* Coolify apps we created or adopted (upstream names) */
+	size_t napp_names;
 	char *gitea_org;
 	char *provision_status;
 	char *last_error;

@@ -1,0 +1,87 @@
+/* The org's webhook: one hook pointing at VIBN_PUBLIC_URL/webhooks/gitea, json, active,
+ * repository events, signed with GITEA_WEBHOOK_SECRET; found by its URL and kept active. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "reconcilers/conditions.h"
+#include "reconcilers/wsr.h"
+
+static const char *const hook_events[] = {"repository", NULL};
+
+/* Returns a new string: the hook URL for this daemon. */
+static char *
+hook_url(const struct wsr_settings *set)
+{
+	size_t n = strlen(set->public_url);
+
+	while (n > 0 && set->public_url[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/webhooks/gitea", (int)n, set->public_url);
+}
+
+static int
+hook_in_step(const struct gitea_hook *h)
+{
+	int repo = 0;
+
+	for (size_t i = 0; i < h->nevents; i++)
+		if (strcmp(h->events[i], "repository") == 0)
+			repo = 1;
+	return h->active && h->content_type != NULL && strcmp(h->content_type, "json") == 0 && repo;
+}
+
+void
+gitea_hook_reconcile(struct wsr_ctx *ctx)
+{
+	struct gitea_hooks hooks = {0};
+	struct gitea_hook *found = NULL;
+	struct gitea_hook_spec spec;
+	struct http_status st;
+	char *url;
+
+	if (!ctx->org_ready) {
+		wsr_cond(ctx, COND_WEBHOOK, 0, "OrgNotReady", "waiting for the Gitea org %s",
+		         ctx->org);
+		return;
+	}
+	url = hook_url(ctx->env->set);
+	spec.url = url;
+	spec.secret = ctx->env->set->webhook_secret;
+	spec.events = hook_events;
+	if (!ctx->org_fresh) {
+		if (gitea_hook_list(ctx->env->gitea, ctx->org, &hooks, &st) != HTTP_OK) {
+			wsr_fail_call(ctx, COND_WEBHOOK, "listing the org's hooks", &st);
+			goto out;
+		}
+		for (size_t i = 0; i < hooks.n && found == NULL; i++)
+			if (hooks.v[i].url != NULL && strcmp(hooks.v[i].url, url) == 0)
+				found = &hooks.v[i];
+	}
+	if (found != NULL && hook_in_step(found)) {
+		wsr_cond(ctx, COND_WEBHOOK, 1, "UpToDate", "hook %lld delivers to %s",
+		         (long long)found->id, url);
+	} else if (ctx->dry) {
+		wsr_would(ctx, COND_WEBHOOK, "%s the org hook to %s",
+		          found ? "re-activate" : "create", url);
+	} else if (found != NULL) {
+		if (gitea_hook_edit(ctx->env->gitea, ctx->org, found->id, &spec, NULL, &st) !=
+		    HTTP_OK)
+			wsr_fail_call(ctx, COND_WEBHOOK, "re-activating the org hook", &st);
+		else
+			wsr_cond(ctx, COND_WEBHOOK, 1, "Updated",
+			         "hook %lld was inactive or changed; restored",
+			         (long long)found->id);
+	} else {
+		if (gitea_hook_create(ctx->env->gitea, ctx->org, &spec, NULL, &st) != HTTP_OK)
+			wsr_fail_call(ctx, COND_WEBHOOK, "creating the org hook", &st);
+		else
+			wsr_cond(ctx, COND_WEBHOOK, 1,
+			         ctx->org_fresh || ctx->ws->observed_generation == 0 ? "Created"
+			                                                             : "Recreated",
+			         "hook delivers to %s", url);
+	}
+out:
+	gitea_hooks_free(&hooks);
+	free(url);
+}

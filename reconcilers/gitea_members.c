@@ -1,0 +1,218 @@
+/* Org membership: owners in Gitea's Owners team, admins and members in the Admins and
+ * Members teams this reconciler creates (admin and write permission over every repo).
+ * The plan (reconcilers/members_plan.c) adds before it removes and keeps the admin user. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/xmalloc.h"
+#include "reconcilers/conditions.h"
+#include "reconcilers/members_plan.h"
+#include "reconcilers/wsr.h"
+
+static const char *const team_permission[TEAM_COUNT] = {"owner", "admin", "write"};
+
+struct members_state {
+	int64_t team_id[TEAM_COUNT]; /* 0: the team does not exist (yet) */
+	struct gitea_users users[TEAM_COUNT];
+	const char **logins[TEAM_COUNT]; /* borrowed from users */
+	struct gitea_users org_users;
+	const char **org_logins;
+};
+
+static const char **
+members_logins(const struct gitea_users *u)
+{
+	const char **v = xcalloc(u->n + 1, sizeof *v);
+
+	for (size_t i = 0; i < u->n; i++)
+		v[i] = u->v[i].login;
+	return v;
+}
+
+static void
+members_state_free(struct members_state *ms)
+{
+	for (int t = 0; t < TEAM_COUNT; t++) {
+		gitea_users_free(&ms->users[t]);
+		free(ms->logins[t]);
+	}
+	gitea_users_free(&ms->org_users);
+	free(ms->org_logins);
+}
+
+/* Does the plan need a team that does not exist yet, or any step at all? */
+static int
+members_need_team_ids(const struct desired_ws *ws)
+{
+	for (size_t i = 0; i < ws->nmembers; i++)
+		if (ws->members[i].gitea_username != NULL && ws->members[i].gitea_username[0])
+			return 1;
+	return ws->prune_members;
+}
+
+/* Observes the managed teams and their members (and the whole org when pruning). A fresh
+ * org is known without asking: Owners holds the admin user, nothing else exists. */
+static int
+members_observe(struct wsr_ctx *ctx, struct members_state *ms)
+{
+	struct gitea *g = ctx->env->gitea;
+	struct gitea_teams teams = {0};
+	struct http_status st;
+
+	if (ctx->org_fresh && !members_need_team_ids(ctx->ws))
+		return 0;
+	if (gitea_team_list(g, ctx->org, &teams, &st) != HTTP_OK) {
+		wsr_fail_call(ctx, COND_MEMBERS, "listing the org's teams", &st);
+		return -1;
+	}
+	for (size_t i = 0; i < teams.n; i++)
+		for (int t = 0; t < TEAM_COUNT; t++)
+			if (strcasecmp(teams.v[i].name, members_team_names[t]) == 0)
+				ms->team_id[t] = teams.v[i].id;
+	gitea_teams_free(&teams);
+	for (int t = 0; t < TEAM_COUNT; t++) {
+		if (ms->team_id[t] == 0 || (ctx->org_fresh && t != TEAM_OWNERS))
+			continue;
+		if (ctx->org_fresh) {
+			/* Known: the creator only. */
+			ms->users[t].v = xcalloc(1, sizeof *ms->users[t].v);
+			ms->users[t].v[0].login = xstrdup(ctx->env->set->gitea_admin_user);
+			ms->users[t].n = 1;
+		} else if (gitea_team_members(g, ms->team_id[t], &ms->users[t], &st) != HTTP_OK) {
+			wsr_fail_call(ctx, COND_MEMBERS, "listing team members", &st);
+			return -1;
+		}
+	}
+	if (ctx->ws->prune_members && !ctx->org_fresh &&
+	    gitea_org_members(g, ctx->org, &ms->org_users, &st) != HTTP_OK) {
+		wsr_fail_call(ctx, COND_MEMBERS, "listing org members", &st);
+		return -1;
+	}
+	for (int t = 0; t < TEAM_COUNT; t++)
+		ms->logins[t] = members_logins(&ms->users[t]);
+	ms->org_logins = members_logins(&ms->org_users);
+	return 0;
+}
+
+/* Creates a managed team the plan needs. 0 or -1 (recorded). */
+static int
+members_ensure_team(struct wsr_ctx *ctx, struct members_state *ms, enum members_team t)
+{
+	struct gitea_team team = {0};
+	struct http_status st;
+	char desc[96];
+
+	if (ms->team_id[t] != 0)
+		return 0;
+	if (t == TEAM_OWNERS) {
+		wsr_fail_msg(ctx, COND_MEMBERS, "OwnersTeamMissing", WSR_FAIL_PERMANENT,
+		             "org %s has no Owners team", ctx->org);
+		return -1;
+	}
+	snprintf(desc, sizeof desc, "Vibn workspace %ss",
+	         desired_role_name(t == TEAM_ADMINS ? ROLE_ADMIN : ROLE_MEMBER));
+	if (gitea_team_create(ctx->env->gitea, ctx->org, members_team_names[t], desc,
+	                      team_permission[t], 1, &team, &st) != HTTP_OK) {
+		wsr_fail_call(ctx, COND_MEMBERS, "creating a team", &st);
+		return -1;
+	}
+	ms->team_id[t] = team.id;
+	gitea_team_free(&team);
+	return 0;
+}
+
+static int
+members_apply(struct wsr_ctx *ctx, struct members_state *ms, const struct members_plan *plan,
+              size_t *failed_users)
+{
+	struct gitea *g = ctx->env->gitea;
+
+	for (size_t i = 0; i < plan->nsteps; i++) {
+		const struct members_step *s = &plan->steps[i];
+		struct http_status st;
+		enum http_class cls;
+		char what[160];
+
+		if (s->op == MEMBERS_ADD && members_ensure_team(ctx, ms, s->team) != 0)
+			return -1;
+		switch (s->op) {
+		case MEMBERS_ADD:
+			cls = gitea_team_add_member(g, ms->team_id[s->team], s->user, &st);
+			snprintf(what, sizeof what, "adding %s to %s", s->user,
+			         members_team_names[s->team]);
+			break;
+		case MEMBERS_REMOVE:
+			cls = gitea_team_remove_member(g, ms->team_id[s->team], s->user, &st);
+			snprintf(what, sizeof what, "removing %s from %s", s->user,
+			         members_team_names[s->team]);
+			break;
+		default:
+			cls = gitea_org_remove_member(g, ctx->org, s->user, &st);
+			snprintf(what, sizeof what, "removing %s from the org", s->user);
+			break;
+		}
+		if (cls == HTTP_OK)
+			continue;
+		if (cls == HTTP_NOT_FOUND && s->op == MEMBERS_ADD) {
+			/* An unknown Gitea user: report it, keep converging the others. */
+			snprintf(what, sizeof what, "adding %s (no such Gitea user?)", s->user);
+			wsr_fail_call(ctx, COND_MEMBERS, what, &st);
+			(*failed_users)++;
+			continue;
+		}
+		wsr_fail_call(ctx, COND_MEMBERS, what, &st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+gitea_members_reconcile(struct wsr_ctx *ctx)
+{
+	struct members_state ms = {0};
+	struct members_observed obs;
+	struct members_plan plan = {0};
+	size_t failed = 0, linked;
+
+	if (!ctx->org_ready) {
+		wsr_cond(ctx, COND_MEMBERS, 0, "OrgNotReady", "waiting for the Gitea org %s",
+		         ctx->org);
+		return;
+	}
+	if (members_observe(ctx, &ms) != 0)
+		goto out;
+	for (int t = 0; t < TEAM_COUNT; t++) {
+		obs.team[t] = ms.logins[t];
+		obs.nteam[t] = ms.users[t].n;
+	}
+	obs.org = ms.org_logins;
+	obs.norg = ms.org_users.n;
+	if (ctx->org_fresh && ms.logins[TEAM_OWNERS] == NULL) {
+		/* Nothing to add and no team ids fetched: the fresh org is as planned. */
+		members_plan_make(ctx->ws->members, ctx->ws->nmembers, &obs,
+		                  ctx->env->set->gitea_admin_user, 0, &plan);
+		plan.nsteps = 0;
+	} else {
+		members_plan_make(ctx->ws->members, ctx->ws->nmembers, &obs,
+		                  ctx->env->set->gitea_admin_user, ctx->ws->prune_members, &plan);
+	}
+	linked = ctx->ws->nmembers - plan.unlinked;
+	if (plan.nsteps > 0 && ctx->dry) {
+		wsr_would(ctx, COND_MEMBERS, "make %zu membership change%s", plan.nsteps,
+		          plan.nsteps == 1 ? "" : "s");
+		goto out;
+	}
+	if (members_apply(ctx, &ms, &plan, &failed) != 0 || failed > 0)
+		goto out;
+	if (plan.unlinked > 0)
+		wsr_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",
+		         "%zu member%s in sync; %zu wait%s for a linked Gitea account", linked,
+		         linked == 1 ? "" : "s", plan.unlinked, plan.unlinked == 1 ? "s" : "");
+	else
+		wsr_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",
+		         "%zu member%s in sync", linked, linked == 1 ? "" : "s");
+out:
+	members_plan_free(&plan);
+	members_state_free(&ms);
+}

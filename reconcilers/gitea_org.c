@@ -1,0 +1,148 @@
+/* Gitea org vibn-{slug}: created through the admin user, adopted when it exists, its full
+ * name, description and visibility kept in step. A renamed org (307) is drift to report,
+ * never a redirect to follow. */
+#include <string.h>
+
+#include "common/xmalloc.h"
+#include "reconcilers/conditions.h"
+#include "reconcilers/wsr.h"
+
+static void
+gitea_org_spec(struct wsr_ctx *ctx, struct gitea_org_spec *spec, char **desc)
+{
+	*desc = xasprintf("Vibn workspace %s", ctx->ws->slug);
+	spec->full_name = ctx->ws->name[0] != '\0' ? ctx->ws->name : ctx->ws->slug;
+	spec->description = *desc;
+	spec->visibility = ctx->ws->visibility;
+}
+
+static int
+gitea_org_differs(const char *have, const char *want)
+{
+	return strcmp(have ? have : "", want ? want : "") != 0;
+}
+
+/* The org exists: bring its settings in step. Returns the condition reason to use. */
+static const char *
+gitea_org_update(struct wsr_ctx *ctx, const struct gitea_org *org,
+                 const struct gitea_org_spec *want)
+{
+	struct gitea_org_spec patch = {0};
+	struct http_status st;
+
+	if (gitea_org_differs(org->full_name, want->full_name))
+		patch.full_name = want->full_name;
+	if (gitea_org_differs(org->description, want->description))
+		patch.description = want->description;
+	if (gitea_org_differs(org->visibility, want->visibility))
+		patch.visibility = want->visibility;
+	if (patch.full_name == NULL && patch.description == NULL && patch.visibility == NULL)
+		return ctx->ws->gitea_org == NULL ? "Adopted" : "UpToDate";
+	if (ctx->dry) {
+		wsr_would(ctx, COND_GITEA_ORG, "edit org %s back to its spec", ctx->org);
+		return NULL;
+	}
+	if (gitea_org_edit(ctx->env->gitea, ctx->org, &patch, NULL, &st) != HTTP_OK) {
+		wsr_fail_call(ctx, COND_GITEA_ORG, "editing the Gitea org", &st);
+		return NULL;
+	}
+	return "Updated";
+}
+
+/* The org is missing: create it (the admin user becomes its first owner). */
+static const char *
+gitea_org_make(struct wsr_ctx *ctx, const struct gitea_org_spec *want)
+{
+	struct gitea_org org = {0};
+	struct http_status st;
+	enum http_class cls;
+	const char *reason;
+
+	if (ctx->dry) {
+		wsr_would(ctx, COND_GITEA_ORG, "create the Gitea org %s", ctx->org);
+		return NULL;
+	}
+	cls = gitea_org_create(ctx->env->gitea, ctx->org, want, NULL, &st);
+	if (cls == HTTP_OK) {
+		ctx->org_ready = 1;
+		ctx->org_fresh = 1;
+		return ctx->ws->gitea_org != NULL ? "Recreated" : "Created";
+	}
+	if (cls != HTTP_CONFLICT) {
+		wsr_fail_call(ctx, COND_GITEA_ORG, "creating the Gitea org", &st);
+		return NULL;
+	}
+	/* Taken: by a concurrent create of the same org (adopt it) or by a user (give up). */
+	if (gitea_org_get(ctx->env->gitea, ctx->org, &org, &st) == HTTP_OK) {
+		ctx->org_ready = 1;
+		reason = gitea_org_update(ctx, &org, want);
+		gitea_org_free(&org);
+		return reason;
+	}
+	wsr_fail_msg(ctx, COND_GITEA_ORG, "NameTaken", WSR_FAIL_PERMANENT,
+	             "the name %s is taken by a Gitea user or organization we cannot see",
+	             ctx->org);
+	return NULL;
+}
+
+void
+gitea_org_reconcile(struct wsr_ctx *ctx)
+{
+	struct gitea_org_spec want = {0};
+	struct gitea_org org = {0};
+	struct http_status st;
+	const char *reason = NULL;
+	char *desc;
+
+	gitea_org_spec(ctx, &want, &desc);
+	switch (gitea_org_get(ctx->env->gitea, ctx->org, &org, &st)) {
+	case HTTP_OK:
+		ctx->org_ready = 1;
+		reason = gitea_org_update(ctx, &org, &want);
+		break;
+	case HTTP_NOT_FOUND:
+		reason = gitea_org_make(ctx, &want);
+		break;
+	default:
+		wsr_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org", &st);
+		break;
+	}
+	gitea_org_free(&org);
+	free(desc);
+	if (ctx->org_ready) {
+		free(ctx->gitea_org);
+		ctx->gitea_org = xstrdup(ctx->org);
+	}
+	if (reason == NULL)
+		return;
+	if (strcmp(reason, "Recreated") == 0)
+		wsr_cond(ctx, COND_GITEA_ORG, 1, reason,
+		         "org %s had been deleted upstream; created it again", ctx->org);
+	else
+		wsr_cond(ctx, COND_GITEA_ORG, 1, reason, "org %s", ctx->org);
+}
+
+int
+gitea_org_delete_all(struct wsr_ctx *ctx)
+{
+	struct http_status st;
+
+	switch (gitea_org_delete(ctx->env->gitea, ctx->org, &st)) {
+	case HTTP_OK:
+	case HTTP_NOT_FOUND:
+		return 1;
+	case HTTP_TRANSIENT:
+		if (st.status == 500) {
+			/* Gitea refuses while the org owns repos: ones nobody declared. */
+			wsr_fail_msg(ctx, COND_GITEA_ORG, "OrgNotEmpty", WSR_FAIL_PERMANENT,
+			             "org %s still owns repositories the manifest does not declare;"
+			             " delete or move them, then it is deleted: %s",
+			             ctx->org, st.message);
+			return 0;
+		}
+		/* fall through */
+	default:
+		wsr_fail_call(ctx, COND_GITEA_ORG, "deleting the Gitea org", &st);
+		return 0;
+	}
+}

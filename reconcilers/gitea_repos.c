@@ -1,0 +1,190 @@
+/* Declared repos in the org: created with their privacy, description and default branch,
+ * drifted settings edited back, a repo deleted by hand created again (empty). Repos nobody
+ * declared are never touched. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/xmalloc.h"
+#include "reconcilers/conditions.h"
+#include "reconcilers/wsr.h"
+
+/* The observed repo named name (case-insensitive, as Gitea's are), or NULL. */
+static struct gitea_repo *
+repos_find(struct gitea_repos *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcasecmp(l->v[i].name, name) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/* Takes ownership of *r's fields into the observed list. */
+static void
+repos_remember(struct wsr_ctx *ctx, struct gitea_repo *r)
+{
+	ctx->repos.v = xreallocarray(ctx->repos.v, ctx->repos.n + 1, sizeof *ctx->repos.v);
+	ctx->repos.v[ctx->repos.n++] = *r;
+	memset(r, 0, sizeof *r);
+}
+
+static int
+repos_str_differs(const char *have, const char *want)
+{
+	return strcmp(have ? have : "", want ? want : "") != 0;
+}
+
+enum repo_action { REPO_NONE, REPO_CREATED, REPO_RECREATED, REPO_UPDATED, REPO_FAILED };
+
+static enum repo_action
+repos_create(struct wsr_ctx *ctx, const struct desired_repo *d)
+{
+	struct gitea_repo_spec spec = {0};
+	struct gitea_repo made = {0};
+	struct http_status st;
+	enum http_class cls;
+	char what[160];
+
+	if (ctx->dry) {
+		wsr_would(ctx, COND_REPOS, "create repo %s/%s", ctx->org, d->name);
+		return REPO_FAILED;
+	}
+	spec.description = d->description;
+	spec.default_branch = d->default_branch;
+	spec.private = d->private;
+	cls = gitea_repo_create(ctx->env->gitea, ctx->org, d->name, &spec, &made, &st);
+	if (cls == HTTP_CONFLICT) /* created meanwhile: adopt it */
+		cls = gitea_repo_get(ctx->env->gitea, ctx->org, d->name, &made, &st);
+	if (cls != HTTP_OK) {
+		snprintf(what, sizeof what, "creating repo %s", d->name);
+		wsr_fail_call(ctx, COND_REPOS, what, &st);
+		gitea_repo_free(&made);
+		return REPO_FAILED;
+	}
+	wsr_record_repo_id(ctx, d->name, made.id);
+	repos_remember(ctx, &made);
+	return d->gitea_repo_id != 0 ? REPO_RECREATED : REPO_CREATED;
+}
+
+static enum repo_action
+repos_update(struct wsr_ctx *ctx, const struct desired_repo *d, struct gitea_repo *r)
+{
+	struct gitea_repo_spec patch = {0};
+	struct http_status st;
+	int drift = 0;
+	char what[160];
+
+	if (r->private != d->private) {
+		patch.private = d->private;
+		patch.set_private = 1;
+		drift = 1;
+	}
+	if (repos_str_differs(r->description, d->description)) {
+		patch.description = d->description;
+		drift = 1;
+	}
+	/* An empty repo has no branch to make default yet. */
+	if (!r->empty && repos_str_differs(r->default_branch, d->default_branch)) {
+		patch.default_branch = d->default_branch;
+		drift = 1;
+	}
+	if (r->id != d->gitea_repo_id)
+		wsr_record_repo_id(ctx, d->name, r->id);
+	if (!drift)
+		return REPO_NONE;
+	if (ctx->dry) {
+		wsr_would(ctx, COND_REPOS, "edit repo %s/%s back to its spec", ctx->org, d->name);
+		return REPO_FAILED;
+	}
+	if (gitea_repo_edit(ctx->env->gitea, ctx->org, r->name, &patch, NULL, &st) != HTTP_OK) {
+		snprintf(what, sizeof what, "editing repo %s", d->name);
+		wsr_fail_call(ctx, COND_REPOS, what, &st);
+		return REPO_FAILED;
+	}
+	return REPO_UPDATED;
+}
+
+void
+gitea_repos_reconcile(struct wsr_ctx *ctx)
+{
+	const struct desired_ws *ws = ctx->ws;
+	struct http_status st;
+	size_t created = 0, recreated = 0, updated = 0, failed = 0;
+	char recreated_names[256] = "";
+
+	if (!ctx->org_ready) {
+		wsr_cond(ctx, COND_REPOS, 0, "OrgNotReady", "waiting for the Gitea org %s",
+		         ctx->org);
+		return;
+	}
+	if (ws->nrepos == 0) {
+		ctx->repos_known = 1;
+		wsr_cond(ctx, COND_REPOS, 1, "UpToDate", "no repos declared");
+		return;
+	}
+	if (!ctx->org_fresh &&
+	    gitea_repo_list(ctx->env->gitea, ctx->org, &ctx->repos, &st) != HTTP_OK) {
+		wsr_fail_call(ctx, COND_REPOS, "listing the org's repos", &st);
+		return;
+	}
+	ctx->repos_known = 1;
+	for (size_t i = 0; i < ws->nrepos; i++) {
+		struct gitea_repo *r = repos_find(&ctx->repos, ws->repos[i].name);
+		enum repo_action a =
+		    r ? repos_update(ctx, &ws->repos[i], r) : repos_create(ctx, &ws->repos[i]);
+
+		switch (a) {
+		case REPO_CREATED:
+			created++;
+			break;
+		case REPO_RECREATED:
+			recreated++;
+			snprintf(recreated_names + strlen(recreated_names),
+			         sizeof recreated_names - strlen(recreated_names), "%s%s",
+			         recreated_names[0] ? ", " : "", ws->repos[i].name);
+			break;
+		case REPO_UPDATED:
+			updated++;
+			break;
+		case REPO_FAILED:
+			failed++;
+			break;
+		case REPO_NONE:
+			break;
+		}
+	}
+	if (failed > 0)
+		return;
+	if (recreated > 0)
+		wsr_cond(ctx, COND_REPOS, 1, "Recreated",
+		         "%zu repo%s in sync; deleted upstream and created again (empty): %s",
+		         ws->nrepos, ws->nrepos == 1 ? "" : "s", recreated_names);
+	else
+		wsr_cond(ctx, COND_REPOS, 1,
+		         created   ? "Created"
+		         : updated ? "Updated"
+		                   : "UpToDate",
+		         "%zu repo%s in sync", ws->nrepos, ws->nrepos == 1 ? "" : "s");
+}
+
+int
+gitea_repos_delete(struct wsr_ctx *ctx)
+{
+	int done = 1;
+
+	for (size_t i = 0; i < ctx->ws->nrepos; i++) {
+		struct http_status st;
+		char what[160];
+
+		switch (gitea_repo_delete(ctx->env->gitea, ctx->org, ctx->ws->repos[i].name, &st)) {
+		case HTTP_OK:
+		case HTTP_NOT_FOUND:
+			break;
+		default:
+			snprintf(what, sizeof what, "deleting repo %s", ctx->ws->repos[i].name);
+			wsr_fail_call(ctx, COND_REPOS, what, &st);
+			done = 0;
+		}
+	}
+	return done;
+}

@@ -1,0 +1,205 @@
+#include "workspace.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clients/db.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+#include "reconcilers/conditions.h"
+
+static const char *const workspace_parts[] = {COND_COOLIFY_PROJECT, COND_GITEA_ORG, COND_MEMBERS,
+                                              COND_REPOS,           COND_WEBHOOK,   COND_APPS};
+
+/* Ready summarizes the six: True when all are, else the first that is not. */
+static void
+workspace_ready(struct wsr_ctx *ctx)
+{
+	for (size_t i = 0; i < sizeof workspace_parts / sizeof workspace_parts[0]; i++) {
+		json_t *c = conditions_find(ctx->conds, workspace_parts[i]);
+		const char *reason, *msg;
+
+		if (conditions_is_true(ctx->conds, workspace_parts[i]))
+			continue;
+		reason = c ? json_string_value(json_object_get(c, "reason")) : "Pending";
+		msg = c ? json_string_value(json_object_get(c, "message")) : "";
+		wsr_cond(ctx, COND_READY, 0, reason ? reason : "Pending", "%s: %s",
+		         workspace_parts[i], msg ? msg : "");
+		return;
+	}
+	wsr_cond(ctx, COND_READY, 1, "Ready", "workspace %s is ready", ctx->ws->slug);
+}
+
+static const char *
+workspace_provision_status(struct wsr_ctx *ctx)
+{
+	if (ctx->ws->deleted)
+		return "deleting";
+	if (conditions_is_true(ctx->conds, COND_READY))
+		return "ready";
+	if (ctx->out.fail != WSR_FAIL_NONE)
+		return "error";
+	return "provisioning";
+}
+
+static int
+workspace_str_eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Writes status only when something differs from what was loaded: a steady state writes
+ * no row. */
+static void
+workspace_write_status(struct wsr_ctx *ctx)
+{
+	const struct desired_ws *ws = ctx->ws;
+	const char *status = workspace_provision_status(ctx);
+	const char *last_error = ctx->out.message[0] ? ctx->out.message : NULL;
+	const char *org = ctx->gitea_org ? ctx->gitea_org : ws->gitea_org;
+	char gen[32], *conds, *cause = NULL;
+	const char *params[6];
+
+	if (json_equal(ctx->conds, ws->conditions) && ws->observed_generation == ws->generation &&
+	    workspace_str_eq(status, ws->provision_status) &&
+	    workspace_str_eq(last_error, ws->last_error) && workspace_str_eq(org, ws->gitea_org))
+		return;
+	snprintf(gen, sizeof gen, "%lld", ws->generation);
+	conds = conditions_dump(ctx->conds);
+	params[0] = ws->id;
+	params[1] = conds;
+	params[2] = gen;
+	params[3] = status;
+	params[4] = last_error;
+	params[5] = org;
+	if (db_command(
+	        ctx->env->db,
+	        "UPDATE vibn_workspaces SET conditions = $2::jsonb, observed_generation = $3,"
+	        " provision_status = $4, last_error = $5, gitea_org = $6 WHERE id = $1",
+	        6, params, &cause) != 0) {
+		log_warn("writing the status of workspace %s: %s", ws->slug, cause);
+		if (ctx->out.fail < WSR_FAIL_TRANSIENT)
+			ctx->out.fail = WSR_FAIL_TRANSIENT;
+		free(cause);
+	}
+	free(conds);
+}
+
+static void
+workspace_remove_row(struct wsr_ctx *ctx)
+{
+	const char *params[1] = {ctx->ws->id};
+	char *cause = NULL;
+
+	if (db_command(ctx->env->db,
+	               "DELETE FROM vibn_workspaces WHERE id = $1 AND deleted_at IS NOT NULL", 1,
+	               params, &cause) != 0) {
+		wsr_fail_msg(ctx, COND_READY, "Deleting", WSR_FAIL_TRANSIENT,
+		             "removing the workspace row: %s", cause);
+		free(cause);
+	}
+}
+
+/* deletionPolicy Delete: apps (waiting for Coolify), declared repos, the org, the project,
+ * in an order the upstreams accept; then the row. Orphan: the row only. */
+static int
+workspace_delete(struct wsr_ctx *ctx)
+{
+	int apps, repos, org = 0, project = 0;
+
+	if (strcmp(ctx->ws->deletion_policy, "Delete") != 0) {
+		workspace_remove_row(ctx);
+		return 1;
+	}
+	if (ctx->dry) {
+		wsr_cond(ctx, COND_READY, 0, "Paused",
+		         "deletion waits while the workspace is paused");
+		return 0;
+	}
+	free(ctx->project_uuid);
+	ctx->project_uuid = xstrdup(ctx->ws->coolify_project_uuid);
+	apps = coolify_apps_delete(ctx);
+	repos = gitea_repos_delete(ctx);
+	if (repos)
+		org = gitea_org_delete_all(ctx);
+	if (apps)
+		project = coolify_project_delete_all(ctx);
+	if (apps && repos && org && project) {
+		workspace_remove_row(ctx);
+		return 1;
+	}
+	wsr_cond(ctx, COND_READY, 0, "Deleting",
+	         "deleting upstream resources (deletionPolicy Delete)");
+	if (ctx->out.fail == WSR_FAIL_NONE && ctx->out.requeue_after_ms == 0)
+		ctx->out.requeue_after_ms = 2000;
+	return 0;
+}
+
+static void
+workspace_set_deadline(struct wsr_env *env, int64_t deadline_ms)
+{
+	http_client_set_deadline(gitea_http(env->gitea), deadline_ms);
+	http_client_set_deadline(coolify_http(env->coolify), deadline_ms);
+}
+
+static void
+workspace_ctx_free(struct wsr_ctx *ctx)
+{
+	json_decref(ctx->conds);
+	free(ctx->org);
+	free(ctx->project_name);
+	free(ctx->project_uuid);
+	free(ctx->gitea_org);
+	gitea_repos_free(&ctx->repos);
+}
+
+int
+workspace_reconcile(struct wsr_env *env, const char *ws_id, struct wsr_outcome *out)
+{
+	struct desired_ws *ws = NULL;
+	struct wsr_ctx ctx;
+	char *cause = NULL;
+
+	memset(out, 0, sizeof *out);
+	if (desired_load(env->db, ws_id, &ws, &cause) != 0) {
+		out->fail = WSR_FAIL_TRANSIENT;
+		snprintf(out->message, sizeof out->message, "loading the workspace: %s", cause);
+		free(cause);
+		return -1;
+	}
+	if (ws == NULL)
+		return 0; /* removed meanwhile: nothing to converge */
+	memset(&ctx, 0, sizeof ctx);
+	ctx.env = env;
+	ctx.ws = ws;
+	ctx.conds = json_deep_copy(ws->conditions);
+	ctx.dry = ws->paused;
+	ctx.org = desired_gitea_org_name(ws->slug);
+	ctx.project_name = desired_coolify_project_name(ws->slug);
+	conditions_now(ctx.now);
+	workspace_set_deadline(env, util_now_ms() + env->set->timeout_ms);
+
+	if (ws->deleted) {
+		if (workspace_delete(&ctx)) {
+			*out = ctx.out;
+			goto done;
+		}
+	} else {
+		/* Two independent sides: a failure of one never stops the other. */
+		gitea_org_reconcile(&ctx);
+		gitea_members_reconcile(&ctx);
+		gitea_repos_reconcile(&ctx);
+		gitea_hook_reconcile(&ctx);
+		coolify_project_reconcile(&ctx);
+		coolify_apps_reconcile(&ctx);
+		workspace_ready(&ctx);
+	}
+	workspace_write_status(&ctx);
+	*out = ctx.out;
+done:
+	workspace_set_deadline(env, 0);
+	workspace_ctx_free(&ctx);
+	desired_free(ws);
+	return 0;
+}

@@ -1,0 +1,627 @@
+/* The workspace reconciler against vibn-sim and a real Postgres, called directly (no daemon):
+ * provision to Ready, zero-change repeats, every drift repaired by one reconcile, crash
+ * safety, failure classes, deletion policies, pause, hand-made resources left alone.
+ * Upstream state is asserted through the simulator's /_sim/state dump. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "clients/db.h"
+#include "common/util.h"
+#include "reconcilers/conditions.h"
+#include "reconcilers/workspace.h"
+#include "tests/support/sim.h"
+#include "tests/support/testdb.h"
+
+static struct sim *sim;
+
+struct fixture {
+	char *url;
+	PGconn *db;
+	struct gitea *gitea;
+	struct coolify *coolify;
+	struct wsr_settings set;
+	struct wsr_shared *shared;
+	struct wsr_env env;
+};
+
+static void
+sql(struct fixture *f, const char *q)
+{
+	char *cause = NULL;
+
+	if (db_command(f->db, q, 0, NULL, &cause) != 0)
+		fail_msg("%s: %s", q, cause);
+}
+
+/* Returns a new string: the first column of the first row of q, or NULL. */
+static char *
+sql_value(struct fixture *f, const char *q)
+{
+	char *cause = NULL, *v = NULL;
+	PGresult *res = db_exec(f->db, q, 0, NULL, &cause);
+
+	if (res == NULL)
+		fail_msg("%s: %s", q, cause);
+	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		v = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+static long
+sql_long(struct fixture *f, const char *q)
+{
+	char *v = sql_value(f, q);
+	long n = v ? atol(v) : -1;
+
+	free(v);
+	return n;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct gitea_config gc = {0};
+	struct coolify_config cc = {0};
+	char *cause = NULL;
+
+	sim_reset(sim);
+	sim_seed_user(sim, "alice");
+	sim_seed_user(sim, "bob");
+	sim_seed_user(sim, "carol");
+	f->url = testdb_create();
+	f->db = db_connect(f->url, "test", &cause);
+	assert_non_null(f->db);
+	gc.api_url = sim->gitea_api;
+	gc.token = "gitea-token";
+	gc.admin_user = "vibn-admin";
+	gc.timeout_ms = 5000;
+	cc.url = sim->coolify_url;
+	cc.token = "coolify-token";
+	cc.timeout_ms = 5000;
+	f->gitea = gitea_new(&gc);
+	f->coolify = coolify_new(&cc);
+	f->set.gitea_admin_user = "vibn-admin";
+	f->set.public_url = "http://127.0.0.1:9";
+	f->set.webhook_secret = "hook-secret";
+	f->set.coolify_server_uuid = "server-0";
+	f->set.timeout_ms = 20000;
+	f->set.app_delete_wait_ms = 5000;
+	f->shared = wsr_shared_new(60000);
+	f->env = (struct wsr_env){f->db, f->gitea, f->coolify, &f->set, f->shared};
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	PQfinish(f->db);
+	testdb_drop(f->url);
+	gitea_free(f->gitea);
+	coolify_free(f->coolify);
+	wsr_shared_free(f->shared);
+	free(f);
+	return 0;
+}
+
+/* The team example of DESIGN 4: owner alice, admin bob, repo web, app web. */
+static void
+insert_acme(struct fixture *f)
+{
+	sql(f, "INSERT INTO vibn_workspaces (slug, name, owner, source)"
+	       " VALUES ('acme', 'Acme Inc.', 'alice', 'manifest')");
+	sql(f,
+	    "INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username, role)"
+	    " SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces WHERE slug = 'acme'"
+	    " UNION ALL SELECT id, 'bob', 'bob', 'admin' FROM vibn_workspaces WHERE slug = 'acme'");
+	sql(f,
+	    "INSERT INTO vibn_workspace_repos (workspace_id, name, private, description)"
+	    " SELECT id, 'web', true, 'Marketing site' FROM vibn_workspaces WHERE slug = 'acme'");
+	sql(f,
+	    "INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch, build_pack, ports)"
+	    " SELECT id, 'web', 'web', 'main', 'nixpacks', '3000' FROM vibn_workspaces"
+	    " WHERE slug = 'acme'");
+}
+
+static struct wsr_outcome
+reconcile(struct fixture *f, const char *slug)
+{
+	char q[160];
+	char *id;
+	struct wsr_outcome out;
+
+	snprintf(q, sizeof q, "SELECT id FROM vibn_workspaces WHERE slug = '%s'", slug);
+	id = sql_value(f, q);
+	if (id == NULL)
+		fail_msg("no workspace %s", slug);
+	workspace_reconcile(&f->env, id, &out);
+	free(id);
+	return out;
+}
+
+/* The status of condition type of workspace slug ("True", "False", ...), a new string. */
+static char *
+cond(struct fixture *f, const char *slug, const char *type, const char *field)
+{
+	char q[320];
+
+	snprintf(q, sizeof q,
+	         "SELECT c->>'%s' FROM vibn_workspaces, jsonb_array_elements(conditions) c"
+	         " WHERE slug = '%s' AND c->>'type' = '%s'",
+	         field, slug, type);
+	return sql_value(f, q);
+}
+
+static void
+assert_cond(struct fixture *f, const char *slug, const char *type, const char *status,
+            const char *reason)
+{
+	char *s = cond(f, slug, type, "status"), *r = cond(f, slug, type, "reason");
+	char *m = cond(f, slug, type, "message");
+
+	if (s == NULL || strcmp(s, status) != 0 || (reason && (!r || strcmp(r, reason) != 0)))
+		fail_msg("%s %s: want %s/%s, have %s/%s (%s)", slug, type, status,
+		         reason ? reason : "*", s ? s : "-", r ? r : "-", m ? m : "");
+	free(s);
+	free(r);
+	free(m);
+}
+
+/* ---- simulator state ---- */
+
+static json_t *
+state(void)
+{
+	json_t *st = sim_call(sim, "GET", "/_sim/state", NULL, NULL);
+
+	assert_non_null(st);
+	return st;
+}
+
+static json_t *
+find_named(json_t *arr, const char *key, const char *name)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+	{
+		const char *n = json_string_value(json_object_get(v, key));
+
+		if (n && strcmp(n, name) == 0)
+			return v;
+	}
+	return NULL;
+}
+
+static json_t *
+sim_org(json_t *st, const char *name)
+{
+	return find_named(json_object_get(json_object_get(st, "gitea"), "orgs"), "name", name);
+}
+
+static size_t
+count_named(json_t *arr, const char *key, const char *name)
+{
+	size_t i, n = 0;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+	{
+		const char *s = json_string_value(json_object_get(v, key));
+
+		n += s && strcmp(s, name) == 0;
+	}
+	return n;
+}
+
+static size_t
+coolify_count(json_t *st, const char *what, const char *name)
+{
+	return count_named(json_object_get(json_object_get(st, "coolify"), what), "name", name);
+}
+
+static int
+team_has(json_t *org, const char *team, const char *user)
+{
+	json_t *t = find_named(json_object_get(org, "teams"), "name", team);
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(t, "members"), i, v)
+	{
+		if (json_string_value(v) && strcmp(json_string_value(v), user) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+drift(const char *body)
+{
+	sim_must(sim, "POST", "/_sim/drift", body);
+}
+
+static long
+mutating(void)
+{
+	return sim_counter(sim, "gitea", "mutating") + sim_counter(sim, "coolify", "mutating");
+}
+
+/* ---- tests ---- */
+
+static void
+test_fresh_provision_reaches_ready(void **state_)
+{
+	struct fixture *f = *state_;
+	struct wsr_outcome out;
+	json_t *st, *org;
+
+	insert_acme(f);
+	out = reconcile(f, "acme");
+	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_cond(f, "acme", COND_GITEA_ORG, "True", "Created");
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "True", "Created");
+	assert_cond(f, "acme", COND_MEMBERS, "True", NULL);
+	assert_cond(f, "acme", COND_REPOS, "True", "Created");
+	assert_cond(f, "acme", COND_WEBHOOK, "True", "Created");
+	assert_cond(f, "acme", COND_APPS, "True", "Created");
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE provision_status ="
+	                             " 'ready' AND observed_generation = generation AND gitea_org ="
+	                             " 'vibn-acme' AND coolify_project_uuid IS NOT NULL AND"
+	                             " coolify_project_pending_at IS NULL"),
+	                 1);
+	st = state();
+	org = sim_org(st, "vibn-acme");
+	assert_non_null(org);
+	assert_string_equal(json_string_value(json_object_get(org, "full_name")), "Acme Inc.");
+	assert_string_equal(json_string_value(json_object_get(org, "visibility")), "private");
+	assert_true(team_has(org, "Owners", "alice"));
+	assert_true(team_has(org, "Owners", "vibn-admin"));
+	assert_true(team_has(org, "Admins", "bob"));
+	assert_non_null(find_named(json_object_get(org, "repos"), "name", "web"));
+	assert_non_null(
+	    find_named(json_object_get(org, "hooks"), "url", "http://127.0.0.1:9/webhooks/gitea"));
+	assert_int_equal(coolify_count(st, "projects", "vibn-ws-acme"), 1);
+	assert_int_equal(coolify_count(st, "applications", "acme-web"), 1);
+	json_decref(st);
+}
+
+static void
+test_second_reconcile_changes_nothing(void **state_)
+{
+	struct fixture *f = *state_;
+	char *xmin1, *xmin2;
+
+	insert_acme(f);
+	reconcile(f, "acme");
+	xmin1 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces");
+	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").fail, WSR_FAIL_NONE);
+	assert_int_equal(mutating(), 0);
+	xmin2 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces");
+	assert_string_equal(xmin1, xmin2); /* no row written */
+	free(xmin1);
+	free(xmin2);
+}
+
+static void
+test_signup_without_gitea_account_is_ready(void **state_)
+{
+	struct fixture *f = *state_;
+	char *msg;
+
+	sql(f, "INSERT INTO vibn_workspaces (slug, name, owner) VALUES ('dave', 'dave', 'u-42')");
+	sql(f, "INSERT INTO vibn_workspace_members (workspace_id, user_id, role)"
+	       " SELECT id, 'u-42', 'owner' FROM vibn_workspaces");
+	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_cond(f, "dave", COND_READY, "True", "Ready");
+	msg = cond(f, "dave", COND_MEMBERS, "message");
+	assert_non_null(strstr(msg, "1 waits for a linked Gitea account"));
+	free(msg);
+}
+
+/* Applies one drift, reconciles once, and checks the condition that reports the repair. */
+static void
+repair_once(struct fixture *f, const char *drift_json, const char *type, const char *reason)
+{
+	struct wsr_outcome out;
+
+	drift(drift_json);
+	out = reconcile(f, "acme");
+	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_cond(f, "acme", type, "True", reason);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+}
+
+static void
+test_drift_repaired_by_one_reconcile(void **state_)
+{
+	struct fixture *f = *state_;
+	char body[256], *uuid;
+	json_t *st, *org;
+
+	insert_acme(f);
+	reconcile(f, "acme");
+
+	repair_once(f, "{\"action\":\"remove_member\",\"org\":\"vibn-acme\",\"user\":\"bob\"}",
+	            COND_MEMBERS, "Synced");
+	repair_once(f, "{\"action\":\"delete_repo\",\"org\":\"vibn-acme\",\"repo\":\"web\"}",
+	            COND_REPOS, "Recreated");
+	repair_once(f, "{\"action\":\"delete_hook\",\"org\":\"vibn-acme\"}", COND_WEBHOOK,
+	            "Recreated");
+	repair_once(f, "{\"action\":\"deactivate_hook\",\"org\":\"vibn-acme\"}", COND_WEBHOOK,
+	            "Updated");
+	uuid = sql_value(f, "SELECT coolify_app_uuid FROM vibn_workspace_apps");
+	snprintf(body, sizeof body, "{\"action\":\"delete_app\",\"uuid\":\"%s\"}", uuid);
+	free(uuid);
+	repair_once(f, body, COND_APPS, "Created");
+	uuid = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
+	snprintf(body, sizeof body, "{\"action\":\"delete_project\",\"uuid\":\"%s\"}", uuid);
+	free(uuid);
+	repair_once(f, body, COND_COOLIFY_PROJECT, "Recreated");
+	repair_once(f, "{\"action\":\"delete_org\",\"org\":\"vibn-acme\"}", COND_GITEA_ORG,
+	            "Recreated");
+
+	st = state();
+	org = sim_org(st, "vibn-acme");
+	assert_true(team_has(org, "Admins", "bob"));
+	assert_true(team_has(org, "Owners", "alice"));
+	assert_int_equal(json_array_size(json_object_get(org, "repos")), 1);
+	assert_int_equal(json_array_size(json_object_get(org, "hooks")), 1);
+	assert_int_equal(coolify_count(st, "projects", "vibn-ws-acme"), 1);
+	assert_int_equal(coolify_count(st, "applications", "acme-web"), 1);
+	json_decref(st);
+}
+
+static void
+test_lost_create_response_leaves_one_project(void **state_)
+{
+	struct fixture *f = *state_;
+	struct wsr_outcome out;
+	json_t *st;
+
+	insert_acme(f);
+	/* Coolify creates the project, then the response never arrives. */
+	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	              "\"count\":1,\"action\":\"drop_after\"}");
+	out = reconcile(f, "acme");
+	assert_int_equal(out.fail, WSR_FAIL_TRANSIENT);
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                             " coolify_project_pending_at IS NOT NULL"),
+	                 1);
+	out = reconcile(f, "acme");
+	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "True", "Adopted");
+	st = state();
+	assert_int_equal(coolify_count(st, "projects", "vibn-ws-acme"), 1);
+	json_decref(st);
+}
+
+static void
+test_coolify_unauthorized_gitea_still_converges(void **state_)
+{
+	struct fixture *f = *state_;
+	struct wsr_outcome out;
+
+	struct coolify_config cc = {0};
+
+	insert_acme(f);
+	/* A revoked token: the real server answers 401 to everything. */
+	cc.url = sim->coolify_url;
+	cc.token = "revoked-token";
+	coolify_free(f->coolify);
+	f->coolify = coolify_new(&cc);
+	f->env.coolify = f->coolify;
+	out = reconcile(f, "acme");
+	assert_int_equal(out.fail, WSR_FAIL_PERMANENT);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "Unauthorized");
+	assert_cond(f, "acme", COND_GITEA_ORG, "True", "Created");
+	assert_cond(f, "acme", COND_REPOS, "True", "Created");
+	assert_cond(f, "acme", COND_WEBHOOK, "True", "Created");
+	assert_cond(f, "acme", COND_APPS, "False", "ProjectNotReady");
+	assert_cond(f, "acme", COND_READY, "False", "Unauthorized");
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE provision_status"
+	                             " = 'error' AND last_error LIKE '%HTTP 401%'"),
+	                 1);
+}
+
+static void
+test_rate_limited_carries_retry_after(void **state_)
+{
+	struct fixture *f = *state_;
+	struct wsr_outcome out;
+	int64_t before = util_now_ms();
+
+	insert_acme(f);
+	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	out = reconcile(f, "acme");
+	assert_int_equal(out.fail, WSR_FAIL_RATE_LIMITED);
+	assert_true(out.not_before_ms >= before + 29000);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "RateLimited");
+}
+
+static void
+test_flaky_upstreams_converge_without_duplicates(void **state_)
+{
+	struct fixture *f = *state_;
+	struct wsr_outcome out;
+	json_t *st, *org;
+	int tries = 0;
+
+	insert_acme(f);
+	sim_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"both\",\"error_rate\":0.3}");
+	do {
+		out = reconcile(f, "acme");
+	} while (out.fail != WSR_FAIL_NONE && ++tries < 60);
+	sim_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"both\",\"error_rate\":0}");
+	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	st = state();
+	org = sim_org(st, "vibn-acme");
+	assert_int_equal(json_array_size(json_object_get(org, "repos")), 1);
+	assert_int_equal(json_array_size(json_object_get(org, "hooks")), 1);
+	assert_int_equal(coolify_count(st, "projects", "vibn-ws-acme"), 1);
+	assert_int_equal(coolify_count(st, "applications", "acme-web"), 1);
+	json_decref(st);
+}
+
+static void
+test_delete_policy_delete_removes_everything(void **state_)
+{
+	struct fixture *f = *state_;
+	struct wsr_outcome out;
+	int tries = 0;
+	json_t *st;
+
+	insert_acme(f);
+	reconcile(f, "acme");
+	sql(f, "UPDATE vibn_workspaces SET deletion_policy = 'Delete', deleted_at = now()");
+	do {
+		out = reconcile(f, "acme");
+	} while (sql_long(f, "SELECT count(*) FROM vibn_workspaces") > 0 && ++tries < 20);
+	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces"), 0);
+	st = state();
+	assert_null(sim_org(st, "vibn-acme"));
+	assert_int_equal(coolify_count(st, "projects", "vibn-ws-acme"), 0);
+	assert_int_equal(coolify_count(st, "applications", "acme-web"), 0);
+	json_decref(st);
+}
+
+static void
+test_delete_policy_orphan_keeps_upstream(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st;
+
+	insert_acme(f);
+	reconcile(f, "acme");
+	sql(f, "UPDATE vibn_workspaces SET deleted_at = now()");
+	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	reconcile(f, "acme");
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces"), 0);
+	assert_int_equal(mutating(), 0);
+	st = state();
+	assert_non_null(sim_org(st, "vibn-acme"));
+	assert_int_equal(coolify_count(st, "projects", "vibn-ws-acme"), 1);
+	json_decref(st);
+}
+
+static void
+test_paused_reports_drift_and_changes_nothing(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st;
+
+	insert_acme(f);
+	reconcile(f, "acme");
+	sql(f, "UPDATE vibn_workspaces SET paused = true");
+	drift("{\"action\":\"delete_repo\",\"org\":\"vibn-acme\",\"repo\":\"web\"}");
+	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	reconcile(f, "acme");
+	assert_int_equal(mutating(), 0);
+	assert_cond(f, "acme", COND_REPOS, "False", "Paused");
+	assert_cond(f, "acme", COND_READY, "False", "Paused");
+	st = state();
+	assert_int_equal(json_array_size(json_object_get(sim_org(st, "vibn-acme"), "repos")), 0);
+	json_decref(st);
+	/* Unpaused, it repairs. */
+	sql(f, "UPDATE vibn_workspaces SET paused = false");
+	reconcile(f, "acme");
+	assert_cond(f, "acme", COND_REPOS, "True", "Recreated");
+}
+
+static void
+test_hand_added_repo_and_member_left_alone(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st, *org;
+
+	insert_acme(f);
+	reconcile(f, "acme");
+	drift("{\"action\":\"create_repo\",\"org\":\"vibn-acme\",\"repo\":\"scratch\"}");
+	drift(
+	    "{\"action\":\"add_member\",\"org\":\"vibn-acme\",\"user\":\"carol\",\"team\":\"Owners\"}");
+	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	reconcile(f, "acme");
+	assert_int_equal(mutating(), 0);
+	st = state();
+	org = sim_org(st, "vibn-acme");
+	assert_non_null(find_named(json_object_get(org, "repos"), "name", "scratch"));
+	assert_true(team_has(org, "Owners", "carol"));
+	json_decref(st);
+	/* pruneMembers removes the hand-added member, never the admin user. */
+	sql(f, "UPDATE vibn_workspaces SET prune_members = true");
+	reconcile(f, "acme");
+	st = state();
+	org = sim_org(st, "vibn-acme");
+	assert_false(team_has(org, "Owners", "carol"));
+	assert_true(team_has(org, "Owners", "vibn-admin"));
+	assert_non_null(find_named(json_object_get(org, "repos"), "name", "scratch"));
+	json_decref(st);
+}
+
+static void
+test_removed_app_is_deleted_upstream(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st;
+
+	insert_acme(f);
+	reconcile(f, "acme");
+	sql(f, "DELETE FROM vibn_workspace_apps");
+	assert_int_equal(reconcile(f, "acme").fail, WSR_FAIL_NONE);
+	assert_cond(f, "acme", COND_APPS, "True", "Deleted");
+	st = state();
+	assert_int_equal(coolify_count(st, "applications", "acme-web"), 0);
+	json_decref(st);
+	assert_int_equal(sql_long(f, "SELECT cardinality(coolify_app_names) FROM vibn_workspaces"),
+	                 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_fresh_provision_reaches_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_second_reconcile_changes_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signup_without_gitea_account_is_ready, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_create_response_leaves_one_project, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_coolify_unauthorized_gitea_still_converges, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limited_carries_retry_after, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flaky_upstreams_converge_without_duplicates, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_policy_delete_removes_everything, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_policy_orphan_keeps_upstream, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_paused_reports_drift_and_changes_nothing, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_hand_added_repo_and_member_left_alone, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_removed_app_is_deleted_upstream, setup, teardown),
+	};
+	int rc;
+
+	sim = sim_start(NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	sim_stop(sim);
+	return rc;
+}
