@@ -16,40 +16,12 @@ import urllib.parse
 
 import pytest
 
+from simproc import Sim
 from conftest import binary, wait_for
 
 GTOKEN = "gitea-token"
 CTOKEN = "coolify-token"
 ROOT = os.environ.get("VIBN_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
-READY = re.compile(r"^vibn-sim ready gitea=(http://127\.0\.0\.1:\d+) coolify=(http://127\.0\.0\.1:\d+)$")
-
-
-class Sim:
-    """One running vibn-sim; started with port 0, stopped (and checked for exit 0) in stop()."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([binary("vibn-sim"), "--seed", "7", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().strip()
-        m = READY.match(line)
-        if not m:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("no ready line, got %r (stderr %r)" % (line, self.proc.stderr.read()))
-        self.gitea, self.coolify = m.group(1), m.group(2)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                rc = self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("vibn-sim ignored SIGTERM")
-            assert rc == 0, "vibn-sim exited %d: %s" % (rc, self.proc.stderr.read())
-        self.proc.stdout.close()
-        self.proc.stderr.close()
 
 
 class Resp:
