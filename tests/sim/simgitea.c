@@ -1367,7 +1367,8 @@ gitea_team_members(struct sim_req *r)
 	if (t == NULL)
 		return;
 	v = xcalloc(t->nmembers + 1, sizeof(*v));
-	memcpy(v, t->members, t->nmembers * sizeof(*v));
+	if (t->nmembers > 0) /* an empty team has no array: memcpy from NULL is undefined */
+		memcpy(v, t->members, t->nmembers * sizeof(*v));
 	gitea_users_page(r, v, t->nmembers);
 	free(v);
 }
