@@ -108,26 +108,6 @@ coolify_http(struct coolify *c)
 	return c->http;
 }
 
-/* ---- parsing ---- */
-
-static char *
-coolify_str(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
-}
-
-static int64_t
-coolify_int(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-typedef int (*coolify_parse_fn)(const json_t *obj, void *out);
-
 static int
 coolify_parse_env(const json_t *o, void *out)
 {
@@ -135,42 +115,9 @@ coolify_parse_env(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
 		return -1;
-	e->id = coolify_int(o, "id");
-	e->uuid = coolify_str(o, "uuid");
-	e->name = coolify_str(o, "name");
-	return 0;
-}
-
-/* Parses a JSON array into a typed array of elemsize-byte items. */
-static int
-coolify_parse_array(const json_t *arr, size_t elemsize, coolify_parse_fn fn,
-                    void (*itemfree)(void *), void **v, size_t *count)
-{
-	const json_t *item;
-	char *items;
-	size_t i, n = 0;
-
-	*v = NULL;
-	*count = 0;
-	if (!json_is_array(arr))
-		return -1;
-	items = xcalloc(json_array_size(arr) + 1, elemsize);
-	json_array_foreach(arr, i, item)
-	{
-		if (fn(item, items + n * elemsize) != 0) {
-			for (size_t k = 0; k <= n; k++)
-				itemfree(items + k * elemsize);
-			free(items);
-			return -1;
-		}
-		n++;
-	}
-	if (n == 0) {
-		free(items);
-		items = NULL;
-	}
-	*v = items;
-	*count = n;
+	e->id = jsonx_int(o, "id");
+	e->uuid = jsonx_str(o, "uuid");
+	e->name = jsonx_str(o, "name");
 	return 0;
 }
 
@@ -188,14 +135,14 @@ coolify_parse_project(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
 		return -1;
-	p->id = coolify_int(o, "id");
-	p->uuid = coolify_str(o, "uuid");
-	p->name = coolify_str(o, "name");
-	p->description = coolify_str(o, "description");
+	p->id = jsonx_int(o, "id");
+	p->uuid = jsonx_str(o, "uuid");
+	p->name = jsonx_str(o, "name");
+	p->description = jsonx_str(o, "description");
 	envs = json_object_get(o, "environments");
 	if (json_is_array(envs) &&
-	    coolify_parse_array(envs, sizeof *p->envs.v, coolify_parse_env, coolify_env_free_v,
-	                        (void **)&p->envs.v, &p->envs.n) != 0) {
+	    jsonx_parse_array(envs, sizeof *p->envs.v, coolify_parse_env, coolify_env_free_v,
+	                      (void **)&p->envs.v, &p->envs.n) != 0) {
 		coolify_project_free(p);
 		return -1;
 	}
@@ -209,17 +156,17 @@ coolify_parse_app(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
 		return -1;
-	a->id = coolify_int(o, "id");
-	a->uuid = coolify_str(o, "uuid");
-	a->name = coolify_str(o, "name");
-	a->description = coolify_str(o, "description");
-	a->git_repository = coolify_str(o, "git_repository");
-	a->git_branch = coolify_str(o, "git_branch");
-	a->build_pack = coolify_str(o, "build_pack");
-	a->ports_exposes = coolify_str(o, "ports_exposes");
-	a->status = coolify_str(o, "status");
-	a->fqdn = coolify_str(o, "fqdn");
-	a->environment_id = coolify_int(o, "environment_id");
+	a->id = jsonx_int(o, "id");
+	a->uuid = jsonx_str(o, "uuid");
+	a->name = jsonx_str(o, "name");
+	a->description = jsonx_str(o, "description");
+	a->git_repository = jsonx_str(o, "git_repository");
+	a->git_branch = jsonx_str(o, "git_branch");
+	a->build_pack = jsonx_str(o, "build_pack");
+	a->ports_exposes = jsonx_str(o, "ports_exposes");
+	a->status = jsonx_str(o, "status");
+	a->fqdn = jsonx_str(o, "fqdn");
+	a->environment_id = jsonx_int(o, "environment_id");
 	return 0;
 }
 
@@ -230,9 +177,9 @@ coolify_parse_server(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
 		return -1;
-	s->uuid = coolify_str(o, "uuid");
-	s->name = coolify_str(o, "name");
-	s->ip = coolify_str(o, "ip");
+	s->uuid = jsonx_str(o, "uuid");
+	s->name = jsonx_str(o, "name");
+	s->ip = jsonx_str(o, "ip");
 	s->is_reachable = json_is_true(json_object_get(o, "is_reachable"));
 	s->is_usable = json_is_true(json_object_get(o, "is_usable"));
 	return 0;
@@ -243,7 +190,7 @@ coolify_parse_uuid(const json_t *o, void *out)
 {
 	char **uuid = out;
 
-	*uuid = coolify_str(o, "uuid");
+	*uuid = jsonx_str(o, "uuid");
 	return *uuid ? 0 : -1;
 }
 
@@ -320,64 +267,6 @@ coolify_server_free_v(void *p)
 	coolify_server_free(p);
 }
 
-/* ---- requests ---- */
-
-static void
-coolify_unexpected(struct http_response *r)
-{
-	r->st.cls = HTTP_TRANSIENT;
-	snprintf(r->st.message, sizeof r->st.message, "unexpected response body (status %ld)",
-	         r->st.status);
-}
-
-static enum http_class
-coolify_finish(struct http_response *r, struct http_status *st)
-{
-	enum http_class cls = r->st.cls;
-
-	if (st != NULL)
-		*st = r->st;
-	http_response_free(r);
-	return cls;
-}
-
-/* One request whose 2xx body (when out is not NULL) is an object parsed by fn. */
-static enum http_class
-coolify_object(struct coolify *c, const char *method, const char *path, const json_t *body,
-               coolify_parse_fn fn, void *out, struct http_status *st)
-{
-	struct http_response r;
-
-	http_response_init(&r);
-	if (http_request(c->http, method, path, body, &r) == HTTP_OK && out != NULL &&
-	    fn(r.body, out) != 0)
-		coolify_unexpected(&r);
-	return coolify_finish(&r, st);
-}
-
-/* One GET whose body is an array parsed into a typed array. */
-static enum http_class
-coolify_array(struct coolify *c, const char *path, size_t elemsize, coolify_parse_fn fn,
-              void (*itemfree)(void *), void **v, size_t *count, struct http_status *st)
-{
-	struct http_response r;
-
-	*v = NULL;
-	*count = 0;
-	http_response_init(&r);
-	if (http_request(c->http, "GET", path, NULL, &r) == HTTP_OK &&
-	    coolify_parse_array(r.body, elemsize, fn, itemfree, v, count) != 0)
-		coolify_unexpected(&r);
-	return coolify_finish(&r, st);
-}
-
-static void
-coolify_set_str(json_t *obj, const char *key, const char *value)
-{
-	if (value != NULL)
-		json_object_set_new(obj, key, json_string(value));
-}
-
 /* Fails a call before sending it: the caller passed nothing to do. */
 static enum http_class
 coolify_refuse(struct http_status *st, const char *why)
@@ -395,8 +284,8 @@ coolify_refuse(struct http_status *st, const char *why)
 enum http_class
 coolify_project_list(struct coolify *c, struct coolify_projects *out, struct http_status *st)
 {
-	return coolify_array(c, "/projects", sizeof *out->v, coolify_parse_project,
-	                     coolify_project_free_v, (void **)&out->v, &out->n, st);
+	return http_call_array(c->http, "/projects", sizeof *out->v, coolify_parse_project,
+	                       coolify_project_free_v, (void **)&out->v, &out->n, st);
 }
 
 enum http_class
@@ -404,7 +293,8 @@ coolify_project_get(struct coolify *c, const char *uuid, struct coolify_project 
                     struct http_status *st)
 {
 	char *eu = http_escape(uuid), *path = xasprintf("/projects/%s", eu);
-	enum http_class cls = coolify_object(c, "GET", path, NULL, coolify_parse_project, out, st);
+	enum http_class cls =
+	    http_call_object(c->http, "GET", path, NULL, coolify_parse_project, out, st);
 
 	free(path);
 	free(eu);
@@ -420,8 +310,8 @@ coolify_project_create(struct coolify *c, const char *name, const char *descript
 
 	*uuid = NULL;
 	json_object_set_new(body, "name", json_string(name));
-	coolify_set_str(body, "description", description);
-	cls = coolify_object(c, "POST", "/projects", body, coolify_parse_uuid, uuid, st);
+	jsonx_set_str(body, "description", description);
+	cls = http_call_object(c->http, "POST", "/projects", body, coolify_parse_uuid, uuid, st);
 	json_decref(body);
 	return cls;
 }
@@ -440,9 +330,9 @@ coolify_project_update(struct coolify *c, const char *uuid, const char *name,
 	eu = http_escape(uuid);
 	path = xasprintf("/projects/%s", eu);
 	body = json_object();
-	coolify_set_str(body, "name", name);
-	coolify_set_str(body, "description", description);
-	cls = coolify_object(c, "PATCH", path, body, NULL, NULL, st);
+	jsonx_set_str(body, "name", name);
+	jsonx_set_str(body, "description", description);
+	cls = http_call_object(c->http, "PATCH", path, body, NULL, NULL, st);
 	json_decref(body);
 	free(path);
 	free(eu);
@@ -453,7 +343,7 @@ enum http_class
 coolify_project_delete(struct coolify *c, const char *uuid, struct http_status *st)
 {
 	char *eu = http_escape(uuid), *path = xasprintf("/projects/%s", eu);
-	enum http_class cls = coolify_object(c, "DELETE", path, NULL, NULL, NULL, st);
+	enum http_class cls = http_call_object(c->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
 	free(eu);
@@ -467,8 +357,8 @@ coolify_env_list(struct coolify *c, const char *project_uuid, struct coolify_env
                  struct http_status *st)
 {
 	char *eu = http_escape(project_uuid), *path = xasprintf("/projects/%s/environments", eu);
-	enum http_class cls = coolify_array(c, path, sizeof *out->v, coolify_parse_env,
-	                                    coolify_env_free_v, (void **)&out->v, &out->n, st);
+	enum http_class cls = http_call_array(c->http, path, sizeof *out->v, coolify_parse_env,
+	                                      coolify_env_free_v, (void **)&out->v, &out->n, st);
 
 	free(path);
 	free(eu);
@@ -481,7 +371,8 @@ coolify_env_get(struct coolify *c, const char *project_uuid, const char *name_or
 {
 	char *eu = http_escape(project_uuid), *ee = http_escape(name_or_uuid);
 	char *path = xasprintf("/projects/%s/%s", eu, ee);
-	enum http_class cls = coolify_object(c, "GET", path, NULL, coolify_parse_env, out, st);
+	enum http_class cls =
+	    http_call_object(c->http, "GET", path, NULL, coolify_parse_env, out, st);
 
 	free(path);
 	free(ee);
@@ -499,7 +390,7 @@ coolify_env_create(struct coolify *c, const char *project_uuid, const char *name
 	enum http_class cls;
 
 	json_object_set_new(body, "name", json_string(name));
-	cls = coolify_object(c, "POST", path, body, coolify_parse_uuid, &tmp, st);
+	cls = http_call_object(c->http, "POST", path, body, coolify_parse_uuid, &tmp, st);
 	if (uuid != NULL)
 		*uuid = tmp;
 	else
@@ -524,13 +415,13 @@ coolify_app_body(const struct coolify_app_spec *s)
 		json_object_set_new(body, "environment_name", json_string(s->environment_name));
 	else
 		json_object_set_new(body, "environment_uuid", json_string(s->environment_uuid));
-	coolify_set_str(body, "destination_uuid", s->destination_uuid);
+	jsonx_set_str(body, "destination_uuid", s->destination_uuid);
 	json_object_set_new(body, "git_repository", json_string(s->git_repository));
 	json_object_set_new(body, "git_branch", json_string(s->git_branch));
 	json_object_set_new(body, "build_pack", json_string(s->build_pack));
 	json_object_set_new(body, "ports_exposes", json_string(s->ports_exposes));
-	coolify_set_str(body, "name", s->name);
-	coolify_set_str(body, "description", s->description);
+	jsonx_set_str(body, "name", s->name);
+	jsonx_set_str(body, "description", s->description);
 	if (s->instant_deploy)
 		json_object_set_new(body, "instant_deploy", json_true());
 	return body;
@@ -574,7 +465,7 @@ coolify_app_create(struct coolify *c, const char *path, const struct coolify_app
 	body = coolify_app_body(spec);
 	if (private_key_uuid != NULL)
 		json_object_set_new(body, "private_key_uuid", json_string(private_key_uuid));
-	cls = coolify_object(c, "POST", path, body, coolify_parse_uuid, uuid, st);
+	cls = http_call_object(c->http, "POST", path, body, coolify_parse_uuid, uuid, st);
 	json_decref(body);
 	return cls;
 }
@@ -603,7 +494,8 @@ coolify_app_get(struct coolify *c, const char *uuid, struct coolify_app *out,
                 struct http_status *st)
 {
 	char *eu = http_escape(uuid), *path = xasprintf("/applications/%s", eu);
-	enum http_class cls = coolify_object(c, "GET", path, NULL, coolify_parse_app, out, st);
+	enum http_class cls =
+	    http_call_object(c->http, "GET", path, NULL, coolify_parse_app, out, st);
 
 	free(path);
 	free(eu);
@@ -616,8 +508,8 @@ coolify_app_list(struct coolify *c, const char *tag, struct coolify_apps *out,
 {
 	char *et = tag ? http_escape(tag) : NULL;
 	char *path = tag ? xasprintf("/applications?tag=%s", et) : xstrdup("/applications");
-	enum http_class cls = coolify_array(c, path, sizeof *out->v, coolify_parse_app,
-	                                    coolify_app_free_v, (void **)&out->v, &out->n, st);
+	enum http_class cls = http_call_array(c->http, path, sizeof *out->v, coolify_parse_app,
+	                                      coolify_app_free_v, (void **)&out->v, &out->n, st);
 
 	free(path);
 	free(et);
@@ -632,19 +524,19 @@ coolify_app_update(struct coolify *c, const char *uuid, const struct coolify_app
 	json_t *body = json_object();
 	enum http_class cls;
 
-	coolify_set_str(body, "name", p->name);
-	coolify_set_str(body, "description", p->description);
-	coolify_set_str(body, "git_repository", p->git_repository);
-	coolify_set_str(body, "git_branch", p->git_branch);
-	coolify_set_str(body, "build_pack", p->build_pack);
-	coolify_set_str(body, "ports_exposes", p->ports_exposes);
+	jsonx_set_str(body, "name", p->name);
+	jsonx_set_str(body, "description", p->description);
+	jsonx_set_str(body, "git_repository", p->git_repository);
+	jsonx_set_str(body, "git_branch", p->git_branch);
+	jsonx_set_str(body, "build_pack", p->build_pack);
+	jsonx_set_str(body, "ports_exposes", p->ports_exposes);
 	if (json_object_size(body) == 0) {
 		json_decref(body);
 		return coolify_refuse(st, "coolify_app_update: nothing to change");
 	}
 	eu = http_escape(uuid);
 	path = xasprintf("/applications/%s", eu);
-	cls = coolify_object(c, "PATCH", path, body, NULL, NULL, st);
+	cls = http_call_object(c->http, "PATCH", path, body, NULL, NULL, st);
 	json_decref(body);
 	free(path);
 	free(eu);
@@ -655,7 +547,7 @@ enum http_class
 coolify_app_delete(struct coolify *c, const char *uuid, struct http_status *st)
 {
 	char *eu = http_escape(uuid), *path = xasprintf("/applications/%s", eu);
-	enum http_class cls = coolify_object(c, "DELETE", path, NULL, NULL, NULL, st);
+	enum http_class cls = http_call_object(c->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
 	free(eu);
@@ -711,8 +603,8 @@ coolify_app_wait_gone(struct coolify *c, const char *uuid, int64_t deadline_ms,
 enum http_class
 coolify_server_list(struct coolify *c, struct coolify_servers *out, struct http_status *st)
 {
-	return coolify_array(c, "/servers", sizeof *out->v, coolify_parse_server,
-	                     coolify_server_free_v, (void **)&out->v, &out->n, st);
+	return http_call_array(c->http, "/servers", sizeof *out->v, coolify_parse_server,
+	                       coolify_server_free_v, (void **)&out->v, &out->n, st);
 }
 
 enum http_class
@@ -736,10 +628,10 @@ coolify_version(struct coolify *c, char **version, struct http_status *st)
 			while (n > 0 && isspace((unsigned char)t[n - 1]))
 				n--;
 			if (n == 0)
-				coolify_unexpected(&r);
+				http_fail_unexpected(&r);
 			else
 				*version = xstrndup(t, n);
 		}
 	}
-	return coolify_finish(&r, st);
+	return http_finish(&r, st);
 }

@@ -104,33 +104,6 @@ gitea_http(struct gitea *g)
 	return g->http;
 }
 
-/* ---- parsing ---- */
-
-/* Returns a new copy of obj[key] when it is a string, else NULL. */
-static char *
-gitea_str(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
-}
-
-static int64_t
-gitea_int(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
-}
-
-static int
-gitea_bool(const json_t *obj, const char *key)
-{
-	return json_is_true(json_object_get(obj, key));
-}
-
-typedef int (*gitea_parse_fn)(const json_t *obj, void *out);
-
 static int
 gitea_parse_org(const json_t *o, void *out)
 {
@@ -141,13 +114,13 @@ gitea_parse_org(const json_t *o, void *out)
 	if (!json_is_string(json_object_get(o, "name")) &&
 	    !json_is_string(json_object_get(o, "username")))
 		return -1;
-	org->id = gitea_int(o, "id");
-	org->name = gitea_str(o, "name");
+	org->id = jsonx_int(o, "id");
+	org->name = jsonx_str(o, "name");
 	if (org->name == NULL)
-		org->name = gitea_str(o, "username");
-	org->full_name = gitea_str(o, "full_name");
-	org->description = gitea_str(o, "description");
-	org->visibility = gitea_str(o, "visibility");
+		org->name = jsonx_str(o, "username");
+	org->full_name = jsonx_str(o, "full_name");
+	org->description = jsonx_str(o, "description");
+	org->visibility = jsonx_str(o, "visibility");
 	return 0;
 }
 
@@ -158,11 +131,11 @@ gitea_parse_team(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "name")))
 		return -1;
-	t->id = gitea_int(o, "id");
-	t->name = gitea_str(o, "name");
-	t->description = gitea_str(o, "description");
-	t->permission = gitea_str(o, "permission");
-	t->includes_all_repositories = gitea_bool(o, "includes_all_repositories");
+	t->id = jsonx_int(o, "id");
+	t->name = jsonx_str(o, "name");
+	t->description = jsonx_str(o, "description");
+	t->permission = jsonx_str(o, "permission");
+	t->includes_all_repositories = jsonx_bool(o, "includes_all_repositories");
 	return 0;
 }
 
@@ -173,14 +146,14 @@ gitea_parse_user(const json_t *o, void *out)
 
 	if (!json_is_object(o))
 		return -1;
-	u->login = gitea_str(o, "login");
+	u->login = jsonx_str(o, "login");
 	if (u->login == NULL)
-		u->login = gitea_str(o, "username");
+		u->login = jsonx_str(o, "username");
 	if (u->login == NULL)
 		return -1;
-	u->id = gitea_int(o, "id");
-	u->full_name = gitea_str(o, "full_name");
-	u->email = gitea_str(o, "email");
+	u->id = jsonx_int(o, "id");
+	u->full_name = jsonx_str(o, "full_name");
+	u->email = jsonx_str(o, "email");
 	return 0;
 }
 
@@ -192,20 +165,20 @@ gitea_parse_repo(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "name")))
 		return -1;
-	r->id = gitea_int(o, "id");
-	r->name = gitea_str(o, "name");
-	r->full_name = gitea_str(o, "full_name");
+	r->id = jsonx_int(o, "id");
+	r->name = jsonx_str(o, "name");
+	r->full_name = jsonx_str(o, "full_name");
 	owner = json_object_get(o, "owner");
-	r->owner = gitea_str(owner, "login");
+	r->owner = jsonx_str(owner, "login");
 	if (r->owner == NULL)
-		r->owner = gitea_str(owner, "username");
-	r->description = gitea_str(o, "description");
-	r->default_branch = gitea_str(o, "default_branch");
-	r->clone_url = gitea_str(o, "clone_url");
-	r->ssh_url = gitea_str(o, "ssh_url");
-	r->private = gitea_bool(o, "private");
-	r->empty = gitea_bool(o, "empty");
-	r->archived = gitea_bool(o, "archived");
+		r->owner = jsonx_str(owner, "username");
+	r->description = jsonx_str(o, "description");
+	r->default_branch = jsonx_str(o, "default_branch");
+	r->clone_url = jsonx_str(o, "clone_url");
+	r->ssh_url = jsonx_str(o, "ssh_url");
+	r->private = jsonx_bool(o, "private");
+	r->empty = jsonx_bool(o, "empty");
+	r->archived = jsonx_bool(o, "archived");
 	return 0;
 }
 
@@ -218,12 +191,12 @@ gitea_parse_hook(const json_t *o, void *out)
 
 	if (!json_is_object(o))
 		return -1;
-	h->id = gitea_int(o, "id");
-	h->type = gitea_str(o, "type");
+	h->id = jsonx_int(o, "id");
+	h->type = jsonx_str(o, "type");
 	config = json_object_get(o, "config");
-	h->url = gitea_str(config, "url");
-	h->content_type = gitea_str(config, "content_type");
-	h->active = gitea_bool(o, "active");
+	h->url = jsonx_str(config, "url");
+	h->content_type = jsonx_str(config, "content_type");
+	h->active = jsonx_bool(o, "active");
 	events = json_object_get(o, "events");
 	if (json_is_array(events) && json_array_size(events) > 0) {
 		h->events = xcalloc(json_array_size(events), sizeof *h->events);
@@ -305,42 +278,6 @@ GITEA_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
 GITEA_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
 GITEA_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
 
-/* ---- requests ---- */
-
-static void
-gitea_unexpected(struct http_response *r)
-{
-	r->st.cls = HTTP_TRANSIENT;
-	snprintf(r->st.message, sizeof r->st.message, "unexpected response body (status %ld)",
-	         r->st.status);
-}
-
-/* Copies the outcome to st (when given), frees r, returns the class. */
-static enum http_class
-gitea_finish(struct http_response *r, struct http_status *st)
-{
-	enum http_class cls = r->st.cls;
-
-	if (st != NULL)
-		*st = r->st;
-	http_response_free(r);
-	return cls;
-}
-
-/* One request whose 2xx body (when out is not NULL) is a single object parsed by fn. */
-static enum http_class
-gitea_object(struct gitea *g, const char *method, const char *path, const json_t *body,
-             gitea_parse_fn fn, void *out, struct http_status *st)
-{
-	struct http_response r;
-
-	http_response_init(&r);
-	if (http_request(g->http, method, path, body, &r) == HTTP_OK && out != NULL &&
-	    fn(r.body, out) != 0)
-		gitea_unexpected(&r);
-	return gitea_finish(&r, st);
-}
-
 /* GETs every page of path into a new array (*items, a new reference) on HTTP_OK. */
 static enum http_class
 gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_status *st)
@@ -363,7 +300,7 @@ gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_statu
 		if (r.st.cls != HTTP_OK)
 			goto fail;
 		if (!json_is_array(r.body)) {
-			gitea_unexpected(&r);
+			http_fail_unexpected(&r);
 			goto fail;
 		}
 		n = json_array_size(r.body);
@@ -381,51 +318,35 @@ gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_statu
 			break;
 	}
 	*items = all;
-	return gitea_finish(&r, st);
+	return http_finish(&r, st);
 fail:
 	json_decref(all);
-	return gitea_finish(&r, st);
+	return http_finish(&r, st);
 }
 
 /* Lists path into a typed array of elemsize-byte items parsed by fn. */
 static enum http_class
-gitea_list(struct gitea *g, const char *path, size_t elemsize, gitea_parse_fn fn, void **v,
+gitea_list(struct gitea *g, const char *path, size_t elemsize, jsonx_parse_fn fn, void **v,
            size_t *count, void (*itemfree)(void *), struct http_status *st)
 {
-	json_t *items = NULL, *item;
+	json_t *items = NULL;
 	enum http_class cls;
-	char *arr;
-	size_t i, n = 0;
 
 	*v = NULL;
 	*count = 0;
 	cls = gitea_pages(g, path, &items, st);
 	if (cls != HTTP_OK)
 		return cls;
-	arr = xcalloc(json_array_size(items) + 1, elemsize);
-	json_array_foreach(items, i, item)
-	{
-		if (fn(item, arr + n * elemsize) != 0) {
-			for (size_t k = 0; k <= n; k++)
-				itemfree(arr + k * elemsize);
-			free(arr);
-			json_decref(items);
-			if (st != NULL) {
-				st->cls = HTTP_TRANSIENT;
-				snprintf(st->message, sizeof st->message,
-				         "unexpected item in list %s", path);
-			}
-			return HTTP_TRANSIENT;
+	if (jsonx_parse_array(items, elemsize, fn, itemfree, v, count) != 0) {
+		json_decref(items);
+		if (st != NULL) {
+			st->cls = HTTP_TRANSIENT;
+			snprintf(st->message, sizeof st->message, "unexpected item in list %s",
+			         path);
 		}
-		n++;
+		return HTTP_TRANSIENT;
 	}
 	json_decref(items);
-	if (n == 0) {
-		free(arr);
-		arr = NULL;
-	}
-	*v = arr;
-	*count = n;
 	return HTTP_OK;
 }
 
@@ -472,20 +393,14 @@ gitea_path(const char *fmt, const char *a, const char *b, const char *c)
 	return p;
 }
 
-static void
-gitea_set_str(json_t *obj, const char *key, const char *value)
-{
-	if (value != NULL)
-		json_object_set_new(obj, key, json_string(value));
-}
-
 /* ---- orgs ---- */
 
 enum http_class
 gitea_org_get(struct gitea *g, const char *org, struct gitea_org *out, struct http_status *st)
 {
 	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
-	enum http_class cls = gitea_object(g, "GET", path, NULL, gitea_parse_org, out, st);
+	enum http_class cls =
+	    http_call_object(g->http, "GET", path, NULL, gitea_parse_org, out, st);
 
 	free(path);
 	return cls;
@@ -497,9 +412,9 @@ gitea_org_body(const struct gitea_org_spec *spec)
 	json_t *body = json_object();
 
 	if (spec != NULL) {
-		gitea_set_str(body, "full_name", spec->full_name);
-		gitea_set_str(body, "description", spec->description);
-		gitea_set_str(body, "visibility", spec->visibility);
+		jsonx_set_str(body, "full_name", spec->full_name);
+		jsonx_set_str(body, "description", spec->description);
+		jsonx_set_str(body, "visibility", spec->visibility);
 	}
 	return body;
 }
@@ -513,7 +428,7 @@ gitea_org_create(struct gitea *g, const char *org, const struct gitea_org_spec *
 	enum http_class cls;
 
 	json_object_set_new(body, "username", json_string(org));
-	cls = gitea_object(g, "POST", path, body, gitea_parse_org, out, st);
+	cls = http_call_object(g->http, "POST", path, body, gitea_parse_org, out, st);
 	json_decref(body);
 	free(path);
 	return cls;
@@ -525,7 +440,8 @@ gitea_org_edit(struct gitea *g, const char *org, const struct gitea_org_spec *sp
 {
 	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
 	json_t *body = gitea_org_body(spec);
-	enum http_class cls = gitea_object(g, "PATCH", path, body, gitea_parse_org, out, st);
+	enum http_class cls =
+	    http_call_object(g->http, "PATCH", path, body, gitea_parse_org, out, st);
 
 	json_decref(body);
 	free(path);
@@ -536,7 +452,7 @@ enum http_class
 gitea_org_delete(struct gitea *g, const char *org, struct http_status *st)
 {
 	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
-	enum http_class cls = gitea_object(g, "DELETE", path, NULL, NULL, NULL, st);
+	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
 	return cls;
@@ -604,13 +520,13 @@ gitea_team_create(struct gitea *g, const char *org, const char *name, const char
 	for (size_t i = 0; i < nitems(units); i++)
 		json_object_set_new(map, units[i], json_string(permission));
 	json_object_set_new(body, "name", json_string(name));
-	gitea_set_str(body, "description", description);
+	jsonx_set_str(body, "description", description);
 	json_object_set_new(body, "permission", json_string(permission));
 	json_object_set_new(body, "includes_all_repositories",
 	                    json_boolean(includes_all_repositories));
 	json_object_set_new(body, "can_create_org_repo", json_false());
 	json_object_set_new(body, "units_map", map);
-	cls = gitea_object(g, "POST", path, body, gitea_parse_team, out, st);
+	cls = http_call_object(g->http, "POST", path, body, gitea_parse_team, out, st);
 	json_decref(body);
 	free(path);
 	return cls;
@@ -634,7 +550,7 @@ gitea_team_member_call(struct gitea *g, const char *method, int64_t team_id, con
 {
 	char *eu = http_escape(user);
 	char *path = xasprintf("/teams/%lld/members/%s", (long long)team_id, eu);
-	enum http_class cls = gitea_object(g, method, path, NULL, NULL, NULL, st);
+	enum http_class cls = http_call_object(g->http, method, path, NULL, NULL, NULL, st);
 
 	free(path);
 	free(eu);
@@ -668,7 +584,7 @@ enum http_class
 gitea_org_remove_member(struct gitea *g, const char *org, const char *user, struct http_status *st)
 {
 	char *path = gitea_path("/orgs/%s/members/%s", org, user, NULL);
-	enum http_class cls = gitea_object(g, "DELETE", path, NULL, NULL, NULL, st);
+	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
 	return cls;
@@ -681,7 +597,8 @@ gitea_repo_get(struct gitea *g, const char *org, const char *repo, struct gitea_
                struct http_status *st)
 {
 	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
-	enum http_class cls = gitea_object(g, "GET", path, NULL, gitea_parse_repo, out, st);
+	enum http_class cls =
+	    http_call_object(g->http, "GET", path, NULL, gitea_parse_repo, out, st);
 
 	free(path);
 	return cls;
@@ -699,12 +616,12 @@ gitea_repo_create(struct gitea *g, const char *org, const char *repo,
 	json_object_set_new(body, "name", json_string(repo));
 	json_object_set_new(body, "private", json_boolean(spec != NULL && spec->private));
 	if (spec != NULL) {
-		gitea_set_str(body, "description", spec->description);
-		gitea_set_str(body, "default_branch", spec->default_branch);
+		jsonx_set_str(body, "description", spec->description);
+		jsonx_set_str(body, "default_branch", spec->default_branch);
 		if (spec->auto_init)
 			json_object_set_new(body, "auto_init", json_true());
 	}
-	cls = gitea_object(g, "POST", path, body, gitea_parse_repo, out, st);
+	cls = http_call_object(g->http, "POST", path, body, gitea_parse_repo, out, st);
 	json_decref(body);
 	free(path);
 	return cls;
@@ -718,11 +635,11 @@ gitea_repo_edit(struct gitea *g, const char *org, const char *repo,
 	json_t *body = json_object();
 	enum http_class cls;
 
-	gitea_set_str(body, "description", spec->description);
-	gitea_set_str(body, "default_branch", spec->default_branch);
+	jsonx_set_str(body, "description", spec->description);
+	jsonx_set_str(body, "default_branch", spec->default_branch);
 	if (spec->set_private)
 		json_object_set_new(body, "private", json_boolean(spec->private));
-	cls = gitea_object(g, "PATCH", path, body, gitea_parse_repo, out, st);
+	cls = http_call_object(g->http, "PATCH", path, body, gitea_parse_repo, out, st);
 	json_decref(body);
 	free(path);
 	return cls;
@@ -732,7 +649,7 @@ enum http_class
 gitea_repo_delete(struct gitea *g, const char *org, const char *repo, struct http_status *st)
 {
 	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
-	enum http_class cls = gitea_object(g, "DELETE", path, NULL, NULL, NULL, st);
+	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
 	return cls;
@@ -788,7 +705,8 @@ gitea_hook_create(struct gitea *g, const char *org, const struct gitea_hook_spec
 {
 	char *path = gitea_path("/orgs/%s/hooks", org, NULL, NULL);
 	json_t *body = gitea_hook_body(spec, 1);
-	enum http_class cls = gitea_object(g, "POST", path, body, gitea_parse_hook, out, st);
+	enum http_class cls =
+	    http_call_object(g->http, "POST", path, body, gitea_parse_hook, out, st);
 
 	json_decref(body);
 	free(path);
@@ -802,7 +720,8 @@ gitea_hook_edit(struct gitea *g, const char *org, int64_t id, const struct gitea
 	char *eo = http_escape(org);
 	char *path = xasprintf("/orgs/%s/hooks/%lld", eo, (long long)id);
 	json_t *body = gitea_hook_body(spec, 0);
-	enum http_class cls = gitea_object(g, "PATCH", path, body, gitea_parse_hook, out, st);
+	enum http_class cls =
+	    http_call_object(g->http, "PATCH", path, body, gitea_parse_hook, out, st);
 
 	json_decref(body);
 	free(path);
@@ -815,7 +734,7 @@ gitea_hook_delete(struct gitea *g, const char *org, int64_t id, struct http_stat
 {
 	char *eo = http_escape(org);
 	char *path = xasprintf("/orgs/%s/hooks/%lld", eo, (long long)id);
-	enum http_class cls = gitea_object(g, "DELETE", path, NULL, NULL, NULL, st);
+	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
 	free(eo);
@@ -828,7 +747,8 @@ enum http_class
 gitea_user_get(struct gitea *g, const char *user, struct gitea_user *out, struct http_status *st)
 {
 	char *path = gitea_path("/users/%s", user, NULL, NULL);
-	enum http_class cls = gitea_object(g, "GET", path, NULL, gitea_parse_user, out, st);
+	enum http_class cls =
+	    http_call_object(g->http, "GET", path, NULL, gitea_parse_user, out, st);
 
 	free(path);
 	return cls;
@@ -839,7 +759,7 @@ gitea_parse_version(const json_t *o, void *out)
 {
 	char **version = out;
 
-	*version = gitea_str(o, "version");
+	*version = jsonx_str(o, "version");
 	return *version ? 0 : -1;
 }
 
@@ -847,5 +767,5 @@ enum http_class
 gitea_version(struct gitea *g, char **version, struct http_status *st)
 {
 	*version = NULL;
-	return gitea_object(g, "GET", "/version", NULL, gitea_parse_version, version, st);
+	return http_call_object(g->http, "GET", "/version", NULL, gitea_parse_version, version, st);
 }

@@ -718,3 +718,50 @@ done_unsent:
 	http_log_request(c, method, path, &out->st, 0);
 	return out->st.cls;
 }
+
+void
+http_fail_unexpected(struct http_response *r)
+{
+	r->st.cls = HTTP_TRANSIENT;
+	snprintf(r->st.message, sizeof r->st.message, "unexpected response body (status %ld)",
+	         r->st.status);
+}
+
+enum http_class
+http_finish(struct http_response *r, struct http_status *st)
+{
+	enum http_class cls = r->st.cls;
+
+	if (st != NULL)
+		*st = r->st;
+	http_response_free(r);
+	return cls;
+}
+
+enum http_class
+http_call_object(struct http_client *c, const char *method, const char *path, const json_t *body,
+                 jsonx_parse_fn fn, void *out, struct http_status *st)
+{
+	struct http_response r;
+
+	http_response_init(&r);
+	if (http_request(c, method, path, body, &r) == HTTP_OK && out != NULL &&
+	    fn(r.body, out) != 0)
+		http_fail_unexpected(&r);
+	return http_finish(&r, st);
+}
+
+enum http_class
+http_call_array(struct http_client *c, const char *path, size_t elemsize, jsonx_parse_fn fn,
+                void (*itemfree)(void *), void **v, size_t *count, struct http_status *st)
+{
+	struct http_response r;
+
+	*v = NULL;
+	*count = 0;
+	http_response_init(&r);
+	if (http_request(c, "GET", path, NULL, &r) == HTTP_OK &&
+	    jsonx_parse_array(r.body, elemsize, fn, itemfree, v, count) != 0)
+		http_fail_unexpected(&r);
+	return http_finish(&r, st);
+}

@@ -108,6 +108,22 @@ const char *http_client_upstream(const struct http_client *c);
 enum http_class http_request(struct http_client *c, const char *method, const char *path,
                              const json_t *body, struct http_response *out);
 
+/* Request helpers for the typed clients (gitea.c, coolify.c). */
+#include "clients/jsonx.h"
+
+/* Marks a 2xx response whose body had an unexpected shape: HTTP_TRANSIENT, with a message. */
+void http_fail_unexpected(struct http_response *r);
+/* Copies r's outcome to st (when not NULL), frees r, and returns the class. */
+enum http_class http_finish(struct http_response *r, struct http_status *st);
+/* One request whose 2xx body (when out is not NULL) is an object parsed by fn into out. */
+enum http_class http_call_object(struct http_client *c, const char *method, const char *path,
+                                 const json_t *body, jsonx_parse_fn fn, void *out,
+                                 struct http_status *st);
+/* One GET whose body is a JSON array parsed into a new typed array (*v, *count). */
+enum http_class http_call_array(struct http_client *c, const char *path, size_t elemsize,
+                                jsonx_parse_fn fn, void (*itemfree)(void *), void **v,
+                                size_t *count, struct http_status *st);
+
 /* Returns a new string: s percent-encoded for use as one path segment or query value
  * (everything but ALPHA, DIGIT, "-", ".", "_", "~" is escaped). */
 char *http_escape(const char *s);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clients/db.h"
+#include "clients/jsonx.h"
 #include "reconcilers/conditions.h"
 #include "common/xmalloc.h"
 
@@ -58,15 +59,6 @@ desired_col(PGresult *res, int col)
 	return PQgetisnull(res, 0, col) ? NULL : xstrdup(PQgetvalue(res, 0, col));
 }
 
-/* A new copy of a JSON string member, or NULL when absent or null. */
-static char *
-desired_str(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s ? xstrdup(s) : NULL;
-}
-
 static void
 desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, json_t *apps)
 {
@@ -78,8 +70,8 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 	{
 		struct desired_member *m = &ws->members[ws->nmembers++];
 
-		m->user_id = desired_str(v, "user_id");
-		m->gitea_username = desired_str(v, "gitea_username");
+		m->user_id = jsonx_str(v, "user_id");
+		m->gitea_username = jsonx_str(v, "gitea_username");
 		m->role = desired_role_parse(json_string_value(json_object_get(v, "role")));
 	}
 	ws->repos = xcalloc(json_array_size(repos) + 1, sizeof *ws->repos);
@@ -87,10 +79,10 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 	{
 		struct desired_repo *r = &ws->repos[ws->nrepos++];
 
-		r->name = desired_str(v, "name");
+		r->name = jsonx_str(v, "name");
 		r->private = json_is_true(json_object_get(v, "private"));
-		r->description = desired_str(v, "description");
-		r->default_branch = desired_str(v, "default_branch");
+		r->description = jsonx_str(v, "description");
+		r->default_branch = jsonx_str(v, "default_branch");
 		r->gitea_repo_id = json_integer_value(json_object_get(v, "gitea_repo_id"));
 	}
 	ws->apps = xcalloc(json_array_size(apps) + 1, sizeof *ws->apps);
@@ -98,12 +90,12 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 	{
 		struct desired_app *a = &ws->apps[ws->napps++];
 
-		a->name = desired_str(v, "name");
-		a->repo = desired_str(v, "repo");
-		a->branch = desired_str(v, "branch");
-		a->build_pack = desired_str(v, "build_pack");
-		a->ports = desired_str(v, "ports");
-		a->coolify_app_uuid = desired_str(v, "coolify_app_uuid");
+		a->name = jsonx_str(v, "name");
+		a->repo = jsonx_str(v, "repo");
+		a->branch = jsonx_str(v, "branch");
+		a->build_pack = jsonx_str(v, "build_pack");
+		a->ports = jsonx_str(v, "ports");
+		a->coolify_app_uuid = jsonx_str(v, "coolify_app_uuid");
 	}
 }
 
