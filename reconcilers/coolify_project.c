@@ -2,7 +2,9 @@
  * look the name up and adopt (the oldest, when a crash left several), else create and record
  * the uuid at once. A durable "create pending" marker, set before the POST, makes the next
  * reconcile list afresh after a crash or a lost response. A recorded uuid answering 404 is
- * drift: create again, record, say so. */
+ * drift: create again, record, say so. A drift sweep finds the recorded project in the
+ * shared project list (one GET /projects per TTL for the whole sweep) and reads it only
+ * when the list lacks it. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +41,26 @@ wsr_shared_free(struct wsr_shared *sh)
 	free(sh);
 }
 
+/* Brings the snapshot up to date: lists afresh when fresh is set, or when it is older than
+ * its TTL. Called with sh->lock held (across the list call: concurrent workers wait for
+ * one fetch). Returns the class of the list call, HTTP_OK when none was needed. */
+static enum http_class
+project_snapshot(struct wsr_ctx *ctx, struct wsr_shared *sh, int fresh, struct http_status *st)
+{
+	struct coolify_projects got = {0};
+	enum http_class cls;
+
+	if (!fresh && sh->fetched_ms != 0 && util_now_ms() - sh->fetched_ms <= sh->ttl_ms)
+		return HTTP_OK;
+	cls = coolify_project_list(ctx->env->coolify, &got, st);
+	if (cls == HTTP_OK) {
+		coolify_projects_free(&sh->projects);
+		sh->projects = got;
+		sh->fetched_ms = util_now_ms();
+	}
+	return cls;
+}
+
 /* Projects named name, oldest (lowest id) first: a new array of borrowed-then-copied
  * uuids in *uuids (free each and the array). Lists afresh when fresh is set, or when the
  * snapshot is older than its TTL. Returns the class of the list call. */
@@ -53,18 +75,8 @@ project_find(struct wsr_ctx *ctx, const char *name, int fresh, char ***uuids, si
 	*uuids = NULL;
 	*n = 0;
 	if (sh != NULL) {
-		/* Held across the list call: concurrent workers wait for one fetch. */
 		pthread_mutex_lock(&sh->lock);
-		if (fresh || sh->fetched_ms == 0 || util_now_ms() - sh->fetched_ms > sh->ttl_ms) {
-			struct coolify_projects got = {0};
-
-			cls = coolify_project_list(ctx->env->coolify, &got, st);
-			if (cls == HTTP_OK) {
-				coolify_projects_free(&sh->projects);
-				sh->projects = got;
-				sh->fetched_ms = util_now_ms();
-			}
-		}
+		cls = project_snapshot(ctx, sh, fresh, st);
 		l = &sh->projects;
 	} else {
 		cls = coolify_project_list(ctx->env->coolify, &own, st);
@@ -96,9 +108,39 @@ project_find(struct wsr_ctx *ctx, const char *name, int fresh, char ***uuids, si
 	return cls;
 }
 
+/* A sweep's look at the recorded project: 1 with *out filled (a copy of the snapshot's
+ * uuid, name and description; no environments) when the snapshot holds it, 0 when it does
+ * not or cannot be listed (then read the project itself: it may be gone, or newer). */
+static int
+project_cached(struct wsr_ctx *ctx, const char *uuid, struct coolify_project *out)
+{
+	struct wsr_shared *sh = ctx->env->shared;
+	struct http_status st;
+	int found = 0;
+
+	if (sh == NULL)
+		return 0;
+	pthread_mutex_lock(&sh->lock);
+	if (project_snapshot(ctx, sh, 0, &st) == HTTP_OK) {
+		for (size_t i = 0; i < sh->projects.n && !found; i++) {
+			const struct coolify_project *p = &sh->projects.v[i];
+
+			if (p->uuid == NULL || strcmp(p->uuid, uuid) != 0)
+				continue;
+			out->id = p->id;
+			out->uuid = xstrdup(p->uuid);
+			out->name = p->name ? xstrdup(p->name) : NULL;
+			out->description = p->description ? xstrdup(p->description) : NULL;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return found;
+}
+
 /* Adds a project we just created to the snapshot, so the next lookups see it. */
 static void
-project_remember(struct wsr_ctx *ctx, const char *uuid, const char *name)
+project_remember(struct wsr_ctx *ctx, const char *uuid, const char *name, const char *desc)
 {
 	struct wsr_shared *sh = ctx->env->shared;
 	struct coolify_project *p;
@@ -114,6 +156,7 @@ project_remember(struct wsr_ctx *ctx, const char *uuid, const char *name)
 		p->id = INT64_MAX; /* newest */
 		p->uuid = xstrdup(uuid);
 		p->name = xstrdup(name);
+		p->description = xstrdup(desc);
 	}
 	pthread_mutex_unlock(&sh->lock);
 }
@@ -204,7 +247,7 @@ project_adopt_or_create(struct wsr_ctx *ctx, const char *desc, int recreate)
 	}
 	if (wsr_record_project(ctx, uuid, 0) != 0)
 		goto out;
-	project_remember(ctx, uuid, ctx->project_name);
+	project_remember(ctx, uuid, ctx->project_name, desc);
 	project_set(ctx, uuid);
 	ctx->project_fresh = 1;
 	if (recreate)
@@ -231,6 +274,10 @@ coolify_project_reconcile(struct wsr_ctx *ctx)
 	int recreate = 0;
 
 	if (recorded != NULL && !ctx->ws->project_pending) {
+		if (ctx->env->sweep && project_cached(ctx, recorded, &p)) {
+			project_update(ctx, &p, desc);
+			goto out;
+		}
 		switch (coolify_project_get(ctx->env->coolify, recorded, &p, &st)) {
 		case HTTP_OK:
 			project_update(ctx, &p, desc);

@@ -41,7 +41,9 @@ members_state_free(struct members_state *ms)
 	free(ms->org_logins);
 }
 
-/* Does the plan need a team that does not exist yet, or any step at all? */
+/* Can the plan have any step at all: a linked member to place, or pruning? Without either
+ * it is empty whatever the org holds (members added by hand stay), so nothing is read: a
+ * sweep over signup workspaces (owner not linked yet) costs no team reads. */
 static int
 members_need_team_ids(const struct desired_ws *ws)
 {
@@ -51,8 +53,9 @@ members_need_team_ids(const struct desired_ws *ws)
 	return ws->prune_members;
 }
 
-/* Observes the managed teams and their members (and the whole org when pruning). A fresh
- * org is known without asking: Owners holds the admin user, nothing else exists. */
+/* Observes the managed teams and their members (and the whole org when pruning), when the
+ * plan can need them. A fresh org is known without asking: Owners holds the admin user,
+ * nothing else exists. */
 static int
 members_observe(struct wsr_ctx *ctx, struct members_state *ms)
 {
@@ -60,7 +63,7 @@ members_observe(struct wsr_ctx *ctx, struct members_state *ms)
 	struct gitea_teams teams = {0};
 	struct http_status st;
 
-	if (ctx->org_fresh && !members_need_team_ids(ctx->ws))
+	if (!members_need_team_ids(ctx->ws))
 		return 0;
 	if (gitea_team_list(g, ctx->org, &teams, &st) != HTTP_OK) {
 		wsr_fail_call(ctx, COND_MEMBERS, "listing the org's teams", &st);
@@ -188,8 +191,8 @@ gitea_members_reconcile(struct wsr_ctx *ctx)
 	}
 	obs.org = ms.org_logins;
 	obs.norg = ms.org_users.n;
-	if (ctx->org_fresh && ms.logins[TEAM_OWNERS] == NULL) {
-		/* Nothing to add and no team ids fetched: the fresh org is as planned. */
+	if (ms.logins[TEAM_OWNERS] == NULL) {
+		/* Nothing observed, because no step is possible: the org is as planned. */
 		members_plan_make(ctx->ws->members, ctx->ws->nmembers, &obs,
 		                  ctx->env->set->gitea_admin_user, 0, &plan);
 		plan.nsteps = 0;

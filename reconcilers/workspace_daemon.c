@@ -81,7 +81,7 @@ wsd_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out)
 {
 	struct wsd_state *s = state;
 	struct wsd_worker *w = &s->workers[ctx->worker];
-	struct wsr_env env = {ctx->db, w->gitea, w->coolify, &s->set, s->shared};
+	struct wsr_env env = {ctx->db, w->gitea, w->coolify, &s->set, s->shared, ctx->priority > 0};
 	struct wsr_outcome o;
 	int64_t wait;
 

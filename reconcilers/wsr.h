@@ -40,6 +40,10 @@ struct wsr_env {
 	struct coolify *coolify;
 	const struct wsr_settings *set;
 	struct wsr_shared *shared; /* NULL: list projects afresh each time */
+	/* A background (drift sweep) run: the recorded Coolify project is looked up in the
+	 * shared project-list snapshot (one list call serves the whole sweep, DESIGN 2) and
+	 * read directly only when missing from it. Interactive runs always read it. */
+	int sweep;
 };
 
 /* How a failure should be retried, worst last. */

@@ -95,7 +95,7 @@ setup(void **state)
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_wait_ms = 5000;
 	f->shared = wsr_shared_new(60000);
-	f->env = (struct wsr_env){f->db, f->gitea, f->coolify, &f->set, f->shared};
+	f->env = (struct wsr_env){f->db, f->gitea, f->coolify, &f->set, f->shared, 0};
 	*state = f;
 	return 0;
 }
@@ -330,6 +330,46 @@ test_signup_without_gitea_account_is_ready(void **state_)
 	msg = cond(f, "dave", COND_MEMBERS, "message");
 	assert_non_null(strstr(msg, "1 waits for a linked Gitea account"));
 	free(msg);
+}
+
+/* A drift sweep (background run) of a converged signup workspace reads only what could
+ * hold drift: the org and its hooks on Gitea (no teams: the owner has no Gitea account, so
+ * no membership step is possible) and, on Coolify, the shared project list rather than one
+ * GET per project. A project missing from a fresh list is read, found gone, recreated. */
+static void
+test_sweep_reads_lists(void **state_)
+{
+	struct fixture *f = *state_;
+	char body[256], *uuid, *uuid2;
+
+	sql(f, "INSERT INTO vibn_workspaces (slug, name, owner) VALUES ('dave', 'dave', 'u-42')");
+	sql(f, "INSERT INTO vibn_workspace_members (workspace_id, user_id, role)"
+	       " SELECT id, 'u-42', 'owner' FROM vibn_workspaces");
+	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_cond(f, "dave", COND_READY, "True", "Ready");
+
+	f->env.sweep = 1;
+	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_int_equal(mutating(), 0);
+	assert_int_equal(sim_counter(sim, "gitea", "read"), 2);
+	assert_int_equal(sim_counter(sim, "coolify", "read"), 0); /* the snapshot served it */
+	assert_cond(f, "dave", COND_READY, "True", "Ready");
+
+	/* A snapshot that is always stale: each sweep lists once, then reads the missing. */
+	wsr_shared_free(f->shared);
+	f->shared = wsr_shared_new(0);
+	f->env.shared = f->shared;
+	uuid = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
+	snprintf(body, sizeof body, "{\"action\":\"delete_project\",\"uuid\":\"%s\"}", uuid);
+	drift(body);
+	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_cond(f, "dave", COND_COOLIFY_PROJECT, "True", "Recreated");
+	assert_cond(f, "dave", COND_READY, "True", "Ready");
+	uuid2 = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
+	assert_string_not_equal(uuid, uuid2);
+	free(uuid);
+	free(uuid2);
 }
 
 /* Applies one drift, reconciles once, and checks the condition that reports the repair. */
@@ -600,6 +640,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_second_reconcile_changes_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signup_without_gitea_account_is_ready, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_reads_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_create_response_leaves_one_project, setup,
 	                                    teardown),

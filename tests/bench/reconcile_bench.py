@@ -1,0 +1,355 @@
+"""Driver of bench_30_reconcile.sh: the workspace reconciler in vibnd against vibn-sim.
+
+  reconcile_bench.py DB_URL BIN_DIR
+
+Phases (one vibn-sim, one vibnd per phase, the database emptied between bursts):
+  1a signup burst of BENCH_WS workspaces in one transaction, simulator latency 0, budgets
+     raised out of the way: seconds until all are Ready, workspaces/s, calls per workspace;
+  3  a resync of those converged workspaces: mutating calls (must be 0), reads, seconds;
+  1b the same burst with BENCH_LATENCY_MS of simulator latency;
+  2  BENCH_BUDGET_WS workspaces at the default budgets: the Coolify budget binds.
+Every figure is printed next to its limit, as a ratio. Exit status 1 when a run fails
+(a workspace not Ready in time, a mutating call during the resync)."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+import psycopg
+
+DB_URL, BIN = sys.argv[1], sys.argv[2]
+N = int(os.environ.get("BENCH_WS", "10000"))
+N_BUDGET = int(os.environ.get("BENCH_BUDGET_WS", "200"))
+LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "20"))
+WORKERS = 8  # vibnd's default VIBN_WORKERS; the bench leaves it unset
+GITEA_RPS, COOLIFY_RPM = 50, 180  # vibnd's defaults (controller/config.c)
+PROJECT_TTL_S = 30  # WSD_PROJECT_LIST_TTL_MS in reconcilers/workspace_daemon.c
+PHASES = os.environ.get("BENCH_PHASES", "burst0,resync,burst20,budget").split(",")
+DEADLINE_S = float(os.environ.get("BENCH_DEADLINE", "400"))
+TMP = os.environ.get("BENCH_TMP") or tempfile.mkdtemp(prefix="vibn-bench-rec.")
+
+# The minimum calls one signup workspace needs (owner without a Gitea account, no repos,
+# no apps). Gitea: GET org (404: it may exist already, to adopt), POST org, POST hook (a
+# fresh org has none, so no hook list). Coolify: POST project; the project list that
+# adoption needs is one shared snapshot per TTL, amortized to ~0 per workspace.
+MIN = {"gitea": {"read": 1, "mutating": 2}, "coolify": {"read": 0, "mutating": 1}}
+CRITICAL_PATH = 4  # the four calls above run one after another in a reconcile
+# A resync (background sweep) of a converged signup workspace needs to read: the org (its
+# settings; Gitea sends no webhook for org edits) and its hooks (one list). No teams: with
+# no linked member and no pruning no membership step is possible. Coolify: the recorded
+# project is found in the shared GET /projects snapshot (one call per TTL), ~0 per workspace.
+MIN_RESYNC_READS = {"gitea": 2, "coolify": 0}
+
+
+def out(fmt, *args):
+    print(fmt % args, flush=True)
+
+
+def ratio(a, b):
+    return a / b if b else float("inf")
+
+
+class Sim:
+    def __init__(self):
+        self.proc = subprocess.Popen([os.path.join(BIN, "vibn-sim")], stdout=subprocess.PIPE,
+                                     stderr=open(os.path.join(TMP, "sim.err"), "w"), text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("vibn-sim ready"):
+            sys.exit("vibn-sim did not start: %r" % line)
+        parts = dict(kv.split("=", 1) for kv in line.split()[2:])
+        self.gitea, self.coolify = parts["gitea"], parts["coolify"]
+        self.addr = urllib.parse.urlsplit(self.gitea)
+
+    def call(self, method, path, body=None):
+        # A connection per call: the simulator closes idle keep-alive connections.
+        conn = http.client.HTTPConnection(self.addr.hostname, self.addr.port, timeout=60)
+        data = json.dumps(body) if body is not None else None
+        conn.request(method, path, data, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        text = r.read()
+        conn.close()
+        if r.status >= 300:
+            sys.exit("vibn-sim %s %s: HTTP %d %s" % (method, path, r.status, text[:200]))
+        return json.loads(text) if text else None
+
+    def counters(self):
+        c = self.call("GET", "/_sim/counters")
+        return {u: {"read": c[u]["read"], "mutating": c[u]["mutating"],
+                    "routes": c[u].get("routes", {})} for u in ("gitea", "coolify")}
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+
+
+class Daemon:
+    def __init__(self, sim, env):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        e = {k: v for k, v in os.environ.items()
+             if not k.startswith(("VIBN_", "GITEA_", "COOLIFY_"))}
+        e.update({"DATABASE_URL": DB_URL, "VIBN_LISTEN": "127.0.0.1:%d" % self.port,
+                  "GITEA_API_URL": sim.gitea + "/api/v1", "GITEA_API_TOKEN": "gitea-token",
+                  "GITEA_ADMIN_USER": "vibn-admin", "GITEA_WEBHOOK_SECRET": "bench-secret",
+                  "COOLIFY_URL": sim.coolify, "COOLIFY_API_TOKEN": "coolify-token",
+                  "COOLIFY_SERVER_UUID": "server-0", "VIBN_PUBLIC_URL": "http://127.0.0.1:9",
+                  # No periodic resync inside a phase: the bench asks for one itself.
+                  "VIBN_RESYNC_INTERVAL": "86400"})
+        e.update(env)
+        self.log = open(os.path.join(TMP, "vibnd-%d.log" % self.port), "w")
+        self.proc = subprocess.Popen([os.path.join(BIN, "vibnd")], env=e, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit("vibnd exited %d; log in %s" % (self.proc.returncode, self.log.name))
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", "/readyz")
+                if c.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        sys.exit("vibnd not ready in 30 s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def fresh_state(db, sim, latency_ms):
+    # No ANALYZE of the emptied tables: statistics saying "empty" make the signup
+    # function's lookups sequential scans, quadratic over 10,000 inserts in one
+    # transaction. TRUNCATE leaves them unknown (the planner then assumes a few pages).
+    db.execute("TRUNCATE vibn_workspaces, vibn_reconcile_queue CASCADE")
+    sim.call("POST", "/_sim/reset")
+    sim.call("POST", "/_sim/faults", {"upstream": "both", "latency_ms": latency_ms})
+
+
+def signup_burst(db, n):
+    """n signups in one transaction; returns the monotonic time of the commit."""
+    t = time.monotonic()
+    with db.transaction():
+        db.execute("SELECT count(vibn_ensure_workspace_for_user('bench-user-' || i,"
+                   " 'bench' || i || '@example.com')) FROM generate_series(1, %s) i", (n,))
+    done = time.monotonic()
+    out("  inserted %d workspaces in one transaction (vibn_ensure_workspace_for_user):"
+        " %.2f s", n, done - t)
+    return done
+
+
+def wait_ready(db, n, t0, what):
+    """Polls until n workspaces are ready; returns seconds since t0."""
+    last = -1
+    next_note = time.monotonic() + 30
+    while True:
+        ready, errors = db.execute(
+            "SELECT count(*) FILTER (WHERE provision_status = 'ready'),"
+            " count(*) FILTER (WHERE provision_status = 'error') FROM vibn_workspaces"
+        ).fetchone()
+        now = time.monotonic()
+        if ready >= n:
+            return now - t0
+        if now - t0 > DEADLINE_S:
+            sys.exit("%s: only %d of %d Ready after %.0f s (%d in error)"
+                     % (what, ready, n, DEADLINE_S, errors))
+        if now >= next_note and ready != last:
+            out("    ... %d/%d Ready after %.0f s", ready, n, now - t0)
+            next_note = now + 30
+        last = ready
+        time.sleep(0.05)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds():
+    """CPU seconds used so far by vibnd, vibn-sim and postgres processes, by name."""
+    use = {"vibnd": 0.0, "vibn-sim": 0.0, "postgres": 0.0}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        fields = st[st.rindex(")") + 2:].split()
+        if name in use:  # utime, stime: fields 14 and 15 of stat(5)
+            use[name] += (int(fields[11]) + int(fields[12])) / TICK
+    return use
+
+
+def print_cpu(before, after, secs):
+    out("  CPU during the run (%d cores): %s", os.cpu_count(), ", ".join(
+        "%s %.1f s (%.0f%% of a core)" % (k, after[k] - before[k],
+                                          100 * (after[k] - before[k]) / secs)
+        for k in before))
+
+
+def print_calls(counters, n):
+    out("  API calls per workspace (vibn-sim /_sim/counters) vs the design's minimum:")
+    for u in ("gitea", "coolify"):
+        for k in ("mutating", "read"):
+            have = counters[u][k] / n
+            want = MIN[u][k]
+            out("    %-7s %-8s %7.3f   minimum %d   (%s)", u, k, have, want,
+                "%.2fx" % ratio(have, want) if want else "excess %.3f" % (have - want))
+    for u in ("gitea", "coolify"):
+        routes = ", ".join("%s %d" % (r, c) for r, c in sorted(counters[u]["routes"].items()))
+        out("    %s routes: %s", u, routes)
+
+
+def burst_phase(db, sim, latency_ms, n):
+    out("signup burst: %d workspaces, vibn-sim latency %d ms, VIBN_WORKERS default (%d),"
+        " budgets raised (VIBN_COOLIFY_RPM=100000, VIBN_GITEA_RPS=100000)", n, latency_ms,
+        WORKERS)
+    fresh_state(db, sim, latency_ms)
+    d = Daemon(sim, {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"})
+    try:
+        sim.call("POST", "/_sim/counters/reset")
+        t0 = signup_burst(db, n)
+        cpu0 = cpu_seconds()
+        secs = wait_ready(db, n, t0, "burst")
+        cpu1 = cpu_seconds()
+        counters = sim.counters()
+    finally:
+        d.stop()
+    rate = n / secs
+    out("  all %d Ready %.2f s after the commit: %.0f workspaces/s", n, secs, rate)
+    print_cpu(cpu0, cpu1, secs)
+    return secs, rate, counters, d
+
+
+def resync_phase(db, sim, n):
+    out("steady state: resync of the %d converged workspaces (vibnctl resync --all"
+        " --spread 0), vibn-sim latency 0", n)
+    d = Daemon(sim, {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"})
+    try:
+        sim.call("POST", "/_sim/counters/reset")
+        before = db.execute("SELECT n_tup_upd FROM pg_stat_user_tables"
+                            " WHERE relname = 'vibn_workspaces'").fetchone()[0]
+        env = dict(os.environ, DATABASE_URL=DB_URL)
+        t0 = time.monotonic()
+        cpu0 = cpu_seconds()
+        subprocess.run([os.path.join(BIN, "vibnctl"), "resync", "--all", "--spread", "0"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        while db.execute("SELECT count(*) FROM vibn_reconcile_queue").fetchone()[0] > 0:
+            if time.monotonic() - t0 > DEADLINE_S:
+                sys.exit("resync: the queue did not drain in %.0f s" % DEADLINE_S)
+            time.sleep(0.05)
+        secs = time.monotonic() - t0
+        cpu1 = cpu_seconds()
+        counters = sim.counters()
+        time.sleep(0.6)  # statistics are flushed at most once a second
+        db.execute("SELECT pg_stat_clear_snapshot()")
+        after = db.execute("SELECT n_tup_upd FROM pg_stat_user_tables"
+                           " WHERE relname = 'vibn_workspaces'").fetchone()[0]
+        ready = db.execute("SELECT count(*) FROM vibn_workspaces"
+                           " WHERE provision_status = 'ready'").fetchone()[0]
+    finally:
+        d.stop()
+    mutating = counters["gitea"]["mutating"] + counters["coolify"]["mutating"]
+    out("  drained in %.2f s: %.0f workspaces/s; still Ready: %d/%d", secs, n / secs, ready, n)
+    print_cpu(cpu0, cpu1, secs)
+    out("  mutating calls: %d   limit 0   (%s)", mutating, "ok" if mutating == 0 else "FAIL")
+    out("  workspace rows updated: %d (a steady state writes no row)", after - before)
+    for u in ("gitea", "coolify"):
+        have, want = counters[u]["read"] / n, MIN_RESYNC_READS[u]
+        out("  %-7s reads per workspace %6.3f   minimum %d   (%s)", u, have, want,
+            "%.2fx" % ratio(have, want) if want else "excess %.3f" % (have - want))
+    for u in ("gitea", "coolify"):
+        routes = ", ".join("%s %d" % (r, c) for r, c in sorted(counters[u]["routes"].items()))
+        out("    %s routes: %s", u, routes)
+    return mutating == 0 and ready == n
+
+
+def budget_phase(db, sim, n):
+    out("default budgets: %d workspaces (VIBN_COOLIFY_RPM=%d, VIBN_GITEA_RPS=%d),"
+        " vibn-sim latency 0", n, COOLIFY_RPM, GITEA_RPS)
+    fresh_state(db, sim, 0)
+    d = Daemon(sim, {})
+    try:
+        sim.call("POST", "/_sim/counters/reset")
+        t0 = signup_burst(db, n)
+        secs = wait_ready(db, n, t0, "default budgets")
+        counters = sim.counters()
+    finally:
+        d.stop()
+    # Token buckets (clients/coolify.c, clients/gitea.c): Coolify burst rpm/10 then rpm/60
+    # per second; Gitea burst rps then rps per second. The minimum calls: n creates plus
+    # one project list per TTL on Coolify, 3n on Gitea.
+    c_rate, c_burst = COOLIFY_RPM / 60.0, max(COOLIFY_RPM // 10, 1)
+    g_rate, g_burst = float(GITEA_RPS), GITEA_RPS
+    lists = 1
+    while True:  # the snapshot is listed again each TTL while the run lasts
+        c_need = n * MIN["coolify"]["mutating"] + lists
+        c_secs = max(c_need - c_burst, 0) / c_rate
+        if c_secs <= lists * PROJECT_TTL_S:
+            break
+        lists += 1
+    g_need = n * (MIN["gitea"]["read"] + MIN["gitea"]["mutating"])
+    g_secs = max(g_need - g_burst, 0) / g_rate
+    expected = max(c_secs, g_secs)
+    c_used = counters["coolify"]["read"] + counters["coolify"]["mutating"]
+    g_used = counters["gitea"]["read"] + counters["gitea"]["mutating"]
+    out("  expected: Coolify (%d calls - %d burst) / %.0f per s = %.1f s; Gitea (%d calls"
+        " - %d burst) / %.0f per s = %.1f s; the bound: %.1f s", c_need, c_burst, c_rate,
+        c_secs, g_need, g_burst, g_rate, g_secs, expected)
+    out("  measured: all %d Ready in %.1f s (%.2fx the budget bound); calls made: Coolify %d,"
+        " Gitea %d; achieved Coolify rate %.0f/min (limit %d: %.2fx)", n, secs,
+        ratio(secs, expected), c_used, g_used, (c_used - c_burst) / secs * 60, COOLIFY_RPM,
+        ratio((c_used - c_burst) / secs * 60, COOLIFY_RPM))
+    return secs
+
+
+def main():
+    ok = True
+    sim = Sim()
+    db = psycopg.connect(DB_URL, autocommit=True)
+    try:
+        if "burst0" in PHASES:
+            secs0, rate0, c0, _ = burst_phase(db, sim, 0, N)
+            print_calls(c0, N)
+            out("  throughput %.0f workspaces/s   target >= 500   (%.2fx)", rate0,
+                ratio(rate0, 500))
+            if rate0 < 500:
+                ok = False
+            if "resync" in PHASES:
+                ok = resync_phase(db, sim, N) and ok
+        if "burst20" in PHASES:
+            secs1, rate1, c1, _ = burst_phase(db, sim, LATENCY_MS, N)
+            print_calls(c1, N)
+            bound = WORKERS / (CRITICAL_PATH * LATENCY_MS / 1000.0)
+            out("  bound: workers / (calls on the critical path x latency) = %d / (%d x %d"
+                " ms) = %.0f workspaces/s; target >= 0.80 x bound = %.0f", WORKERS,
+                CRITICAL_PATH, LATENCY_MS, bound, 0.8 * bound)
+            out("  throughput %.0f workspaces/s = %.2f x bound   target >= 0.80   (%.2fx)",
+                rate1, ratio(rate1, bound), ratio(rate1 / bound, 0.8))
+            if rate1 < 0.8 * bound:
+                ok = False
+        if "budget" in PHASES:
+            budget_phase(db, sim, N_BUDGET)
+    finally:
+        db.close()
+        sim.stop()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
