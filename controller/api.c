@@ -17,11 +17,18 @@
 #include "controller/httpd.h"
 
 /* Request bodies of the API are small: a key name. */
-#define API_MAX_BODY       (16 * 1024)
-#define API_MIGRATE_MS     (10 * 60 * 1000)
+#define API_MAX_BODY   (16 * 1024)
+#define API_MIGRATE_MS (10 * 60 * 1000)
 
-enum api_op { API_LIST, API_GET, API_PROVISION, API_KEYS_LIST, API_KEYS_MINT, API_KEYS_REVOKE,
-              API_MIGRATE };
+enum api_op {
+	API_LIST,
+	API_GET,
+	API_PROVISION,
+	API_KEYS_LIST,
+	API_KEYS_MINT,
+	API_KEYS_REVOKE,
+	API_MIGRATE
+};
 
 static struct {
 	char *admin_secret; /* read by database threads; set before, freed after them */
@@ -244,12 +251,12 @@ api_keys_list(PGconn *db, const struct api_call *c, const struct api_principal *
 	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", keys[i].id, "name",
-		                   keys[i].name, "prefix", keys[i].prefix, "created_at",
-		                   keys[i].created_at, "last_used_at",
-		                   api_str_or_null(keys[i].last_used_at), "revoked_at",
-		                   api_str_or_null(keys[i].revoked_at)));
+		json_array_append_new(arr,
+		                      json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", keys[i].id,
+		                                "name", keys[i].name, "prefix", keys[i].prefix,
+		                                "created_at", keys[i].created_at, "last_used_at",
+		                                api_str_or_null(keys[i].last_used_at), "revoked_at",
+		                                api_str_or_null(keys[i].revoked_at)));
 	keys_list_free(keys, n);
 	api_reply_doc(out, 200, json_pack("{s:s, s:o}", "workspace", c->slug, "keys", arr));
 }
@@ -412,7 +419,8 @@ api_handle(struct httpd_req *req, void *arg)
 		return;
 	}
 	if (op == API_KEYS_MINT && !api_parse_is_json(httpd_header(req, "Content-Type"))) {
-		httpd_error(req, 415, "unsupported_media_type", "the body must be application/json");
+		httpd_error(req, 415, "unsupported_media_type",
+		            "the body must be application/json");
 		return;
 	}
 	if (op == API_LIST && api_parse_limit(httpd_query(req, "limit"), &limit, &cause) != 0) {

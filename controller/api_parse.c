@@ -67,9 +67,10 @@ api_parse_key_request(const void *body, size_t len, char **name, char **cause)
 	}
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 	    !keys_valid_name(json_string_value(v))) {
-		*cause = xasprintf("\"name\" must be a string of 1 to %d characters without control "
-		                   "characters",
-		                   KEYS_NAME_MAX);
+		*cause =
+		    xasprintf("\"name\" must be a string of 1 to %d characters without control "
+		              "characters",
+		              KEYS_NAME_MAX);
 		goto fail;
 	}
 	*name = xstrdup(json_string_value(v));
@@ -87,7 +88,9 @@ api_parse_limit(const char *text, long *limit, char **cause)
 	*limit = API_PARSE_PAGE_DEFAULT;
 	if (text == NULL)
 		return 0;
-	if (util_parse_long(text, 1, API_PARSE_PAGE_MAX, limit) != 0) {
+	/* Digits only: strtol would also take spaces and a sign. */
+	if (!isdigit((unsigned char)text[0]) ||
+	    util_parse_long(text, 1, API_PARSE_PAGE_MAX, limit) != 0) {
 		*limit = API_PARSE_PAGE_DEFAULT;
 		*cause = xasprintf("limit must be an integer from 1 to %d", API_PARSE_PAGE_MAX);
 		return -1;

@@ -113,8 +113,9 @@ api_webhook_handle(struct httpd_req *req, void *unused)
 
 	if (!api_parse_is_json(httpd_header(req, "Content-Type"))) {
 		metrics_webhook_delivery("unsupported_media_type");
-		httpd_error(req, 415, "unsupported_media_type",
-		            "deliveries must be application/json (set the hook's content type to json)");
+		httpd_error(
+		    req, 415, "unsupported_media_type",
+		    "deliveries must be application/json (set the hook's content type to json)");
 		return;
 	}
 	body = httpd_body(req, &len);
@@ -131,7 +132,8 @@ api_webhook_handle(struct httpd_req *req, void *unused)
 	}
 	if (delivery != NULL && !api_parse_delivery(delivery)) {
 		metrics_webhook_delivery("bad_payload");
-		httpd_error(req, 400, "bad_delivery", "X-Gitea-Delivery must be 1 to 128 characters");
+		httpd_error(req, 400, "bad_delivery",
+		            "X-Gitea-Delivery must be 1 to 128 characters");
 		return;
 	}
 	if (webhook_parse(event, body ? (const void *)body : "", len, &ev, &cause) != 0) {

@@ -15,7 +15,8 @@
 #include "controller/httpd.h"
 #include "controller/loop.h"
 
-#define APIDB_QUEUE_DEFAULT 1024
+#define APIDB_QUEUE_DEFAULT   1024
+#define APIDB_TIMER_MARGIN_MS 200
 
 enum apidb_state { APIDB_QUEUED, APIDB_RUNNING, APIDB_DONE };
 
@@ -89,7 +90,7 @@ apidb_send(struct apidb_job *job)
 		for (int i = 0; i < r->nheaders; i++)
 			httpd_set_header(job->req, r->hname[i], r->hvalue[i]);
 		httpd_reply(job->req, r->status,
-		            r->body.len == 0      ? NULL
+		            r->body.len == 0  ? NULL
 		            : r->content_type ? r->content_type
 		                              : "application/json",
 		            r->body.len ? r->body.data : "", r->body.len);
@@ -307,14 +308,18 @@ apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg, void (*fre
 	if (refused) {
 		if (req != NULL) {
 			httpd_set_header(req, "Retry-After", "1");
-			httpd_error(req, 503, "overloaded", "too many requests waiting for the database");
+			httpd_error(req, 503, "overloaded",
+			            "too many requests waiting for the database");
 		}
 		job->req = NULL;
 		apidb_job_free(job);
 		return -1;
 	}
 	if (req != NULL) {
-		struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+		/* A margin over statement_timeout, so that the database's own error (more
+		 * precise) normally wins; the timer is for a database that does not answer. */
+		int64_t ms = timeout_ms + APIDB_TIMER_MARGIN_MS;
+		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 
 		httpd_defer(req);
 		job->timer = evtimer_new(loop_base(), apidb_timeout, job);

@@ -19,7 +19,7 @@
  *
  * Guarantees: every submitted request is answered exactly once, on the loop thread. Every
  * wait has a deadline: a request not answered within its deadline (the default is
- * VIBN_API_TIMEOUT; statement_timeout on the connections is the same) gets 503
+ * VIBN_API_TIMEOUT, which is also statement_timeout on the connections, plus 0.2 s) gets 503
  * {"code":"timeout"} at once, even when the database hangs; one that waits in the queue
  * past its deadline is never run. The queue is bounded: when it is full, apidb_submit
  * answers 503 {"code":"overloaded"} at once. A database that cannot be reached gives 503
@@ -55,11 +55,11 @@ struct apidb_reply {
 typedef void (*apidb_work)(PGconn *db, void *arg, struct apidb_reply *out);
 
 struct apidb_config {
-	const char *conninfo;   /* borrowed until apidb_stop */
-	int threads;            /* database threads (and connections), >= 1 */
-	int queue_max;          /* pending jobs before 503 overloaded; 0: 1024 */
-	int64_t timeout_ms;     /* default deadline of a request, queue wait included */
-	const char *appname;    /* application_name of the connections; NULL: "vibnd-api" */
+	const char *conninfo; /* borrowed until apidb_stop */
+	int threads;          /* database threads (and connections), >= 1 */
+	int queue_max;        /* pending jobs before 503 overloaded; 0: 1024 */
+	int64_t timeout_ms;   /* default deadline of a request, queue wait included */
+	const char *appname;  /* application_name of the connections; NULL: "vibnd-api" */
 };
 
 /* Starts the threads (connections are made on first use). Call once, on the loop thread,
@@ -75,14 +75,14 @@ void apidb_stop(void);
  * (queue full, or stopped): req was answered with 503 and free_arg(arg) already ran. */
 int apidb_submit(struct httpd_req *req, apidb_work fn, void *arg, void (*free_arg)(void *));
 /* apidb_submit with its own deadline in milliseconds (e.g. long admin operations). */
-int apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg,
-                         void (*free_arg)(void *), int64_t timeout_ms);
+int apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg, void (*free_arg)(void *),
+                         int64_t timeout_ms);
 
 /* Reply helpers, for work functions (any thread; they only touch *out). */
 void apidb_reply_json(struct apidb_reply *out, int status, const char *json);
 /* {"error": "<message>", "code": "<code>"}. */
-void apidb_reply_error(struct apidb_reply *out, int status, const char *code, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
+void apidb_reply_error(struct apidb_reply *out, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Adds a response header (copied; at most APIDB_MAX_HEADERS, further ones are dropped). */
 void apidb_reply_header(struct apidb_reply *out, const char *name, const char *value);
 /* A database failure: 503 {"code":"db_error"}; logs cause (which must hold no secret). */

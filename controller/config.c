@@ -59,10 +59,11 @@ static const struct config_setting config_table[CFG_COUNT] = {
                         "reconciler to run (test and noop are built in for tests)"},
     [CFG_WEBHOOKS] = {"VIBN_WEBHOOKS", "webhooks", CONFIG_BOOL, "on", 0, 0, 0,
                       "serve POST /webhooks/gitea (on needs GITEA_WEBHOOK_SECRET)"},
-    [CFG_API_CONNECTIONS] = {"VIBN_API_CONNECTIONS", "api-connections", CONFIG_INT, "4", 1, 64,
-                             0, "database threads (one connection each) for webhooks and the API"},
-    [CFG_API_TIMEOUT] = {"VIBN_API_TIMEOUT", "api-timeout", CONFIG_SECONDS, "2", 0.05, 60, 0,
-                         "deadline of a webhook or API request's database work (seconds; 503 after)"},
+    [CFG_API_CONNECTIONS] = {"VIBN_API_CONNECTIONS", "api-connections", CONFIG_INT, "4", 1, 64, 0,
+                             "database threads (one connection each) for webhooks and the API"},
+    [CFG_API_TIMEOUT] =
+        {"VIBN_API_TIMEOUT", "api-timeout", CONFIG_SECONDS, "2", 0.05, 60, 0,
+         "deadline of a webhook or API request's database work (seconds; 503 after)"},
 };
 
 const struct config_setting *

@@ -222,7 +222,8 @@ vibnd_select(struct vibnd *d)
 		        names);
 		return -1;
 	}
-	if (config_int(&d->cfg, CFG_WEBHOOKS) && config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET) == NULL) {
+	if (config_int(&d->cfg, CFG_WEBHOOKS) &&
+	    config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET) == NULL) {
 		fprintf(stderr, "vibnd: GITEA_WEBHOOK_SECRET is required to serve webhooks "
 		                "(set VIBN_WEBHOOKS=off to run without them)\n");
 		return -1;
@@ -251,7 +252,8 @@ vibnd_api_start(struct vibnd *d)
 	if (config_int(&d->cfg, CFG_WEBHOOKS))
 		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
 	else
-		log_info("webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");
+		log_info(
+		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");
 	api_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
 }
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import socket
 import subprocess
 import uuid
 
@@ -197,9 +198,11 @@ def test_unknown_org_other_events_and_mapping(db_url, daemons):
 
 def test_webhook_caps_and_content_type(db_url, daemons):
     d = start(daemons, db_url)
-    big = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
-    r = deliver(d, big)
-    assert r.status == 413
+    # Over the 1 MiB cap: refused from the headers, before the body is read.
+    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as s:
+        s.sendall(b"POST /webhooks/gitea HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (1024 * 1024 + 1))
+        assert s.recv(4096).startswith(b"HTTP/1.1 413 ")
     body = repo_payload("vibn-acme")
     r = deliver(d, body, ctype="application/x-www-form-urlencoded")
     assert r.status == 415 and r.json["code"] == "unsupported_media_type"
@@ -375,7 +378,6 @@ def test_stuck_database_gives_503_quickly(db_url, daemons):
         # and the connections recover
         assert call(d, "GET", "/api/workspaces/acme", headers=ADMIN_H).status == 200
         assert deliver(d, repo_payload("vibn-acme")).status == 202
-    assert metric(d, "error") == 1
 
 
 # --- end to end: vibn-sim's own signed webhook makes the reconciler repair ---------------
