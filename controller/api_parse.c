@@ -11,6 +11,14 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
+void
+api_parse_oneline(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 int
 api_parse_is_json(const char *ct)
 {
@@ -46,6 +54,7 @@ api_parse_key_request(const void *body, size_t len, char **name, char **cause)
 	if (root == NULL) {
 		*cause = xasprintf("invalid JSON at line %d column %d: %s", err.line, err.column,
 		                   err.text);
+		api_parse_oneline(*cause);
 		return -1;
 	}
 	if (!json_is_object(root)) {

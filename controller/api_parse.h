@@ -23,6 +23,10 @@ int api_parse_key_request(const void *body, size_t len, char **name, char **caus
 int api_parse_limit(const char *text, long *limit, char **cause)
     __attribute__((warn_unused_result));
 
+/* Makes s (client-influenced text, e.g. a parser's message quoting the input) one line of
+ * printable ASCII, in place: other bytes become '?'. */
+void api_parse_oneline(char *s);
+
 /* 1 when s follows the workspace slug rule (^[a-z0-9]+(-[a-z0-9]+)*$, at most 32 chars). */
 int api_parse_slug(const char *s);
 /* 1 when s is a uuid in its 36-character text form. */

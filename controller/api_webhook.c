@@ -42,39 +42,99 @@ api_webhook_job_free(void *p)
 	free(j);
 }
 
-/* Database thread: the one round trip. */
+/* Appends v as a Postgres array literal of text (NULL entries are NULL), quoting every
+ * element, so that any text is safe inside it. */
 static void
-api_webhook_accept(PGconn *db, void *arg, struct apidb_reply *out)
+api_webhook_array(struct buf *b, char *const *v, int n)
 {
-	struct api_webhook_job *j = arg;
-	const char *p[3] = {j->delivery, j->org, j->event};
-	char *cause = NULL;
-	const char *result;
-	PGresult *res;
+	buf_putc(b, '{');
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		if (v[i] == NULL) {
+			buf_puts(b, "NULL");
+			continue;
+		}
+		buf_putc(b, '"');
+		for (const char *c = v[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(b, '\\');
+			buf_putc(b, *c);
+		}
+		buf_putc(b, '"');
+	}
+	buf_putc(b, '}');
+}
+
+static void
+api_webhook_reply(struct apidb_reply *out, const char *result, const char *slug)
+{
 	struct buf b;
 
-	res = db_exec(db, "SELECT out_result, out_slug FROM vibn_webhook_accept($1, $2, $3)", 3, p,
-	              &cause);
-	if (res == NULL || PQntuples(res) != 1) {
-		metrics_webhook_delivery("error");
-		apidb_reply_db_error(out, "webhook", cause ? cause : "no result");
+	metrics_webhook_delivery(result);
+	buf_init(&b);
+	buf_puts(&b, "{\"result\": ");
+	httpd_json_string(&b, result);
+	if (slug != NULL && strcmp(result, "accepted") == 0) {
+		buf_puts(&b, ", \"workspace\": ");
+		httpd_json_string(&b, slug);
+	}
+	buf_puts(&b, "}\n");
+	apidb_reply_json(out, 202, buf_str(&b));
+	buf_free(&b);
+}
+
+/* Database thread: the deliveries queued together, in one round trip and one transaction
+ * (group commit); each answer is matched back by its position. */
+static void
+api_webhook_accept(PGconn *db, void *const *args, struct apidb_reply *const *outs, int n)
+{
+	char *delivery[APIDB_BATCH_MAX], *org[APIDB_BATCH_MAX], *event[APIDB_BATCH_MAX];
+	struct buf a[3];
+	const char *p[3];
+	char *cause = NULL;
+	PGresult *res;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const struct api_webhook_job *j = args[i];
+
+		delivery[i] = j->delivery;
+		org[i] = j->org;
+		event[i] = j->event;
+	}
+	for (i = 0; i < 3; i++)
+		buf_init(&a[i]);
+	api_webhook_array(&a[0], delivery, n);
+	api_webhook_array(&a[1], org, n);
+	api_webhook_array(&a[2], event, n);
+	for (i = 0; i < 3; i++)
+		p[i] = buf_str(&a[i]);
+	res = db_exec(db,
+	              "SELECT out_idx, out_result, out_slug "
+	              "FROM vibn_webhook_accept_batch($1::text[], $2::text[], $3::text[])",
+	              3, p, &cause);
+	for (i = 0; i < 3; i++)
+		buf_free(&a[i]);
+	if (res == NULL || PQntuples(res) != n) {
+		for (i = 0; i < n; i++) {
+			metrics_webhook_delivery("error");
+			apidb_reply_error(outs[i], 503, "db_error", "database error");
+		}
+		log_warn("webhook: accepting %d deliveries: %s", n, cause ? cause : "short result");
 		free(cause);
 		if (res != NULL)
 			PQclear(res);
 		return;
 	}
-	result = PQgetvalue(res, 0, 0);
-	metrics_webhook_delivery(result);
-	buf_init(&b);
-	buf_puts(&b, "{\"result\": ");
-	httpd_json_string(&b, result);
-	if (!PQgetisnull(res, 0, 1) && strcmp(result, "accepted") == 0) {
-		buf_puts(&b, ", \"workspace\": ");
-		httpd_json_string(&b, PQgetvalue(res, 0, 1));
+	for (int row = 0; row < n; row++) {
+		long k = atol(PQgetvalue(res, row, 0)) - 1;
+
+		if (k >= 0 && k < n)
+			api_webhook_reply(outs[k], PQgetvalue(res, row, 1),
+			                  PQgetisnull(res, row, 2) ? NULL
+			                                           : PQgetvalue(res, row, 2));
 	}
-	buf_puts(&b, "}\n");
-	apidb_reply_json(out, 202, buf_str(&b));
-	buf_free(&b);
 	PQclear(res);
 }
 
@@ -138,6 +198,7 @@ api_webhook_handle(struct httpd_req *req, void *unused)
 	}
 	if (webhook_parse(event, body ? (const void *)body : "", len, &ev, &cause) != 0) {
 		metrics_webhook_delivery("bad_payload");
+		api_parse_oneline(cause);
 		httpd_error(req, 400, "bad_payload", "%s", cause);
 		free(cause);
 		return;
@@ -155,7 +216,7 @@ api_webhook_handle(struct httpd_req *req, void *unused)
 		log_debug("webhook: %s %s org=%s repo=%s delivery=%s", ev.event,
 		          ev.action ? ev.action : "-", ev.org, ev.repo ? ev.repo : "-",
 		          delivery ? delivery : "-");
-		(void)apidb_submit(req, api_webhook_accept, j, api_webhook_job_free);
+		(void)apidb_submit_batch(req, api_webhook_accept, j, api_webhook_job_free);
 	}
 	webhook_event_free(&ev);
 }

@@ -23,7 +23,8 @@ enum apidb_state { APIDB_QUEUED, APIDB_RUNNING, APIDB_DONE };
 struct apidb_job {
 	TAILQ_ENTRY(apidb_job) entry;
 	struct httpd_req *req; /* NULL: background, or already answered (timeout) */
-	apidb_work fn;
+	apidb_work fn;         /* or: */
+	apidb_batch_work batch_fn;
 	void *arg;
 	void (*free_arg)(void *);
 	int64_t timeout_ms;
@@ -179,12 +180,66 @@ apidb_connection(PGconn **db, int64_t *cur_timeout, int64_t timeout_ms)
 	return 0;
 }
 
+/* Takes the first queued job and, when it is batched, the queued jobs of the same batch
+ * function after it. Called with apidb.mu held. */
+static int
+apidb_take(struct apidb_job **batch)
+{
+	struct apidb_job *job = TAILQ_FIRST(&apidb.pending), *next;
+	int n = 0;
+
+	for (; job != NULL && n < APIDB_BATCH_MAX; job = next) {
+		next = TAILQ_NEXT(job, entry);
+		if (n > 0 && (batch[0]->batch_fn == NULL || job->batch_fn != batch[0]->batch_fn))
+			continue;
+		TAILQ_REMOVE(&apidb.pending, job, entry);
+		apidb.npending--;
+		job->state = APIDB_RUNNING;
+		batch[n++] = job;
+		if (job->batch_fn == NULL)
+			break;
+	}
+	return n;
+}
+
+static void
+apidb_run(PGconn **db, int64_t *cur_timeout, struct apidb_job **batch, int n)
+{
+	void *args[APIDB_BATCH_MAX];
+	struct apidb_reply *outs[APIDB_BATCH_MAX];
+	int64_t timeout_ms = batch[0]->timeout_ms;
+
+	for (int i = 1; i < n; i++)
+		if (batch[i]->timeout_ms < timeout_ms)
+			timeout_ms = batch[i]->timeout_ms;
+	if (apidb_connection(db, cur_timeout, timeout_ms) != 0) {
+		for (int i = 0; i < n; i++)
+			batch[i]->unavailable = 1;
+		return;
+	}
+	if (batch[0]->batch_fn != NULL) {
+		for (int i = 0; i < n; i++) {
+			args[i] = batch[i]->arg;
+			outs[i] = &batch[i]->reply;
+		}
+		batch[0]->batch_fn(*db, args, outs, n);
+	} else {
+		batch[0]->fn(*db, batch[0]->arg, &batch[0]->reply);
+	}
+	/* A failed or busy connection is not reused. */
+	if (PQstatus(*db) != CONNECTION_OK || PQtransactionStatus(*db) != PQTRANS_IDLE) {
+		PQfinish(*db);
+		*db = NULL;
+	}
+}
+
 static void *
 apidb_thread(void *unused)
 {
+	struct apidb_job *batch[APIDB_BATCH_MAX];
 	PGconn *db = NULL;
 	int64_t cur_timeout = -1;
-	struct apidb_job *job;
+	int n;
 
 	for (;;) {
 		pthread_mutex_lock(&apidb.mu);
@@ -194,28 +249,18 @@ apidb_thread(void *unused)
 			pthread_mutex_unlock(&apidb.mu);
 			break;
 		}
-		job = TAILQ_FIRST(&apidb.pending);
-		TAILQ_REMOVE(&apidb.pending, job, entry);
-		apidb.npending--;
-		job->state = APIDB_RUNNING;
+		n = apidb_take(batch);
 		pthread_mutex_unlock(&apidb.mu);
 
-		if (apidb_connection(&db, &cur_timeout, job->timeout_ms) != 0) {
-			job->unavailable = 1;
-		} else {
-			job->fn(db, job->arg, &job->reply);
-			/* A failed or busy connection is not reused. */
-			if (PQstatus(db) != CONNECTION_OK ||
-			    PQtransactionStatus(db) != PQTRANS_IDLE) {
-				PQfinish(db);
-				db = NULL;
-			}
-		}
+		apidb_run(&db, &cur_timeout, batch, n);
+
 		pthread_mutex_lock(&apidb.mu);
-		job->state = APIDB_DONE;
-		apidb.st.done++;
-		apidb.st.unavailable += (unsigned long long)job->unavailable;
-		TAILQ_INSERT_TAIL(&apidb.done, job, entry);
+		for (int i = 0; i < n; i++) {
+			batch[i]->state = APIDB_DONE;
+			apidb.st.done++;
+			apidb.st.unavailable += (unsigned long long)batch[i]->unavailable;
+			TAILQ_INSERT_TAIL(&apidb.done, batch[i], entry);
+		}
 		pthread_mutex_unlock(&apidb.mu);
 		event_active(apidb.done_ev, EV_READ, 0);
 	}
@@ -282,9 +327,9 @@ apidb_stop(void)
 	apidb.started = 0;
 }
 
-int
-apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg, void (*free_arg)(void *),
-                     int64_t timeout_ms)
+static int
+apidb_enqueue(struct httpd_req *req, apidb_work fn, apidb_batch_work batch_fn, void *arg,
+              void (*free_arg)(void *), int64_t timeout_ms)
 {
 	struct apidb_job *job;
 	int refused = 0;
@@ -294,6 +339,7 @@ apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg, void (*fre
 	job = xcalloc(1, sizeof *job);
 	job->req = req;
 	job->fn = fn;
+	job->batch_fn = batch_fn;
 	job->arg = arg;
 	job->free_arg = free_arg;
 	job->timeout_ms = timeout_ms;
@@ -336,9 +382,22 @@ apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg, void (*fre
 }
 
 int
+apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg, void (*free_arg)(void *),
+                     int64_t timeout_ms)
+{
+	return apidb_enqueue(req, fn, NULL, arg, free_arg, timeout_ms);
+}
+
+int
 apidb_submit(struct httpd_req *req, apidb_work fn, void *arg, void (*free_arg)(void *))
 {
-	return apidb_submit_timeout(req, fn, arg, free_arg, 0);
+	return apidb_enqueue(req, fn, NULL, arg, free_arg, 0);
+}
+
+int
+apidb_submit_batch(struct httpd_req *req, apidb_batch_work fn, void *arg, void (*free_arg)(void *))
+{
+	return apidb_enqueue(req, NULL, fn, arg, free_arg, 0);
 }
 
 void

@@ -78,6 +78,17 @@ int apidb_submit(struct httpd_req *req, apidb_work fn, void *arg, void (*free_ar
 int apidb_submit_timeout(struct httpd_req *req, apidb_work fn, void *arg, void (*free_arg)(void *),
                          int64_t timeout_ms);
 
+/* Batched work: runs n jobs submitted with the same function in one go (one round trip,
+ * one transaction: group commit), args[i] and outs[i] for each; n is 1 under light load and
+ * up to APIDB_BATCH_MAX under a burst. Same rules as apidb_work otherwise. */
+#define APIDB_BATCH_MAX 64
+typedef void (*apidb_batch_work)(PGconn *db, void *const *args, struct apidb_reply *const *outs,
+                                 int n);
+/* apidb_submit for batched work: the job waits in the same queue, and the thread that takes
+ * it also takes the other queued jobs of the same function (up to APIDB_BATCH_MAX). */
+int apidb_submit_batch(struct httpd_req *req, apidb_batch_work fn, void *arg,
+                       void (*free_arg)(void *));
+
 /* Reply helpers, for work functions (any thread; they only touch *out). */
 void apidb_reply_json(struct apidb_reply *out, int status, const char *json);
 /* {"error": "<message>", "code": "<code>"}. */
