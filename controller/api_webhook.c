@@ -110,10 +110,10 @@ api_webhook_accept(PGconn *db, void *const *args, struct apidb_reply *const *out
 	api_webhook_array(&a[2], event, n);
 	for (i = 0; i < 3; i++)
 		p[i] = buf_str(&a[i]);
-	res = db_exec(db,
-	              "SELECT out_idx, out_result, out_slug "
-	              "FROM vibn_webhook_accept_batch($1::text[], $2::text[], $3::text[])",
-	              3, p, &cause);
+	res = apidb_exec(db, "vibn_webhook_accept_batch",
+	                 "SELECT out_idx, out_result, out_slug "
+	                 "FROM vibn_webhook_accept_batch($1::text[], $2::text[], $3::text[])",
+	                 3, p, &cause);
 	for (i = 0; i < 3; i++)
 		buf_free(&a[i]);
 	if (res == NULL || PQntuples(res) != n) {

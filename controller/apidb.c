@@ -168,7 +168,8 @@ apidb_connection(PGconn **db, int64_t *cur_timeout, int64_t timeout_ms)
 	               "SELECT set_config('statement_timeout', $1, false), "
 	               "set_config('lock_timeout', $1, false), "
 	               "set_config('idle_in_transaction_session_timeout', $1, false), "
-	               "set_config('TimeZone', 'UTC', false)",
+	               "set_config('TimeZone', 'UTC', false), "
+	               "set_config('plan_cache_mode', 'force_generic_plan', false)",
 	               1, p, &cause) != 0) {
 		log_warn("api database: %s", cause);
 		free(cause);
@@ -398,6 +399,47 @@ int
 apidb_submit_batch(struct httpd_req *req, apidb_batch_work fn, void *arg, void (*free_arg)(void *))
 {
 	return apidb_enqueue(req, NULL, fn, arg, free_arg, 0);
+}
+
+static PGresult *
+apidb_exec_prepared(PGconn *db, const char *name, int nparams, const char *const *params,
+                    char **cause)
+{
+	PGresult *res = PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	*cause = db_oneline(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db));
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *
+apidb_exec(PGconn *db, const char *name, const char *sql, int nparams, const char *const *params,
+           char **cause)
+{
+	PGresult *res;
+
+	*cause = NULL;
+	res = PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
+		return res;
+	/* Not prepared on this connection yet (26000): prepare, then run. */
+	if (res == NULL || strcmp(db_sqlstate(res), "26000") != 0) {
+		*cause = db_oneline(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db));
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	res = PQprepare(db, name, sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*cause = db_oneline(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db));
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	return apidb_exec_prepared(db, name, nparams, params, cause);
 }
 
 void

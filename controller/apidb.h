@@ -89,6 +89,11 @@ typedef void (*apidb_batch_work)(PGconn *db, void *const *args, struct apidb_rep
 int apidb_submit_batch(struct httpd_req *req, apidb_batch_work fn, void *arg,
                        void (*free_arg)(void *));
 
+/* db_exec through a statement prepared once per connection under name (unique per SQL
+ * text): hot paths skip the parse and plan of every call. Same contract as db_exec. */
+PGresult *apidb_exec(PGconn *db, const char *name, const char *sql, int nparams,
+                     const char *const *params, char **cause) __attribute__((warn_unused_result));
+
 /* Reply helpers, for work functions (any thread; they only touch *out). */
 void apidb_reply_json(struct apidb_reply *out, int status, const char *json);
 /* {"error": "<message>", "code": "<code>"}. */

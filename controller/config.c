@@ -59,7 +59,7 @@ static const struct config_setting config_table[CFG_COUNT] = {
                         "reconciler to run (test and noop are built in for tests)"},
     [CFG_WEBHOOKS] = {"VIBN_WEBHOOKS", "webhooks", CONFIG_BOOL, "on", 0, 0, 0,
                       "serve POST /webhooks/gitea (on needs GITEA_WEBHOOK_SECRET)"},
-    [CFG_API_CONNECTIONS] = {"VIBN_API_CONNECTIONS", "api-connections", CONFIG_INT, "4", 1, 64, 0,
+    [CFG_API_CONNECTIONS] = {"VIBN_API_CONNECTIONS", "api-connections", CONFIG_INT, "2", 1, 64, 0,
                              "database threads (one connection each) for webhooks and the API"},
     [CFG_API_TIMEOUT] =
         {"VIBN_API_TIMEOUT", "api-timeout", CONFIG_SECONDS, "2", 0.05, 60, 0,

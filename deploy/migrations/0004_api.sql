@@ -52,10 +52,19 @@ BEGIN
     WITH input AS (
         SELECT u.d, u.o, u.e, u.i
           FROM unnest(deliveries, orgs, events) WITH ORDINALITY AS u(d, o, e, i)),
-    orgmap AS (
+    orgmap AS (  -- vibn_workspace_for_org, written out: plpgsql caches this plan
         SELECT k.lo, f.ws_id, f.ws_slug
           FROM (SELECT DISTINCT lower(x.o) AS lo FROM input x) k
-          LEFT JOIN LATERAL vibn_workspace_for_org(k.lo) f ON true),
+          LEFT JOIN LATERAL (
+              SELECT c.id AS ws_id, c.slug AS ws_slug FROM (
+                  SELECT w.id, w.slug, w.deleted_at, 0 AS pref FROM vibn_workspaces w
+                   WHERE lower(w.gitea_org) = k.lo
+                  UNION ALL
+                  SELECT w.id, w.slug, w.deleted_at, 1 FROM vibn_workspaces w
+                   WHERE left(k.lo, 5) = 'vibn-' AND w.slug = substr(k.lo, 6)
+                     AND w.gitea_org IS NULL) c
+              ORDER BY c.deleted_at IS NOT NULL, c.pref
+              LIMIT 1) f ON true),
     rows AS (
         SELECT x.i, x.d, x.e, x.o, m.ws_id, m.ws_slug,
                x.d IS NOT NULL AND x.i = min(x.i) OVER (PARTITION BY x.d) AS first

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Webhook ingestion benchmark on a private Postgres: wrk (Debian's, with a Lua script) sends
 # one fixed, correctly signed `repository` delivery with a unique X-Gitea-Delivery per
-# request to vibnd (noop reconciler); each 202 means the dedup row and the enqueue were
-# committed. Side by side: the same wrk against GET /healthz (a static 200) on the same
+# request to vibnd; each 202 means the dedup row and the enqueue were committed. The
+# workspace is reconciled meanwhile by the test reconciler taking 50 ms a run (a short real
+# reconcile: a few upstream calls), so the queue sees leases, dirty marks and follow-ups. Side by side: the same wrk against GET /healthz (a static 200) on the same
 # server, the limit of this machine. Targets: >= 5000 deliveries/s and >= 0.25 x static.
-#   BENCH_SECONDS (default 5)  BENCH_CONNS (default 32)  BENCH_API_CONNS (default 4)
+#   BENCH_SECONDS (default 5)  BENCH_CONNS (default 32)  BENCH_API_CONNS (default: vibnd's, 2)
+#   BENCH_RECONCILER (default test; noop: runs back to back, as fast as the queue goes)
 set -u
 cd "$(dirname "$0")/../.."
 BIN=$(cd "${VIBN_BIN:-bin}" && pwd)
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_CONNS:-32}
-API_CONNS=${BENCH_API_CONNS:-4}
+API_CONNS=${BENCH_API_CONNS:-2}
 SECRET=bench-webhook-secret
 command -v wrk >/dev/null || { echo "bench_webhooks: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
@@ -29,10 +31,13 @@ pg_start "$tmp/pg" >/dev/null || exit 1
 url="postgresql://postgres@127.0.0.1:$PGPORT/bench"
 "$PGBIN/psql" -qX -c "CREATE DATABASE bench" >/dev/null || exit 1
 DATABASE_URL=$url "$BIN/vibnctl" migrate >/dev/null || exit 1
-"$PGBIN/psql" -qX -d "$url" -v ON_ERROR_STOP=1 -c "INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u')" >/dev/null || exit 1
+"$PGBIN/psql" -qX -d "$url" -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || exit 1
+INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u');
+INSERT INTO vibn_test_behaviour (workspace_id, sleep_ms) SELECT id, 50 FROM vibn_workspaces;
+SQL
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-DATABASE_URL=$url VIBN_RECONCILER=noop VIBN_WORKERS=2 VIBN_LISTEN=127.0.0.1:$port \
+DATABASE_URL=$url VIBN_RECONCILER=${BENCH_RECONCILER:-test} VIBN_WORKERS=2 VIBN_LISTEN=127.0.0.1:$port \
 	GITEA_WEBHOOK_SECRET=$SECRET VIBN_API_CONNECTIONS=$API_CONNS "$BIN/vibnd" 2>"$tmp/vibnd.log" &
 daemon=$!
 for _ in $(seq 200); do
@@ -91,7 +96,8 @@ if [ -z "$hrate" ] || [ -z "$srate" ] || [ "$hbad" -ne 0 ] || [ "$sbad" -ne 0 ];
 	exit 1
 fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "webhook ingestion, wrk -t2 -c$CONNS -d${SECS}s, $API_CONNS API database connections:"
+runs=$("$PGBIN/psql" -qXAt -d "$url" -c "SELECT count(*) FROM vibn_test_runs")
+echo "webhook ingestion, wrk -t2 -c$CONNS -d${SECS}s, $API_CONNS API database connections, ${BENCH_RECONCILER:-test} reconciler ($runs runs):"
 printf '  signed deliveries (202)  %8.0f /s   p50 %6.2f ms   p99 %6.2f ms   limit >= 5000/s (%sx)\n' \
 	"$hrate" "$hp50" "$hp99" "$(ratio "$hrate" 5000)"
 printf '  static GET /healthz      %8.0f /s   p50 %6.2f ms   p99 %6.2f ms\n' "$srate" "$sp50" "$sp99"

@@ -436,3 +436,24 @@ def test_sim_webhook_repairs_a_deleted_repo(db_url, daemons):
                                 " AND result = 'accepted'").fetchone()[0] >= 1
     finally:
         sim.stop()
+
+
+def test_accept_batch_sql(db):
+    """The batch function itself: positions kept, duplicates inside one batch and across
+    batches, unknown orgs, no-dedup NULL ids, one enqueue per workspace."""
+    a = add_ws(db, "acme")
+    db.execute("DELETE FROM vibn_reconcile_queue")
+    rows = db.execute("SELECT out_idx, out_result, out_slug FROM vibn_webhook_accept_batch(%s, %s, %s)",
+                      (["d1", "d2", "d1", None, "d3"],
+                       ["vibn-acme", "Vibn-Acme", "vibn-acme", "vibn-acme", "other"],
+                       ["repository"] * 5)).fetchall()
+    assert rows == [(1, "accepted", "acme"), (2, "accepted", "acme"), (3, "duplicate", "acme"),
+                    (4, "accepted", "acme"), (5, "unknown_org", None)]
+    q = db.execute("SELECT workspace_id::text, priority, reason FROM vibn_reconcile_queue").fetchall()
+    assert q == [(a, 0, "webhook")]
+    rows = db.execute("SELECT * FROM vibn_webhook_accept('d2', 'vibn-acme', 'repository')").fetchall()
+    assert [r[0] for r in rows] == ["duplicate"]
+    assert db.execute("SELECT count(*) FROM vibn_webhook_deliveries").fetchone()[0] == 4
+    db.execute("UPDATE vibn_webhook_deliveries SET received_at = now() - interval '49 hours'"
+               " WHERE delivery_id = 'd1'")
+    assert db.execute("SELECT vibn_webhook_prune('48 hours')").fetchone()[0] == 1
