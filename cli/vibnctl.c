@@ -23,6 +23,7 @@ static const struct ctl_command ctl_commands[] = {
 	{"keys", ctl_keys, "workspace API keys (keys mint|list|revoke)"},
 	{"signup", ctl_signup, "ensure a user's workspace (signup --user ID --email EMAIL)"},
 	{"backfill", ctl_backfill, "assign legacy fs_projects to their owners' workspaces"},
+	{"connect-cursor", ctl_connect_cursor, "write a workspace's Cursor/MCP connect files"},
 };
 
 static void

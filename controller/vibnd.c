@@ -22,6 +22,7 @@
 #include "controller/keeper.h"
 #include "controller/listen.h"
 #include "controller/loop.h"
+#include "controller/mcp_http.h"
 #include "controller/metrics.h"
 #include "controller/reconciler.h"
 #include "controller/resync.h"
@@ -125,6 +126,7 @@ vibnd_finish(struct vibnd *d)
 	api_webhook_stop();
 	apidb_stop();
 	api_stop();
+	mcp_http_stop();
 	httpd_stop();
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
@@ -255,6 +257,8 @@ vibnd_api_start(struct vibnd *d)
 		log_info(
 		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");
 	api_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
+	mcp_http_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET),
+	                  config_str(&d->cfg, CFG_PUBLIC_URL));
 }
 
 static void

@@ -415,6 +415,12 @@ mf_spec_valid_branch(const char *s)
 }
 
 int
+mf_spec_valid_build_pack(const char *s)
+{
+	return mf_in(s, mf_build_packs, nitems(mf_build_packs));
+}
+
+int
 mf_spec_valid_ports(const char *s)
 {
 	long seen[64] = {0};

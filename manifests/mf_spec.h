@@ -93,6 +93,7 @@ int mf_spec_valid_username(const char *s); /* Gitea user names: what owner and m
 int mf_spec_valid_repo_name(const char *s);
 int mf_spec_valid_branch(const char *s);
 int mf_spec_valid_ports(const char *s);
+int mf_spec_valid_build_pack(const char *s); /* nixpacks, railpack, static, ... */
 
 /* The closest of n candidates to word (case-insensitive edit distance), or NULL when none is
  * close enough to suggest. Borrowed from candidates. */
