@@ -599,8 +599,10 @@ mf_members(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 				free(q);
 			} else if (w->owner != NULL && strcasecmp(user, w->owner) == 0 &&
 			           strcmp(role, "owner") != 0) {
-				rp = mf_join(path, "role");
-				mf_verr(v, mf_field(item, "role"), rp,
+				/* role may be absent (it defaults to member): point at the user. */
+				rn = mf_field(item, "role");
+				rp = mf_join(path, rn != NULL ? "role" : "user");
+				mf_verr(v, rn != NULL ? rn : mf_field(item, "user"), rp,
 				        "\"%s\" is the workspace owner; list the owner with role "
 				        "owner, or not at all",
 				        user);

@@ -259,6 +259,10 @@ test_roles_and_duplicate_members(void **state)
 	expect_one(HEAD "spec:\n  owner: al\n  members:\n    - {user: al, role: admin}\n",
 		   "t.yaml:8:24: spec.members[0].role: \"al\" is the workspace owner; list the "
 		   "owner with role owner, or not at all");
+	/* No role at all (it defaults to member): the error points at the user. */
+	expect_one(HEAD "spec:\n  owner: al\n  members:\n    - {user: al}\n",
+		   "t.yaml:8:14: spec.members[0].user: \"al\" is the workspace owner; list the "
+		   "owner with role owner, or not at all");
 }
 
 static void
