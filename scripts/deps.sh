@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config git libevent-dev libpq-dev libcurl4-openssl-dev \
 libjansson-dev libyaml-dev libssl-dev libcmocka-dev postgresql-15 postgresql-client-15 \
-python3 python3-pytest python3-pytest-timeout python3-psycopg wrk clang libclang-rt-14-dev curl"
+python3 python3-pytest python3-pytest-timeout python3-psycopg wrk clang libclang-rt-14-dev curl valgrind"
 PKGCONFIG="libevent libevent_pthreads libpq libcurl jansson yaml-0.1 libcrypto cmocka"
 PGBIN=/usr/lib/postgresql/15/bin
 
@@ -19,6 +19,7 @@ check() {
 	command -v wrk >/dev/null 2>&1 || return 1
 	command -v clang >/dev/null 2>&1 || return 1
 	command -v curl >/dev/null 2>&1 || return 1
+	command -v valgrind >/dev/null 2>&1 || return 1
 	return 0
 }
 
