@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -56,6 +57,13 @@ static const struct config_setting config_table[CFG_COUNT] = {
                        "Gitea request budget per second"},
     [CFG_RECONCILER] = {"VIBN_RECONCILER", "reconciler", CONFIG_STR, "workspace", 0, 0, 0,
                         "reconciler to run (test and noop are built in for tests)"},
+    [CFG_WEBHOOKS] = {"VIBN_WEBHOOKS", "webhooks", CONFIG_BOOL, "on", 0, 0, 0,
+                      "serve POST /webhooks/gitea (on needs GITEA_WEBHOOK_SECRET)"},
+    [CFG_API_CONNECTIONS] = {"VIBN_API_CONNECTIONS", "api-connections", CONFIG_INT, "4", 1, 64, 0,
+                             "database threads (one connection each) for webhooks and the API"},
+    [CFG_API_TIMEOUT] =
+        {"VIBN_API_TIMEOUT", "api-timeout", CONFIG_SECONDS, "2", 0.05, 60, 0,
+         "deadline of a webhook or API request's database work (seconds; 503 after)"},
 };
 
 const struct config_setting *
@@ -101,6 +109,25 @@ config_parse_seconds(const char *text, double min, double max, int64_t *ms)
 	return 0;
 }
 
+static int
+config_parse_bool(const char *text, int64_t *v)
+{
+	static const char *const on[] = {"on", "true", "yes", "1"};
+	static const char *const off[] = {"off", "false", "no", "0"};
+
+	for (size_t i = 0; i < nitems(on); i++) {
+		if (strcasecmp(text, on[i]) == 0) {
+			*v = 1;
+			return 0;
+		}
+		if (strcasecmp(text, off[i]) == 0) {
+			*v = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int
 config_check(enum config_id id, const char *text, int64_t *num, char **cause)
 {
@@ -138,6 +165,11 @@ config_check(enum config_id id, const char *text, int64_t *num, char **cause)
 		}
 		*cause = xasprintf("%s must be an integer from %ld to %ld%s%s%s", s->env,
 		                   (long)s->min, (long)s->max, sep, shown, end);
+		return -1;
+	case CONFIG_BOOL:
+		if (config_parse_bool(text, num) == 0)
+			return 0;
+		*cause = xasprintf("%s must be on or off%s%s%s", s->env, sep, shown, end);
 		return -1;
 	case CONFIG_SECONDS:
 		if (config_parse_seconds(text, s->min, s->max, num) == 0)

@@ -32,6 +32,9 @@ enum config_id {
 	CFG_COOLIFY_RPM,
 	CFG_GITEA_RPS,
 	CFG_RECONCILER,
+	CFG_WEBHOOKS,
+	CFG_API_CONNECTIONS,
+	CFG_API_TIMEOUT,
 	CFG_COUNT
 };
 
@@ -41,6 +44,7 @@ enum config_type {
 	CONFIG_ADDR,    /* host:port */
 	CONFIG_INT,     /* decimal integer within [min, max] */
 	CONFIG_SECONDS, /* decimal seconds within [min, max], e.g. "0.5"; read as milliseconds */
+	CONFIG_BOOL,    /* on|off (also true|false, yes|no, 1|0); read as 1 or 0 */
 };
 
 #define CONFIG_SECRET   0x1 /* never printed */

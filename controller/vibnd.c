@@ -13,6 +13,9 @@
 #include "clients/db.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "controller/api.h"
+#include "controller/api_webhook.h"
+#include "controller/apidb.h"
 #include "controller/config.h"
 #include "controller/health.h"
 #include "controller/httpd.h"
@@ -118,6 +121,10 @@ vibnd_finish(struct vibnd *d)
 	d->keeper = NULL;
 	listen_free(d->listen);
 	d->listen = NULL;
+	/* Owed API replies go out before the server closes. */
+	api_webhook_stop();
+	apidb_stop();
+	api_stop();
 	httpd_stop();
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
@@ -215,6 +222,12 @@ vibnd_select(struct vibnd *d)
 		        names);
 		return -1;
 	}
+	if (config_int(&d->cfg, CFG_WEBHOOKS) &&
+	    config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET) == NULL) {
+		fprintf(stderr, "vibnd: GITEA_WEBHOOK_SECRET is required to serve webhooks "
+		                "(set VIBN_WEBHOOKS=off to run without them)\n");
+		return -1;
+	}
 	snprintf(who, sizeof who, "the %s reconciler", d->rec->name);
 	if (config_require(&d->cfg, d->rec->required_settings, who, &cause) != 0) {
 		fprintf(stderr, "vibnd: %s\n", cause);
@@ -222,6 +235,26 @@ vibnd_select(struct vibnd *d)
 		return -1;
 	}
 	return 0;
+}
+
+/* The database threads of webhooks and the tenant API, and their routes. */
+static void
+vibnd_api_start(struct vibnd *d)
+{
+	struct apidb_config ac;
+
+	memset(&ac, 0, sizeof ac);
+	ac.conninfo = config_str(&d->cfg, CFG_DATABASE_URL);
+	ac.threads = (int)config_int(&d->cfg, CFG_API_CONNECTIONS);
+	ac.timeout_ms = config_ms(&d->cfg, CFG_API_TIMEOUT);
+	ac.appname = "vibnd-api";
+	apidb_start(&ac);
+	if (config_int(&d->cfg, CFG_WEBHOOKS))
+		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
+	else
+		log_info(
+		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");
+	api_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
 }
 
 static void
@@ -237,6 +270,7 @@ vibnd_start(struct vibnd *d)
 	if (httpd_start(config_str(&d->cfg, CFG_LISTEN), &cause) != 0)
 		fatalx("%s", cause);
 	health_register(vibnd_ready, d);
+	vibnd_api_start(d);
 
 	memset(&wc, 0, sizeof wc);
 	wc.conninfo = config_str(&d->cfg, CFG_DATABASE_URL);

@@ -32,7 +32,7 @@ DATABASE_URL=$url "$BIN/vibnctl" migrate >/dev/null || exit 1
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 start_daemon() { # reconciler
-	DATABASE_URL=$url VIBN_RECONCILER=$1 VIBN_WORKERS=8 VIBN_LISTEN=127.0.0.1:$port \
+	DATABASE_URL=$url VIBN_RECONCILER=$1 VIBN_WEBHOOKS=off VIBN_WORKERS=8 VIBN_LISTEN=127.0.0.1:$port \
 		"$BIN/vibnd" 2>"$tmp/vibnd-$1.log" &
 	daemon=$!
 	for _ in $(seq 200); do

@@ -76,11 +76,12 @@ def test_invalid_setting_names_the_variable(env, args, name):
 
 
 def test_check_mode(db_url):
-    ok = vibnd("-n", env={"DATABASE_URL": db_url, "VIBN_RECONCILER": "test"})
+    ok = vibnd("-n", env={"DATABASE_URL": db_url, "VIBN_RECONCILER": "test",
+                          "VIBN_WEBHOOKS": "off"})
     assert ok.returncode == 0, ok.stderr
     assert "configuration OK" in ok.stdout
     bad = vibnd("-n", env={"DATABASE_URL": "postgresql://nobody:hunter2@127.0.0.1:1/x",
-                           "VIBN_RECONCILER": "test"})
+                           "VIBN_RECONCILER": "test", "VIBN_WEBHOOKS": "off"})
     assert bad.returncode == 1
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot connect" in lines[0]

@@ -13,6 +13,10 @@ import psycopg
 from conftest import binary, wait_for
 
 
+# The webhook secret of every Daemon unless env overrides it (webhooks are on by default).
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -32,13 +36,14 @@ def http(method, url, timeout=5):
 class Daemon:
     """One vibnd process. env entries override the defaults (test reconciler, a free port)."""
 
-    def __init__(self, db_url, env=None, args=(), wait_ready=True):
-        self.port = free_port()
+    def __init__(self, db_url, env=None, args=(), wait_ready=True, port=None):
+        self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         e = {k: v for k, v in os.environ.items()
              if not k.startswith(("VIBN_", "GITEA_", "COOLIFY_")) or k.startswith("VIBN_TEST")}
         e.update({"DATABASE_URL": db_url, "VIBN_RECONCILER": "test",
-                  "VIBN_LISTEN": "127.0.0.1:%d" % self.port, "VIBN_WORKERS": "4"})
+                  "VIBN_LISTEN": "127.0.0.1:%d" % self.port, "VIBN_WORKERS": "4",
+                  "GITEA_WEBHOOK_SECRET": WEBHOOK_SECRET})
         e.update(env or {})
         self.logf = tempfile.NamedTemporaryFile(prefix="vibnd-", suffix=".log", delete=False)
         self.proc = subprocess.Popen([binary("vibnd"), *args], env=e, stdout=self.logf,
