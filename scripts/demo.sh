@@ -136,6 +136,7 @@ sys.exit(1)'
 }
 stack__wait 10 delivery_status >/dev/null || die "no webhook delivery was recorded"
 read -r status dms < <(delivery_status)
+dms=$(printf "%.0f" "$dms")
 how=webhook
 if [ "$status" -ge 200 ] && [ "$status" -lt 300 ]; then
 	echo "          delivery answered $status by vibnd in ${dms} ms: signature verified, acme queued"

@@ -132,6 +132,8 @@ class Vibnd:
         self.logf.close()
 
     def term(self, timeout=40):
+        if self.how == "SIGKILL":
+            return self.proc.returncode
         self.how = "SIGTERM"
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -292,6 +294,18 @@ class Soak:
         if p is not None:
             p.term()
 
+    def wait_ready(self, timeout=20):
+        deadline = now() + timeout
+        while now() < deadline:
+            for p in list(self.slots.values()):
+                try:
+                    if p.alive() and http("GET", p.url + "/readyz", timeout=2)[0] == 200:
+                        return True
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        return False
+
     def kill_random(self):
         with self.lock:
             live = [s for s, p in self.slots.items() if p.alive()]
@@ -316,16 +330,23 @@ class Soak:
                                                   "rate_limit_per_minute": 0})
             self.sim.ctl("DELETE", "/_sim/rules")
 
-    def burst_429(self):
-        """A 429 burst: Coolify's per-minute limit drops low for a while, and Gitea answers
-        a run of 429s with Retry-After."""
+    def burst_429(self, per_minute=False):
+        """A 429 burst: runs of 429 with a short Retry-After on both upstreams' busiest
+        routes; once (per_minute), Coolify's real per-minute limit set low for a few
+        seconds, whose Retry-After pauses every Coolify request up to a minute."""
         self.bursts += 1
-        self.sim.ctl("POST", "/_sim/faults", {"upstream": "coolify", "rate_limit_per_minute": 20})
-        self.sim.ctl("POST", "/_sim/rules", {"upstream": "gitea", "method": "*",
-                                             "path": "/api/v1/orgs/{org}", "count": 25,
-                                             "action": "status", "status": 429, "retry_after": 1})
-        threading.Timer(4.0, lambda: self.sim.ctl(
-            "POST", "/_sim/faults", {"upstream": "coolify", "rate_limit_per_minute": 0})).start()
+        if per_minute:
+            self.sim.ctl("POST", "/_sim/faults", {"upstream": "coolify",
+                                                  "rate_limit_per_minute": 20})
+            threading.Timer(4.0, lambda: self.sim.ctl(
+                "POST", "/_sim/faults", {"upstream": "coolify", "rate_limit_per_minute": 0})
+            ).start()
+            return
+        for up, path in (("gitea", "/api/v1/orgs/{org}"), ("gitea", "/api/v1/orgs/{org}/repos"),
+                         ("coolify", "/api/v1/projects"), ("coolify", "/api/v1/projects/{uuid}")):
+            self.sim.ctl("POST", "/_sim/rules", {"upstream": up, "method": "*", "path": path,
+                                                 "count": 20, "action": "status",
+                                                 "status": 429, "retry_after": 2})
 
     def lost_response(self):
         """Creates whose answer is lost after the upstream acted: the duplicate hazard."""
@@ -391,10 +412,11 @@ class Soak:
         events.append((0.55 * S, "pg_restart", None))
         events.append((0.30 * S, "replicas_up", None))
         events.append((0.75 * S, "replicas_down", None))
+        events.append((0.15 * S, "burst", True))
         t = 3.0
         while t < S:
-            events.append((t, "burst", None))
-            t += max(8.0, S / 12)
+            events.append((t, "burst", False))
+            t += max(6.0, S / 15)
         t = 1.0
         while t < S:
             events.append((t, "lost", None))
@@ -430,6 +452,13 @@ class Soak:
             self.apply_wave(*arg)
             self.log("applied workspaces %d..%d", arg[0], arg[1] - 1)
         elif kind == "kill":
+            if not any(p.alive() for p in self.slots.values()):
+                # Every replica is down (an earlier kill): bring the pending ones back first,
+                # so that each kill hits a running daemon.
+                for r in list(restarts):
+                    restarts.remove(r)
+                    self.start_slot(r[1])
+                self.wait_ready()
             slot = self.kill_random()
             if slot is not None:
                 restarts.append((now() + self.rng.uniform(0.2, 2.0), slot))
@@ -451,7 +480,7 @@ class Soak:
             restarts[:] = [r for r in restarts if r[1] == 0]
             self.log("back to one replica")
         elif kind == "burst":
-            self.burst_429()
+            self.burst_429(arg)
         elif kind == "lost":
             self.lost_response()
         elif kind == "drift":
@@ -598,8 +627,6 @@ class Soak:
                         r["end"] = r["start"] + int(d * 1000)
                         if msg.startswith("reconcile finished after"):
                             lost_lease += 1
-                    elif "webhook" in msg and kv.get("delivery"):
-                        hooks.append((self.parse_ts(ts), kv, msg))
         for r in runs.values():
             if r["end"] is None:
                 # Cut short: a SIGKILLed run ended with its process (the kill was sent at
@@ -641,6 +668,7 @@ class Soak:
         ready = sum(1 for w in items if w["ready"] == "True")
         bad_up = self.check_upstream(items)
         deliveries = self.sim.ctl("GET", "/_sim/deliveries") or []
+        accepted_db = self.accepted_deliveries()
         for slot in list(self.slots):
             self.stop_slot(slot)
         self.front.close()
@@ -649,7 +677,7 @@ class Soak:
         over = self.overlaps(runs)
         died = [p for p in self.procs if p.how is None or
                 (p.how == "SIGTERM" and p.proc.returncode not in (0,))]
-        bad_hooks = self.check_webhooks(deliveries, hooks, runs)
+        bad_hooks = self.check_webhooks(accepted_db, runs)
         total = now() - self.log.t0
 
         accepted = [d for d in deliveries if 200 <= d["status"] < 300]
@@ -668,8 +696,9 @@ class Soak:
              not any(self.stats["dups"])),
             ("declared members present", "%d missing" % self.stats["members missing"],
              self.stats["members missing"] == 0),
-            ("webhook deliveries accepted", "%d of %d sent, %d unprocessed" % (
-                len(accepted), len(deliveries), len(bad_hooks)), not bad_hooks),
+            ("webhook deliveries", "%d sent, %d answered 2xx, %d accepted, %d unprocessed" % (
+                len(deliveries), len(accepted), len(accepted_db), len(bad_hooks)),
+             not bad_hooks and len(accepted_db) > 0),
             ("reconciles (all replicas)", "%d, %d cut by a kill" % (
                 len(runs), sum(1 for r in runs.values() if r.get("open"))), True),
             ("overlapping reconciles", "%d (lease lost mid-run: %d)" % (len(over), lost_lease),
@@ -703,25 +732,27 @@ class Soak:
                 c.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.db_name)
         return 0 if passed else 1
 
-    def check_webhooks(self, deliveries, hooks, runs):
-        """Every accepted delivery is followed by a reconcile of its workspace: the receiver
-        logs each accepted delivery with its id and workspace."""
-        accepted = {d["id"] for d in deliveries if 200 <= d["status"] < 300}
-        logged = {}
-        for ts, kv, msg in hooks:
-            if kv.get("delivery") in accepted and kv.get("workspace"):
-                logged.setdefault(kv["delivery"], (ts, kv["workspace"]))
+    def accepted_deliveries(self):
+        """(delivery id, received at in ms, workspace id) of every delivery vibnd accepted:
+        vibn_webhook_accept recorded it and queued its workspace in one transaction."""
+        with psycopg.connect(self.db_url, autocommit=True) as c:
+            return c.execute(
+                "SELECT delivery_id, (extract(epoch FROM received_at) * 1000)::bigint,"
+                " workspace_id::text FROM vibn_webhook_deliveries WHERE result = 'accepted'"
+            ).fetchall()
+
+    @staticmethod
+    def check_webhooks(accepted, runs):
+        """Every accepted delivery was followed by a reconcile of its workspace that started
+        after the delivery was recorded and ran to its end (not cut by a kill)."""
         starts = {}
         for r in runs.values():
-            starts.setdefault(r["ws"], []).append(r["start"])
+            if not r.get("open"):
+                starts.setdefault(r["ws"], []).append(r["start"])
         bad = []
-        for d in sorted(accepted):
-            if d not in logged:
-                # Accepted for an org that is no workspace's (or ignored): nothing to do.
-                continue
-            ts, ws = logged[d]
-            if not any(s >= ts - 1 for s in starts.get(ws, [])):
-                bad.append("delivery %s (workspace %s) accepted but never reconciled" % (d, ws))
+        for d, ts, ws in accepted:
+            if not any(s >= ts for s in starts.get(ws, [])):
+                bad.append("delivery %s (workspace %s) accepted but never processed" % (d, ws))
         return bad
 
 
