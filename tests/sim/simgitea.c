@@ -1367,7 +1367,9 @@ gitea_team_members(struct sim_req *r)
 	if (t == NULL)
 		return;
 	v = xcalloc(t->nmembers + 1, sizeof(*v));
-	memcpy(v, t->members, t->nmembers * sizeof(*v));
+	/* members is NULL once the last one left: memcpy must not see it (UBSan) */
+	if (t->nmembers > 0)
+		memcpy(v, t->members, t->nmembers * sizeof(*v));
 	gitea_users_page(r, v, t->nmembers);
 	free(v);
 }

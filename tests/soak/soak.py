@@ -76,6 +76,10 @@ class Log:
             print("[%6.1fs] %s" % (now() - self.t0, fmt % args), flush=True)
 
 
+class SimDied(RuntimeError):
+    pass
+
+
 class Sim:
     def __init__(self, binary, out, seed):
         self.logf = open(os.path.join(out, "vibn-sim.log"), "w")
@@ -88,10 +92,18 @@ class Sim:
         self.gitea, self.coolify = m.group(1), m.group(2)
 
     def ctl(self, method, path, body=None):
+        if self.proc.poll() is not None:
+            raise SimDied("vibn-sim exited %s; its log ends: %s" % (
+                self.proc.returncode, self.tail()))
         status, doc = http(method, self.gitea + path, body, timeout=30)
         if status >= 300:
             raise RuntimeError("sim %s %s: %d" % (method, path, status))
         return doc
+
+    def tail(self):
+        self.logf.flush()
+        with open(self.logf.name, encoding="utf-8", errors="replace") as f:
+            return " | ".join(f.read().strip().splitlines()[-5:])
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -134,9 +146,10 @@ class Vibnd:
     def term(self, timeout=40):
         if self.how == "SIGKILL":
             return self.proc.returncode
-        self.how = "SIGTERM"
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if self.how != "SIGTERM":  # a second SIGTERM means "exit now" to vibnd
+                self.how = "SIGTERM"
+                self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -186,6 +199,7 @@ class Soak:
         self.lost_responses = 0
         self.desired = {}  # slug -> spec summary
         self.failures = []
+        self.ctl_reports = []
         self.lock = threading.Lock()
 
     # ---- setup ----
@@ -194,8 +208,14 @@ class Soak:
         r = subprocess.run([os.path.join(self.a.bin, "vibnctl"), *args],
                            env=dict(os.environ, DATABASE_URL=self.db_url), capture_output=True,
                            text=True, timeout=timeout)
+        if "Sanitizer" in r.stderr or "runtime error:" in r.stderr:
+            # A sanitizer build of vibnctl reported something: keep it whole, count it.
+            path = os.path.join(self.out, "vibnctl-sanitizer-%d.log" % len(self.ctl_reports))
+            with open(path, "w") as f:
+                f.write("vibnctl %s (exit %d)\n%s" % (" ".join(args), r.returncode, r.stderr))
+            self.ctl_reports.append("vibnctl %s: sanitizer report in %s" % (args[0], path))
         if check and r.returncode != 0:
-            raise RuntimeError("vibnctl %s: %s" % (" ".join(args), r.stderr.strip()))
+            raise RuntimeError("vibnctl %s: %s" % (" ".join(args), r.stderr.strip()[:500]))
         return r
 
     def setup(self):
@@ -294,19 +314,8 @@ class Soak:
         if p is not None:
             p.term()
 
-    def wait_ready(self, timeout=20):
-        deadline = now() + timeout
-        while now() < deadline:
-            for p in list(self.slots.values()):
-                try:
-                    if p.alive() and http("GET", p.url + "/readyz", timeout=2)[0] == 200:
-                        return True
-                except OSError:
-                    pass
-            time.sleep(0.1)
-        return False
-
     def kill_random(self):
+        """SIGKILLs a random live replica once it is ready (so it is doing work)."""
         with self.lock:
             live = [s for s, p in self.slots.items() if p.alive()]
         if not live:
@@ -314,6 +323,14 @@ class Soak:
         slot = self.rng.choice(live)
         with self.lock:
             p = self.slots[slot]
+        deadline = now() + 15
+        while now() < deadline and p.alive():
+            try:
+                if http("GET", p.url + "/readyz", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
         p.kill()
         self.kills += 1
         return slot
@@ -442,6 +459,8 @@ class Soak:
                 time.sleep(min(left, 0.1))
             try:
                 self.event(kind, arg, restarts)
+            except SimDied:
+                raise
             except Exception as e:  # a failed chaos step (e.g. sim busy) is logged, not fatal
                 self.log("chaos step %s failed: %s", kind, e)
         for _, slot in restarts:
@@ -458,7 +477,6 @@ class Soak:
                 for r in list(restarts):
                     restarts.remove(r)
                     self.start_slot(r[1])
-                self.wait_ready()
             slot = self.kill_random()
             if slot is not None:
                 restarts.append((now() + self.rng.uniform(0.2, 2.0), slot))
@@ -475,8 +493,14 @@ class Soak:
                     self.start_slot(s)
             self.log("three replicas running")
         elif kind == "replicas_down":
-            for s in (1, 2):
-                self.stop_slot(s)
+            with self.lock:
+                going = [self.slots.pop(s) for s in (1, 2) if s in self.slots]
+            for p in going:  # SIGTERM both, then wait: they drain in parallel
+                if p.how is None and p.alive():
+                    p.how = "SIGTERM"
+                    p.proc.send_signal(signal.SIGTERM)
+            for p in going:
+                p.term()
             restarts[:] = [r for r in restarts if r[1] == 0]
             self.log("back to one replica")
         elif kind == "burst":
@@ -514,6 +538,9 @@ class Soak:
         deadline = now() + self.a.settle
         last = None
         while now() < deadline:
+            if self.sim.proc.poll() is not None:
+                raise SimDied("vibn-sim exited %s: %s" % (self.sim.proc.returncode,
+                                                          self.sim.tail()))
             ok, frac = self.converged()
             if frac != last:
                 self.log("ready %s", frac)
@@ -523,7 +550,8 @@ class Soak:
             time.sleep(1)
         # Member drift has no webhook: a drift repair run of every workspace finds it.
         self.log("vibnctl resync --all (drift repair of every workspace)")
-        self.ctl("resync", "--all")
+        while self.ctl("resync", "--all", check=False).returncode != 0 and now() < deadline:
+            time.sleep(1)
         time.sleep(0.5)
         while now() < deadline:
             ok, frac = self.converged()
@@ -674,6 +702,10 @@ class Soak:
         self.front.close()
         self.sim.stop()
         runs, hooks, sanitizer, lost_lease = self.parse_logs()
+        sanitizer += self.ctl_reports
+        with open(os.path.join(self.out, "vibn-sim.log"), encoding="utf-8", errors="replace") as f:
+            sanitizer += ["vibn-sim.log: " + l.strip() for l in f
+                          if "Sanitizer" in l or "runtime error:" in l]
         over = self.overlaps(runs)
         died = [p for p in self.procs if p.how is None or
                 (p.how == "SIGTERM" and p.proc.returncode not in (0,))]
