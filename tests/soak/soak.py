@@ -731,7 +731,7 @@ class Soak:
             ("webhook deliveries", "%d sent, %d answered 2xx, %d accepted, %d unprocessed" % (
                 len(deliveries), len(accepted), len(accepted_db), len(bad_hooks)),
              not bad_hooks and len(accepted_db) > 0),
-            ("reconciles (all replicas)", "%d, %d cut by a kill" % (
+            ("reconciles (all replicas)", "%d, %d cut short (SIGKILL or shutdown)" % (
                 len(runs), sum(1 for r in runs.values() if r.get("open"))), True),
             ("overlapping reconciles", "%d (lease lost mid-run: %d)" % (len(over), lost_lease),
              not over),
