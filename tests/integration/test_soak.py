@@ -48,5 +48,9 @@ def test_soak_100_workspaces():
          "--workspaces", "100", "--seconds", "30", "--settle", "120", "--kills", "10",
          "--workers", "16", "--resync", "60", "--drift-every", "1"],
         capture_output=True, text=True, timeout=280)
+    # The whole report, for a failure that run.sh's excerpt cuts (.var/ is ignored).
+    os.makedirs(os.path.join(ROOT, ".var"), exist_ok=True)
+    with open(os.path.join(ROOT, ".var", "test_soak.log"), "w") as f:
+        f.write(r.stdout + "\n--- stderr ---\n" + r.stderr)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert "soak PASSED" in r.stdout

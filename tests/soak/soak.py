@@ -707,8 +707,10 @@ class Soak:
             sanitizer += ["vibn-sim.log: " + l.strip() for l in f
                           if "Sanitizer" in l or "runtime error:" in l]
         over = self.overlaps(runs)
+        # A SIGTERMed vibnd exits 0; one signalled before it installed its handlers (right
+        # after a restart) dies of the signal itself, which is as clean.
         died = [p for p in self.procs if p.how is None or
-                (p.how == "SIGTERM" and p.proc.returncode not in (0,))]
+                (p.how == "SIGTERM" and p.proc.returncode not in (0, -signal.SIGTERM))]
         bad_hooks = self.check_webhooks(accepted_db, runs)
         total = now() - self.log.t0
 
