@@ -30,6 +30,11 @@ static const struct config_setting config_table[CFG_COUNT] = {
                                CONFIG_SECRET, "Coolify API token"},
     [CFG_COOLIFY_SERVER_UUID] = {"COOLIFY_SERVER_UUID", "coolify-server-uuid", CONFIG_STR, NULL, 0,
                                  0, 0, "Coolify server that app services deploy to"},
+    [CFG_COOLIFY_DEPLOY_KEY_UUID] =
+        {"VIBN_COOLIFY_DEPLOY_KEY_UUID", "coolify-deploy-key-uuid", CONFIG_STR, NULL, 0, 0, 0,
+         "Coolify private key (uuid) that builds apps from private repos"
+         " over SSH; its public half must be an SSH key of"
+         " GITEA_ADMIN_USER. Unset: apps clone over HTTP"},
     [CFG_ADMIN_MIGRATE_SECRET] = {"ADMIN_MIGRATE_SECRET", "admin-migrate-secret", CONFIG_STR, NULL,
                                   0, 0, CONFIG_SECRET,
                                   "admin secret for /api/admin/migrate and admin API access"},

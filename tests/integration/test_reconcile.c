@@ -632,6 +632,39 @@ test_removed_app_is_deleted_upstream(void **state_)
 	                 0);
 }
 
+static void
+test_private_repo_app_uses_the_deploy_key(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *key, *st, *app, *repo;
+	long status = 0;
+	char *key_uuid;
+
+	key = sim_api(sim, "coolify", "coolify-token", "POST", "/security/keys",
+	              "{\"name\":\"vibn\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
+	              "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
+	              &status);
+	assert_int_equal(status, 201);
+	key_uuid = strdup(json_string_value(json_object_get(key, "uuid")));
+	json_decref(key);
+	f->set.coolify_deploy_key_uuid = key_uuid;
+	insert_acme(f); /* repo web is private */
+	assert_int_equal(reconcile(f, "acme").fail, WSR_FAIL_NONE);
+	assert_cond(f, "acme", COND_APPS, "True", "Created");
+	st = state();
+	app = find_named(json_object_get(json_object_get(st, "coolify"), "applications"), "name",
+	                 "acme-web");
+	repo = find_named(json_object_get(sim_org(st, "vibn-acme"), "repos"), "name", "web");
+	assert_non_null(app);
+	assert_non_null(repo);
+	/* Built over SSH from the repo's ssh_url, not its HTTP clone URL. */
+	assert_string_equal(json_string_value(json_object_get(app, "git_repository")),
+	                    "git@127.0.0.1:vibn-acme/web.git");
+	json_decref(st);
+	f->set.coolify_deploy_key_uuid = NULL;
+	free(key_uuid);
+}
+
 int
 main(void)
 {
@@ -658,6 +691,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_hand_added_repo_and_member_left_alone, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_removed_app_is_deleted_upstream, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_private_repo_app_uses_the_deploy_key, setup,
+	                                    teardown),
 	};
 	int rc;
 
