@@ -15,10 +15,12 @@ dir=$root/.var/demo
 
 t0=$(date +%s%N)
 elapsed() { awk -v n="$(date +%s%N)" -v t="$t0" 'BEGIN { printf "%5.1fs", (n - t) / 1e9 }'; }
-say() { printf '\033[1m[%s]\033[0m %s\n' "$(elapsed)" "$*"; }
+# Bold and red only on a terminal: a log file or CI gets plain text.
+if [ -t 1 ]; then B=$'\033[1m' R=$'\033[31m' N=$'\033[0m'; else B='' R='' N=''; fi
+say() { printf '%s[%s]%s %s\n' "$B" "$(elapsed)" "$N" "$*"; }
 indent() { sed 's/^/          /'; }
 die() {
-	printf '\033[31mdemo failed:\033[0m %s\n' "$*" >&2
+	printf '%sdemo failed:%s %s\n' "$R" "$N" "$*" >&2
 	echo "logs: $dir/" >&2
 	exit 1
 }
