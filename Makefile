@@ -87,7 +87,7 @@ BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_PROGS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
 .PHONY: all tests test check bench fuzz fuzz-build fmt fmt-check lint valgrind demo up soak \
-	clean deps
+	clean deps FORCE
 .SECONDARY:
 all: $(PROGS)
 tests: $(PROGS) $(TEST_PROGS) $(BENCH_PROGS)
@@ -97,7 +97,14 @@ $(BUILD)/obj/%.o: %.c
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
-$(GEN_MIGRATIONS): $(MIGRATIONS) scripts/embed-migrations.sh
+# The set of migrations, rewritten only when it changes: removing or renaming a file then
+# regenerates the table too (a deleted prerequisite alone would not).
+MIGRATION_LIST := $(BUILD)/gen/migrations.list
+$(MIGRATION_LIST): FORCE
+	@mkdir -p $(@D)
+	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' > $@
+
+$(GEN_MIGRATIONS): $(MIGRATIONS) $(MIGRATION_LIST) scripts/embed-migrations.sh
 	@mkdir -p $(@D)
 	$(Q)scripts/embed-migrations.sh $@ $(MIGRATIONS)
 
