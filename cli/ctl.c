@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "clients/db.h"
+#include "common/xmalloc.h"
 
 void
 ctl_error(const char *fmt, ...)
@@ -36,4 +37,28 @@ ctl_connect(void)
 		free(cause);
 	}
 	return conn;
+}
+
+char *
+ctl_workspace_id(PGconn *conn, const char *cmd, const char *slug)
+{
+	const char *p[1] = {slug};
+	char *cause = NULL, *id;
+	PGresult *res =
+	    db_exec(conn, "SELECT id FROM vibn_workspaces WHERE slug = $1 AND deleted_at IS NULL",
+		    1, p, &cause);
+
+	if (res == NULL) {
+		ctl_error("%s: %s", cmd, cause);
+		free(cause);
+		return NULL;
+	}
+	if (PQntuples(res) == 0) {
+		ctl_error("%s: workspace \"%s\" not found", cmd, slug);
+		PQclear(res);
+		return NULL;
+	}
+	id = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return id;
 }

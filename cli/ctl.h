@@ -16,6 +16,10 @@
 /* Connects to DATABASE_URL. Returns a new connection, or NULL after printing one line. */
 PGconn *ctl_connect(void);
 
+/* The id of the live (not deleted) workspace slug: a new string, or NULL after printing
+ * "vibnctl: <cmd>: ..." (not found, or the database error). */
+char *ctl_workspace_id(PGconn *conn, const char *cmd, const char *slug);
+
 /* Prints "vibnctl: <message>" to stderr. */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -88,31 +88,6 @@ out:
 	return rc;
 }
 
-/* The id of the live workspace slug (a new string), or NULL after printing. */
-static char *
-ctl_connect_workspace(PGconn *conn, const char *slug)
-{
-	const char *p[1] = {slug};
-	char *cause = NULL, *id;
-	PGresult *res =
-	    db_exec(conn, "SELECT id FROM vibn_workspaces WHERE slug = $1 AND deleted_at IS NULL",
-	            1, p, &cause);
-
-	if (res == NULL) {
-		ctl_error("connect-cursor: %s", cause);
-		free(cause);
-		return NULL;
-	}
-	if (PQntuples(res) == 0) {
-		ctl_error("connect-cursor: workspace \"%s\" not found", slug);
-		PQclear(res);
-		return NULL;
-	}
-	id = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return id;
-}
-
 /* The token to embed (a new string): key checked against the workspace, or a new one. */
 static char *
 ctl_connect_token(PGconn *conn, const char *ws_id, const char *slug, const char *key,
@@ -211,7 +186,7 @@ ctl_connect_cursor(int argc, char **argv)
 	}
 	if ((conn = ctl_connect()) == NULL)
 		return CTL_FAIL;
-	if ((ws_id = ctl_connect_workspace(conn, slug)) == NULL ||
+	if ((ws_id = ctl_workspace_id(conn, "connect-cursor", slug)) == NULL ||
 	    (token = ctl_connect_token(conn, ws_id, slug, key, mint)) == NULL)
 		goto out;
 	c = connect_build(conn, ws_id, url, token, &files, &cause);

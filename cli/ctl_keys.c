@@ -37,38 +37,13 @@ ctl_keys_usage(FILE *out)
 	    KEYS_NAME_MAX);
 }
 
-/* The id of the live workspace slug (a new string), or NULL after printing. */
-static char *
-ctl_keys_workspace(PGconn *conn, const char *slug)
-{
-	const char *p[1] = {slug};
-	char *cause = NULL, *id;
-	PGresult *res =
-	    db_exec(conn, "SELECT id FROM vibn_workspaces WHERE slug = $1 AND deleted_at IS NULL",
-	            1, p, &cause);
-
-	if (res == NULL) {
-		ctl_error("keys: %s", cause);
-		free(cause);
-		return NULL;
-	}
-	if (PQntuples(res) == 0) {
-		ctl_error("keys: workspace \"%s\" not found", slug);
-		PQclear(res);
-		return NULL;
-	}
-	id = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return id;
-}
-
 static int
 ctl_keys_mint(PGconn *conn, const char *slug, const char *name)
 {
 	char *id, *token = NULL, *key_id = NULL, *cause = NULL;
 	int rc = CTL_FAIL;
 
-	if ((id = ctl_keys_workspace(conn, slug)) == NULL)
+	if ((id = ctl_workspace_id(conn, "keys", slug)) == NULL)
 		return CTL_FAIL;
 	if (keys_mint(conn, id, name, &token, &key_id, &cause) != 0) {
 		ctl_error("keys mint: %s", cause);
@@ -105,7 +80,7 @@ ctl_keys_list(PGconn *conn, const char *slug, enum ctl_output format)
 	char *id = NULL, *cause = NULL;
 	int rc = CTL_FAIL;
 
-	if (slug != NULL && (id = ctl_keys_workspace(conn, slug)) == NULL)
+	if (slug != NULL && (id = ctl_workspace_id(conn, "keys", slug)) == NULL)
 		return CTL_FAIL;
 	if (keys_list(conn, id, &keys, &n, &cause) != 0) {
 		ctl_error("keys list: %s", cause);
@@ -167,7 +142,7 @@ ctl_keys_revoke(PGconn *conn, const char *key_id, const char *slug)
 	char *id = NULL, *cause = NULL;
 	int result, rc = CTL_FAIL;
 
-	if (slug != NULL && (id = ctl_keys_workspace(conn, slug)) == NULL)
+	if (slug != NULL && (id = ctl_workspace_id(conn, "keys", slug)) == NULL)
 		return CTL_FAIL;
 	if (keys_revoke(conn, key_id, id, &result, &cause) != 0) {
 		ctl_error("keys revoke: %s", cause);

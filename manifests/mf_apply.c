@@ -248,37 +248,80 @@ mf_apply_workspace_row(struct mf_writer *wr, const struct mf_live *l, const stru
 	    6, p);
 }
 
-static int
-mf_apply_members(struct mf_writer *wr, const struct mf_live *l, const struct mf_workspace *d)
-{
-	const struct mf_workspace *h = &l->w;
-	char *matched = xcalloc(h->nmembers + 1, 1);
-	long *match = xcalloc(d->nmembers + 1, sizeof *match);
-	char id[32];
-	int rc = -1;
+/* An array of member, repo or app structs, seen through its name and row id fields. */
+struct mf_rows {
+	const void *v;
+	size_t n, size, name_off, id_off;
+};
 
-	/* Pair desired members with stored rows by user, ignoring case (as Gitea does). */
-	for (size_t i = 0; i < d->nmembers; i++) {
+#define MF_ROWS(arr, count, type, name_field)                                                      \
+	((struct mf_rows){(arr), (count), sizeof(type), offsetof(type, name_field),                \
+	                  offsetof(type, id)})
+
+static const char *
+mf_rows_name(const struct mf_rows *r, size_t k)
+{
+	return *(char *const *)((const char *)r->v + k * r->size + r->name_off);
+}
+
+static long long
+mf_rows_id(const struct mf_rows *r, size_t k)
+{
+	return *(const long long *)((const char *)r->v + k * r->size + r->id_off);
+}
+
+/* Pairs each desired item with an unpaired stored row of the same name, ignoring case (as
+ * Gitea does): match[i] is the row's index or -1, matched[j] marks the rows paired. */
+static void
+mf_apply_pair(const struct mf_rows *have, const struct mf_rows *want, char *matched, long *match)
+{
+	for (size_t i = 0; i < want->n; i++) {
 		match[i] = -1;
-		for (size_t j = 0; j < h->nmembers; j++) {
+		for (size_t j = 0; j < have->n; j++) {
 			if (!matched[j] &&
-			    strcasecmp(h->members[j].user, d->members[i].user) == 0) {
+			    strcasecmp(mf_rows_name(have, j), mf_rows_name(want, i)) == 0) {
 				matched[j] = 1;
 				match[i] = (long)j;
 				break;
 			}
 		}
 	}
-	for (size_t j = 0; j < h->nmembers; j++) {
-		const char *p[1] = {id};
+}
 
+/* Deletes the stored rows of table that no desired item paired with. */
+static int
+mf_apply_delete_unpaired(struct mf_writer *wr, const char *delete_sql, const struct mf_rows *have,
+                         const char *matched)
+{
+	char id[32];
+	const char *p[1] = {id};
+
+	for (size_t j = 0; j < have->n; j++) {
 		if (matched[j])
 			continue;
-		snprintf(id, sizeof id, "%lld", h->members[j].id);
-		if (mf_apply_exec(wr, "DELETE FROM vibn_workspace_members WHERE id = $1", 1, p) !=
-		    0)
-			goto fail;
+		snprintf(id, sizeof id, "%lld", mf_rows_id(have, j));
+		if (mf_apply_exec(wr, delete_sql, 1, p) != 0)
+			return -1;
 	}
+	return 0;
+}
+
+static int
+mf_apply_members(struct mf_writer *wr, const struct mf_live *l, const struct mf_workspace *d)
+{
+	const struct mf_workspace *h = &l->w;
+	char *matched = xcalloc(h->nmembers + 1, 1);
+	long *match = xcalloc(d->nmembers + 1, sizeof *match);
+	struct mf_rows hr, dr;
+	char id[32];
+	int rc = -1;
+
+	hr = MF_ROWS(h->members, h->nmembers, struct mf_member, user);
+	dr = MF_ROWS(d->members, d->nmembers, struct mf_member, user);
+	mf_apply_pair(&hr, &dr, matched, match);
+	if (mf_apply_delete_unpaired(wr, "DELETE FROM vibn_workspace_members WHERE id = $1", &hr,
+	                             matched) != 0)
+		goto fail;
 	for (size_t i = 0; i < d->nmembers; i++) {
 		const struct mf_member *dm = &d->members[i], *hm;
 		const char *p[3] = {id, dm->user, dm->role};
@@ -321,28 +364,16 @@ mf_apply_repos(struct mf_writer *wr, const struct mf_live *l, const struct mf_wo
 	const struct mf_workspace *h = &l->w;
 	char *matched = xcalloc(h->nrepos + 1, 1);
 	long *match = xcalloc(d->nrepos + 1, sizeof *match);
+	struct mf_rows hrows, drows;
 	char id[32];
 	int rc = -1;
 
-	for (size_t i = 0; i < d->nrepos; i++) {
-		match[i] = -1;
-		for (size_t j = 0; j < h->nrepos; j++) {
-			if (!matched[j] && strcasecmp(h->repos[j].name, d->repos[i].name) == 0) {
-				matched[j] = 1;
-				match[i] = (long)j;
-				break;
-			}
-		}
-	}
-	for (size_t j = 0; j < h->nrepos; j++) {
-		const char *p[1] = {id};
-
-		if (matched[j])
-			continue;
-		snprintf(id, sizeof id, "%lld", h->repos[j].id);
-		if (mf_apply_exec(wr, "DELETE FROM vibn_workspace_repos WHERE id = $1", 1, p) != 0)
-			goto fail;
-	}
+	hrows = MF_ROWS(h->repos, h->nrepos, struct mf_repo, name);
+	drows = MF_ROWS(d->repos, d->nrepos, struct mf_repo, name);
+	mf_apply_pair(&hrows, &drows, matched, match);
+	if (mf_apply_delete_unpaired(wr, "DELETE FROM vibn_workspace_repos WHERE id = $1", &hrows,
+	                             matched) != 0)
+		goto fail;
 	for (size_t i = 0; i < d->nrepos; i++) {
 		const struct mf_repo *dr = &d->repos[i], *hr;
 		const char *p[5] = {id, dr->name, mf_tf(dr->private), dr->description,
@@ -385,28 +416,16 @@ mf_apply_apps(struct mf_writer *wr, const struct mf_live *l, const struct mf_wor
 	const struct mf_workspace *h = &l->w;
 	char *matched = xcalloc(h->napps + 1, 1);
 	long *match = xcalloc(d->napps + 1, sizeof *match);
+	struct mf_rows hrows, drows;
 	char id[32];
 	int rc = -1;
 
-	for (size_t i = 0; i < d->napps; i++) {
-		match[i] = -1;
-		for (size_t j = 0; j < h->napps; j++) {
-			if (!matched[j] && strcasecmp(h->apps[j].name, d->apps[i].name) == 0) {
-				matched[j] = 1;
-				match[i] = (long)j;
-				break;
-			}
-		}
-	}
-	for (size_t j = 0; j < h->napps; j++) {
-		const char *p[1] = {id};
-
-		if (matched[j])
-			continue;
-		snprintf(id, sizeof id, "%lld", h->apps[j].id);
-		if (mf_apply_exec(wr, "DELETE FROM vibn_workspace_apps WHERE id = $1", 1, p) != 0)
-			goto fail;
-	}
+	hrows = MF_ROWS(h->apps, h->napps, struct mf_app, name);
+	drows = MF_ROWS(d->apps, d->napps, struct mf_app, name);
+	mf_apply_pair(&hrows, &drows, matched, match);
+	if (mf_apply_delete_unpaired(wr, "DELETE FROM vibn_workspace_apps WHERE id = $1", &hrows,
+	                             matched) != 0)
+		goto fail;
 	for (size_t i = 0; i < d->napps; i++) {
 		const struct mf_app *da = &d->apps[i], *ha;
 		const char *p[6] = {id, da->name, da->repo, da->branch, da->build_pack, da->ports};
