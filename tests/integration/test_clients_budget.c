@@ -16,11 +16,11 @@
 
 #include "clients/coolify.h"
 #include "common/util.h"
-#include "tests/support/sim.h"
+#include "tests/support/simproc.h"
 
 #define ROUTE "GET /api/v1/projects"
 
-static struct sim *sim;
+static struct simproc *sim;
 
 struct worker {
 	pthread_t thread;
@@ -75,20 +75,20 @@ run_workers(struct worker *w, int n)
 static int
 group_setup(void **state)
 {
-	sim = sim_start(NULL);
+	sim = simproc_start(NULL);
 	return 0;
 }
 
 static int
 group_teardown(void **state)
 {
-	return sim_stop(sim) == 0 ? 0 : -1;
+	return simproc_stop(sim) == 0 ? 0 : -1;
 }
 
 static int
 setup(void **state)
 {
-	sim_reset(sim);
+	simproc_reset(sim);
 	return 0;
 }
 
@@ -113,7 +113,7 @@ test_bucket_shared_by_workers(void **state)
 	assert_int_equal(limited, 7);
 	assert_int_equal(unsent, 7);
 	/* Exactly five requests reached the upstream. */
-	assert_int_equal(sim_counter(sim, "coolify", ROUTE), 5);
+	assert_int_equal(simproc_counter(sim, "coolify", ROUTE), 5);
 	http_budget_free(b);
 }
 
@@ -134,7 +134,7 @@ test_workers_wait_for_tokens(void **state)
 			last = w[i].done_ms;
 	}
 	assert_true(last - start >= 550);
-	assert_int_equal(sim_counter(sim, "coolify", ROUTE), 12);
+	assert_int_equal(simproc_counter(sim, "coolify", ROUTE), 12);
 	http_budget_free(b);
 }
 
@@ -146,7 +146,7 @@ test_retry_after_pauses_every_worker(void **state)
 	struct worker impatient = {.budget = b, .budget_wait_ms = 100, .requests = 1};
 	struct worker patient = {.budget = b, .budget_wait_ms = 10000, .requests = 1};
 
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
 	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"1\"}");
 	run_workers(&first, 1);
 	assert_int_equal(first.limited, 1);
@@ -164,7 +164,7 @@ test_retry_after_pauses_every_worker(void **state)
 	assert_int_equal(patient.ok, 1);
 	assert_true(patient.done_ms >= first.not_before_ms);
 	/* The 429 and the patient worker's request: nothing during the pause. */
-	assert_int_equal(sim_counter(sim, "coolify", ROUTE), 2);
+	assert_int_equal(simproc_counter(sim, "coolify", ROUTE), 2);
 	http_budget_free(b);
 }
 
@@ -175,7 +175,7 @@ test_simulator_limit_is_honoured(void **state)
 
 	/* Without our budget, the simulator's own 3/min limit answers 429 with Retry-After. */
 	w.budget = http_budget_new("coolify", 1000, 100);
-	sim_must(sim, "POST", "/_sim/faults",
+	simproc_must(sim, "POST", "/_sim/faults",
 	         "{\"upstream\":\"coolify\",\"rate_limit_per_minute\":3}");
 	run_workers(&w, 1);
 	assert_int_equal(w.ok, 3);
@@ -183,8 +183,8 @@ test_simulator_limit_is_honoured(void **state)
 	assert_int_equal(w.limited, 2);
 	assert_int_equal(w.unsent, 1);
 	assert_true(http_budget_paused_until(w.budget) > util_now_ms());
-	assert_int_equal(sim_counter(sim, "coolify", ROUTE), 4);
-	sim_must(sim, "POST", "/_sim/faults",
+	assert_int_equal(simproc_counter(sim, "coolify", ROUTE), 4);
+	simproc_must(sim, "POST", "/_sim/faults",
 	         "{\"upstream\":\"coolify\",\"rate_limit_per_minute\":0}");
 	http_budget_free(w.budget);
 }

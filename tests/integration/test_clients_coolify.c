@@ -15,11 +15,11 @@
 #include "clients/coolify.h"
 #include "common/util.h"
 #include "tests/support/routes.h"
-#include "tests/support/sim.h"
+#include "tests/support/simproc.h"
 
 #define TOKEN "coolify-tok-8c1a44-secret"
 
-static struct sim *sim;
+static struct simproc *sim;
 
 static struct coolify *
 client(const char *token, long timeout_ms)
@@ -35,7 +35,7 @@ group_setup(void **state)
 {
 	static const char *const args[] = {"--coolify-token", TOKEN, NULL};
 
-	sim = sim_start(args);
+	sim = simproc_start(args);
 	routes_trace_start();
 	return 0;
 }
@@ -44,13 +44,13 @@ static int
 group_teardown(void **state)
 {
 	routes_trace_stop();
-	return sim_stop(sim) == 0 ? 0 : -1;
+	return simproc_stop(sim) == 0 ? 0 : -1;
 }
 
 static int
 setup(void **state)
 {
-	sim_reset(sim);
+	simproc_reset(sim);
 	*state = client(TOKEN, 0);
 	return 0;
 }
@@ -199,7 +199,7 @@ test_applications(void **state)
 
 	/* A private repo through a deploy key (stored in Coolify first, as an operator
 	 * would), addressed by environment uuid. */
-	key = sim_api(sim, "coolify", TOKEN, "POST", "/security/keys",
+	key = simproc_api(sim, "coolify", TOKEN, "POST", "/security/keys",
 	              "{\"name\":\"deploy\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
 	              "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
 	              &key_status);
@@ -292,32 +292,32 @@ test_error_classes(void **state)
 	assert_int_equal(st.status, 401);
 	assert_true(st.message[0] != '\0');
 
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
 	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"2\"}");
 	now = util_now_ms();
 	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_RATE_LIMITED);
 	assert_int_equal(st.status, 429);
 	assert_in_range(st.not_before_ms, now + 1000, now + 3000);
 
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
 	              "\"count\":1,\"action\":\"status\",\"status\":502}");
 	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 502);
 
 	/* libcurl re-sends a GET once when a reused connection dies unanswered (what a stale
 	 * keep-alive looks like); a drop on the fresh connection is reported. */
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
 	              "\"count\":2,\"action\":\"drop\"}");
 	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 0);
 
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
 	              "\"count\":1,\"action\":\"timeout\"}");
 	assert_int_equal(coolify_project_list(quick, &list, &st), HTTP_TRANSIENT);
 	assert_non_null(strstr(st.message, "timed out"));
 
 	/* The create happened, the answer was lost: transient, and the project is there. */
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
 	              "\"count\":1,\"action\":\"drop_after\"}");
 	assert_int_equal(coolify_project_create(c, "vibn-ws-lost", NULL, &uuid, &st),
 	                 HTTP_TRANSIENT);

@@ -20,11 +20,11 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "tests/support/routes.h"
-#include "tests/support/sim.h"
+#include "tests/support/simproc.h"
 
 #define TOKEN "gitea-tok-5b2f9d-secret"
 
-static struct sim *sim;
+static struct simproc *sim;
 
 static struct gitea *
 client(const char *token, long timeout_ms)
@@ -42,7 +42,7 @@ group_setup(void **state)
 {
 	static const char *const args[] = {"--gitea-token", TOKEN, NULL};
 
-	sim = sim_start(args);
+	sim = simproc_start(args);
 	routes_trace_start();
 	return 0;
 }
@@ -51,13 +51,13 @@ static int
 group_teardown(void **state)
 {
 	routes_trace_stop();
-	return sim_stop(sim) == 0 ? 0 : -1;
+	return simproc_stop(sim) == 0 ? 0 : -1;
 }
 
 static int
 setup(void **state)
 {
-	sim_reset(sim);
+	simproc_reset(sim);
 	*state = client(TOKEN, 0);
 	return 0;
 }
@@ -167,8 +167,8 @@ test_teams_and_members(void **state)
 	struct gitea_users users = {0};
 	struct http_status st;
 
-	sim_seed_user(sim, "bob");
-	sim_seed_user(sim, "alice");
+	simproc_seed_user(sim, "bob");
+	simproc_seed_user(sim, "alice");
 	make_org(g, "vibn-team");
 
 	assert_int_equal(gitea_team_find_owners(g, "vibn-team", &owners, &st), HTTP_OK);
@@ -293,7 +293,7 @@ test_hooks(void **state)
 	assert_string_equal(hook.events[0], "repository");
 
 	/* What the simulator holds: active, json, with the secret. */
-	state_json = sim_call(sim, "GET", "/_sim/state", NULL, NULL);
+	state_json = simproc_call(sim, "GET", "/_sim/state", NULL, NULL);
 	h = json_array_get(
 	    json_object_get(
 	        json_array_get(json_object_get(json_object_get(state_json, "gitea"), "orgs"), 0),
@@ -333,7 +333,7 @@ test_users_and_version(void **state)
 	struct http_status st;
 	char *version = NULL;
 
-	sim_seed_user(sim, "carol");
+	simproc_seed_user(sim, "carol");
 	assert_int_equal(gitea_user_get(g, "carol", &u, &st), HTTP_OK);
 	assert_string_equal(u.login, "carol");
 	assert_true(u.id > 0);
@@ -356,14 +356,14 @@ check_repo_pages(struct gitea *g, int n, long want_pages)
 	struct http_status st;
 	char org[32], name[32];
 
-	sim_reset(sim);
+	simproc_reset(sim);
 	snprintf(org, sizeof org, "vibn-p%d", n);
 	make_org(g, org);
 	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof name, "r%03d", i);
 		assert_int_equal(gitea_repo_create(g, org, name, NULL, NULL, &st), HTTP_OK);
 	}
-	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
 	assert_int_equal(gitea_repo_list(g, org, &repos, &st), HTTP_OK);
 	assert_int_equal(repos.n, n);
 	/* Every repo once. */
@@ -376,7 +376,7 @@ check_repo_pages(struct gitea *g, int n, long want_pages)
 		assert_int_equal(hits, 1);
 	}
 	gitea_repos_free(&repos);
-	assert_int_equal(sim_counter(sim, "gitea", "GET /api/v1/orgs/{org}/repos"), want_pages);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}/repos"), want_pages);
 }
 
 static void
@@ -414,7 +414,7 @@ test_pagination_other_lists(void **state)
 	assert_int_equal(gitea_team_find_owners(g, "vibn-o00", &owners, &st), HTTP_OK);
 	for (int i = 0; i < 55; i++) {
 		snprintf(name, sizeof name, "user%02d", i);
-		sim_seed_user(sim, name);
+		simproc_seed_user(sim, name);
 		assert_int_equal(gitea_team_add_member(g, owners.id, name, &st), HTTP_OK);
 	}
 	assert_int_equal(gitea_team_members(g, owners.id, &users, &st), HTTP_OK);
@@ -440,14 +440,14 @@ test_error_classes(void **state)
 	assert_int_equal(st.status, 401);
 	assert_true(st.message[0] != '\0');
 
-	sim_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
 	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"3\"}");
 	now = util_now_ms();
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_RATE_LIMITED);
 	assert_int_equal(st.status, 429);
 	assert_in_range(st.not_before_ms, now + 2000, now + 4000);
 
-	sim_rule(sim,
+	simproc_rule(sim,
 	         "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/vibn-err\","
 	         "\"count\":1,\"action\":\"status\",\"status\":503}");
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_TRANSIENT);
@@ -455,18 +455,18 @@ test_error_classes(void **state)
 
 	/* libcurl re-sends a GET once when a reused connection dies unanswered (what a stale
 	 * keep-alive looks like); a drop on the fresh connection is reported. */
-	sim_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
 	              "\"count\":2,\"action\":\"drop\"}");
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 0);
 
-	sim_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
 	              "\"count\":1,\"action\":\"timeout\"}");
 	assert_int_equal(gitea_org_get(quick, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_non_null(strstr(st.message, "timed out"));
 
 	/* A create whose answer is lost: transient, though the org now exists. */
-	sim_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"POST\","
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"POST\","
 	              "\"path\":\"/api/v1/admin/users/{username}/orgs\",\"count\":1,"
 	              "\"action\":\"drop_after\"}");
 	assert_int_equal(gitea_org_create(g, "vibn-lost", NULL, NULL, &st), HTTP_TRANSIENT);
@@ -474,10 +474,10 @@ test_error_classes(void **state)
 	gitea_org_free(&org);
 
 	/* Standing 5xx faults, then none. */
-	sim_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"gitea\",\"error_rate\":1.0}");
+	simproc_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"gitea\",\"error_rate\":1.0}");
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_true(st.status >= 500);
-	sim_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"gitea\",\"error_rate\":0}");
+	simproc_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"gitea\",\"error_rate\":0}");
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_OK);
 	gitea_org_free(&org);
 	gitea_free(quick);

@@ -15,10 +15,10 @@
 #include "common/util.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/workspace.h"
-#include "tests/support/sim.h"
+#include "tests/support/simproc.h"
 #include "tests/support/testdb.h"
 
-static struct sim *sim;
+static struct simproc *sim;
 
 struct fixture {
 	char *url;
@@ -72,10 +72,10 @@ setup(void **state)
 	struct coolify_config cc = {0};
 	char *cause = NULL;
 
-	sim_reset(sim);
-	sim_seed_user(sim, "alice");
-	sim_seed_user(sim, "bob");
-	sim_seed_user(sim, "carol");
+	simproc_reset(sim);
+	simproc_seed_user(sim, "alice");
+	simproc_seed_user(sim, "bob");
+	simproc_seed_user(sim, "carol");
 	f->url = testdb_create();
 	f->db = db_connect(f->url, "test", &cause);
 	assert_non_null(f->db);
@@ -182,7 +182,7 @@ assert_cond(struct fixture *f, const char *slug, const char *type, const char *s
 static json_t *
 state(void)
 {
-	json_t *st = sim_call(sim, "GET", "/_sim/state", NULL, NULL);
+	json_t *st = simproc_call(sim, "GET", "/_sim/state", NULL, NULL);
 
 	assert_non_null(st);
 	return st;
@@ -249,13 +249,13 @@ team_has(json_t *org, const char *team, const char *user)
 static void
 drift(const char *body)
 {
-	sim_must(sim, "POST", "/_sim/drift", body);
+	simproc_must(sim, "POST", "/_sim/drift", body);
 }
 
 static long
 mutating(void)
 {
-	return sim_counter(sim, "gitea", "mutating") + sim_counter(sim, "coolify", "mutating");
+	return simproc_counter(sim, "gitea", "mutating") + simproc_counter(sim, "coolify", "mutating");
 }
 
 /* ---- tests ---- */
@@ -307,7 +307,7 @@ test_second_reconcile_changes_nothing(void **state_)
 	insert_acme(f);
 	reconcile(f, "acme");
 	xmin1 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces");
-	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
 	assert_int_equal(reconcile(f, "acme").fail, WSR_FAIL_NONE);
 	assert_int_equal(mutating(), 0);
 	xmin2 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces");
@@ -349,11 +349,11 @@ test_sweep_reads_lists(void **state_)
 	assert_cond(f, "dave", COND_READY, "True", "Ready");
 
 	f->env.sweep = 1;
-	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
 	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
 	assert_int_equal(mutating(), 0);
-	assert_int_equal(sim_counter(sim, "gitea", "read"), 2);
-	assert_int_equal(sim_counter(sim, "coolify", "read"), 0); /* the snapshot served it */
+	assert_int_equal(simproc_counter(sim, "gitea", "read"), 2);
+	assert_int_equal(simproc_counter(sim, "coolify", "read"), 0); /* the snapshot served it */
 	assert_cond(f, "dave", COND_READY, "True", "Ready");
 
 	/* A snapshot that is always stale: each sweep lists once, then reads the missing. */
@@ -434,7 +434,7 @@ test_lost_create_response_leaves_one_project(void **state_)
 
 	insert_acme(f);
 	/* Coolify creates the project, then the response never arrives. */
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
 	              "\"count\":1,\"action\":\"drop_after\"}");
 	out = reconcile(f, "acme");
 	assert_int_equal(out.fail, WSR_FAIL_TRANSIENT);
@@ -485,7 +485,7 @@ test_rate_limited_carries_retry_after(void **state_)
 	int64_t before = util_now_ms();
 
 	insert_acme(f);
-	sim_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
 	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
 	out = reconcile(f, "acme");
 	assert_int_equal(out.fail, WSR_FAIL_RATE_LIMITED);
@@ -502,13 +502,13 @@ test_flaky_upstreams_converge_without_duplicates(void **state_)
 	int tries = 0;
 
 	insert_acme(f);
-	sim_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"both\",\"error_rate\":0.3}");
+	simproc_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"both\",\"error_rate\":0.3}");
 	/* A pass is clean only when its ~8 reads all succeed (0.7^8, about 6%); what is made
 	 * stays made. 500 passes leave a chance of about 1e-13 of never seeing a clean one. */
 	do {
 		out = reconcile(f, "acme");
 	} while (out.fail != WSR_FAIL_NONE && ++tries < 500);
-	sim_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"both\",\"error_rate\":0}");
+	simproc_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"both\",\"error_rate\":0}");
 	assert_int_equal(out.fail, WSR_FAIL_NONE);
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
 	st = state();
@@ -552,7 +552,7 @@ test_delete_policy_orphan_keeps_upstream(void **state_)
 	insert_acme(f);
 	reconcile(f, "acme");
 	sql(f, "UPDATE vibn_workspaces SET deleted_at = now()");
-	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
 	reconcile(f, "acme");
 	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces"), 0);
 	assert_int_equal(mutating(), 0);
@@ -572,7 +572,7 @@ test_paused_reports_drift_and_changes_nothing(void **state_)
 	reconcile(f, "acme");
 	sql(f, "UPDATE vibn_workspaces SET paused = true");
 	drift("{\"action\":\"delete_repo\",\"org\":\"vibn-acme\",\"repo\":\"web\"}");
-	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
 	reconcile(f, "acme");
 	assert_int_equal(mutating(), 0);
 	assert_cond(f, "acme", COND_REPOS, "False", "Paused");
@@ -597,7 +597,7 @@ test_hand_added_repo_and_member_left_alone(void **state_)
 	drift("{\"action\":\"create_repo\",\"org\":\"vibn-acme\",\"repo\":\"scratch\"}");
 	drift(
 	    "{\"action\":\"add_member\",\"org\":\"vibn-acme\",\"user\":\"carol\",\"team\":\"Owners\"}");
-	sim_must(sim, "POST", "/_sim/counters/reset", NULL);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
 	reconcile(f, "acme");
 	assert_int_equal(mutating(), 0);
 	st = state();
@@ -642,7 +642,7 @@ test_private_repo_app_uses_the_deploy_key(void **state_)
 	long status = 0;
 	char *key_uuid;
 
-	key = sim_api(sim, "coolify", "coolify-token", "POST", "/security/keys",
+	key = simproc_api(sim, "coolify", "coolify-token", "POST", "/security/keys",
 	              "{\"name\":\"vibn\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
 	              "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
 	              &status);
@@ -698,8 +698,8 @@ main(void)
 	};
 	int rc;
 
-	sim = sim_start(NULL);
+	sim = simproc_start(NULL);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	sim_stop(sim);
+	simproc_stop(sim);
 	return rc;
 }

@@ -284,13 +284,13 @@ static struct {
 /* helpers */
 
 static void
-coolify_msg(struct sim_req *r, int status, const char *msg)
+simcoolify_msg(struct sim_req *r, int status, const char *msg)
 {
 	sim_reply_json(r, status, json_pack("{s:s}", "message", msg));
 }
 
 static void
-coolify_set(char **field, const char *v)
+simcoolify_set(char **field, const char *v)
 {
 	free(*field);
 	*field = xstrdup(v != NULL ? v : "");
@@ -330,7 +330,7 @@ cerr_answer(struct sim_req *r, struct cerrs *e)
 /* validateIncomingRequest: a non-empty JSON object with the JSON content type; returns it
  * (borrowed) or NULL after answering 400. */
 static json_t *
-coolify_body(struct sim_req *r)
+simcoolify_body(struct sim_req *r)
 {
 	json_t *b;
 
@@ -359,7 +359,7 @@ coolify_body(struct sim_req *r)
 
 /* Refuses keys outside allowed with 422 "This field is not allowed."; -1 when answered. */
 static int
-coolify_only(struct sim_req *r, json_t *body, const char *const *allowed, size_t n,
+simcoolify_only(struct sim_req *r, json_t *body, const char *const *allowed, size_t n,
              const char *extra)
 {
 	struct cerrs e = {NULL};
@@ -384,7 +384,7 @@ coolify_only(struct sim_req *r, json_t *body, const char *const *allowed, size_t
 
 /* Characters in a UTF-8 string (Laravel's min/max count characters). */
 static size_t
-coolify_chars(const char *s)
+simcoolify_chars(const char *s)
 {
 	size_t n = 0;
 
@@ -397,7 +397,7 @@ coolify_chars(const char *s)
 
 /* Letters, marks and digits of any script, whitespace, plus the ASCII punctuation given. */
 static int
-coolify_charset(const char *s, const char *punct)
+simcoolify_charset(const char *s, const char *punct)
 {
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -417,7 +417,7 @@ coolify_charset(const char *s, const char *punct)
 /* ValidationPatterns: name (3-255, restricted characters) and description (nullable,
  * <= 255, a different set: no ':' or '#'). */
 static void
-coolify_check_name(struct cerrs *e, json_t *body, const char *field, int required)
+simcoolify_check_name(struct cerrs *e, json_t *body, const char *field, int required)
 {
 	json_t *v = json_object_get(body, field);
 	char msg[128];
@@ -436,23 +436,23 @@ coolify_check_name(struct cerrs *e, json_t *body, const char *field, int require
 		return;
 	}
 	s = json_string_value(v);
-	if (coolify_chars(s) < 3) {
+	if (simcoolify_chars(s) < 3) {
 		snprintf(msg, sizeof(msg), "The %s field must be at least 3 characters.", field);
 		cerr_add(e, field, msg);
 	}
-	if (coolify_chars(s) > 255) {
+	if (simcoolify_chars(s) > 255) {
 		snprintf(msg, sizeof(msg), "The %s field must not be greater than 255 characters.",
 		         field);
 		cerr_add(e, field, msg);
 	}
-	if (!coolify_charset(s, COOLIFY_NAME_PUNCT)) {
+	if (!simcoolify_charset(s, COOLIFY_NAME_PUNCT)) {
 		snprintf(msg, sizeof(msg), "The %s field format is invalid.", field);
 		cerr_add(e, field, msg);
 	}
 }
 
 static void
-coolify_check_desc(struct cerrs *e, json_t *body)
+simcoolify_check_desc(struct cerrs *e, json_t *body)
 {
 	json_t *v = json_object_get(body, "description");
 	const char *s;
@@ -464,15 +464,15 @@ coolify_check_desc(struct cerrs *e, json_t *body)
 		return;
 	}
 	s = json_string_value(v);
-	if (coolify_chars(s) > 255)
+	if (simcoolify_chars(s) > 255)
 		cerr_add(e, "description",
 		         "The description field must not be greater than 255 characters.");
-	if (*s != '\0' && !coolify_charset(s, COOLIFY_DESC_PUNCT))
+	if (*s != '\0' && !simcoolify_charset(s, COOLIFY_DESC_PUNCT))
 		cerr_add(e, "description", "The description field format is invalid.");
 }
 
 static void
-coolify_check_str(struct cerrs *e, json_t *body, const char *field, int required)
+simcoolify_check_str(struct cerrs *e, json_t *body, const char *field, int required)
 {
 	json_t *v = json_object_get(body, field);
 	char msg[128];
@@ -491,13 +491,13 @@ coolify_check_str(struct cerrs *e, json_t *body, const char *field, int required
 }
 
 static const char *
-coolify_str(json_t *body, const char *field)
+simcoolify_str(json_t *body, const char *field)
 {
 	return json_string_value(json_object_get(body, field));
 }
 
 static char *
-coolify_uuid(void)
+simcoolify_uuid(void)
 {
 	return sim_rand_id(COOLIFY_UUID_LEN);
 }
@@ -506,12 +506,12 @@ coolify_uuid(void)
 /* state */
 
 static struct cenv *
-coolify_env_new(struct cproj *p, const char *name)
+simcoolify_env_new(struct cproj *p, const char *name)
 {
 	struct cenv *e = xcalloc(1, sizeof(*e));
 
 	e->id = C.next_env++;
-	e->uuid = coolify_uuid();
+	e->uuid = simcoolify_uuid();
 	e->name = xstrdup(name);
 	e->description = NULL;
 	e->proj = p;
@@ -521,14 +521,14 @@ coolify_env_new(struct cproj *p, const char *name)
 }
 
 static struct cproj *
-coolify_proj_new(const char *name, const char *description)
+simcoolify_proj_new(const char *name, const char *description)
 {
 	struct cproj *p = xcalloc(1, sizeof(*p));
 
 	p->id = C.next_proj++;
 	do {
 		free(p->uuid);
-		p->uuid = coolify_uuid();
+		p->uuid = simcoolify_uuid();
 	} while (simtab_get(C.projects, p->uuid) != NULL);
 	p->name = xstrdup(name);
 	p->description = description != NULL ? xstrdup(description) : NULL;
@@ -537,12 +537,12 @@ coolify_proj_new(const char *name, const char *description)
 	memcpy(p->updated, p->created, sizeof(p->updated));
 	TAILQ_INSERT_TAIL(&C.projlist, p, entry);
 	simtab_put(C.projects, p->uuid, p);
-	coolify_env_new(p, "production"); /* Project::booted */
+	simcoolify_env_new(p, "production"); /* Project::booted */
 	return p;
 }
 
 static void
-coolify_app_free(struct capp *a)
+simcoolify_app_free(struct capp *a)
 {
 	TAILQ_REMOVE(&C.applist, a, entry);
 	simtab_del(C.apps, a->uuid);
@@ -564,7 +564,7 @@ coolify_app_free(struct capp *a)
 }
 
 static void
-coolify_proj_free(struct cproj *p)
+simcoolify_proj_free(struct cproj *p)
 {
 	struct cenv *e;
 	struct capp *a, *next;
@@ -572,7 +572,7 @@ coolify_proj_free(struct cproj *p)
 	for (a = TAILQ_FIRST(&C.applist); a != NULL && p->napps > 0; a = next) {
 		next = TAILQ_NEXT(a, entry);
 		if (a->proj == p)
-			coolify_app_free(a);
+			simcoolify_app_free(a);
 	}
 	while ((e = TAILQ_FIRST(&p->envs)) != NULL) {
 		TAILQ_REMOVE(&p->envs, e, entry);
@@ -590,7 +590,7 @@ coolify_proj_free(struct cproj *p)
 }
 
 static void
-coolify_key_free(struct ckey *k)
+simcoolify_key_free(struct ckey *k)
 {
 	TAILQ_REMOVE(&C.keylist, k, entry);
 	simtab_del(C.keys, k->uuid);
@@ -603,7 +603,7 @@ coolify_key_free(struct ckey *k)
 
 /* Name first, then uuid, like GET /projects/{uuid}/{environment_name_or_uuid}. */
 static struct cenv *
-coolify_env_find(struct cproj *p, const char *name, const char *uuid)
+simcoolify_env_find(struct cproj *p, const char *name, const char *uuid)
 {
 	struct cenv *e;
 
@@ -628,7 +628,7 @@ coolify_env_find(struct cproj *p, const char *name, const char *uuid)
 /* JSON views */
 
 static json_t *
-coolify_env_json(const struct cenv *e)
+simcoolify_env_json(const struct cenv *e)
 {
 	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s?}", "id", (json_int_t)e->id, "uuid",
 	                 e->uuid, "name", e->name, "project_id", (json_int_t)e->proj->id,
@@ -637,20 +637,20 @@ coolify_env_json(const struct cenv *e)
 }
 
 static json_t *
-coolify_proj_brief(const struct cproj *p)
+simcoolify_proj_brief(const struct cproj *p)
 {
 	return json_pack("{s:I, s:s, s:s, s:s?}", "id", (json_int_t)p->id, "uuid", p->uuid, "name",
 	                 p->name, "description", p->description);
 }
 
 static json_t *
-coolify_proj_json(const struct cproj *p)
+simcoolify_proj_json(const struct cproj *p)
 {
 	json_t *envs = json_array();
 	struct cenv *e;
 
 	TAILQ_FOREACH(e, &p->envs, entry)
-	json_array_append_new(envs, coolify_env_json(e));
+	json_array_append_new(envs, simcoolify_env_json(e));
 	return json_pack("{s:I, s:s, s:s, s:s?, s:i, s:s, s:s, s:o}", "id", (json_int_t)p->id,
 	                 "uuid", p->uuid, "name", p->name, "description", p->description, "team_id",
 	                 0, "created_at", p->created, "updated_at", p->updated, "environments",
@@ -660,7 +660,7 @@ coolify_proj_json(const struct cproj *p)
 /* The application model as GET answers it: no project_uuid or server_uuid (upstream hides
  * them); environment_id and destination_id instead. */
 static json_t *
-coolify_app_json(const struct capp *a)
+simcoolify_app_json(const struct capp *a)
 {
 	return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I, "
 	                 "s:s, s:o, s:s, s:s, s:n, s:{s:b, s:b}}",
@@ -676,7 +676,7 @@ coolify_app_json(const struct capp *a)
 }
 
 static json_t *
-coolify_server_json(void)
+simcoolify_server_json(void)
 {
 	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:i, s:b, s:b, s:{s:b, s:b, s:b}}", "uuid",
 	                 "server-0", "name", "localhost", "description", NULL, "ip",
@@ -686,7 +686,7 @@ coolify_server_json(void)
 }
 
 static json_t *
-coolify_key_json(const struct ckey *k)
+simcoolify_key_json(const struct ckey *k)
 {
 	char fp[65];
 
@@ -702,85 +702,85 @@ coolify_key_json(const struct ckey *k)
 /* handlers: misc, projects, environments */
 
 static void
-coolify_version(struct sim_req *r)
+simcoolify_version(struct sim_req *r)
 {
 	/* plain text, not JSON (OtherController::version) */
 	sim_reply_raw(r, 200, "text/html; charset=UTF-8", COOLIFY_VERSION, strlen(COOLIFY_VERSION));
 }
 
 static void
-coolify_servers(struct sim_req *r)
+simcoolify_servers(struct sim_req *r)
 {
-	sim_reply_json(r, 200, json_pack("[o]", coolify_server_json()));
+	sim_reply_json(r, 200, json_pack("[o]", simcoolify_server_json()));
 }
 
 static struct cproj *
-coolify_proj_at(struct sim_req *r, int seg)
+simcoolify_proj_at(struct sim_req *r, int seg)
 {
 	struct cproj *p = simtab_get(C.projects, r->segs[seg]);
 
 	if (p == NULL)
-		coolify_msg(r, 404, "Project not found.");
+		simcoolify_msg(r, 404, "Project not found.");
 	return p;
 }
 
 static void
-coolify_projects_list(struct sim_req *r)
+simcoolify_projects_list(struct sim_req *r)
 {
 	json_t *a = json_array();
 	struct cproj *p;
 
 	TAILQ_FOREACH(p, &C.projlist, entry)
-	json_array_append_new(a, coolify_proj_brief(p));
+	json_array_append_new(a, simcoolify_proj_brief(p));
 	sim_reply_json(r, 200, a);
 }
 
 static void
-coolify_project_create(struct sim_req *r)
+simcoolify_project_create(struct sim_req *r)
 {
 	static const char *const allowed[] = {"name", "description"};
 	struct cerrs e = {NULL};
-	json_t *body = coolify_body(r);
+	json_t *body = simcoolify_body(r);
 	struct cproj *p;
 
-	if (body == NULL || coolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
+	if (body == NULL || simcoolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
 		return;
-	coolify_check_name(&e, body, "name", 1);
-	coolify_check_desc(&e, body);
+	simcoolify_check_name(&e, body, "name", 1);
+	simcoolify_check_desc(&e, body);
 	if (cerr_answer(r, &e) != 0)
 		return;
 	/* names are not unique: a second project with the same name is a new project */
-	p = coolify_proj_new(coolify_str(body, "name"), coolify_str(body, "description"));
+	p = simcoolify_proj_new(simcoolify_str(body, "name"), simcoolify_str(body, "description"));
 	sim_reply_json(r, 201, json_pack("{s:s}", "uuid", p->uuid));
 }
 
 static void
-coolify_project_get(struct sim_req *r)
+simcoolify_project_get(struct sim_req *r)
 {
-	struct cproj *p = coolify_proj_at(r, 1);
+	struct cproj *p = simcoolify_proj_at(r, 1);
 
 	if (p != NULL)
-		sim_reply_json(r, 200, coolify_proj_json(p));
+		sim_reply_json(r, 200, simcoolify_proj_json(p));
 }
 
 static void
-coolify_project_patch(struct sim_req *r)
+simcoolify_project_patch(struct sim_req *r)
 {
 	static const char *const allowed[] = {"name", "description"};
 	struct cerrs e = {NULL};
-	struct cproj *p = coolify_proj_at(r, 1);
+	struct cproj *p = simcoolify_proj_at(r, 1);
 	json_t *body, *v;
 
-	if (p == NULL || (body = coolify_body(r)) == NULL ||
-	    coolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
+	if (p == NULL || (body = simcoolify_body(r)) == NULL ||
+	    simcoolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
 		return;
-	coolify_check_name(&e, body, "name", 0);
-	coolify_check_desc(&e, body);
+	simcoolify_check_name(&e, body, "name", 0);
+	simcoolify_check_desc(&e, body);
 	if (cerr_answer(r, &e) != 0)
 		return;
 	if ((v = json_object_get(body, "name")) != NULL && json_is_string(v) &&
 	    *json_string_value(v) != '\0')
-		coolify_set(&p->name, json_string_value(v));
+		simcoolify_set(&p->name, json_string_value(v));
 	if ((v = json_object_get(body, "description")) != NULL) {
 		free(p->description);
 		p->description = json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
@@ -793,24 +793,24 @@ coolify_project_patch(struct sim_req *r)
 }
 
 static void
-coolify_project_delete(struct sim_req *r)
+simcoolify_project_delete(struct sim_req *r)
 {
-	struct cproj *p = coolify_proj_at(r, 1);
+	struct cproj *p = simcoolify_proj_at(r, 1);
 
 	if (p == NULL)
 		return;
 	if (p->napps > 0) {
-		coolify_msg(r, 400, "Project has resources, so it cannot be deleted.");
+		simcoolify_msg(r, 400, "Project has resources, so it cannot be deleted.");
 		return;
 	}
-	coolify_proj_free(p);
-	coolify_msg(r, 200, "Project deleted.");
+	simcoolify_proj_free(p);
+	simcoolify_msg(r, 200, "Project deleted.");
 }
 
 static void
-coolify_envs_list(struct sim_req *r)
+simcoolify_envs_list(struct sim_req *r)
 {
-	struct cproj *p = coolify_proj_at(r, 1);
+	struct cproj *p = simcoolify_proj_at(r, 1);
 	json_t *a;
 	struct cenv *e;
 
@@ -818,48 +818,48 @@ coolify_envs_list(struct sim_req *r)
 		return;
 	a = json_array();
 	TAILQ_FOREACH(e, &p->envs, entry)
-	json_array_append_new(a, coolify_env_json(e));
+	json_array_append_new(a, simcoolify_env_json(e));
 	sim_reply_json(r, 200, a);
 }
 
 static void
-coolify_env_create(struct sim_req *r)
+simcoolify_env_create(struct sim_req *r)
 {
 	static const char *const allowed[] = {"name", "description"};
 	struct cerrs e = {NULL};
-	struct cproj *p = coolify_proj_at(r, 1);
+	struct cproj *p = simcoolify_proj_at(r, 1);
 	json_t *body;
 	struct cenv *env;
 
-	if (p == NULL || (body = coolify_body(r)) == NULL ||
-	    coolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
+	if (p == NULL || (body = simcoolify_body(r)) == NULL ||
+	    simcoolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
 		return;
-	coolify_check_name(&e, body, "name", 1);
-	coolify_check_desc(&e, body);
+	simcoolify_check_name(&e, body, "name", 1);
+	simcoolify_check_desc(&e, body);
 	if (cerr_answer(r, &e) != 0)
 		return;
-	if (coolify_env_find(p, coolify_str(body, "name"), NULL) != NULL) {
-		coolify_msg(r, 409, "Environment with this name already exists.");
+	if (simcoolify_env_find(p, simcoolify_str(body, "name"), NULL) != NULL) {
+		simcoolify_msg(r, 409, "Environment with this name already exists.");
 		return;
 	}
-	env = coolify_env_new(p, coolify_str(body, "name"));
-	if (coolify_str(body, "description") != NULL)
-		env->description = xstrdup(coolify_str(body, "description"));
+	env = simcoolify_env_new(p, simcoolify_str(body, "name"));
+	if (simcoolify_str(body, "description") != NULL)
+		env->description = xstrdup(simcoolify_str(body, "description"));
 	sim_reply_json(r, 201, json_pack("{s:s}", "uuid", env->uuid));
 }
 
 static void
-coolify_env_get(struct sim_req *r)
+simcoolify_env_get(struct sim_req *r)
 {
-	struct cproj *p = coolify_proj_at(r, 1);
+	struct cproj *p = simcoolify_proj_at(r, 1);
 	struct cenv *env;
 	struct capp *a;
 	json_t *j, *apps;
 
 	if (p == NULL)
 		return;
-	if ((env = coolify_env_find(p, r->segs[2], r->segs[2])) == NULL) {
-		coolify_msg(r, 404, "Environment not found.");
+	if ((env = simcoolify_env_find(p, r->segs[2], r->segs[2])) == NULL) {
+		simcoolify_msg(r, 404, "Environment not found.");
 		return;
 	}
 	apps = json_array();
@@ -867,10 +867,10 @@ coolify_env_get(struct sim_req *r)
 		TAILQ_FOREACH(a, &C.applist, entry)
 		{
 			if (a->env == env)
-				json_array_append_new(apps, coolify_app_json(a));
+				json_array_append_new(apps, simcoolify_app_json(a));
 		}
 	}
-	j = coolify_env_json(env);
+	j = simcoolify_env_json(env);
 	json_object_set_new(j, "applications", apps);
 	json_object_set_new(j, "postgresqls", json_array());
 	json_object_set_new(j, "redis", json_array());
@@ -885,17 +885,17 @@ coolify_env_get(struct sim_req *r)
 /* applications */
 
 static struct capp *
-coolify_app_at(struct sim_req *r)
+simcoolify_app_at(struct sim_req *r)
 {
 	struct capp *a = simtab_get(C.apps, r->segs[1]);
 
 	if (a == NULL)
-		coolify_msg(r, 404, "Application not found.");
+		simcoolify_msg(r, 404, "Application not found.");
 	return a;
 }
 
 static int
-coolify_build_pack_ok(const char *bp)
+simcoolify_build_pack_ok(const char *bp)
 {
 	static const char *const packs[] = {"nixpacks", "railpack", "static", "dockerfile",
 	                                    "dockercompose"};
@@ -908,7 +908,7 @@ coolify_build_pack_ok(const char *bp)
 }
 
 static int
-coolify_ports_ok(const char *s)
+simcoolify_ports_ok(const char *s)
 {
 	int digits = 0;
 
@@ -926,25 +926,25 @@ coolify_ports_ok(const char *s)
 
 /* The application fields shared by create and update; checks into e. */
 static void
-coolify_app_checks(struct cerrs *e, json_t *body, int creating)
+simcoolify_app_checks(struct cerrs *e, json_t *body, int creating)
 {
-	const char *bp = coolify_str(body, "build_pack");
-	const char *ports = coolify_str(body, "ports_exposes");
-	const char *name = coolify_str(body, "name");
+	const char *bp = simcoolify_str(body, "build_pack");
+	const char *ports = simcoolify_str(body, "ports_exposes");
+	const char *name = simcoolify_str(body, "name");
 
-	coolify_check_str(e, body, "git_repository", creating);
-	coolify_check_str(e, body, "git_branch", creating);
-	coolify_check_str(e, body, "build_pack", creating);
-	if (bp != NULL && *bp != '\0' && !coolify_build_pack_ok(bp))
+	simcoolify_check_str(e, body, "git_repository", creating);
+	simcoolify_check_str(e, body, "git_branch", creating);
+	simcoolify_check_str(e, body, "build_pack", creating);
+	if (bp != NULL && *bp != '\0' && !simcoolify_build_pack_ok(bp))
 		cerr_add(e, "build_pack", "The selected build pack is invalid.");
-	if (ports != NULL && !coolify_ports_ok(ports))
+	if (ports != NULL && !simcoolify_ports_ok(ports))
 		cerr_add(e, "ports_exposes", "The ports exposes field format is invalid.");
-	if (name != NULL && coolify_chars(name) > 255)
+	if (name != NULL && simcoolify_chars(name) > 255)
 		cerr_add(e, "name", "The name field must not be greater than 255 characters.");
 }
 
 static char *
-coolify_repo_short(const char *repo)
+simcoolify_repo_short(const char *repo)
 {
 	/* public github.com repos are stored as owner/repo */
 	if (strncmp(repo, "https://github.com/", 19) == 0) {
@@ -958,10 +958,10 @@ coolify_repo_short(const char *repo)
 }
 
 static void
-coolify_app_create(struct sim_req *r, int deploy_key)
+simcoolify_app_create(struct sim_req *r, int deploy_key)
 {
 	struct cerrs e = {NULL};
-	json_t *body = coolify_body(r);
+	json_t *body = simcoolify_body(r);
 	struct cproj *p;
 	struct cenv *env;
 	struct ckey *key = NULL;
@@ -969,56 +969,56 @@ coolify_app_create(struct sim_req *r, int deploy_key)
 	const char *name;
 
 	if (body == NULL ||
-	    coolify_only(r, body, coolify_app_public_fields, nitems(coolify_app_public_fields),
+	    simcoolify_only(r, body, coolify_app_public_fields, nitems(coolify_app_public_fields),
 	                 deploy_key ? "private_key_uuid" : NULL) != 0)
 		return;
-	coolify_check_str(&e, body, "project_uuid", 1);
-	coolify_check_str(&e, body, "server_uuid", 1);
+	simcoolify_check_str(&e, body, "project_uuid", 1);
+	simcoolify_check_str(&e, body, "server_uuid", 1);
 	if (deploy_key)
-		coolify_check_str(&e, body, "private_key_uuid", 1);
-	coolify_app_checks(&e, body, 1);
+		simcoolify_check_str(&e, body, "private_key_uuid", 1);
+	simcoolify_app_checks(&e, body, 1);
 	if (cerr_answer(r, &e) != 0)
 		return;
-	if (coolify_str(body, "environment_name") == NULL &&
-	    coolify_str(body, "environment_uuid") == NULL) {
-		coolify_msg(r, 422,
+	if (simcoolify_str(body, "environment_name") == NULL &&
+	    simcoolify_str(body, "environment_uuid") == NULL) {
+		simcoolify_msg(r, 422,
 		            "You need to provide at least one of environment_name or "
 		            "environment_uuid.");
 		return;
 	}
-	if ((p = simtab_get(C.projects, coolify_str(body, "project_uuid"))) == NULL) {
-		coolify_msg(r, 404, "Project not found.");
+	if ((p = simtab_get(C.projects, simcoolify_str(body, "project_uuid"))) == NULL) {
+		simcoolify_msg(r, 404, "Project not found.");
 		return;
 	}
-	env = coolify_env_find(p, coolify_str(body, "environment_name"),
-	                       coolify_str(body, "environment_uuid"));
+	env = simcoolify_env_find(p, simcoolify_str(body, "environment_name"),
+	                       simcoolify_str(body, "environment_uuid"));
 	if (env == NULL) {
-		coolify_msg(r, 404, "Environment not found.");
+		simcoolify_msg(r, 404, "Environment not found.");
 		return;
 	}
-	if (strcmp(coolify_str(body, "server_uuid"), "server-0") != 0) {
-		coolify_msg(r, 404, "Server not found.");
+	if (strcmp(simcoolify_str(body, "server_uuid"), "server-0") != 0) {
+		simcoolify_msg(r, 404, "Server not found.");
 		return;
 	}
 	if (deploy_key &&
-	    (key = simtab_get(C.keys, coolify_str(body, "private_key_uuid"))) == NULL) {
-		coolify_msg(r, 404, "Private Key not found.");
+	    (key = simtab_get(C.keys, simcoolify_str(body, "private_key_uuid"))) == NULL) {
+		simcoolify_msg(r, 404, "Private Key not found.");
 		return;
 	}
 	a = xcalloc(1, sizeof(*a));
 	a->id = C.next_app++;
 	do {
 		free(a->uuid);
-		a->uuid = coolify_uuid();
+		a->uuid = simcoolify_uuid();
 	} while (simtab_get(C.apps, a->uuid) != NULL);
-	a->git_repository = deploy_key ? xstrdup(coolify_str(body, "git_repository"))
-	                               : coolify_repo_short(coolify_str(body, "git_repository"));
-	a->git_branch = xstrdup(coolify_str(body, "git_branch"));
-	a->build_pack = xstrdup(coolify_str(body, "build_pack"));
-	a->ports_exposes = coolify_str(body, "ports_exposes") != NULL
-	                       ? xstrdup(coolify_str(body, "ports_exposes"))
+	a->git_repository = deploy_key ? xstrdup(simcoolify_str(body, "git_repository"))
+	                               : simcoolify_repo_short(simcoolify_str(body, "git_repository"));
+	a->git_branch = xstrdup(simcoolify_str(body, "git_branch"));
+	a->build_pack = xstrdup(simcoolify_str(body, "build_pack"));
+	a->ports_exposes = simcoolify_str(body, "ports_exposes") != NULL
+	                       ? xstrdup(simcoolify_str(body, "ports_exposes"))
 	                       : NULL;
-	if ((name = coolify_str(body, "name")) != NULL && *name != '\0') {
+	if ((name = simcoolify_str(body, "name")) != NULL && *name != '\0') {
 		a->name = xstrdup(name);
 	} else {
 		/* generate_application_name: the repo, the branch and a random suffix */
@@ -1029,11 +1029,11 @@ coolify_app_create(struct sim_req *r, int deploy_key)
 		                    a->git_branch, suffix);
 		free(suffix);
 	}
-	a->description = coolify_str(body, "description") != NULL
-	                     ? xstrdup(coolify_str(body, "description"))
+	a->description = simcoolify_str(body, "description") != NULL
+	                     ? xstrdup(simcoolify_str(body, "description"))
 	                     : NULL;
-	if (coolify_str(body, "domains") != NULL)
-		a->fqdn = xstrdup(coolify_str(body, "domains"));
+	if (simcoolify_str(body, "domains") != NULL)
+		a->fqdn = xstrdup(simcoolify_str(body, "domains"));
 	else
 		a->fqdn = xasprintf("http://%s.127.0.0.1.sslip.io", a->uuid);
 	a->status = xstrdup(
@@ -1052,80 +1052,80 @@ coolify_app_create(struct sim_req *r, int deploy_key)
 }
 
 static void
-coolify_app_public(struct sim_req *r)
+simcoolify_app_public(struct sim_req *r)
 {
-	coolify_app_create(r, 0);
+	simcoolify_app_create(r, 0);
 }
 
 static void
-coolify_app_deploy_key(struct sim_req *r)
+simcoolify_app_deploy_key(struct sim_req *r)
 {
-	coolify_app_create(r, 1);
+	simcoolify_app_create(r, 1);
 }
 
 static void
-coolify_apps_list(struct sim_req *r)
+simcoolify_apps_list(struct sim_req *r)
 {
 	json_t *a = json_array();
 	struct capp *app;
 
 	TAILQ_FOREACH(app, &C.applist, entry)
-	json_array_append_new(a, coolify_app_json(app));
+	json_array_append_new(a, simcoolify_app_json(app));
 	sim_reply_json(r, 200, a);
 }
 
 static void
-coolify_app_get(struct sim_req *r)
+simcoolify_app_get(struct sim_req *r)
 {
-	struct capp *a = coolify_app_at(r);
+	struct capp *a = simcoolify_app_at(r);
 
 	/* while the deletion job runs, upstream still answers 200 with the row */
 	if (a != NULL)
-		sim_reply_json(r, 200, coolify_app_json(a));
+		sim_reply_json(r, 200, simcoolify_app_json(a));
 }
 
 static void
-coolify_app_patch(struct sim_req *r)
+simcoolify_app_patch(struct sim_req *r)
 {
 	struct cerrs e = {NULL};
-	struct capp *a = coolify_app_at(r);
+	struct capp *a = simcoolify_app_at(r);
 	json_t *body, *v;
 
-	if (a == NULL || (body = coolify_body(r)) == NULL ||
-	    coolify_only(r, body, coolify_app_patch_fields, nitems(coolify_app_patch_fields),
+	if (a == NULL || (body = simcoolify_body(r)) == NULL ||
+	    simcoolify_only(r, body, coolify_app_patch_fields, nitems(coolify_app_patch_fields),
 	                 NULL) != 0)
 		return;
-	coolify_app_checks(&e, body, 0);
+	simcoolify_app_checks(&e, body, 0);
 	if (cerr_answer(r, &e) != 0)
 		return;
 	if ((v = json_object_get(body, "name")) != NULL && json_is_string(v))
-		coolify_set(&a->name, json_string_value(v));
+		simcoolify_set(&a->name, json_string_value(v));
 	if ((v = json_object_get(body, "description")) != NULL && json_is_string(v))
-		coolify_set(&a->description, json_string_value(v));
+		simcoolify_set(&a->description, json_string_value(v));
 	if ((v = json_object_get(body, "git_repository")) != NULL && json_is_string(v))
-		coolify_set(&a->git_repository, json_string_value(v));
+		simcoolify_set(&a->git_repository, json_string_value(v));
 	if ((v = json_object_get(body, "git_branch")) != NULL && json_is_string(v))
-		coolify_set(&a->git_branch, json_string_value(v));
+		simcoolify_set(&a->git_branch, json_string_value(v));
 	if ((v = json_object_get(body, "build_pack")) != NULL && json_is_string(v))
-		coolify_set(&a->build_pack, json_string_value(v));
+		simcoolify_set(&a->build_pack, json_string_value(v));
 	if ((v = json_object_get(body, "ports_exposes")) != NULL && json_is_string(v))
-		coolify_set(&a->ports_exposes, json_string_value(v));
+		simcoolify_set(&a->ports_exposes, json_string_value(v));
 	if ((v = json_object_get(body, "domains")) != NULL && json_is_string(v))
-		coolify_set(&a->fqdn, json_string_value(v));
+		simcoolify_set(&a->fqdn, json_string_value(v));
 	sim_now_iso(a->updated);
 	sim_reply_json(r, 200, json_pack("{s:s}", "uuid", a->uuid));
 }
 
 static void
-coolify_app_gone(evutil_socket_t fd, short what, void *arg)
+simcoolify_app_gone(evutil_socket_t fd, short what, void *arg)
 {
-	coolify_app_free(arg);
+	simcoolify_app_free(arg);
 }
 
 static void
-coolify_app_delete(struct sim_req *r)
+simcoolify_app_delete(struct sim_req *r)
 {
-	struct capp *a = coolify_app_at(r);
+	struct capp *a = simcoolify_app_at(r);
 	struct timeval tv;
 
 	if (a == NULL)
@@ -1134,64 +1134,64 @@ coolify_app_delete(struct sim_req *r)
 	if (a->del_ev == NULL) {
 		tv.tv_sec = sim_cfg.app_delete_ms / 1000;
 		tv.tv_usec = (sim_cfg.app_delete_ms % 1000) * 1000;
-		a->del_ev = evtimer_new(sim_base, coolify_app_gone, a);
+		a->del_ev = evtimer_new(sim_base, simcoolify_app_gone, a);
 		evtimer_add(a->del_ev, &tv);
 	}
-	coolify_msg(r, 200, "Application deletion request queued.");
+	simcoolify_msg(r, 200, "Application deletion request queued.");
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* private keys */
 
 static struct ckey *
-coolify_key_at(struct sim_req *r)
+simcoolify_key_at(struct sim_req *r)
 {
 	struct ckey *k = simtab_get(C.keys, r->segs[2]);
 
 	if (k == NULL)
-		coolify_msg(r, 404, "Private Key not found.");
+		simcoolify_msg(r, 404, "Private Key not found.");
 	return k;
 }
 
 static void
-coolify_keys_list(struct sim_req *r)
+simcoolify_keys_list(struct sim_req *r)
 {
 	json_t *a = json_array();
 	struct ckey *k;
 
 	TAILQ_FOREACH(k, &C.keylist, entry)
-	json_array_append_new(a, coolify_key_json(k));
+	json_array_append_new(a, simcoolify_key_json(k));
 	sim_reply_json(r, 200, a);
 }
 
 static void
-coolify_key_create(struct sim_req *r)
+simcoolify_key_create(struct sim_req *r)
 {
 	static const char *const allowed[] = {"name", "description", "private_key"};
 	struct cerrs e = {NULL};
-	json_t *body = coolify_body(r);
+	json_t *body = simcoolify_body(r);
 	const char *pk;
 	struct ckey *k;
 
-	if (body == NULL || coolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
+	if (body == NULL || simcoolify_only(r, body, allowed, nitems(allowed), NULL) != 0)
 		return;
-	coolify_check_str(&e, body, "private_key", 1);
-	coolify_check_str(&e, body, "name", 0);
-	coolify_check_str(&e, body, "description", 0);
+	simcoolify_check_str(&e, body, "private_key", 1);
+	simcoolify_check_str(&e, body, "name", 0);
+	simcoolify_check_str(&e, body, "description", 0);
 	if (cerr_answer(r, &e) != 0)
 		return;
-	pk = coolify_str(body, "private_key");
+	pk = simcoolify_str(body, "private_key");
 	if (strstr(pk, "-----BEGIN") == NULL || strstr(pk, "PRIVATE KEY-----") == NULL) {
-		coolify_msg(r, 422, "Invalid private key.");
+		simcoolify_msg(r, 422, "Invalid private key.");
 		return;
 	}
 	k = xcalloc(1, sizeof(*k));
 	k->id = C.next_key++;
-	k->uuid = coolify_uuid();
+	k->uuid = simcoolify_uuid();
 	k->name =
-	    coolify_str(body, "name") != NULL ? xstrdup(coolify_str(body, "name")) : sim_rand_id(8);
-	k->description = coolify_str(body, "description") != NULL
-	                     ? xstrdup(coolify_str(body, "description"))
+	    simcoolify_str(body, "name") != NULL ? xstrdup(simcoolify_str(body, "name")) : sim_rand_id(8);
+	k->description = simcoolify_str(body, "description") != NULL
+	                     ? xstrdup(simcoolify_str(body, "description"))
 	                     : NULL;
 	k->private_key = xstrdup(pk);
 	sim_now_iso(k->created);
@@ -1201,53 +1201,53 @@ coolify_key_create(struct sim_req *r)
 }
 
 static void
-coolify_key_get(struct sim_req *r)
+simcoolify_key_get(struct sim_req *r)
 {
-	struct ckey *k = coolify_key_at(r);
+	struct ckey *k = simcoolify_key_at(r);
 
 	if (k != NULL)
-		sim_reply_json(r, 200, coolify_key_json(k));
+		sim_reply_json(r, 200, simcoolify_key_json(k));
 }
 
 static void
-coolify_key_delete(struct sim_req *r)
+simcoolify_key_delete(struct sim_req *r)
 {
-	struct ckey *k = coolify_key_at(r);
+	struct ckey *k = simcoolify_key_at(r);
 
 	if (k == NULL)
 		return;
 	if (k->users > 0) {
-		coolify_msg(r, 422, "Private Key is in use and cannot be deleted.");
+		simcoolify_msg(r, 422, "Private Key is in use and cannot be deleted.");
 		return;
 	}
-	coolify_key_free(k);
-	coolify_msg(r, 200, "Private Key deleted.");
+	simcoolify_key_free(k);
+	simcoolify_msg(r, 200, "Private Key deleted.");
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* the route table: templates as in coolify-openapi.json; literal routes before {x} ones */
 
 static struct sim_route coolify_routes[] = {
-    SIM_ROUTE("GET", "/version", coolify_version, 0),
-    SIM_ROUTE("GET", "/servers", coolify_servers, 0),
-    SIM_ROUTE("GET", "/projects", coolify_projects_list, 0),
-    SIM_ROUTE("POST", "/projects", coolify_project_create, 0),
-    SIM_ROUTE("GET", "/projects/{uuid}", coolify_project_get, 0),
-    SIM_ROUTE("PATCH", "/projects/{uuid}", coolify_project_patch, 0),
-    SIM_ROUTE("DELETE", "/projects/{uuid}", coolify_project_delete, 0),
-    SIM_ROUTE("GET", "/projects/{uuid}/environments", coolify_envs_list, 0),
-    SIM_ROUTE("POST", "/projects/{uuid}/environments", coolify_env_create, 0),
-    SIM_ROUTE("GET", "/projects/{uuid}/{environment_name_or_uuid}", coolify_env_get, 0),
-    SIM_ROUTE("GET", "/applications", coolify_apps_list, 0),
-    SIM_ROUTE("POST", "/applications/public", coolify_app_public, 0),
-    SIM_ROUTE("POST", "/applications/private-deploy-key", coolify_app_deploy_key, 0),
-    SIM_ROUTE("GET", "/applications/{uuid}", coolify_app_get, 0),
-    SIM_ROUTE("PATCH", "/applications/{uuid}", coolify_app_patch, 0),
-    SIM_ROUTE("DELETE", "/applications/{uuid}", coolify_app_delete, 0),
-    SIM_ROUTE("GET", "/security/keys", coolify_keys_list, 0),
-    SIM_ROUTE("POST", "/security/keys", coolify_key_create, 0),
-    SIM_ROUTE("GET", "/security/keys/{uuid}", coolify_key_get, 0),
-    SIM_ROUTE("DELETE", "/security/keys/{uuid}", coolify_key_delete, 0),
+    SIM_ROUTE("GET", "/version", simcoolify_version, 0),
+    SIM_ROUTE("GET", "/servers", simcoolify_servers, 0),
+    SIM_ROUTE("GET", "/projects", simcoolify_projects_list, 0),
+    SIM_ROUTE("POST", "/projects", simcoolify_project_create, 0),
+    SIM_ROUTE("GET", "/projects/{uuid}", simcoolify_project_get, 0),
+    SIM_ROUTE("PATCH", "/projects/{uuid}", simcoolify_project_patch, 0),
+    SIM_ROUTE("DELETE", "/projects/{uuid}", simcoolify_project_delete, 0),
+    SIM_ROUTE("GET", "/projects/{uuid}/environments", simcoolify_envs_list, 0),
+    SIM_ROUTE("POST", "/projects/{uuid}/environments", simcoolify_env_create, 0),
+    SIM_ROUTE("GET", "/projects/{uuid}/{environment_name_or_uuid}", simcoolify_env_get, 0),
+    SIM_ROUTE("GET", "/applications", simcoolify_apps_list, 0),
+    SIM_ROUTE("POST", "/applications/public", simcoolify_app_public, 0),
+    SIM_ROUTE("POST", "/applications/private-deploy-key", simcoolify_app_deploy_key, 0),
+    SIM_ROUTE("GET", "/applications/{uuid}", simcoolify_app_get, 0),
+    SIM_ROUTE("PATCH", "/applications/{uuid}", simcoolify_app_patch, 0),
+    SIM_ROUTE("DELETE", "/applications/{uuid}", simcoolify_app_delete, 0),
+    SIM_ROUTE("GET", "/security/keys", simcoolify_keys_list, 0),
+    SIM_ROUTE("POST", "/security/keys", simcoolify_key_create, 0),
+    SIM_ROUTE("GET", "/security/keys/{uuid}", simcoolify_key_get, 0),
+    SIM_ROUTE("DELETE", "/security/keys/{uuid}", simcoolify_key_delete, 0),
 };
 
 struct sim_route *
@@ -1279,9 +1279,9 @@ simcoolify_reset(void)
 	struct ckey *k;
 
 	while ((p = TAILQ_FIRST(&C.projlist)) != NULL)
-		coolify_proj_free(p);
+		simcoolify_proj_free(p);
 	while ((k = TAILQ_FIRST(&C.keylist)) != NULL)
-		coolify_key_free(k);
+		simcoolify_key_free(k);
 	C.next_proj = C.next_env = C.next_app = C.next_key = 1;
 }
 
@@ -1326,11 +1326,11 @@ simcoolify_state(void)
 		                    a->key != NULL ? a->key->uuid : NULL));
 	}
 	return json_pack("{s:o, s:o, s:[o]}", "projects", projects, "applications", apps, "servers",
-	                 coolify_server_json());
+	                 simcoolify_server_json());
 }
 
 static int
-coolify_ctl(json_t **out, int status, const char *key, const char *msg)
+simcoolify_ctl(json_t **out, int status, const char *key, const char *msg)
 {
 	*out = key[0] == 'o' ? json_pack("{s:b}", "ok", 1) : json_pack("{s:s}", "error", msg);
 	return status;
@@ -1345,19 +1345,19 @@ simcoolify_drift(const char *action, json_t *args, json_t **out)
 
 	if (strcmp(action, "delete_project") == 0) {
 		if (uuid == NULL)
-			return coolify_ctl(out, 400, "error", "uuid is required");
+			return simcoolify_ctl(out, 400, "error", "uuid is required");
 		if ((p = simtab_get(C.projects, uuid)) == NULL)
-			return coolify_ctl(out, 404, "error", "no such project");
-		coolify_proj_free(p); /* with its applications, at once */
-		return coolify_ctl(out, 200, "ok", NULL);
+			return simcoolify_ctl(out, 404, "error", "no such project");
+		simcoolify_proj_free(p); /* with its applications, at once */
+		return simcoolify_ctl(out, 200, "ok", NULL);
 	}
 	if (strcmp(action, "delete_app") == 0) {
 		if (uuid == NULL)
-			return coolify_ctl(out, 400, "error", "uuid is required");
+			return simcoolify_ctl(out, 400, "error", "uuid is required");
 		if ((a = simtab_get(C.apps, uuid)) == NULL)
-			return coolify_ctl(out, 404, "error", "no such application");
-		coolify_app_free(a);
-		return coolify_ctl(out, 200, "ok", NULL);
+			return simcoolify_ctl(out, 404, "error", "no such application");
+		simcoolify_app_free(a);
+		return simcoolify_ctl(out, 200, "ok", NULL);
 	}
 	return 0;
 }

@@ -113,7 +113,7 @@ static struct {
 /* errors and small helpers */
 
 static void
-gitea_notfound(struct sim_req *r, const char *what, const char *err)
+simgitea_notfound(struct sim_req *r, const char *what, const char *err)
 {
 	char *url = xasprintf("%s/api/swagger", sim_base_url(SIM_GITEA));
 
@@ -123,13 +123,13 @@ gitea_notfound(struct sim_req *r, const char *what, const char *err)
 }
 
 static void
-gitea_json(struct sim_req *r, int status, json_t *body)
+simgitea_json(struct sim_req *r, int status, json_t *body)
 {
 	sim_reply_json(r, status, body);
 }
 
 static void
-gitea_set(char **field, const char *v)
+simgitea_set(char **field, const char *v)
 {
 	free(*field);
 	*field = xstrdup(v != NULL ? v : "");
@@ -138,7 +138,7 @@ gitea_set(char **field, const char *v)
 /* An optional string field: 0 (and *out, borrowed, NULL when absent or null), or -1 after
  * answering 422 for another type. */
 static int
-gitea_opt_str(struct sim_req *r, json_t *o, const char *key, const char *field, const char **out)
+simgitea_opt_str(struct sim_req *r, json_t *o, const char *key, const char *field, const char **out)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -155,7 +155,7 @@ gitea_opt_str(struct sim_req *r, json_t *o, const char *key, const char *field, 
 
 /* An optional bool: 0 with *out -1 (absent) or 0/1, or -1 after answering 422. */
 static int
-gitea_opt_bool(struct sim_req *r, json_t *o, const char *key, int *out)
+simgitea_opt_bool(struct sim_req *r, json_t *o, const char *key, int *out)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -172,7 +172,7 @@ gitea_opt_bool(struct sim_req *r, json_t *o, const char *key, int *out)
 
 /* The request body as a JSON object (borrowed), or NULL after answering 422. */
 static json_t *
-gitea_body(struct sim_req *r)
+simgitea_body(struct sim_req *r)
 {
 	json_t *b = sim_body(r);
 
@@ -187,7 +187,7 @@ gitea_body(struct sim_req *r)
 
 /* Gitea's IsValidUsername: ^[\da-zA-Z][-.\w]*$ without [-._]{2,} or a trailing [-._]. */
 static int
-gitea_valid_username(const char *s)
+simgitea_valid_username(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -210,7 +210,7 @@ gitea_valid_username(const char *s)
 }
 
 static int
-gitea_alpha_dash_dot(const char *s)
+simgitea_alpha_dash_dot(const char *s)
 {
 	if (*s == '\0')
 		return 0;
@@ -225,7 +225,7 @@ gitea_alpha_dash_dot(const char *s)
 }
 
 static int
-gitea_ends_with(const char *s, const char *suffix)
+simgitea_ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 
@@ -234,7 +234,7 @@ gitea_ends_with(const char *s, const char *suffix)
 
 /* Reserved user/org names and patterns; answers 422 and returns -1 when name is one. */
 static int
-gitea_usable_name(struct sim_req *r, const char *name)
+simgitea_usable_name(struct sim_req *r, const char *name)
 {
 	static const char *const reserved[] = {".",
 	                                       "..",
@@ -274,7 +274,7 @@ gitea_usable_name(struct sim_req *r, const char *name)
 		}
 	}
 	for (size_t i = 0; i < nitems(patterns); i++) {
-		if (gitea_ends_with(name, patterns[i])) {
+		if (simgitea_ends_with(name, patterns[i])) {
 			sim_error(r, 422, "name pattern is not allowed [pattern: *%s]",
 			          patterns[i]);
 			return -1;
@@ -284,7 +284,7 @@ gitea_usable_name(struct sim_req *r, const char *name)
 }
 
 static int
-gitea_name_taken(const char *name)
+simgitea_name_taken(const char *name)
 {
 	return simtab_get(G.users, name) != NULL || simtab_get(G.orgs, name) != NULL;
 }
@@ -293,7 +293,7 @@ gitea_name_taken(const char *name)
 /* JSON views */
 
 static json_t *
-gitea_user_json(const struct guser *u)
+simgitea_user_json(const struct guser *u)
 {
 	char *html = xasprintf("%s/%s", sim_base_url(SIM_GITEA), u->name);
 	char *avatar = xasprintf("%s/avatars/%lld", sim_base_url(SIM_GITEA), (long long)u->id);
@@ -314,7 +314,7 @@ gitea_user_json(const struct guser *u)
 
 /* An org as a User object (repository owner, webhook organization, /users/{org}). */
 static json_t *
-gitea_org_user_json(const struct gorg *o)
+simgitea_org_user_json(const struct gorg *o)
 {
 	char *html = xasprintf("%s/%s", sim_base_url(SIM_GITEA), o->name);
 	char *avatar = xasprintf("%s/avatars/%lld", sim_base_url(SIM_GITEA), (long long)o->id);
@@ -335,7 +335,7 @@ gitea_org_user_json(const struct gorg *o)
 }
 
 static json_t *
-gitea_org_json(const struct gorg *o)
+simgitea_org_json(const struct gorg *o)
 {
 	char *avatar = xasprintf("%s/avatars/%lld", sim_base_url(SIM_GITEA), (long long)o->id);
 	json_t *j =
@@ -350,14 +350,14 @@ gitea_org_json(const struct gorg *o)
 }
 
 static void
-gitea_org_touch(struct gorg *o)
+simgitea_org_touch(struct gorg *o)
 {
 	free(o->json);
 	o->json = NULL;
 }
 
 static json_t *
-gitea_team_json(const struct gteam *t)
+simgitea_team_json(const struct gteam *t)
 {
 	static const char *const units[] = {
 	    "repo.actions",  "repo.code",     "repo.ext_issues", "repo.ext_wiki", "repo.issues",
@@ -376,7 +376,7 @@ gitea_team_json(const struct gteam *t)
 }
 
 static json_t *
-gitea_repo_json(const struct grepo *rp)
+simgitea_repo_json(const struct grepo *rp)
 {
 	const char *base = sim_base_url(SIM_GITEA);
 	char *full = xasprintf("%s/%s", rp->org->name, rp->name);
@@ -390,7 +390,7 @@ gitea_repo_json(const struct grepo *rp)
 	    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, "
 	    "s:i, s:i, s:s, s:b, s:s, s:s, s:{s:b, s:b, s:b}, s:b, s:b, s:b, "
 	    "s:b, s:b, s:s, s:[], s:b}",
-	    "id", (json_int_t)rp->id, "owner", gitea_org_user_json(rp->org), "name", rp->name,
+	    "id", (json_int_t)rp->id, "owner", simgitea_org_user_json(rp->org), "name", rp->name,
 	    "full_name", full, "description", rp->description, "empty", 1, "private", rp->private,
 	    "fork", 0, "template", rp->template, "parent", "mirror", 0, "size", 0, "language", "",
 	    "languages_url", langs, "html_url", html, "url", url, "link", "", "ssh_url", ssh,
@@ -411,7 +411,7 @@ gitea_repo_json(const struct grepo *rp)
 }
 
 static json_t *
-gitea_hook_json(const struct ghook *h)
+simgitea_hook_json(const struct ghook *h)
 {
 	return json_pack("{s:I, s:s, s:s, s:s, s:{s:s, s:s}, s:O, s:s, s:b, s:s, s:s}", "id",
 	                 (json_int_t)h->id, "type", h->type, "name", "", "branch_filter",
@@ -429,7 +429,7 @@ struct gpage {
 };
 
 static void
-gitea_page_parse(struct sim_req *r, struct gpage *pg)
+simgitea_page_parse(struct sim_req *r, struct gpage *pg)
 {
 	const char *p = sim_query(r, "page"), *l = sim_query(r, "limit");
 
@@ -443,7 +443,7 @@ gitea_page_parse(struct sim_req *r, struct gpage *pg)
 }
 
 static void
-gitea_query_escape(struct buf *b, const char *s)
+simgitea_query_escape(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -464,7 +464,7 @@ gitea_query_escape(struct buf *b, const char *s)
 }
 
 static int
-gitea_kv_cmp(const void *a, const void *b)
+simgitea_kv_cmp(const void *a, const void *b)
 {
 	const struct evkeyval *const *x = a, *const *y = b;
 
@@ -473,7 +473,7 @@ gitea_kv_cmp(const void *a, const void *b)
 
 /* One Link entry: the current URL with page=N, query keys sorted (Go's url.Values.Encode). */
 static void
-gitea_link(struct buf *b, struct sim_req *r, long page, const char *rel)
+simgitea_link(struct buf *b, struct sim_req *r, long page, const char *rel)
 {
 	const struct evkeyval *kvs[64];
 	const struct evkeyval *kv;
@@ -492,7 +492,7 @@ gitea_link(struct buf *b, struct sim_req *r, long page, const char *rel)
 				kvs[n++] = kv;
 		}
 	}
-	qsort(kvs, n, sizeof(kvs[0]), gitea_kv_cmp);
+	qsort(kvs, n, sizeof(kvs[0]), simgitea_kv_cmp);
 	snprintf(num, sizeof(num), "%ld", page);
 	for (size_t i = 0, first = 1; i <= n; i++) {
 		const char *key, *val;
@@ -523,16 +523,16 @@ gitea_link(struct buf *b, struct sim_req *r, long page, const char *rel)
 		}
 		if (!first)
 			buf_putc(b, '&');
-		gitea_query_escape(b, key);
+		simgitea_query_escape(b, key);
 		buf_putc(b, '=');
-		gitea_query_escape(b, val);
+		simgitea_query_escape(b, val);
 		first = 0;
 	}
 	buf_printf(b, ">; rel=\"%s\"", rel);
 }
 
 static void
-gitea_page_headers(struct sim_req *r, size_t total, const struct gpage *pg)
+simgitea_page_headers(struct sim_req *r, size_t total, const struct gpage *pg)
 {
 	long pages = total == 0 ? 1 : (long)((total + (size_t)pg->limit - 1) / (size_t)pg->limit);
 	long cur = pg->page > pages ? pages : pg->page;
@@ -545,13 +545,13 @@ gitea_page_headers(struct sim_req *r, size_t total, const struct gpage *pg)
 	sim_header(r, "X-Total-Count", num);
 	buf_init(&b);
 	if (has_next)
-		gitea_link(&b, r, cur + 1, "next");
+		simgitea_link(&b, r, cur + 1, "next");
 	if (!is_last)
-		gitea_link(&b, r, pages, "last");
+		simgitea_link(&b, r, pages, "last");
 	if (cur != 1)
-		gitea_link(&b, r, 1, "first");
+		simgitea_link(&b, r, 1, "first");
 	if (cur > 1)
-		gitea_link(&b, r, cur - 1, "prev");
+		simgitea_link(&b, r, cur - 1, "prev");
 	if (b.len > 0) {
 		sim_header(r, "Link", buf_str(&b));
 		sim_header(r, "Access-Control-Expose-Headers", "X-Total-Count, Link");
@@ -563,7 +563,7 @@ gitea_page_headers(struct sim_req *r, size_t total, const struct gpage *pg)
 
 /* The [start, end) indexes of the requested page of total items. */
 static void
-gitea_page_range(const struct gpage *pg, size_t total, size_t *start, size_t *end)
+simgitea_page_range(const struct gpage *pg, size_t total, size_t *start, size_t *end)
 {
 	size_t s = (size_t)(pg->page - 1) * (size_t)pg->limit;
 
@@ -575,7 +575,7 @@ gitea_page_range(const struct gpage *pg, size_t total, size_t *start, size_t *en
 /* state: users, orgs, teams, repos, hooks */
 
 static struct guser *
-gitea_user_new(const char *name, const char *email, const char *full_name, int admin)
+simgitea_user_new(const char *name, const char *email, const char *full_name, int admin)
 {
 	struct guser *u = xcalloc(1, sizeof(*u));
 
@@ -592,7 +592,7 @@ gitea_user_new(const char *name, const char *email, const char *full_name, int a
 }
 
 static void
-gitea_user_free(struct guser *u)
+simgitea_user_free(struct guser *u)
 {
 	free(u->name);
 	free(u->email);
@@ -602,7 +602,7 @@ gitea_user_free(struct guser *u)
 
 /* Binary search in the sorted org array: the index of name, or where it would go. */
 static size_t
-gitea_sorted_pos(const char *name, int *found)
+simgitea_sorted_pos(const char *name, int *found)
 {
 	size_t lo = 0, hi = G.norgs;
 
@@ -624,10 +624,10 @@ gitea_sorted_pos(const char *name, int *found)
 }
 
 static void
-gitea_sorted_insert(struct gorg *o)
+simgitea_sorted_insert(struct gorg *o)
 {
 	int found;
-	size_t pos = gitea_sorted_pos(o->name, &found);
+	size_t pos = simgitea_sorted_pos(o->name, &found);
 
 	if (G.norgs == G.capsorted) {
 		G.capsorted = G.capsorted ? G.capsorted * 2 : 256;
@@ -639,10 +639,10 @@ gitea_sorted_insert(struct gorg *o)
 }
 
 static void
-gitea_sorted_remove(struct gorg *o)
+simgitea_sorted_remove(struct gorg *o)
 {
 	int found;
-	size_t pos = gitea_sorted_pos(o->name, &found);
+	size_t pos = simgitea_sorted_pos(o->name, &found);
 
 	if (!found)
 		fatalx("%s: org %s not in the sorted index", __func__, o->name);
@@ -651,7 +651,7 @@ gitea_sorted_remove(struct gorg *o)
 }
 
 static struct gteam *
-gitea_team_new(struct gorg *o, const char *name, const char *permission)
+simgitea_team_new(struct gorg *o, const char *name, const char *permission)
 {
 	struct gteam *t = xcalloc(1, sizeof(*t));
 	char key[32];
@@ -668,7 +668,7 @@ gitea_team_new(struct gorg *o, const char *name, const char *permission)
 }
 
 static void
-gitea_team_free(struct gteam *t)
+simgitea_team_free(struct gteam *t)
 {
 	char key[32];
 
@@ -682,7 +682,7 @@ gitea_team_free(struct gteam *t)
 }
 
 static struct gteam *
-gitea_owners(struct gorg *o)
+simgitea_owners(struct gorg *o)
 {
 	struct gteam *t;
 
@@ -695,7 +695,7 @@ gitea_owners(struct gorg *o)
 }
 
 static int
-gitea_team_has(const struct gteam *t, const struct guser *u)
+simgitea_team_has(const struct gteam *t, const struct guser *u)
 {
 	for (size_t i = 0; i < t->nmembers; i++) {
 		if (t->members[i] == u)
@@ -705,16 +705,16 @@ gitea_team_has(const struct gteam *t, const struct guser *u)
 }
 
 static void
-gitea_team_add(struct gteam *t, struct guser *u)
+simgitea_team_add(struct gteam *t, struct guser *u)
 {
-	if (gitea_team_has(t, u))
+	if (simgitea_team_has(t, u))
 		return;
 	t->members = xreallocarray(t->members, t->nmembers + 1, sizeof(*t->members));
 	t->members[t->nmembers++] = u;
 }
 
 static void
-gitea_team_remove(struct gteam *t, const struct guser *u)
+simgitea_team_remove(struct gteam *t, const struct guser *u)
 {
 	for (size_t i = 0; i < t->nmembers; i++) {
 		if (t->members[i] == u) {
@@ -728,15 +728,15 @@ gitea_team_remove(struct gteam *t, const struct guser *u)
 
 /* The user is the only member of the org's Owners team: Gitea refuses (ErrLastOrgOwner). */
 static int
-gitea_last_owner(struct gorg *o, const struct guser *u)
+simgitea_last_owner(struct gorg *o, const struct guser *u)
 {
-	struct gteam *owners = gitea_owners(o);
+	struct gteam *owners = simgitea_owners(o);
 
-	return owners != NULL && owners->nmembers == 1 && gitea_team_has(owners, u);
+	return owners != NULL && owners->nmembers == 1 && simgitea_team_has(owners, u);
 }
 
 static struct gorg *
-gitea_org_new(const char *name)
+simgitea_org_new(const char *name)
 {
 	struct gorg *o = xcalloc(1, sizeof(*o));
 
@@ -756,12 +756,12 @@ gitea_org_new(const char *name)
 	TAILQ_INSERT_TAIL(&G.orglist, o, entry);
 	simtab_put(G.orgs, name, o);
 	simtab_del(G.org_redirect, name);
-	gitea_sorted_insert(o);
+	simgitea_sorted_insert(o);
 	return o;
 }
 
 static struct grepo *
-gitea_repo_new(struct gorg *o, const char *name)
+simgitea_repo_new(struct gorg *o, const char *name)
 {
 	struct grepo *rp = xcalloc(1, sizeof(*rp));
 
@@ -787,7 +787,7 @@ struct gitea_purge {
 };
 
 static void
-gitea_purge_visit(const char *key, void *val, void *arg)
+simgitea_purge_visit(const char *key, void *val, void *arg)
 {
 	struct gitea_purge *p = arg;
 
@@ -799,14 +799,14 @@ gitea_purge_visit(const char *key, void *val, void *arg)
 
 /* Removes every redirect of tab that points at target (rare: only after renames). */
 static void
-gitea_purge_redirects(struct simtab *tab, const void *target)
+simgitea_purge_redirects(struct simtab *tab, const void *target)
 {
 	struct gitea_purge p = {target, NULL, 0};
 	char **copies;
 
 	if (simtab_count(tab) == 0)
 		return;
-	simtab_foreach(tab, gitea_purge_visit, &p);
+	simtab_foreach(tab, simgitea_purge_visit, &p);
 	copies = xcalloc(p.n + 1, sizeof(*copies));
 	for (size_t i = 0; i < p.n; i++)
 		copies[i] = xstrdup(p.keys[i]);
@@ -819,11 +819,11 @@ gitea_purge_redirects(struct simtab *tab, const void *target)
 }
 
 static void
-gitea_repo_free(struct gorg *o, struct grepo *rp)
+simgitea_repo_free(struct gorg *o, struct grepo *rp)
 {
 	TAILQ_REMOVE(&o->repolist, rp, entry);
 	simtab_del(o->repos, rp->name);
-	gitea_purge_redirects(o->repo_redirect, rp);
+	simgitea_purge_redirects(o->repo_redirect, rp);
 	o->nrepos--;
 	free(rp->name);
 	free(rp->description);
@@ -833,7 +833,7 @@ gitea_repo_free(struct gorg *o, struct grepo *rp)
 }
 
 static void
-gitea_hook_free(struct ghook *h)
+simgitea_hook_free(struct ghook *h)
 {
 	free(h->type);
 	free(h->url);
@@ -846,7 +846,7 @@ gitea_hook_free(struct ghook *h)
 }
 
 static void
-gitea_org_free(struct gorg *o)
+simgitea_org_free(struct gorg *o)
 {
 	struct gteam *t;
 	struct grepo *rp;
@@ -854,17 +854,17 @@ gitea_org_free(struct gorg *o)
 
 	TAILQ_REMOVE(&G.orglist, o, entry);
 	simtab_del(G.orgs, o->name);
-	gitea_sorted_remove(o);
-	gitea_purge_redirects(G.org_redirect, o);
+	simgitea_sorted_remove(o);
+	simgitea_purge_redirects(G.org_redirect, o);
 	while ((t = TAILQ_FIRST(&o->teams)) != NULL) {
 		TAILQ_REMOVE(&o->teams, t, entry);
-		gitea_team_free(t);
+		simgitea_team_free(t);
 	}
 	while ((rp = TAILQ_FIRST(&o->repolist)) != NULL)
-		gitea_repo_free(o, rp);
+		simgitea_repo_free(o, rp);
 	while ((h = TAILQ_FIRST(&o->hooks)) != NULL) {
 		TAILQ_REMOVE(&o->hooks, h, entry);
-		gitea_hook_free(h);
+		simgitea_hook_free(h);
 	}
 	simtab_free(o->repos);
 	simtab_free(o->repo_redirect);
@@ -881,7 +881,7 @@ gitea_org_free(struct gorg *o)
 
 /* Sends the repository event of rp to every active hook of its org that wants it. */
 static void
-gitea_fire_repo(struct grepo *rp, const char *action)
+simgitea_fire_repo(struct grepo *rp, const char *action)
 {
 	struct gorg *o = rp->org;
 	struct ghook *h;
@@ -908,8 +908,8 @@ gitea_fire_repo(struct grepo *rp, const char *action)
 		if (s == NULL) {
 			payload =
 			    json_pack("{s:s, s:o, s:o, s:o}", "action", action, "repository",
-			              gitea_repo_json(rp), "organization", gitea_org_user_json(o),
-			              "sender", gitea_user_json(G.admin));
+			              simgitea_repo_json(rp), "organization", simgitea_org_user_json(o),
+			              "sender", simgitea_user_json(G.admin));
 			s = json_dumps(payload, JSON_COMPACT);
 			json_decref(payload);
 		}
@@ -924,7 +924,7 @@ gitea_fire_repo(struct grepo *rp, const char *action)
 
 /* Answers 307 to the same URL with the old name replaced (RedirectToUser / RedirectToRepo). */
 static void
-gitea_redirect(struct sim_req *r, int status, int seg, const char *newname)
+simgitea_redirect(struct sim_req *r, int status, int seg, const char *newname)
 {
 	struct buf b;
 
@@ -953,7 +953,7 @@ gitea_redirect(struct sim_req *r, int status, int seg, const char *newname)
 
 /* The org named by segment seg, or NULL after answering 404 or 307. */
 static struct gorg *
-gitea_org_at(struct sim_req *r, int seg)
+simgitea_org_at(struct sim_req *r, int seg)
 {
 	const char *name = r->segs[seg];
 	struct gorg *o = simtab_get(G.orgs, name);
@@ -962,18 +962,18 @@ gitea_org_at(struct sim_req *r, int seg)
 	if (o != NULL)
 		return o;
 	if ((o = simtab_get(G.org_redirect, name)) != NULL) {
-		gitea_redirect(r, 307, seg, o->name);
+		simgitea_redirect(r, 307, seg, o->name);
 		return NULL;
 	}
 	err = xasprintf("org does not exist [id: 0, name: %s]", name);
-	gitea_notfound(r, "GetOrgByName", err);
+	simgitea_notfound(r, "GetOrgByName", err);
 	free(err);
 	return NULL;
 }
 
 /* The repo of /repos/{owner}/{repo}, or NULL after answering 404, 307 or 301. */
 static struct grepo *
-gitea_repo_at(struct sim_req *r)
+simgitea_repo_at(struct sim_req *r)
 {
 	const char *owner = r->segs[1], *name = r->segs[2];
 	struct gorg *o = simtab_get(G.orgs, owner);
@@ -982,37 +982,37 @@ gitea_repo_at(struct sim_req *r)
 
 	if (o == NULL) {
 		if ((o = simtab_get(G.org_redirect, owner)) != NULL) {
-			gitea_redirect(r, 307, 1, o->name);
+			simgitea_redirect(r, 307, 1, o->name);
 			return NULL;
 		}
-		gitea_notfound(r, "GetUserByName", "user redirect does not exist");
+		simgitea_notfound(r, "GetUserByName", "user redirect does not exist");
 		return NULL;
 	}
 	if ((rp = simtab_get(o->repos, name)) != NULL)
 		return rp;
 	if ((rp = simtab_get(o->repo_redirect, name)) != NULL) {
-		gitea_redirect(r, 301, 2, rp->name);
+		simgitea_redirect(r, 301, 2, rp->name);
 		return NULL;
 	}
 	err = xasprintf("repository does not exist [id: 0, uid: %lld, owner_name: %s, name: %s]",
 	                (long long)o->id, o->name, name);
-	gitea_notfound(r, "GetRepositoryByName", err);
+	simgitea_notfound(r, "GetRepositoryByName", err);
 	free(err);
 	return NULL;
 }
 
 static struct gteam *
-gitea_team_at(struct sim_req *r, int seg)
+simgitea_team_at(struct sim_req *r, int seg)
 {
 	struct gteam *t = simtab_get(G.teams, r->segs[seg]);
 
 	if (t == NULL)
-		gitea_notfound(r, "GetTeamById", "team does not exist");
+		simgitea_notfound(r, "GetTeamById", "team does not exist");
 	return t;
 }
 
 static struct guser *
-gitea_user_at(struct sim_req *r, int seg)
+simgitea_user_at(struct sim_req *r, int seg)
 {
 	struct guser *u = simtab_get(G.users, r->segs[seg]);
 	char *err;
@@ -1020,7 +1020,7 @@ gitea_user_at(struct sim_req *r, int seg)
 	if (u != NULL)
 		return u;
 	err = xasprintf("user does not exist [uid: 0, name: %s]", r->segs[seg]);
-	gitea_notfound(r, "GetUserByName", err);
+	simgitea_notfound(r, "GetUserByName", err);
 	free(err);
 	return NULL;
 }
@@ -1029,13 +1029,13 @@ gitea_user_at(struct sim_req *r, int seg)
 /* handlers: misc, orgs */
 
 static void
-gitea_version(struct sim_req *r)
+simgitea_version(struct sim_req *r)
 {
-	gitea_json(r, 200, json_pack("{s:s}", "version", GITEA_VERSION));
+	simgitea_json(r, 200, json_pack("{s:s}", "version", GITEA_VERSION));
 }
 
 static int
-gitea_visibility_ok(const char *v)
+simgitea_visibility_ok(const char *v)
 {
 	return v == NULL || *v == '\0' || strcmp(v, "public") == 0 || strcmp(v, "limited") == 0 ||
 	       strcmp(v, "private") == 0;
@@ -1043,18 +1043,18 @@ gitea_visibility_ok(const char *v)
 
 /* Applies the editable org fields of body to o; -1 after answering 422. */
 static int
-gitea_org_apply(struct sim_req *r, struct gorg *o, json_t *body)
+simgitea_org_apply(struct sim_req *r, struct gorg *o, json_t *body)
 {
 	const char *full_name, *email, *description, *website, *location, *visibility;
 	int racta;
 
-	if (gitea_opt_str(r, body, "full_name", "FullName", &full_name) != 0 ||
-	    gitea_opt_str(r, body, "email", "Email", &email) != 0 ||
-	    gitea_opt_str(r, body, "description", "Description", &description) != 0 ||
-	    gitea_opt_str(r, body, "website", "Website", &website) != 0 ||
-	    gitea_opt_str(r, body, "location", "Location", &location) != 0 ||
-	    gitea_opt_str(r, body, "visibility", "Visibility", &visibility) != 0 ||
-	    gitea_opt_bool(r, body, "repo_admin_change_team_access", &racta) != 0)
+	if (simgitea_opt_str(r, body, "full_name", "FullName", &full_name) != 0 ||
+	    simgitea_opt_str(r, body, "email", "Email", &email) != 0 ||
+	    simgitea_opt_str(r, body, "description", "Description", &description) != 0 ||
+	    simgitea_opt_str(r, body, "website", "Website", &website) != 0 ||
+	    simgitea_opt_str(r, body, "location", "Location", &location) != 0 ||
+	    simgitea_opt_str(r, body, "visibility", "Visibility", &visibility) != 0 ||
+	    simgitea_opt_bool(r, body, "repo_admin_change_team_access", &racta) != 0)
 		return -1;
 	if (full_name != NULL && strlen(full_name) > 100) {
 		sim_error(r, 422, "[FullName]: MaxSize");
@@ -1072,7 +1072,7 @@ gitea_org_apply(struct sim_req *r, struct gorg *o, json_t *body)
 		sim_error(r, 422, "[Location]: MaxSize");
 		return -1;
 	}
-	if (!gitea_visibility_ok(visibility)) {
+	if (!simgitea_visibility_ok(visibility)) {
 		sim_error(r, 422, "[Visibility]: In");
 		return -1;
 	}
@@ -1081,34 +1081,34 @@ gitea_org_apply(struct sim_req *r, struct gorg *o, json_t *body)
 		return -1;
 	}
 	if (full_name != NULL)
-		gitea_set(&o->full_name, full_name);
+		simgitea_set(&o->full_name, full_name);
 	if (email != NULL)
-		gitea_set(&o->email, email);
+		simgitea_set(&o->email, email);
 	if (description != NULL)
-		gitea_set(&o->description, description);
+		simgitea_set(&o->description, description);
 	if (website != NULL)
-		gitea_set(&o->website, website);
+		simgitea_set(&o->website, website);
 	if (location != NULL)
-		gitea_set(&o->location, location);
+		simgitea_set(&o->location, location);
 	if (visibility != NULL && *visibility != '\0')
-		gitea_set(&o->visibility, visibility);
+		simgitea_set(&o->visibility, visibility);
 	if (racta >= 0)
 		o->racta = racta;
-	gitea_org_touch(o);
+	simgitea_org_touch(o);
 	return 0;
 }
 
 /* Creates an org owned by creator from a CreateOrgOption body. */
 static void
-gitea_org_create(struct sim_req *r, struct guser *creator)
+simgitea_org_create(struct sim_req *r, struct guser *creator)
 {
-	json_t *body = gitea_body(r);
+	json_t *body = simgitea_body(r);
 	const char *name;
 	struct gorg *o;
 
 	if (body == NULL)
 		return;
-	if (gitea_opt_str(r, body, "username", "UserName", &name) != 0)
+	if (simgitea_opt_str(r, body, "username", "UserName", &name) != 0)
 		return;
 	if (name == NULL || *name == '\0') {
 		sim_error(r, 422, "[UserName]: Required");
@@ -1118,13 +1118,13 @@ gitea_org_create(struct sim_req *r, struct guser *creator)
 		sim_error(r, 422, "[UserName]: MaxSize");
 		return;
 	}
-	if (!gitea_valid_username(name)) {
+	if (!simgitea_valid_username(name)) {
 		sim_error(r, 422, "[UserName]: invalid username");
 		return;
 	}
-	if (gitea_usable_name(r, name) != 0)
+	if (simgitea_usable_name(r, name) != 0)
 		return;
-	if (gitea_name_taken(name)) {
+	if (simgitea_name_taken(name)) {
 		sim_error(r, 422, "user already exists [name: %s]", name);
 		return;
 	}
@@ -1138,7 +1138,7 @@ gitea_org_create(struct sim_req *r, struct guser *creator)
 		probe.website = xstrdup("");
 		probe.location = xstrdup("");
 		probe.visibility = xstrdup("public");
-		int rc = gitea_org_apply(r, &probe, body);
+		int rc = simgitea_org_apply(r, &probe, body);
 
 		free(probe.full_name);
 		free(probe.email);
@@ -1149,65 +1149,65 @@ gitea_org_create(struct sim_req *r, struct guser *creator)
 		if (rc != 0)
 			return;
 	}
-	o = gitea_org_new(name);
-	if (gitea_org_apply(r, o, body) != 0)
+	o = simgitea_org_new(name);
+	if (simgitea_org_apply(r, o, body) != 0)
 		fatalx("%s: validated org fields failed", __func__);
 	{
-		struct gteam *owners = gitea_team_new(o, "Owners", "owner");
+		struct gteam *owners = simgitea_team_new(o, "Owners", "owner");
 
 		owners->includes_all = 1;
 		owners->can_create_repo = 1;
-		gitea_team_add(owners, creator);
+		simgitea_team_add(owners, creator);
 	}
-	gitea_json(r, 201, gitea_org_json(o));
+	simgitea_json(r, 201, simgitea_org_json(o));
 }
 
 static void
-gitea_orgs_post(struct sim_req *r)
+simgitea_orgs_post(struct sim_req *r)
 {
-	gitea_org_create(r, G.admin);
+	simgitea_org_create(r, G.admin);
 }
 
 static void
-gitea_admin_org_create(struct sim_req *r)
+simgitea_admin_org_create(struct sim_req *r)
 {
 	struct guser *u = simtab_get(G.users, r->segs[2]);
 
 	if (u == NULL) {
 		char *err = xasprintf("user does not exist [uid: 0, name: %s]", r->segs[2]);
 
-		gitea_notfound(r, "GetUserByName", err);
+		simgitea_notfound(r, "GetUserByName", err);
 		free(err);
 		return;
 	}
-	gitea_org_create(r, u);
+	simgitea_org_create(r, u);
 }
 
 static void
-gitea_org_list(struct sim_req *r)
+simgitea_org_list(struct sim_req *r)
 {
 	struct gpage pg;
 	size_t start, end;
 	json_t *a = json_array();
 
-	gitea_page_parse(r, &pg);
-	gitea_page_range(&pg, G.norgs, &start, &end);
+	simgitea_page_parse(r, &pg);
+	simgitea_page_range(&pg, G.norgs, &start, &end);
 	for (size_t i = start; i < end; i++)
-		json_array_append_new(a, gitea_org_json(G.sorted[i]));
-	gitea_page_headers(r, G.norgs, &pg);
-	gitea_json(r, 200, a);
+		json_array_append_new(a, simgitea_org_json(G.sorted[i]));
+	simgitea_page_headers(r, G.norgs, &pg);
+	simgitea_json(r, 200, a);
 }
 
 static void
-gitea_org_get(struct sim_req *r)
+simgitea_org_get(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 
 	if (o == NULL)
 		return;
 	/* the hot path of the benchmark: serve the cached body */
 	if (o->json == NULL) {
-		json_t *j = gitea_org_json(o);
+		json_t *j = simgitea_org_json(o);
 
 		o->json = json_dumps(j, JSON_COMPACT);
 		o->jsonlen = strlen(o->json);
@@ -1217,22 +1217,22 @@ gitea_org_get(struct sim_req *r)
 }
 
 static void
-gitea_org_patch(struct sim_req *r)
+simgitea_org_patch(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	json_t *body;
 
-	if (o == NULL || (body = gitea_body(r)) == NULL)
+	if (o == NULL || (body = simgitea_body(r)) == NULL)
 		return;
-	if (gitea_org_apply(r, o, body) != 0)
+	if (simgitea_org_apply(r, o, body) != 0)
 		return;
-	gitea_json(r, 200, gitea_org_json(o));
+	simgitea_json(r, 200, simgitea_org_json(o));
 }
 
 static void
-gitea_org_delete(struct sim_req *r)
+simgitea_org_delete(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 
 	if (o == NULL)
 		return;
@@ -1241,7 +1241,7 @@ gitea_org_delete(struct sim_req *r)
 		          (long long)o->id);
 		return;
 	}
-	gitea_org_free(o);
+	simgitea_org_free(o);
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
@@ -1249,9 +1249,9 @@ gitea_org_delete(struct sim_req *r)
 /* teams and members */
 
 static void
-gitea_teams_list(struct sim_req *r)
+simgitea_teams_list(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct gpage pg;
 	struct gteam *t;
 	size_t i = 0, n = 0, start, end;
@@ -1261,41 +1261,41 @@ gitea_teams_list(struct sim_req *r)
 		return;
 	TAILQ_FOREACH(t, &o->teams, entry)
 	n++;
-	gitea_page_parse(r, &pg);
-	gitea_page_range(&pg, n, &start, &end);
+	simgitea_page_parse(r, &pg);
+	simgitea_page_range(&pg, n, &start, &end);
 	a = json_array();
 	TAILQ_FOREACH(t, &o->teams, entry)
 	{
 		if (i >= start && i < end)
-			json_array_append_new(a, gitea_team_json(t));
+			json_array_append_new(a, simgitea_team_json(t));
 		i++;
 	}
-	gitea_page_headers(r, n, &pg);
-	gitea_json(r, 200, a);
+	simgitea_page_headers(r, n, &pg);
+	simgitea_json(r, 200, a);
 }
 
 static void
-gitea_team_create(struct sim_req *r)
+simgitea_team_create(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	const char *name, *description, *permission;
 	int all, can_create;
 	json_t *body;
 	struct gteam *t;
 
-	if (o == NULL || (body = gitea_body(r)) == NULL)
+	if (o == NULL || (body = simgitea_body(r)) == NULL)
 		return;
-	if (gitea_opt_str(r, body, "name", "Name", &name) != 0 ||
-	    gitea_opt_str(r, body, "description", "Description", &description) != 0 ||
-	    gitea_opt_str(r, body, "permission", "Permission", &permission) != 0 ||
-	    gitea_opt_bool(r, body, "includes_all_repositories", &all) != 0 ||
-	    gitea_opt_bool(r, body, "can_create_org_repo", &can_create) != 0)
+	if (simgitea_opt_str(r, body, "name", "Name", &name) != 0 ||
+	    simgitea_opt_str(r, body, "description", "Description", &description) != 0 ||
+	    simgitea_opt_str(r, body, "permission", "Permission", &permission) != 0 ||
+	    simgitea_opt_bool(r, body, "includes_all_repositories", &all) != 0 ||
+	    simgitea_opt_bool(r, body, "can_create_org_repo", &can_create) != 0)
 		return;
 	if (name == NULL || *name == '\0') {
 		sim_error(r, 422, "[Name]: Required");
 		return;
 	}
-	if (!gitea_alpha_dash_dot(name) || strlen(name) > 255) {
+	if (!simgitea_alpha_dash_dot(name) || strlen(name) > 255) {
 		sim_error(r, 422, "[Name]: AlphaDashDot");
 		return;
 	}
@@ -1316,25 +1316,25 @@ gitea_team_create(struct sim_req *r)
 			return;
 		}
 	}
-	t = gitea_team_new(o, name,
+	t = simgitea_team_new(o, name,
 	                   permission != NULL && *permission != '\0' ? permission : "read");
-	gitea_set(&t->description, description);
+	simgitea_set(&t->description, description);
 	t->includes_all = all > 0;
 	t->can_create_repo = can_create > 0;
-	gitea_json(r, 201, gitea_team_json(t));
+	simgitea_json(r, 201, simgitea_team_json(t));
 }
 
 static void
-gitea_team_get(struct sim_req *r)
+simgitea_team_get(struct sim_req *r)
 {
-	struct gteam *t = gitea_team_at(r, 1);
+	struct gteam *t = simgitea_team_at(r, 1);
 
 	if (t != NULL)
-		gitea_json(r, 200, gitea_team_json(t));
+		simgitea_json(r, 200, simgitea_team_json(t));
 }
 
 static int
-gitea_user_cmp(const void *a, const void *b)
+simgitea_user_cmp(const void *a, const void *b)
 {
 	const struct guser *const *x = a, *const *y = b;
 
@@ -1343,25 +1343,25 @@ gitea_user_cmp(const void *a, const void *b)
 
 /* Answers one page of users (sorted by name) with the pagination headers. */
 static void
-gitea_users_page(struct sim_req *r, struct guser **v, size_t n)
+simgitea_users_page(struct sim_req *r, struct guser **v, size_t n)
 {
 	struct gpage pg;
 	size_t start, end;
 	json_t *a = json_array();
 
-	qsort(v, n, sizeof(*v), gitea_user_cmp);
-	gitea_page_parse(r, &pg);
-	gitea_page_range(&pg, n, &start, &end);
+	qsort(v, n, sizeof(*v), simgitea_user_cmp);
+	simgitea_page_parse(r, &pg);
+	simgitea_page_range(&pg, n, &start, &end);
 	for (size_t i = start; i < end; i++)
-		json_array_append_new(a, gitea_user_json(v[i]));
-	gitea_page_headers(r, n, &pg);
-	gitea_json(r, 200, a);
+		json_array_append_new(a, simgitea_user_json(v[i]));
+	simgitea_page_headers(r, n, &pg);
+	simgitea_json(r, 200, a);
 }
 
 static void
-gitea_team_members(struct sim_req *r)
+simgitea_team_members(struct sim_req *r)
 {
-	struct gteam *t = gitea_team_at(r, 1);
+	struct gteam *t = simgitea_team_at(r, 1);
 	struct guser **v;
 
 	if (t == NULL)
@@ -1369,57 +1369,57 @@ gitea_team_members(struct sim_req *r)
 	v = xcalloc(t->nmembers + 1, sizeof(*v));
 	if (t->nmembers > 0) /* an empty team has no array: memcpy from NULL is undefined */
 		memcpy(v, t->members, t->nmembers * sizeof(*v));
-	gitea_users_page(r, v, t->nmembers);
+	simgitea_users_page(r, v, t->nmembers);
 	free(v);
 }
 
 static void
-gitea_team_member_get(struct sim_req *r)
+simgitea_team_member_get(struct sim_req *r)
 {
-	struct gteam *t = gitea_team_at(r, 1);
+	struct gteam *t = simgitea_team_at(r, 1);
 	struct guser *u;
 
-	if (t == NULL || (u = gitea_user_at(r, 3)) == NULL)
+	if (t == NULL || (u = simgitea_user_at(r, 3)) == NULL)
 		return;
-	if (!gitea_team_has(t, u)) {
-		gitea_notfound(r, "not found", "user is not a member of the team");
+	if (!simgitea_team_has(t, u)) {
+		simgitea_notfound(r, "not found", "user is not a member of the team");
 		return;
 	}
-	gitea_json(r, 200, gitea_user_json(u));
+	simgitea_json(r, 200, simgitea_user_json(u));
 }
 
 static void
-gitea_team_member_put(struct sim_req *r)
+simgitea_team_member_put(struct sim_req *r)
 {
-	struct gteam *t = gitea_team_at(r, 1);
+	struct gteam *t = simgitea_team_at(r, 1);
 	struct guser *u;
 
-	if (t == NULL || (u = gitea_user_at(r, 3)) == NULL)
+	if (t == NULL || (u = simgitea_user_at(r, 3)) == NULL)
 		return;
-	gitea_team_add(t, u); /* idempotent, like AddTeamMember */
+	simgitea_team_add(t, u); /* idempotent, like AddTeamMember */
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
 static void
-gitea_team_member_delete(struct sim_req *r)
+simgitea_team_member_delete(struct sim_req *r)
 {
-	struct gteam *t = gitea_team_at(r, 1);
+	struct gteam *t = simgitea_team_at(r, 1);
 	struct guser *u;
 
-	if (t == NULL || (u = gitea_user_at(r, 3)) == NULL)
+	if (t == NULL || (u = simgitea_user_at(r, 3)) == NULL)
 		return;
-	if (strcmp(t->name, "Owners") == 0 && t->nmembers == 1 && gitea_team_has(t, u)) {
+	if (strcmp(t->name, "Owners") == 0 && t->nmembers == 1 && simgitea_team_has(t, u)) {
 		sim_error(r, 500, "user is the last member of owner team [uid: %lld]",
 		          (long long)u->id);
 		return;
 	}
-	gitea_team_remove(t, u);
+	simgitea_team_remove(t, u);
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
 /* The org's members (the union of its teams), a new array of *n borrowed users. */
 static struct guser **
-gitea_org_members(struct gorg *o, size_t *n)
+simgitea_org_members(struct gorg *o, size_t *n)
 {
 	struct guser **v = NULL;
 	struct gteam *t;
@@ -1445,62 +1445,62 @@ gitea_org_members(struct gorg *o, size_t *n)
 }
 
 static int
-gitea_is_member(struct gorg *o, const struct guser *u)
+simgitea_is_member(struct gorg *o, const struct guser *u)
 {
 	struct gteam *t;
 
 	TAILQ_FOREACH(t, &o->teams, entry)
 	{
-		if (gitea_team_has(t, u))
+		if (simgitea_team_has(t, u))
 			return 1;
 	}
 	return 0;
 }
 
 static void
-gitea_org_members_list(struct sim_req *r)
+simgitea_org_members_list(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct guser **v;
 	size_t n;
 
 	if (o == NULL)
 		return;
-	v = gitea_org_members(o, &n);
-	gitea_users_page(r, v, n);
+	v = simgitea_org_members(o, &n);
+	simgitea_users_page(r, v, n);
 	free(v);
 }
 
 static void
-gitea_org_member_get(struct sim_req *r)
+simgitea_org_member_get(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct guser *u;
 
-	if (o == NULL || (u = gitea_user_at(r, 3)) == NULL)
+	if (o == NULL || (u = simgitea_user_at(r, 3)) == NULL)
 		return;
-	if (gitea_is_member(o, u))
+	if (simgitea_is_member(o, u))
 		sim_reply_raw(r, 204, NULL, NULL, 0);
 	else
-		gitea_notfound(r, "not found", "user is not a member");
+		simgitea_notfound(r, "not found", "user is not a member");
 }
 
 static void
-gitea_org_member_delete(struct sim_req *r)
+simgitea_org_member_delete(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct guser *u;
 	struct gteam *t;
 
-	if (o == NULL || (u = gitea_user_at(r, 3)) == NULL)
+	if (o == NULL || (u = simgitea_user_at(r, 3)) == NULL)
 		return;
-	if (gitea_last_owner(o, u)) {
+	if (simgitea_last_owner(o, u)) {
 		sim_error(r, 500, "user is the last member of owner team [uid: %lld]",
 		          (long long)u->id);
 		return;
 	}
 	TAILQ_FOREACH(t, &o->teams, entry)
-	gitea_team_remove(t, u);
+	simgitea_team_remove(t, u);
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
@@ -1510,7 +1510,7 @@ gitea_org_member_delete(struct sim_req *r)
 /* Checks a repo name like the binding (AlphaDashDot, max 100) and IsUsableRepoName; -1
  * after answering 422. */
 static int
-gitea_repo_name_ok(struct sim_req *r, const char *name)
+simgitea_repo_name_ok(struct sim_req *r, const char *name)
 {
 	static const char *const patterns[] = {".wiki", ".git", ".rss", ".atom"};
 
@@ -1518,7 +1518,7 @@ gitea_repo_name_ok(struct sim_req *r, const char *name)
 		sim_error(r, 422, "[Name]: Required");
 		return -1;
 	}
-	if (!gitea_alpha_dash_dot(name) || strlen(name) > 100) {
+	if (!simgitea_alpha_dash_dot(name) || strlen(name) > 100) {
 		sim_error(r, 422, "[Name]: AlphaDashDot");
 		return -1;
 	}
@@ -1527,7 +1527,7 @@ gitea_repo_name_ok(struct sim_req *r, const char *name)
 		return -1;
 	}
 	for (size_t i = 0; i < nitems(patterns); i++) {
-		if (gitea_ends_with(name, patterns[i])) {
+		if (simgitea_ends_with(name, patterns[i])) {
 			sim_error(r, 422, "name pattern is not allowed [pattern: *%s]",
 			          patterns[i]);
 			return -1;
@@ -1544,23 +1544,23 @@ gitea_repo_name_ok(struct sim_req *r, const char *name)
 }
 
 static void
-gitea_repo_create(struct sim_req *r)
+simgitea_repo_create(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	const char *name, *description, *default_branch;
 	int private, template;
 	json_t *body;
 	struct grepo *rp;
 
-	if (o == NULL || (body = gitea_body(r)) == NULL)
+	if (o == NULL || (body = simgitea_body(r)) == NULL)
 		return;
-	if (gitea_opt_str(r, body, "name", "Name", &name) != 0 ||
-	    gitea_opt_str(r, body, "description", "Description", &description) != 0 ||
-	    gitea_opt_str(r, body, "default_branch", "DefaultBranch", &default_branch) != 0 ||
-	    gitea_opt_bool(r, body, "private", &private) != 0 ||
-	    gitea_opt_bool(r, body, "template", &template) != 0)
+	if (simgitea_opt_str(r, body, "name", "Name", &name) != 0 ||
+	    simgitea_opt_str(r, body, "description", "Description", &description) != 0 ||
+	    simgitea_opt_str(r, body, "default_branch", "DefaultBranch", &default_branch) != 0 ||
+	    simgitea_opt_bool(r, body, "private", &private) != 0 ||
+	    simgitea_opt_bool(r, body, "template", &template) != 0)
 		return;
-	if (gitea_repo_name_ok(r, name) != 0)
+	if (simgitea_repo_name_ok(r, name) != 0)
 		return;
 	if (description != NULL && strlen(description) > 2048) {
 		sim_error(r, 422, "[Description]: MaxSize");
@@ -1570,20 +1570,20 @@ gitea_repo_create(struct sim_req *r)
 		sim_error(r, 409, "The repository with the same name already exists.");
 		return;
 	}
-	rp = gitea_repo_new(o, name);
-	gitea_set(&rp->description, description);
+	rp = simgitea_repo_new(o, name);
+	simgitea_set(&rp->description, description);
 	if (default_branch != NULL && *default_branch != '\0')
-		gitea_set(&rp->default_branch, default_branch);
+		simgitea_set(&rp->default_branch, default_branch);
 	rp->private = private > 0;
 	rp->template = template > 0;
-	gitea_json(r, 201, gitea_repo_json(rp));
-	gitea_fire_repo(rp, "created");
+	simgitea_json(r, 201, simgitea_repo_json(rp));
+	simgitea_fire_repo(rp, "created");
 }
 
 static void
-gitea_repo_list(struct sim_req *r)
+simgitea_repo_list(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct gpage pg;
 	struct grepo *rp;
 	size_t i = 0, start, end;
@@ -1591,61 +1591,61 @@ gitea_repo_list(struct sim_req *r)
 
 	if (o == NULL)
 		return;
-	gitea_page_parse(r, &pg);
-	gitea_page_range(&pg, o->nrepos, &start, &end);
+	simgitea_page_parse(r, &pg);
+	simgitea_page_range(&pg, o->nrepos, &start, &end);
 	a = json_array();
 	TAILQ_FOREACH(rp, &o->repolist, entry)
 	{
 		if (i >= end)
 			break;
 		if (i >= start)
-			json_array_append_new(a, gitea_repo_json(rp));
+			json_array_append_new(a, simgitea_repo_json(rp));
 		i++;
 	}
-	gitea_page_headers(r, o->nrepos, &pg);
-	gitea_json(r, 200, a);
+	simgitea_page_headers(r, o->nrepos, &pg);
+	simgitea_json(r, 200, a);
 }
 
 static void
-gitea_repo_get(struct sim_req *r)
+simgitea_repo_get(struct sim_req *r)
 {
-	struct grepo *rp = gitea_repo_at(r);
+	struct grepo *rp = simgitea_repo_at(r);
 
 	if (rp != NULL)
-		gitea_json(r, 200, gitea_repo_json(rp));
+		simgitea_json(r, 200, simgitea_repo_json(rp));
 }
 
 static void
-gitea_repo_rename(struct grepo *rp, const char *name)
+simgitea_repo_rename(struct grepo *rp, const char *name)
 {
 	struct gorg *o = rp->org;
 
 	simtab_del(o->repos, rp->name);
 	simtab_put(o->repo_redirect, rp->name, rp);
-	gitea_set(&rp->name, name);
+	simgitea_set(&rp->name, name);
 	simtab_put(o->repos, name, rp);
 	simtab_del(o->repo_redirect, name);
 }
 
 static void
-gitea_repo_patch(struct sim_req *r)
+simgitea_repo_patch(struct sim_req *r)
 {
-	struct grepo *rp = gitea_repo_at(r);
+	struct grepo *rp = simgitea_repo_at(r);
 	const char *name, *description, *website, *default_branch;
 	int private, archived, template;
 	json_t *body;
 
-	if (rp == NULL || (body = gitea_body(r)) == NULL)
+	if (rp == NULL || (body = simgitea_body(r)) == NULL)
 		return;
-	if (gitea_opt_str(r, body, "name", "Name", &name) != 0 ||
-	    gitea_opt_str(r, body, "description", "Description", &description) != 0 ||
-	    gitea_opt_str(r, body, "website", "Website", &website) != 0 ||
-	    gitea_opt_str(r, body, "default_branch", "DefaultBranch", &default_branch) != 0 ||
-	    gitea_opt_bool(r, body, "private", &private) != 0 ||
-	    gitea_opt_bool(r, body, "archived", &archived) != 0 ||
-	    gitea_opt_bool(r, body, "template", &template) != 0)
+	if (simgitea_opt_str(r, body, "name", "Name", &name) != 0 ||
+	    simgitea_opt_str(r, body, "description", "Description", &description) != 0 ||
+	    simgitea_opt_str(r, body, "website", "Website", &website) != 0 ||
+	    simgitea_opt_str(r, body, "default_branch", "DefaultBranch", &default_branch) != 0 ||
+	    simgitea_opt_bool(r, body, "private", &private) != 0 ||
+	    simgitea_opt_bool(r, body, "archived", &archived) != 0 ||
+	    simgitea_opt_bool(r, body, "template", &template) != 0)
 		return;
-	if (name != NULL && gitea_repo_name_ok(r, name) != 0)
+	if (name != NULL && simgitea_repo_name_ok(r, name) != 0)
 		return;
 	if (description != NULL && strlen(description) > 2048) {
 		sim_error(r, 422, "[Description]: MaxSize");
@@ -1658,13 +1658,13 @@ gitea_repo_patch(struct sim_req *r)
 		return;
 	}
 	if (name != NULL && strcmp(name, rp->name) != 0)
-		gitea_repo_rename(rp, name);
+		simgitea_repo_rename(rp, name);
 	if (description != NULL)
-		gitea_set(&rp->description, description);
+		simgitea_set(&rp->description, description);
 	if (website != NULL)
-		gitea_set(&rp->website, website);
+		simgitea_set(&rp->website, website);
 	if (default_branch != NULL && *default_branch != '\0')
-		gitea_set(&rp->default_branch, default_branch);
+		simgitea_set(&rp->default_branch, default_branch);
 	if (private >= 0)
 		rp->private = private;
 	if (archived >= 0)
@@ -1672,24 +1672,24 @@ gitea_repo_patch(struct sim_req *r)
 	if (template >= 0)
 		rp->template = template;
 	sim_now_iso(rp->updated);
-	gitea_json(r, 200, gitea_repo_json(rp));
+	simgitea_json(r, 200, simgitea_repo_json(rp));
 }
 
 static void
-gitea_repo_delete_now(struct grepo *rp)
+simgitea_repo_delete_now(struct grepo *rp)
 {
-	gitea_fire_repo(rp, "deleted");
-	gitea_repo_free(rp->org, rp);
+	simgitea_fire_repo(rp, "deleted");
+	simgitea_repo_free(rp->org, rp);
 }
 
 static void
-gitea_repo_delete(struct sim_req *r)
+simgitea_repo_delete(struct sim_req *r)
 {
-	struct grepo *rp = gitea_repo_at(r);
+	struct grepo *rp = simgitea_repo_at(r);
 
 	if (rp == NULL)
 		return;
-	gitea_repo_delete_now(rp);
+	simgitea_repo_delete_now(rp);
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
@@ -1697,7 +1697,7 @@ gitea_repo_delete(struct sim_req *r)
 /* org hooks */
 
 static int
-gitea_url_ok(const char *url)
+simgitea_url_ok(const char *url)
 {
 	return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0
 	           ? strlen(url) > (url[4] == 's' ? 8u : 7u)
@@ -1707,7 +1707,7 @@ gitea_url_ok(const char *url)
 /* Checks and applies a hook's config map and the other fields; creating demands type and
  * the url/content_type keys. -1 after answering 422. */
 static int
-gitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creating)
+simgitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creating)
 {
 	static const char *const types[] = {"gitea",    "gogs",       "slack",    "discord",
 	                                    "dingtalk", "telegram",   "msteams",  "feishu",
@@ -1716,10 +1716,10 @@ gitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creating)
 	const char *type = NULL, *url = NULL, *ct = NULL, *secret = NULL, *bf, *auth;
 	int active;
 
-	if (gitea_opt_str(r, body, "type", "Type", &type) != 0 ||
-	    gitea_opt_str(r, body, "branch_filter", "BranchFilter", &bf) != 0 ||
-	    gitea_opt_str(r, body, "authorization_header", "AuthorizationHeader", &auth) != 0 ||
-	    gitea_opt_bool(r, body, "active", &active) != 0)
+	if (simgitea_opt_str(r, body, "type", "Type", &type) != 0 ||
+	    simgitea_opt_str(r, body, "branch_filter", "BranchFilter", &bf) != 0 ||
+	    simgitea_opt_str(r, body, "authorization_header", "AuthorizationHeader", &auth) != 0 ||
+	    simgitea_opt_bool(r, body, "active", &active) != 0)
 		return -1;
 	if (creating) {
 		size_t i;
@@ -1757,7 +1757,7 @@ gitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creating)
 			sim_error(r, 422, "Missing config option: content_type");
 			return -1;
 		}
-		if (url != NULL && !gitea_url_ok(url)) {
+		if (url != NULL && !simgitea_url_ok(url)) {
 			sim_error(r, 422, "Invalid url");
 			return -1;
 		}
@@ -1783,17 +1783,17 @@ gitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creating)
 		}
 	}
 	if (type != NULL && creating)
-		gitea_set(&h->type, type);
+		simgitea_set(&h->type, type);
 	if (url != NULL)
-		gitea_set(&h->url, url);
+		simgitea_set(&h->url, url);
 	if (ct != NULL)
-		gitea_set(&h->content_type, ct);
+		simgitea_set(&h->content_type, ct);
 	if (secret != NULL)
-		gitea_set(&h->secret, secret);
+		simgitea_set(&h->secret, secret);
 	if (bf != NULL)
-		gitea_set(&h->branch_filter, bf);
+		simgitea_set(&h->branch_filter, bf);
 	if (auth != NULL)
-		gitea_set(&h->auth_header, auth);
+		simgitea_set(&h->auth_header, auth);
 	if (events != NULL && json_is_array(events) && json_array_size(events) > 0) {
 		json_decref(h->events);
 		h->events = json_deep_copy(events);
@@ -1808,7 +1808,7 @@ gitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creating)
 }
 
 static struct ghook *
-gitea_hook_at(struct sim_req *r, struct gorg *o)
+simgitea_hook_at(struct sim_req *r, struct gorg *o)
 {
 	struct ghook *h;
 	long id;
@@ -1820,14 +1820,14 @@ gitea_hook_at(struct sim_req *r, struct gorg *o)
 				return h;
 		}
 	}
-	gitea_notfound(r, "GetWebhookByOwnerID", "webhook does not exist");
+	simgitea_notfound(r, "GetWebhookByOwnerID", "webhook does not exist");
 	return NULL;
 }
 
 static void
-gitea_hooks_list(struct sim_req *r)
+simgitea_hooks_list(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct ghook *h;
 	json_t *a;
 
@@ -1836,18 +1836,18 @@ gitea_hooks_list(struct sim_req *r)
 	/* unpaginated, and without X-Total-Count or Link (ListOwnerHooks) */
 	a = json_array();
 	TAILQ_FOREACH(h, &o->hooks, entry)
-	json_array_append_new(a, gitea_hook_json(h));
-	gitea_json(r, 200, a);
+	json_array_append_new(a, simgitea_hook_json(h));
+	simgitea_json(r, 200, a);
 }
 
 static void
-gitea_hook_create(struct sim_req *r)
+simgitea_hook_create(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	json_t *body;
 	struct ghook *h;
 
-	if (o == NULL || (body = gitea_body(r)) == NULL)
+	if (o == NULL || (body = simgitea_body(r)) == NULL)
 		return;
 	h = xcalloc(1, sizeof(*h));
 	h->type = xstrdup("gitea");
@@ -1857,49 +1857,49 @@ gitea_hook_create(struct sim_req *r)
 	h->auth_header = xstrdup("");
 	h->branch_filter = xstrdup("");
 	sim_now_iso(h->created);
-	if (gitea_hook_apply(r, h, body, 1) != 0) {
-		gitea_hook_free(h);
+	if (simgitea_hook_apply(r, h, body, 1) != 0) {
+		simgitea_hook_free(h);
 		return;
 	}
 	h->id = G.next_hook++;
 	TAILQ_INSERT_TAIL(&o->hooks, h, entry);
-	gitea_json(r, 201, gitea_hook_json(h));
+	simgitea_json(r, 201, simgitea_hook_json(h));
 }
 
 static void
-gitea_hook_get(struct sim_req *r)
+simgitea_hook_get(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct ghook *h;
 
-	if (o != NULL && (h = gitea_hook_at(r, o)) != NULL)
-		gitea_json(r, 200, gitea_hook_json(h));
+	if (o != NULL && (h = simgitea_hook_at(r, o)) != NULL)
+		simgitea_json(r, 200, simgitea_hook_json(h));
 }
 
 static void
-gitea_hook_patch(struct sim_req *r)
+simgitea_hook_patch(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct ghook *h;
 	json_t *body;
 
-	if (o == NULL || (h = gitea_hook_at(r, o)) == NULL || (body = gitea_body(r)) == NULL)
+	if (o == NULL || (h = simgitea_hook_at(r, o)) == NULL || (body = simgitea_body(r)) == NULL)
 		return;
-	if (gitea_hook_apply(r, h, body, 0) != 0)
+	if (simgitea_hook_apply(r, h, body, 0) != 0)
 		return;
-	gitea_json(r, 200, gitea_hook_json(h));
+	simgitea_json(r, 200, simgitea_hook_json(h));
 }
 
 static void
-gitea_hook_delete(struct sim_req *r)
+simgitea_hook_delete(struct sim_req *r)
 {
-	struct gorg *o = gitea_org_at(r, 1);
+	struct gorg *o = simgitea_org_at(r, 1);
 	struct ghook *h;
 
-	if (o == NULL || (h = gitea_hook_at(r, o)) == NULL)
+	if (o == NULL || (h = simgitea_hook_at(r, o)) == NULL)
 		return;
 	TAILQ_REMOVE(&o->hooks, h, entry);
-	gitea_hook_free(h);
+	simgitea_hook_free(h);
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
@@ -1907,59 +1907,59 @@ gitea_hook_delete(struct sim_req *r)
 /* users */
 
 static void
-gitea_user_get(struct sim_req *r)
+simgitea_user_get(struct sim_req *r)
 {
 	struct guser *u = simtab_get(G.users, r->segs[1]);
 	struct gorg *o;
 
 	if (u != NULL) {
-		gitea_json(r, 200, gitea_user_json(u));
+		simgitea_json(r, 200, simgitea_user_json(u));
 		return;
 	}
 	if ((o = simtab_get(G.orgs, r->segs[1])) != NULL) {
-		gitea_json(r, 200, gitea_org_user_json(o));
+		simgitea_json(r, 200, simgitea_org_user_json(o));
 		return;
 	}
 	if ((o = simtab_get(G.org_redirect, r->segs[1])) != NULL) {
-		gitea_redirect(r, 307, 1, o->name);
+		simgitea_redirect(r, 307, 1, o->name);
 		return;
 	}
-	gitea_user_at(r, 1); /* answers 404 */
+	simgitea_user_at(r, 1); /* answers 404 */
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* the route table: templates as in gitea-swagger.v1.json */
 
 static struct sim_route gitea_routes[] = {
-    SIM_ROUTE("GET", "/version", gitea_version, 1),
-    SIM_ROUTE("GET", "/orgs", gitea_org_list, 0),
-    SIM_ROUTE("POST", "/orgs", gitea_orgs_post, 0),
-    SIM_ROUTE("GET", "/admin/orgs", gitea_org_list, 0),
-    SIM_ROUTE("POST", "/admin/users/{username}/orgs", gitea_admin_org_create, 0),
-    SIM_ROUTE("GET", "/orgs/{org}", gitea_org_get, 0),
-    SIM_ROUTE("PATCH", "/orgs/{org}", gitea_org_patch, 0),
-    SIM_ROUTE("DELETE", "/orgs/{org}", gitea_org_delete, 0),
-    SIM_ROUTE("GET", "/orgs/{org}/teams", gitea_teams_list, 0),
-    SIM_ROUTE("POST", "/orgs/{org}/teams", gitea_team_create, 0),
-    SIM_ROUTE("GET", "/orgs/{org}/members", gitea_org_members_list, 0),
-    SIM_ROUTE("GET", "/orgs/{org}/members/{username}", gitea_org_member_get, 0),
-    SIM_ROUTE("DELETE", "/orgs/{org}/members/{username}", gitea_org_member_delete, 0),
-    SIM_ROUTE("GET", "/orgs/{org}/repos", gitea_repo_list, 0),
-    SIM_ROUTE("POST", "/orgs/{org}/repos", gitea_repo_create, 0),
-    SIM_ROUTE("GET", "/orgs/{org}/hooks", gitea_hooks_list, 0),
-    SIM_ROUTE("POST", "/orgs/{org}/hooks", gitea_hook_create, 0),
-    SIM_ROUTE("GET", "/orgs/{org}/hooks/{id}", gitea_hook_get, 0),
-    SIM_ROUTE("PATCH", "/orgs/{org}/hooks/{id}", gitea_hook_patch, 0),
-    SIM_ROUTE("DELETE", "/orgs/{org}/hooks/{id}", gitea_hook_delete, 0),
-    SIM_ROUTE("GET", "/teams/{id}", gitea_team_get, 0),
-    SIM_ROUTE("GET", "/teams/{id}/members", gitea_team_members, 0),
-    SIM_ROUTE("GET", "/teams/{id}/members/{username}", gitea_team_member_get, 0),
-    SIM_ROUTE("PUT", "/teams/{id}/members/{username}", gitea_team_member_put, 0),
-    SIM_ROUTE("DELETE", "/teams/{id}/members/{username}", gitea_team_member_delete, 0),
-    SIM_ROUTE("GET", "/repos/{owner}/{repo}", gitea_repo_get, 0),
-    SIM_ROUTE("PATCH", "/repos/{owner}/{repo}", gitea_repo_patch, 0),
-    SIM_ROUTE("DELETE", "/repos/{owner}/{repo}", gitea_repo_delete, 0),
-    SIM_ROUTE("GET", "/users/{username}", gitea_user_get, 0),
+    SIM_ROUTE("GET", "/version", simgitea_version, 1),
+    SIM_ROUTE("GET", "/orgs", simgitea_org_list, 0),
+    SIM_ROUTE("POST", "/orgs", simgitea_orgs_post, 0),
+    SIM_ROUTE("GET", "/admin/orgs", simgitea_org_list, 0),
+    SIM_ROUTE("POST", "/admin/users/{username}/orgs", simgitea_admin_org_create, 0),
+    SIM_ROUTE("GET", "/orgs/{org}", simgitea_org_get, 0),
+    SIM_ROUTE("PATCH", "/orgs/{org}", simgitea_org_patch, 0),
+    SIM_ROUTE("DELETE", "/orgs/{org}", simgitea_org_delete, 0),
+    SIM_ROUTE("GET", "/orgs/{org}/teams", simgitea_teams_list, 0),
+    SIM_ROUTE("POST", "/orgs/{org}/teams", simgitea_team_create, 0),
+    SIM_ROUTE("GET", "/orgs/{org}/members", simgitea_org_members_list, 0),
+    SIM_ROUTE("GET", "/orgs/{org}/members/{username}", simgitea_org_member_get, 0),
+    SIM_ROUTE("DELETE", "/orgs/{org}/members/{username}", simgitea_org_member_delete, 0),
+    SIM_ROUTE("GET", "/orgs/{org}/repos", simgitea_repo_list, 0),
+    SIM_ROUTE("POST", "/orgs/{org}/repos", simgitea_repo_create, 0),
+    SIM_ROUTE("GET", "/orgs/{org}/hooks", simgitea_hooks_list, 0),
+    SIM_ROUTE("POST", "/orgs/{org}/hooks", simgitea_hook_create, 0),
+    SIM_ROUTE("GET", "/orgs/{org}/hooks/{id}", simgitea_hook_get, 0),
+    SIM_ROUTE("PATCH", "/orgs/{org}/hooks/{id}", simgitea_hook_patch, 0),
+    SIM_ROUTE("DELETE", "/orgs/{org}/hooks/{id}", simgitea_hook_delete, 0),
+    SIM_ROUTE("GET", "/teams/{id}", simgitea_team_get, 0),
+    SIM_ROUTE("GET", "/teams/{id}/members", simgitea_team_members, 0),
+    SIM_ROUTE("GET", "/teams/{id}/members/{username}", simgitea_team_member_get, 0),
+    SIM_ROUTE("PUT", "/teams/{id}/members/{username}", simgitea_team_member_put, 0),
+    SIM_ROUTE("DELETE", "/teams/{id}/members/{username}", simgitea_team_member_delete, 0),
+    SIM_ROUTE("GET", "/repos/{owner}/{repo}", simgitea_repo_get, 0),
+    SIM_ROUTE("PATCH", "/repos/{owner}/{repo}", simgitea_repo_patch, 0),
+    SIM_ROUTE("DELETE", "/repos/{owner}/{repo}", simgitea_repo_delete, 0),
+    SIM_ROUTE("GET", "/users/{username}", simgitea_user_get, 0),
 };
 
 struct sim_route *
@@ -1984,21 +1984,21 @@ simgitea_init(void)
 	G.next_team = 1;
 	G.next_repo = 1;
 	G.next_hook = 1;
-	G.admin = gitea_user_new(sim_cfg.gitea_admin, "admin@vibn.local", "", 1);
+	G.admin = simgitea_user_new(sim_cfg.gitea_admin, "admin@vibn.local", "", 1);
 }
 
 static void
-gitea_clear(int keep_admin)
+simgitea_clear(int keep_admin)
 {
 	struct gorg *o;
 
 	while ((o = TAILQ_FIRST(&G.orglist)) != NULL)
-		gitea_org_free(o);
+		simgitea_org_free(o);
 	for (size_t i = 0; i < G.nusers; i++) {
 		if (keep_admin && G.userv[i] == G.admin)
 			continue;
 		simtab_del(G.users, G.userv[i]->name);
-		gitea_user_free(G.userv[i]);
+		simgitea_user_free(G.userv[i]);
 	}
 	G.nusers = 0;
 	simtab_clear(G.org_redirect);
@@ -2012,7 +2012,7 @@ gitea_clear(int keep_admin)
 void
 simgitea_reset(void)
 {
-	gitea_clear(1);
+	simgitea_clear(1);
 	G.next_uid = G.admin->id + 1;
 	G.next_team = 1;
 	G.next_repo = 1;
@@ -2022,7 +2022,7 @@ simgitea_reset(void)
 void
 simgitea_free(void)
 {
-	gitea_clear(0);
+	simgitea_clear(0);
 	simtab_free(G.users);
 	simtab_free(G.orgs);
 	simtab_free(G.org_redirect);
@@ -2067,8 +2067,8 @@ simgitea_state(void)
 			                                       "permission", t->permission,
 			                                       "members", tm));
 		}
-		mv = gitea_org_members(o, &nm);
-		qsort(mv, nm, sizeof(*mv), gitea_user_cmp);
+		mv = simgitea_org_members(o, &nm);
+		qsort(mv, nm, sizeof(*mv), simgitea_user_cmp);
 		for (size_t i = 0; i < nm; i++)
 			json_array_append_new(members, json_string(mv[i]->name));
 		free(mv);
@@ -2104,7 +2104,7 @@ simgitea_state(void)
 }
 
 static int
-gitea_ctl_error(json_t **out, int status, const char *msg)
+simgitea_ctl_error(json_t **out, int status, const char *msg)
 {
 	*out = json_pack("{s:s}", "error", msg);
 	return status;
@@ -2118,46 +2118,46 @@ simgitea_seed_user(json_t *args, json_t **out)
 	const char *full = json_string_value(json_object_get(args, "full_name"));
 	struct guser *u;
 
-	if (name == NULL || !gitea_valid_username(name) || strlen(name) > 40)
-		return gitea_ctl_error(out, 422, "username is missing or invalid");
-	if (gitea_name_taken(name))
-		return gitea_ctl_error(out, 422, "user already exists");
+	if (name == NULL || !simgitea_valid_username(name) || strlen(name) > 40)
+		return simgitea_ctl_error(out, 422, "username is missing or invalid");
+	if (simgitea_name_taken(name))
+		return simgitea_ctl_error(out, 422, "user already exists");
 	if (email == NULL || strchr(email, '@') == NULL)
-		return gitea_ctl_error(out, 422, "email is missing or invalid");
-	u = gitea_user_new(name, email, full, json_is_true(json_object_get(args, "is_admin")));
-	*out = gitea_user_json(u);
+		return simgitea_ctl_error(out, 422, "email is missing or invalid");
+	u = simgitea_user_new(name, email, full, json_is_true(json_object_get(args, "is_admin")));
+	*out = simgitea_user_json(u);
 	return 201;
 }
 
 /* Arguments of a drift action: the org, and optionally a repo, both must exist. */
 static int
-gitea_drift_target(json_t *args, int want_repo, struct gorg **o, struct grepo **rp, json_t **out)
+simgitea_drift_target(json_t *args, int want_repo, struct gorg **o, struct grepo **rp, json_t **out)
 {
 	const char *org = json_string_value(json_object_get(args, "org"));
 	const char *repo = json_string_value(json_object_get(args, "repo"));
 
 	if (org == NULL)
-		return gitea_ctl_error(out, 400, "org is required");
+		return simgitea_ctl_error(out, 400, "org is required");
 	if ((*o = simtab_get(G.orgs, org)) == NULL)
-		return gitea_ctl_error(out, 404, "no such org");
+		return simgitea_ctl_error(out, 404, "no such org");
 	if (!want_repo)
 		return 0;
 	if (repo == NULL)
-		return gitea_ctl_error(out, 400, "repo is required");
+		return simgitea_ctl_error(out, 400, "repo is required");
 	if ((*rp = simtab_get((*o)->repos, repo)) == NULL)
-		return gitea_ctl_error(out, 404, "no such repo");
+		return simgitea_ctl_error(out, 404, "no such repo");
 	return 0;
 }
 
 static int
-gitea_drift_ok(json_t **out)
+simgitea_drift_ok(json_t **out)
 {
 	*out = json_pack("{s:b}", "ok", 1);
 	return 200;
 }
 
 static int
-gitea_drift_members(const char *action, json_t *args, struct gorg *o, json_t **out)
+simgitea_drift_members(const char *action, json_t *args, struct gorg *o, json_t **out)
 {
 	const char *user = json_string_value(json_object_get(args, "user"));
 	const char *team = json_string_value(json_object_get(args, "team"));
@@ -2165,16 +2165,16 @@ gitea_drift_members(const char *action, json_t *args, struct gorg *o, json_t **o
 	struct gteam *t;
 
 	if (user == NULL)
-		return gitea_ctl_error(out, 400, "user is required");
+		return simgitea_ctl_error(out, 400, "user is required");
 	if ((u = simtab_get(G.users, user)) == NULL)
-		return gitea_ctl_error(out, 404, "no such user");
+		return simgitea_ctl_error(out, 404, "no such user");
 	if (strcmp(action, "remove_member") == 0) {
 		/* the web UI refuses this too */
-		if (gitea_last_owner(o, u))
-			return gitea_ctl_error(out, 409, "cannot remove the last owner");
+		if (simgitea_last_owner(o, u))
+			return simgitea_ctl_error(out, 409, "cannot remove the last owner");
 		TAILQ_FOREACH(t, &o->teams, entry)
-		gitea_team_remove(t, u);
-		return gitea_drift_ok(out);
+		simgitea_team_remove(t, u);
+		return simgitea_drift_ok(out);
 	}
 	if (team == NULL)
 		team = "Owners";
@@ -2184,66 +2184,66 @@ gitea_drift_members(const char *action, json_t *args, struct gorg *o, json_t **o
 			break;
 	}
 	if (t == NULL)
-		return gitea_ctl_error(out, 404, "no such team");
-	gitea_team_add(t, u);
-	return gitea_drift_ok(out);
+		return simgitea_ctl_error(out, 404, "no such team");
+	simgitea_team_add(t, u);
+	return simgitea_drift_ok(out);
 }
 
 /* edit_org and edit_repo take only the fields they name; types are checked. */
 static int
-gitea_drift_edit(const char *action, json_t *args, struct gorg *o, struct grepo *rp, json_t **out)
+simgitea_drift_edit(const char *action, json_t *args, struct gorg *o, struct grepo *rp, json_t **out)
 {
 	json_t *v;
 
 	if (strcmp(action, "edit_org") == 0) {
 		if ((v = json_object_get(args, "full_name")) != NULL && json_is_string(v))
-			gitea_set(&o->full_name, json_string_value(v));
+			simgitea_set(&o->full_name, json_string_value(v));
 		if ((v = json_object_get(args, "description")) != NULL && json_is_string(v))
-			gitea_set(&o->description, json_string_value(v));
+			simgitea_set(&o->description, json_string_value(v));
 		if ((v = json_object_get(args, "visibility")) != NULL) {
-			if (!json_is_string(v) || !gitea_visibility_ok(json_string_value(v)))
-				return gitea_ctl_error(out, 400, "bad visibility");
-			gitea_set(&o->visibility, json_string_value(v));
+			if (!json_is_string(v) || !simgitea_visibility_ok(json_string_value(v)))
+				return simgitea_ctl_error(out, 400, "bad visibility");
+			simgitea_set(&o->visibility, json_string_value(v));
 		}
-		gitea_org_touch(o);
-		return gitea_drift_ok(out);
+		simgitea_org_touch(o);
+		return simgitea_drift_ok(out);
 	}
 	if ((v = json_object_get(args, "private")) != NULL && json_is_boolean(v))
 		rp->private = json_is_true(v);
 	if ((v = json_object_get(args, "description")) != NULL && json_is_string(v))
-		gitea_set(&rp->description, json_string_value(v));
+		simgitea_set(&rp->description, json_string_value(v));
 	sim_now_iso(rp->updated);
-	return gitea_drift_ok(out);
+	return simgitea_drift_ok(out);
 }
 
 static int
-gitea_drift_rename(const char *action, json_t *args, struct gorg *o, struct grepo *rp, json_t **out)
+simgitea_drift_rename(const char *action, json_t *args, struct gorg *o, struct grepo *rp, json_t **out)
 {
 	const char *nn = json_string_value(json_object_get(args, "new_name"));
 
 	if (nn == NULL || *nn == '\0')
-		return gitea_ctl_error(out, 400, "new_name is required");
+		return simgitea_ctl_error(out, 400, "new_name is required");
 	if (strcmp(action, "rename_repo") == 0) {
-		if (!gitea_alpha_dash_dot(nn))
-			return gitea_ctl_error(out, 400, "invalid repo name");
+		if (!simgitea_alpha_dash_dot(nn))
+			return simgitea_ctl_error(out, 400, "invalid repo name");
 		if (strcasecmp(nn, rp->name) != 0 && simtab_get(o->repos, nn) != NULL)
-			return gitea_ctl_error(out, 409, "repo name taken");
-		gitea_repo_rename(rp, nn);
-		return gitea_drift_ok(out);
+			return simgitea_ctl_error(out, 409, "repo name taken");
+		simgitea_repo_rename(rp, nn);
+		return simgitea_drift_ok(out);
 	}
-	if (!gitea_valid_username(nn))
-		return gitea_ctl_error(out, 400, "invalid org name");
-	if (strcasecmp(nn, o->name) != 0 && gitea_name_taken(nn))
-		return gitea_ctl_error(out, 409, "name taken");
-	gitea_sorted_remove(o);
+	if (!simgitea_valid_username(nn))
+		return simgitea_ctl_error(out, 400, "invalid org name");
+	if (strcasecmp(nn, o->name) != 0 && simgitea_name_taken(nn))
+		return simgitea_ctl_error(out, 409, "name taken");
+	simgitea_sorted_remove(o);
 	simtab_del(G.orgs, o->name);
 	simtab_put(G.org_redirect, o->name, o);
-	gitea_set(&o->name, nn);
+	simgitea_set(&o->name, nn);
 	simtab_put(G.orgs, nn, o);
 	simtab_del(G.org_redirect, nn);
-	gitea_sorted_insert(o);
-	gitea_org_touch(o);
-	return gitea_drift_ok(out);
+	simgitea_sorted_insert(o);
+	simgitea_org_touch(o);
+	return simgitea_drift_ok(out);
 }
 
 int
@@ -2257,52 +2257,52 @@ simgitea_drift(const char *action, json_t *args, json_t **out)
 	if (strcmp(action, "create_repo") == 0) {
 		const char *name = json_string_value(json_object_get(args, "repo"));
 
-		if ((rc = gitea_drift_target(args, 0, &o, &rp, out)) != 0)
+		if ((rc = simgitea_drift_target(args, 0, &o, &rp, out)) != 0)
 			return rc;
-		if (name == NULL || !gitea_alpha_dash_dot(name))
-			return gitea_ctl_error(out, 400, "repo is required");
+		if (name == NULL || !simgitea_alpha_dash_dot(name))
+			return simgitea_ctl_error(out, 400, "repo is required");
 		if (simtab_get(o->repos, name) != NULL)
-			return gitea_ctl_error(out, 409, "repo exists");
-		rp = gitea_repo_new(o, name);
-		gitea_fire_repo(rp, "created");
-		return gitea_drift_ok(out);
+			return simgitea_ctl_error(out, 409, "repo exists");
+		rp = simgitea_repo_new(o, name);
+		simgitea_fire_repo(rp, "created");
+		return simgitea_drift_ok(out);
 	}
 	if (strcmp(action, "delete_repo") == 0 || strcmp(action, "edit_repo") == 0 ||
 	    strcmp(action, "rename_repo") == 0) {
-		if ((rc = gitea_drift_target(args, 1, &o, &rp, out)) != 0)
+		if ((rc = simgitea_drift_target(args, 1, &o, &rp, out)) != 0)
 			return rc;
 		if (strcmp(action, "edit_repo") == 0)
-			return gitea_drift_edit(action, args, o, rp, out);
+			return simgitea_drift_edit(action, args, o, rp, out);
 		if (strcmp(action, "rename_repo") == 0)
-			return gitea_drift_rename(action, args, o, rp, out);
-		gitea_repo_delete_now(rp);
-		return gitea_drift_ok(out);
+			return simgitea_drift_rename(action, args, o, rp, out);
+		simgitea_repo_delete_now(rp);
+		return simgitea_drift_ok(out);
 	}
 	if (strcmp(action, "remove_member") != 0 && strcmp(action, "add_member") != 0 &&
 	    strcmp(action, "delete_org") != 0 && strcmp(action, "delete_hook") != 0 &&
 	    strcmp(action, "deactivate_hook") != 0 && strcmp(action, "edit_org") != 0 &&
 	    strcmp(action, "rename_org") != 0)
 		return 0;
-	if ((rc = gitea_drift_target(args, 0, &o, &rp, out)) != 0)
+	if ((rc = simgitea_drift_target(args, 0, &o, &rp, out)) != 0)
 		return rc;
 	if (strcmp(action, "remove_member") == 0 || strcmp(action, "add_member") == 0)
-		return gitea_drift_members(action, args, o, out);
+		return simgitea_drift_members(action, args, o, out);
 	if (strcmp(action, "edit_org") == 0)
-		return gitea_drift_edit(action, args, o, NULL, out);
+		return simgitea_drift_edit(action, args, o, NULL, out);
 	if (strcmp(action, "rename_org") == 0)
-		return gitea_drift_rename(action, args, o, NULL, out);
+		return simgitea_drift_rename(action, args, o, NULL, out);
 	if (strcmp(action, "delete_org") == 0) {
-		gitea_org_free(o); /* with its repos; Gitea's UI sends no webhook for this */
-		return gitea_drift_ok(out);
+		simgitea_org_free(o); /* with its repos; Gitea's UI sends no webhook for this */
+		return simgitea_drift_ok(out);
 	}
 	if (strcmp(action, "delete_hook") == 0) {
 		while ((h = TAILQ_FIRST(&o->hooks)) != NULL) {
 			TAILQ_REMOVE(&o->hooks, h, entry);
-			gitea_hook_free(h);
+			simgitea_hook_free(h);
 		}
-		return gitea_drift_ok(out);
+		return simgitea_drift_ok(out);
 	}
 	TAILQ_FOREACH(h, &o->hooks, entry)
 	h->active = 0;
-	return gitea_drift_ok(out);
+	return simgitea_drift_ok(out);
 }

@@ -9,7 +9,7 @@
 
 #include <jansson.h>
 
-struct sim {
+struct simproc {
 	pid_t pid;
 	int out_fd;            /* the read end of the simulator's stdout */
 	char gitea_url[128];   /* http://127.0.0.1:PORT, as printed on the ready line */
@@ -20,31 +20,31 @@ struct sim {
 /* Starts $VIBN_BIN/vibn-sim (bin/vibn-sim when unset) with ephemeral ports and the extra
  * arguments (NULL-terminated list, or NULL), and waits up to 10 s for its ready line
  * "vibn-sim ready gitea=URL coolify=URL". Returns a new handle. */
-struct sim *sim_start(const char *const *extra_args);
+struct simproc *simproc_start(const char *const *extra_args);
 /* SIGTERM, waits up to 5 s (then SIGKILL), frees s. Returns the exit status as from
  * waitpid, or -1 when it had to be killed. */
-int sim_stop(struct sim *s);
+int simproc_stop(struct simproc *s);
 
 /* Sends a control request to the Gitea port (the control API is on both). body is JSON text
  * or NULL. Returns the parsed response (a new reference; NULL when empty or not JSON) and
  * sets *status (may be NULL). */
-json_t *sim_call(struct sim *s, const char *method, const char *path, const char *body,
+json_t *simproc_call(struct simproc *s, const char *method, const char *path, const char *body,
                  long *status);
 /* Sends an upstream API request outside the clients under test (no tracer, no observer):
  * to "gitea" or "coolify", path under /api/v1, with "Authorization: Bearer token" when token
  * is not NULL. Returns the parsed response (a new reference, or NULL) and sets *status. */
-json_t *sim_api(struct sim *s, const char *upstream, const char *token, const char *method,
+json_t *simproc_api(struct simproc *s, const char *upstream, const char *token, const char *method,
                 const char *path, const char *body, long *status);
 /* Same, but exits the program unless the status is 2xx; the response is discarded. */
-void sim_must(struct sim *s, const char *method, const char *path, const char *body);
+void simproc_must(struct simproc *s, const char *method, const char *path, const char *body);
 /* POST /_sim/reset. */
-void sim_reset(struct sim *s);
+void simproc_reset(struct simproc *s);
 /* POST /_sim/users for username (email username@example.com). */
-void sim_seed_user(struct sim *s, const char *username);
+void simproc_seed_user(struct simproc *s, const char *username);
 /* POST /_sim/rules with the given JSON rule. */
-void sim_rule(struct sim *s, const char *rule_json);
+void simproc_rule(struct simproc *s, const char *rule_json);
 /* The count of GET /_sim/counters for upstream ("gitea"/"coolify") and key ("read",
  * "mutating", or a route "GET /api/v1/orgs/{org}"); 0 when absent. */
-long sim_counter(struct sim *s, const char *upstream, const char *key);
+long simproc_counter(struct simproc *s, const char *upstream, const char *key);
 
 #endif

@@ -1,4 +1,4 @@
-#include "sim.h"
+#include "simproc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +35,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) sim_die(const char *
 
 /* Reads the ready line (up to '\n') within the deadline. */
 static void
-sim_read_ready(struct sim *s)
+sim_read_ready(struct simproc *s)
 {
 	char line[512];
 	size_t len = 0;
@@ -64,13 +64,13 @@ sim_read_ready(struct sim *s)
 	snprintf(s->gitea_api, sizeof s->gitea_api, "%s/api/v1", s->gitea_url);
 }
 
-struct sim *
-sim_start(const char *const *extra_args)
+struct simproc *
+simproc_start(const char *const *extra_args)
 {
 	const char *bindir = getenv("VIBN_BIN");
 	char *prog = xasprintf("%s/vibn-sim", bindir ? bindir : "bin");
 	char *argv[64];
-	struct sim *s = xcalloc(1, sizeof *s);
+	struct simproc *s = xcalloc(1, sizeof *s);
 	int fds[2], n = 0;
 
 	if (access(prog, X_OK) != 0)
@@ -106,7 +106,7 @@ sim_start(const char *const *extra_args)
 }
 
 int
-sim_stop(struct sim *s)
+simproc_stop(struct simproc *s)
 {
 	int64_t deadline = util_now_ms() + SIM_STOP_MS;
 	int status = -1;
@@ -189,7 +189,7 @@ sim_request(const char *url, const char *token, const char *method, const char *
 }
 
 json_t *
-sim_call(struct sim *s, const char *method, const char *path, const char *body, long *status)
+simproc_call(struct simproc *s, const char *method, const char *path, const char *body, long *status)
 {
 	char *url = xasprintf("%s%s", s->gitea_url, path);
 	json_t *res = sim_request(url, NULL, method, path, body, status);
@@ -199,7 +199,7 @@ sim_call(struct sim *s, const char *method, const char *path, const char *body, 
 }
 
 json_t *
-sim_api(struct sim *s, const char *upstream, const char *token, const char *method,
+simproc_api(struct simproc *s, const char *upstream, const char *token, const char *method,
         const char *path, const char *body, long *status)
 {
 	char *url = xasprintf(
@@ -211,10 +211,10 @@ sim_api(struct sim *s, const char *upstream, const char *token, const char *meth
 }
 
 void
-sim_must(struct sim *s, const char *method, const char *path, const char *body)
+simproc_must(struct simproc *s, const char *method, const char *path, const char *body)
 {
 	long status = 0;
-	json_t *res = sim_call(s, method, path, body, &status);
+	json_t *res = simproc_call(s, method, path, body, &status);
 
 	if (status < 200 || status >= 300) {
 		char *dump = res ? json_dumps(res, JSON_COMPACT) : NULL;
@@ -226,33 +226,33 @@ sim_must(struct sim *s, const char *method, const char *path, const char *body)
 }
 
 void
-sim_reset(struct sim *s)
+simproc_reset(struct simproc *s)
 {
-	sim_must(s, "POST", "/_sim/reset", NULL);
+	simproc_must(s, "POST", "/_sim/reset", NULL);
 }
 
 void
-sim_seed_user(struct sim *s, const char *username)
+simproc_seed_user(struct simproc *s, const char *username)
 {
 	json_t *body =
 	    json_pack("{s:s, s:s+}", "username", username, "email", username, "@example.com");
 	char *text = json_dumps(body, JSON_COMPACT);
 
-	sim_must(s, "POST", "/_sim/users", text);
+	simproc_must(s, "POST", "/_sim/users", text);
 	free(text);
 	json_decref(body);
 }
 
 void
-sim_rule(struct sim *s, const char *rule_json)
+simproc_rule(struct simproc *s, const char *rule_json)
 {
-	sim_must(s, "POST", "/_sim/rules", rule_json);
+	simproc_must(s, "POST", "/_sim/rules", rule_json);
 }
 
 long
-sim_counter(struct sim *s, const char *upstream, const char *key)
+simproc_counter(struct simproc *s, const char *upstream, const char *key)
 {
-	json_t *res = sim_call(s, "GET", "/_sim/counters", NULL, NULL), *up, *v;
+	json_t *res = simproc_call(s, "GET", "/_sim/counters", NULL, NULL), *up, *v;
 	long n = 0;
 
 	up = json_object_get(res, upstream);
