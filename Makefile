@@ -1,25 +1,39 @@
 # vibn reconciler. `make` builds bin/vibnd, bin/vibnctl and bin/vibn-sim; `make test` runs every
 # test against a private Postgres; `make SANITIZE=1 test` does it under ASan and UBSan.
 # Sources are found by directory, so a new module needs no edit here:
-#   common/ clients/ manifests/ reconcilers/ controller/ cli/  -> build/.../libvibn.a
-#   controller/vibnd.c, cli/vibnctl.c, tests/sim/*.c           -> the three binaries
-#   tests/unit/test_*.c, tests/integration/test_*.c            -> one cmocka program each
-#   tests/fuzz/fuzz_*.c                                         -> libFuzzer targets (make fuzz)
+#   common/ clients/ tenancy/ schema/ manifests/ reconcilers/ engine/ httpd/ api/
+#   controller/ cli/                                    -> build/.../libvibn.a
+#   controller/vibnd.c, cli/vibnctl.c, tests/sim/*.c    -> the three binaries
+#   tests/support/vibnd_test.c                          -> vibnd-test (vibnd + test reconcilers)
+#   tests/unit/test_*.c, tests/integration/test_*.c     -> one cmocka program each
+#   tests/fuzz/fuzz_*.c                                 -> libFuzzer targets (make fuzz)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
-# Everything the build, the tests and the demo need; scripts/deps.sh installs what is missing.
+# What the build needs, and what the tests, benchmarks and the demo need besides;
+# scripts/deps.sh installs what is missing. Goals that only read or tidy the tree (clean,
+# fmt, ...) need neither, so they work on a machine without the test toolchain.
 PKGS := libevent libevent_pthreads libpq libcurl jansson yaml-0.1 libcrypto
 TEST_PKGS := cmocka
 
-DEPS_MISSING := $(shell scripts/deps.sh --check >/dev/null 2>&1 || echo yes)
+NO_DEPS_GOALS := clean fmt fmt-check lint deps
+TEST_GOALS := test check tests bench fuzz fuzz-build valgrind demo up soak
+GOALS := $(or $(MAKECMDGOALS),all)
+ifneq ($(filter $(TEST_GOALS),$(GOALS)),)
+DEPS_SET := test
+else ifneq ($(filter-out $(NO_DEPS_GOALS),$(GOALS)),)
+DEPS_SET := build
+endif
+ifneq ($(DEPS_SET),)
+DEPS_MISSING := $(shell scripts/deps.sh --check $(DEPS_SET) >/dev/null 2>&1 || echo yes)
+endif
 
 ifeq ($(DEPS_MISSING),yes)
-# Install first, then run the same goal again with the dependencies in place.
-.PHONY: all test bench demo up soak fuzz lint valgrind
-all test bench demo up soak fuzz lint valgrind:
-	@scripts/deps.sh
+# Install first, then run the same goals again with the dependencies in place.
+.PHONY: $(GOALS)
+$(GOALS):
+	@scripts/deps.sh $(DEPS_SET)
 	@$(MAKE) --no-print-directory $@
 else
 
@@ -54,23 +68,24 @@ ifneq ($(CI),)
 WARN += -Werror
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
-TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS))
-TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-CPPFLAGS += -I. -Iclients -D_GNU_SOURCE -DVIBN_VERSION='"$(VERSION)"'
+CPPFLAGS += -I. -D_GNU_SOURCE -DVIBN_VERSION='"$(VERSION)"'
 ALL_CFLAGS := -std=c11 $(WARN) $(MODE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(MODE_LDFLAGS) $(LDFLAGS)
 
 MAINS := controller/vibnd.c cli/vibnctl.c
-LIB_SRCS := $(filter-out $(MAINS),$(wildcard common/*.c clients/*.c manifests/*.c \
-	reconcilers/*.c controller/*.c cli/*.c))
-MIGRATIONS := $(sort $(wildcard deploy/migrations/*.sql))
+LIB_DIRS := common clients tenancy schema manifests reconcilers engine httpd api controller cli
+LIB_SRCS := $(filter-out $(MAINS),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
+MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
 GEN_MIGRATIONS := $(BUILD)/gen/migrations.c
 SIM_SRCS := $(wildcard tests/sim/*.c)
-SUPPORT_SRCS := $(wildcard tests/support/*.c)
+TEST_DAEMON_SRC := tests/support/vibnd_test.c
+SUPPORT_SRCS := $(filter-out $(TEST_DAEMON_SRC),$(wildcard tests/support/*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 ITEST_SRCS := $(wildcard tests/integration/test_*.c)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
@@ -82,7 +97,8 @@ LIB_OBJS := $(call obj,$(LIB_SRCS)) $(BUILD)/obj/gen/migrations.o
 SUPPORT_LIB := $(BUILD)/libvibntest.a
 SUPPORT_OBJS := $(call obj,$(SUPPORT_SRCS))
 PROGS := $(BIN)/vibnd $(BIN)/vibnctl $(if $(SIM_SRCS),$(BIN)/vibn-sim)
-TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS) $(ITEST_SRCS))
+TEST_DAEMON := $(BUILD)/tests/vibnd-test
+TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS) $(ITEST_SRCS)) $(TEST_DAEMON)
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_PROGS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -136,6 +152,12 @@ $(BIN)/vibn-sim: $(call obj,$(SIM_SRCS)) $(LIB)
 	@echo '  LD      $@'
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The shipped daemon plus the test reconcilers: never installed, only run by the tests.
+$(TEST_DAEMON): $(call obj,$(TEST_DAEMON_SRC)) $(SUPPORT_LIB) $(LIB)
+	@mkdir -p $(@D)
+	@echo '  LD      $@'
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(SUPPORT_LIB) $(LIB)
 	@mkdir -p $(@D)
 	@echo '  LD      $@'
@@ -183,7 +205,7 @@ fmt-check:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -I. -Iclients -D_GNU_SOURCE $(LIB_SRCS) $(MAINS)
+		--suppress=missingIncludeSystem -I. -D_GNU_SOURCE $(LIB_SRCS) $(MAINS)
 
 clean:
 	rm -rf build bin
@@ -192,4 +214,4 @@ clean:
 endif
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test

@@ -28,7 +28,7 @@ ctl_connect(void)
 
 	if (url == NULL || *url == '\0') {
 		ctl_error("DATABASE_URL is not set (a libpq URI such as "
-			  "postgresql://user@host:5432/vibn, or a key=value conninfo)");
+		          "postgresql://user@host:5432/vibn, or a key=value conninfo)");
 		return NULL;
 	}
 	conn = db_connect(url, "vibnctl", &cause);
@@ -46,7 +46,7 @@ ctl_workspace_id(PGconn *conn, const char *cmd, const char *slug)
 	char *cause = NULL, *id;
 	PGresult *res =
 	    db_exec(conn, "SELECT id FROM vibn_workspaces WHERE slug = $1 AND deleted_at IS NULL",
-		    1, p, &cause);
+	            1, p, &cause);
 
 	if (res == NULL) {
 		ctl_error("%s: %s", cmd, cause);

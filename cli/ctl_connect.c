@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "clients/connect.h"
+#include "tenancy/connect.h"
 #include "clients/db.h"
-#include "clients/keys.h"
+#include "tenancy/keys.h"
 #include "common/xmalloc.h"
 
 static void

@@ -8,7 +8,7 @@
 
 #include "ctl.h"
 #include "clients/db.h"
-#include "clients/keys.h"
+#include "tenancy/keys.h"
 #include "common/xmalloc.h"
 
 static void

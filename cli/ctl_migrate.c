@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "clients/migrate.h"
+#include "schema/migrate.h"
 
 static void
 ctl_migrate_usage(FILE *out)

@@ -301,4 +301,3 @@ out:
 	PQfinish(conn);
 	return rc;
 }
-

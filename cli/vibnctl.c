@@ -12,18 +12,18 @@ struct ctl_command {
 };
 
 static const struct ctl_command ctl_commands[] = {
-	{"migrate", ctl_migrate, "apply pending schema migrations"},
-	{"apply", ctl_apply, "apply workspace manifests (-f PATH [--dry-run] [--prune])"},
-	{"diff", ctl_diff, "show what apply -f PATH would change"},
-	{"get", ctl_get, "list workspaces (get workspaces [-o table|json|yaml])"},
-	{"describe", ctl_describe, "show one workspace (describe workspace SLUG)"},
-	{"delete", ctl_delete, "delete a workspace (delete workspace SLUG [--wait])"},
-	{"reconcile", ctl_reconcile, "reconcile a workspace now (reconcile SLUG [--wait])"},
-	{"resync", ctl_resync, "queue drift repair (resync SLUG... | --all)"},
-	{"keys", ctl_keys, "workspace API keys (keys mint|list|revoke)"},
-	{"signup", ctl_signup, "ensure a user's workspace (signup --user ID --email EMAIL)"},
-	{"backfill", ctl_backfill, "assign legacy fs_projects to their owners' workspaces"},
-	{"connect-cursor", ctl_connect_cursor, "write a workspace's Cursor/MCP connect files"},
+    {"migrate", ctl_migrate, "apply pending schema migrations"},
+    {"apply", ctl_apply, "apply workspace manifests (-f PATH [--dry-run] [--prune])"},
+    {"diff", ctl_diff, "show what apply -f PATH would change"},
+    {"get", ctl_get, "list workspaces (get workspaces [-o table|json|yaml])"},
+    {"describe", ctl_describe, "show one workspace (describe workspace SLUG)"},
+    {"delete", ctl_delete, "delete a workspace (delete workspace SLUG [--wait])"},
+    {"reconcile", ctl_reconcile, "reconcile a workspace now (reconcile SLUG [--wait])"},
+    {"resync", ctl_resync, "queue drift repair (resync SLUG... | --all)"},
+    {"keys", ctl_keys, "workspace API keys (keys mint|list|revoke)"},
+    {"signup", ctl_signup, "ensure a user's workspace (signup --user ID --email EMAIL)"},
+    {"backfill", ctl_backfill, "assign legacy fs_projects to their owners' workspaces"},
+    {"connect-cursor", ctl_connect_cursor, "write a workspace's Cursor/MCP connect files"},
 };
 
 static void
@@ -33,8 +33,8 @@ usage(FILE *out)
 	for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0]; i++)
 		fprintf(out, "  %-14s %s\n", ctl_commands[i].name, ctl_commands[i].summary);
 	fprintf(out, "\nEnvironment: DATABASE_URL (libpq URI or conninfo).\n"
-		     "Run 'vibnctl COMMAND --help' for a command's options.\n"
-		     "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	             "Run 'vibnctl COMMAND --help' for a command's options.\n"
+	             "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 int

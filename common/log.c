@@ -73,14 +73,16 @@ log_vemit(enum log_level level, const char *fields, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof line, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     ts.tv_nsec / 1000000, log_level_names[level]);
+	n = snprintf(line, sizeof line,
+	             "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=", tm.tm_year + 1900,
+	             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	             ts.tv_nsec / 1000000, log_level_names[level]);
 	off = log_quote(line, sizeof line - 2, (size_t)n, msg);
 	if (fields != NULL && *fields != '\0') {
 		n = snprintf(line + off, sizeof line - 2 - off, " %s", fields);
 		if (n > 0)
-			off += (size_t)n < sizeof line - 2 - off ? (size_t)n : sizeof line - 3 - off;
+			off +=
+			    (size_t)n < sizeof line - 2 - off ? (size_t)n : sizeof line - 3 - off;
 	}
 	line[off++] = '\n';
 	/* One write per line: atomic enough for stderr pipes below PIPE_BUF. */

@@ -18,9 +18,9 @@ enum log_level log_get_level(void);
 int log_enabled(enum log_level level);
 
 void log_emit(enum log_level level, const char *fields, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void log_vemit(enum log_level level, const char *fields, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 #define log_debug(...) log_emit(LOG_LVL_DEBUG, NULL, __VA_ARGS__)
 #define log_info(...)  log_emit(LOG_LVL_INFO, NULL, __VA_ARGS__)

@@ -21,7 +21,7 @@ void util_sha256(const void *data, size_t len, unsigned char out[32]);
 void util_sha256_hex(const void *data, size_t len, char hex[65]);
 /* HMAC-SHA256 of data with key, as 64 lower-case hex chars plus NUL. */
 void util_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
-			  char hex[65]);
+                          char hex[65]);
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
 void util_hex(const unsigned char *in, size_t len, char *out);
 /* Constant-time equality of two byte strings of the same length (0 when lengths differ). */

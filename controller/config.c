@@ -61,7 +61,7 @@ static const struct config_setting config_table[CFG_COUNT] = {
     [CFG_GITEA_RPS] = {"VIBN_GITEA_RPS", "gitea-rps", CONFIG_INT, "50", 1, 100000, 0,
                        "Gitea request budget per second"},
     [CFG_RECONCILER] = {"VIBN_RECONCILER", "reconciler", CONFIG_STR, "workspace", 0, 0, 0,
-                        "reconciler to run (test and noop are built in for tests)"},
+                        "reconciler to run (the product's is workspace)"},
     [CFG_WEBHOOKS] = {"VIBN_WEBHOOKS", "webhooks", CONFIG_BOOL, "on", 0, 0, 0,
                       "serve POST /webhooks/gitea (on needs GITEA_WEBHOOK_SECRET)"},
     [CFG_API_CONNECTIONS] = {"VIBN_API_CONNECTIONS", "api-connections", CONFIG_INT, "2", 1, 64, 0,

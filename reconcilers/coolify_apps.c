@@ -9,13 +9,13 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
-#include "reconcilers/wsr.h"
+#include "reconcilers/pass.h"
 
 #define APPS_ENV "production"
 
 /* The apps of the project's production environment (a new list in *out). */
 static int
-apps_observe(struct wsr_ctx *ctx, struct coolify_apps *out)
+apps_observe(struct pass *ctx, struct coolify_apps *out)
 {
 	struct coolify_apps all = {0};
 	struct http_status st;
@@ -27,7 +27,7 @@ apps_observe(struct wsr_ctx *ctx, struct coolify_apps *out)
 		struct coolify_project p = {0};
 
 		if (coolify_project_get(ctx->env->coolify, ctx->project_uuid, &p, &st) != HTTP_OK) {
-			wsr_fail_call(ctx, COND_APPS, "reading the Coolify project", &st);
+			pass_fail_call(ctx, COND_APPS, "reading the Coolify project", &st);
 			return -1;
 		}
 		for (size_t i = 0; i < p.envs.n; i++)
@@ -38,7 +38,7 @@ apps_observe(struct wsr_ctx *ctx, struct coolify_apps *out)
 			return 0; /* no environment yet: no apps either */
 	}
 	if (coolify_app_list(ctx->env->coolify, NULL, &all, &st) != HTTP_OK) {
-		wsr_fail_call(ctx, COND_APPS, "listing Coolify applications", &st);
+		pass_fail_call(ctx, COND_APPS, "listing Coolify applications", &st);
 		return -1;
 	}
 	out->v = xcalloc(all.n + 1, sizeof *out->v);
@@ -65,7 +65,7 @@ apps_find(struct coolify_apps *l, const char *uuid, const char *name)
 }
 
 static const struct gitea_repo *
-apps_repo(struct wsr_ctx *ctx, const char *name)
+apps_repo(struct pass *ctx, const char *name)
 {
 	for (size_t i = 0; i < ctx->repos.n; i++)
 		if (strcasecmp(ctx->repos.v[i].name, name) == 0)
@@ -82,17 +82,27 @@ apps_differs(const char *have, const char *want)
 /* The git URL Coolify builds from: SSH with the deploy key for private repos when one is
  * configured, the HTTP clone URL otherwise. */
 static const char *
-apps_git_url(struct wsr_ctx *ctx, const struct gitea_repo *r, int *deploy_key)
+apps_git_url(struct pass *ctx, const struct gitea_repo *r, int *deploy_key)
 {
 	*deploy_key = r->private && ctx->env->set->coolify_deploy_key_uuid != NULL &&
 	              ctx->env->set->coolify_deploy_key_uuid[0] != '\0' && r->ssh_url != NULL;
 	return *deploy_key ? r->ssh_url : r->clone_url;
 }
 
-enum app_action { APP_NONE, APP_CREATED, APP_UPDATED, APP_FAILED };
+/* What one app's step did. APP_WOULD: paused, a change was reported and not made;
+ * APP_DELETING: Coolify's delete job is still running. */
+enum app_action {
+	APP_NONE,
+	APP_CREATED,
+	APP_UPDATED,
+	APP_DELETED,
+	APP_DELETING,
+	APP_WOULD,
+	APP_FAILED,
+};
 
 static enum app_action
-apps_converge_one(struct wsr_ctx *ctx, const struct desired_app *d, struct coolify_apps *seen)
+apps_converge_one(struct pass *ctx, const struct desired_app *d, struct coolify_apps *seen)
 {
 	const struct gitea_repo *repo = apps_repo(ctx, d->repo);
 	char *name = desired_coolify_app_name(ctx->ws->slug, d->name);
@@ -104,8 +114,8 @@ apps_converge_one(struct wsr_ctx *ctx, const struct desired_app *d, struct cooli
 	int deploy_key;
 
 	if (repo == NULL) {
-		wsr_fail_msg(ctx, COND_APPS, "RepoMissing", WSR_FAIL_TRANSIENT,
-		             "app %s: repo %s is not in the org yet", d->name, d->repo);
+		pass_fail_msg(ctx, COND_APPS, "RepoMissing", REC_TRANSIENT,
+		              "app %s: repo %s is not in the org yet", d->name, d->repo);
 		act = APP_FAILED;
 		goto out;
 	}
@@ -122,16 +132,16 @@ apps_converge_one(struct wsr_ctx *ctx, const struct desired_app *d, struct cooli
 		if (apps_differs(a->ports_exposes, d->ports))
 			patch.ports_exposes = d->ports;
 		if (d->coolify_app_uuid == NULL || strcmp(d->coolify_app_uuid, a->uuid) != 0)
-			wsr_record_app_uuid(ctx, d->name, a->uuid);
+			pass_record_app_uuid(ctx, d->name, a->uuid);
 		if (!patch.git_repository && !patch.git_branch && !patch.build_pack &&
 		    !patch.ports_exposes)
 			goto out;
 		if (ctx->dry) {
-			wsr_would(ctx, COND_APPS, "update app %s", name);
-			act = APP_FAILED;
+			pass_would(ctx, COND_APPS, "update app %s", name);
+			act = APP_WOULD;
 		} else if (coolify_app_update(ctx->env->coolify, a->uuid, &patch, &st) != HTTP_OK) {
 			snprintf(what, sizeof what, "updating app %s", name);
-			wsr_fail_call(ctx, COND_APPS, what, &st);
+			pass_fail_call(ctx, COND_APPS, what, &st);
 			act = APP_FAILED;
 		} else {
 			act = APP_UPDATED;
@@ -139,8 +149,8 @@ apps_converge_one(struct wsr_ctx *ctx, const struct desired_app *d, struct cooli
 		goto out;
 	}
 	if (ctx->dry) {
-		wsr_would(ctx, COND_APPS, "create app %s", name);
-		act = APP_FAILED;
+		pass_would(ctx, COND_APPS, "create app %s", name);
+		act = APP_WOULD;
 		goto out;
 	}
 	struct coolify_app_spec spec = {
@@ -160,11 +170,11 @@ apps_converge_one(struct wsr_ctx *ctx, const struct desired_app *d, struct cooli
 	        : coolify_app_create_public(ctx->env->coolify, &spec, &uuid, &st);
 	if (cls != HTTP_OK) {
 		snprintf(what, sizeof what, "creating app %s", name);
-		wsr_fail_call(ctx, COND_APPS, what, &st);
+		pass_fail_call(ctx, COND_APPS, what, &st);
 		act = APP_FAILED;
 		goto out;
 	}
-	wsr_record_app_uuid(ctx, d->name, uuid);
+	pass_record_app_uuid(ctx, d->name, uuid);
 	act = APP_CREATED;
 out:
 	free(uuid);
@@ -186,10 +196,10 @@ apps_declared(const struct desired_ws *ws, const char *upstream_name)
 	return 0;
 }
 
-/* Deletes an app (if present) and waits for Coolify to finish. 1 gone, 0 still going
- * (requeue), -1 failed (recorded). */
-static int
-apps_delete_one(struct wsr_ctx *ctx, struct coolify_apps *seen, const char *name)
+/* Deletes an app (if present) and waits a while for Coolify to finish: APP_DELETED (gone),
+ * APP_DELETING (still going: requeue), APP_WOULD or APP_FAILED (recorded). */
+static enum app_action
+apps_delete_one(struct pass *ctx, struct coolify_apps *seen, const char *name)
 {
 	struct coolify_app *a = apps_find(seen, NULL, name);
 	struct http_status st;
@@ -197,59 +207,76 @@ apps_delete_one(struct wsr_ctx *ctx, struct coolify_apps *seen, const char *name
 	enum http_class cls;
 
 	if (a == NULL)
-		return 1;
+		return APP_DELETED;
 	if (ctx->dry) {
-		wsr_would(ctx, COND_APPS, "delete app %s (removed from the spec)", name);
-		return -1;
+		pass_would(ctx, COND_APPS, "delete app %s (removed from the spec)", name);
+		return APP_WOULD;
 	}
 	if (a->status == NULL || strcmp(a->status, "deleting") != 0) {
 		cls = coolify_app_delete(ctx->env->coolify, a->uuid, &st);
 		if (cls != HTTP_OK && cls != HTTP_NOT_FOUND) {
 			snprintf(what, sizeof what, "deleting app %s", name);
-			wsr_fail_call(ctx, COND_APPS, what, &st);
-			return -1;
+			pass_fail_call(ctx, COND_APPS, what, &st);
+			return APP_FAILED;
 		}
 	}
 	cls = coolify_app_wait_gone(ctx->env->coolify, a->uuid,
 	                            util_now_ms() + ctx->env->set->app_delete_wait_ms, &st);
 	if (cls == HTTP_OK)
-		return 1;
+		return APP_DELETED;
 	if (cls == HTTP_TRANSIENT && st.status == 200)
-		return 0;
+		return APP_DELETING;
 	snprintf(what, sizeof what, "waiting for app %s to go", name);
-	wsr_fail_call(ctx, COND_APPS, what, &st);
-	return -1;
+	pass_fail_call(ctx, COND_APPS, what, &st);
+	return APP_FAILED;
 }
 
 void
-coolify_apps_reconcile(struct wsr_ctx *ctx)
+coolify_apps_reconcile(struct pass *ctx)
 {
 	const struct desired_ws *ws = ctx->ws;
 	struct coolify_apps seen = {0};
-	size_t created = 0, updated = 0, failed = 0, deleted = 0, pending = 0;
+	size_t created = 0, updated = 0, would = 0, failed = 0, deleted = 0, pending = 0;
 	char **owned;
 
 	if (ws->napps == 0 && ws->napp_names == 0) {
-		wsr_cond(ctx, COND_APPS, 1, "UpToDate", "no apps declared");
+		pass_cond(ctx, COND_APPS, 1, "UpToDate", "no apps declared");
 		return;
 	}
 	if (ctx->project_uuid == NULL) {
-		wsr_cond(ctx, COND_APPS, 0, "ProjectNotReady", "waiting for the Coolify project");
+		pass_cond(ctx, COND_APPS, 0, "ProjectNotReady", "waiting for the Coolify project");
 		return;
 	}
 	if (ws->napps > 0 && !ctx->repos_known) {
-		wsr_cond(ctx, COND_APPS, 0, "WaitingForRepos", "waiting for the Gitea repos");
+		pass_cond(ctx, COND_APPS, 0, "WaitingForRepos", "waiting for the Gitea repos");
 		return;
 	}
 	if (apps_observe(ctx, &seen) != 0)
 		return;
-	for (size_t i = 0; i < ws->napps; i++) {
-		switch (apps_converge_one(ctx, &ws->apps[i], &seen)) {
+	for (size_t i = 0; i < ws->napps + ws->napp_names; i++) {
+		enum app_action act;
+
+		if (i < ws->napps)
+			act = apps_converge_one(ctx, &ws->apps[i], &seen);
+		else if (apps_declared(ws, ws->app_names[i - ws->napps]))
+			continue;
+		else
+			act = apps_delete_one(ctx, &seen, ws->app_names[i - ws->napps]);
+		switch (act) {
 		case APP_CREATED:
 			created++;
 			break;
 		case APP_UPDATED:
 			updated++;
+			break;
+		case APP_DELETED:
+			deleted++;
+			break;
+		case APP_DELETING:
+			pending++;
+			break;
+		case APP_WOULD:
+			would++;
 			break;
 		case APP_FAILED:
 			failed++;
@@ -258,26 +285,14 @@ coolify_apps_reconcile(struct wsr_ctx *ctx)
 			break;
 		}
 	}
-	for (size_t i = 0; i < ws->napp_names; i++) {
-		int r;
-
-		if (apps_declared(ws, ws->app_names[i]))
-			continue;
-		r = apps_delete_one(ctx, &seen, ws->app_names[i]);
-		if (r == 1)
-			deleted++;
-		else if (r == 0)
-			pending++;
-		else
-			failed++;
-	}
 	coolify_apps_free(&seen);
-	if (failed > 0)
+	/* The condition already says what failed, or what a paused workspace would do. */
+	if (failed > 0 || would > 0)
 		return;
 	if (pending > 0) {
 		/* Keep owning what is still being deleted; look again soon. */
-		wsr_cond(ctx, COND_APPS, 0, "Deleting", "%zu removed app%s still being deleted",
-		         pending, pending == 1 ? "" : "s");
+		pass_cond(ctx, COND_APPS, 0, "Deleting", "%zu removed app%s still being deleted",
+		          pending, pending == 1 ? "" : "s");
 		if (ctx->out.requeue_after_ms == 0 || ctx->out.requeue_after_ms > 2000)
 			ctx->out.requeue_after_ms = 2000;
 		return;
@@ -285,21 +300,21 @@ coolify_apps_reconcile(struct wsr_ctx *ctx)
 	owned = xcalloc(ws->napps + 1, sizeof *owned);
 	for (size_t i = 0; i < ws->napps; i++)
 		owned[i] = desired_coolify_app_name(ws->slug, ws->apps[i].name);
-	wsr_record_app_names(ctx, owned, ws->napps);
+	pass_record_app_names(ctx, owned, ws->napps);
 	for (size_t i = 0; i < ws->napps; i++)
 		free(owned[i]);
 	free(owned);
-	wsr_cond(ctx, COND_APPS, 1,
-	         created   ? "Created"
-	         : updated ? "Updated"
-	         : deleted ? "Deleted"
-	                   : "UpToDate",
-	         "%zu app%s in sync%s", ws->napps, ws->napps == 1 ? "" : "s",
-	         deleted ? "; removed apps deleted" : "");
+	pass_cond(ctx, COND_APPS, 1,
+	          created   ? "Created"
+	          : updated ? "Updated"
+	          : deleted ? "Deleted"
+	                    : "UpToDate",
+	          "%zu app%s in sync%s", ws->napps, ws->napps == 1 ? "" : "s",
+	          deleted ? "; removed apps deleted" : "");
 }
 
 int
-coolify_apps_delete(struct wsr_ctx *ctx)
+coolify_apps_delete(struct pass *ctx)
 {
 	const struct desired_ws *ws = ctx->ws;
 	struct coolify_apps seen = {0};
@@ -315,7 +330,7 @@ coolify_apps_delete(struct wsr_ctx *ctx)
 		        ? xstrdup(ws->app_names[i])
 		        : desired_coolify_app_name(ws->slug, ws->apps[i - ws->napp_names].name);
 
-		if (apps_delete_one(ctx, &seen, name) != 1)
+		if (apps_delete_one(ctx, &seen, name) != APP_DELETED)
 			done = 0;
 		free(name);
 	}

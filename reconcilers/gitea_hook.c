@@ -5,13 +5,13 @@
 
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
-#include "reconcilers/wsr.h"
+#include "reconcilers/pass.h"
 
 static const char *const hook_events[] = {"repository", NULL};
 
 /* Returns a new string: the hook URL for this daemon. */
 static char *
-hook_url(const struct wsr_settings *set)
+hook_url(const struct pass_settings *set)
 {
 	size_t n = strlen(set->public_url);
 
@@ -32,7 +32,7 @@ hook_in_step(const struct gitea_hook *h)
 }
 
 void
-gitea_hook_reconcile(struct wsr_ctx *ctx)
+gitea_hook_reconcile(struct pass *ctx)
 {
 	struct gitea_hooks hooks = {0};
 	struct gitea_hook *found = NULL;
@@ -41,8 +41,8 @@ gitea_hook_reconcile(struct wsr_ctx *ctx)
 	char *url;
 
 	if (!ctx->org_ready) {
-		wsr_cond(ctx, COND_WEBHOOK, 0, "OrgNotReady", "waiting for the Gitea org %s",
-		         ctx->org);
+		pass_cond(ctx, COND_WEBHOOK, 0, "OrgNotReady", "waiting for the Gitea org %s",
+		          ctx->org);
 		return;
 	}
 	url = hook_url(ctx->env->set);
@@ -51,7 +51,7 @@ gitea_hook_reconcile(struct wsr_ctx *ctx)
 	spec.events = hook_events;
 	if (!ctx->org_fresh) {
 		if (gitea_hook_list(ctx->env->gitea, ctx->org, &hooks, &st) != HTTP_OK) {
-			wsr_fail_call(ctx, COND_WEBHOOK, "listing the org's hooks", &st);
+			pass_fail_call(ctx, COND_WEBHOOK, "listing the org's hooks", &st);
 			goto out;
 		}
 		for (size_t i = 0; i < hooks.n && found == NULL; i++)
@@ -59,27 +59,27 @@ gitea_hook_reconcile(struct wsr_ctx *ctx)
 				found = &hooks.v[i];
 	}
 	if (found != NULL && hook_in_step(found)) {
-		wsr_cond(ctx, COND_WEBHOOK, 1, "UpToDate", "hook %lld delivers to %s",
-		         (long long)found->id, url);
+		pass_cond(ctx, COND_WEBHOOK, 1, "UpToDate", "hook %lld delivers to %s",
+		          (long long)found->id, url);
 	} else if (ctx->dry) {
-		wsr_would(ctx, COND_WEBHOOK, "%s the org hook to %s",
-		          found ? "re-activate" : "create", url);
+		pass_would(ctx, COND_WEBHOOK, "%s the org hook to %s",
+		           found ? "re-activate" : "create", url);
 	} else if (found != NULL) {
 		if (gitea_hook_edit(ctx->env->gitea, ctx->org, found->id, &spec, NULL, &st) !=
 		    HTTP_OK)
-			wsr_fail_call(ctx, COND_WEBHOOK, "re-activating the org hook", &st);
+			pass_fail_call(ctx, COND_WEBHOOK, "re-activating the org hook", &st);
 		else
-			wsr_cond(ctx, COND_WEBHOOK, 1, "Updated",
-			         "hook %lld was inactive or changed; restored",
-			         (long long)found->id);
+			pass_cond(ctx, COND_WEBHOOK, 1, "Updated",
+			          "hook %lld was inactive or changed; restored",
+			          (long long)found->id);
 	} else {
 		if (gitea_hook_create(ctx->env->gitea, ctx->org, &spec, NULL, &st) != HTTP_OK)
-			wsr_fail_call(ctx, COND_WEBHOOK, "creating the org hook", &st);
+			pass_fail_call(ctx, COND_WEBHOOK, "creating the org hook", &st);
 		else
-			wsr_cond(ctx, COND_WEBHOOK, 1,
-			         ctx->org_fresh || ctx->ws->observed_generation == 0 ? "Created"
-			                                                             : "Recreated",
-			         "hook delivers to %s", url);
+			pass_cond(ctx, COND_WEBHOOK, 1,
+			          ctx->org_fresh || ctx->ws->observed_generation == 0 ? "Created"
+			                                                              : "Recreated",
+			          "hook delivers to %s", url);
 	}
 out:
 	gitea_hooks_free(&hooks);

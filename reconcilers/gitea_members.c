@@ -8,7 +8,7 @@
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/members_plan.h"
-#include "reconcilers/wsr.h"
+#include "reconcilers/pass.h"
 
 static const char *const team_permission[TEAM_COUNT] = {"owner", "admin", "write"};
 
@@ -57,7 +57,7 @@ members_need_team_ids(const struct desired_ws *ws)
  * plan can need them. A fresh org is known without asking: Owners holds the admin user,
  * nothing else exists. */
 static int
-members_observe(struct wsr_ctx *ctx, struct members_state *ms)
+members_observe(struct pass *ctx, struct members_state *ms)
 {
 	struct gitea *g = ctx->env->gitea;
 	struct gitea_teams teams = {0};
@@ -66,7 +66,7 @@ members_observe(struct wsr_ctx *ctx, struct members_state *ms)
 	if (!members_need_team_ids(ctx->ws))
 		return 0;
 	if (gitea_team_list(g, ctx->org, &teams, &st) != HTTP_OK) {
-		wsr_fail_call(ctx, COND_MEMBERS, "listing the org's teams", &st);
+		pass_fail_call(ctx, COND_MEMBERS, "listing the org's teams", &st);
 		return -1;
 	}
 	for (size_t i = 0; i < teams.n; i++)
@@ -83,13 +83,13 @@ members_observe(struct wsr_ctx *ctx, struct members_state *ms)
 			ms->users[t].v[0].login = xstrdup(ctx->env->set->gitea_admin_user);
 			ms->users[t].n = 1;
 		} else if (gitea_team_members(g, ms->team_id[t], &ms->users[t], &st) != HTTP_OK) {
-			wsr_fail_call(ctx, COND_MEMBERS, "listing team members", &st);
+			pass_fail_call(ctx, COND_MEMBERS, "listing team members", &st);
 			return -1;
 		}
 	}
 	if (ctx->ws->prune_members && !ctx->org_fresh &&
 	    gitea_org_members(g, ctx->org, &ms->org_users, &st) != HTTP_OK) {
-		wsr_fail_call(ctx, COND_MEMBERS, "listing org members", &st);
+		pass_fail_call(ctx, COND_MEMBERS, "listing org members", &st);
 		return -1;
 	}
 	for (int t = 0; t < TEAM_COUNT; t++)
@@ -100,7 +100,7 @@ members_observe(struct wsr_ctx *ctx, struct members_state *ms)
 
 /* Creates a managed team the plan needs. 0 or -1 (recorded). */
 static int
-members_ensure_team(struct wsr_ctx *ctx, struct members_state *ms, enum members_team t)
+members_ensure_team(struct pass *ctx, struct members_state *ms, enum members_team t)
 {
 	struct gitea_team team = {0};
 	struct http_status st;
@@ -109,15 +109,15 @@ members_ensure_team(struct wsr_ctx *ctx, struct members_state *ms, enum members_
 	if (ms->team_id[t] != 0)
 		return 0;
 	if (t == TEAM_OWNERS) {
-		wsr_fail_msg(ctx, COND_MEMBERS, "OwnersTeamMissing", WSR_FAIL_PERMANENT,
-		             "org %s has no Owners team", ctx->org);
+		pass_fail_msg(ctx, COND_MEMBERS, "OwnersTeamMissing", REC_PERMANENT,
+		              "org %s has no Owners team", ctx->org);
 		return -1;
 	}
 	snprintf(desc, sizeof desc, "Vibn workspace %ss",
 	         desired_role_name(t == TEAM_ADMINS ? ROLE_ADMIN : ROLE_MEMBER));
 	if (gitea_team_create(ctx->env->gitea, ctx->org, members_team_names[t], desc,
 	                      team_permission[t], 1, &team, &st) != HTTP_OK) {
-		wsr_fail_call(ctx, COND_MEMBERS, "creating a team", &st);
+		pass_fail_call(ctx, COND_MEMBERS, "creating a team", &st);
 		return -1;
 	}
 	ms->team_id[t] = team.id;
@@ -126,7 +126,7 @@ members_ensure_team(struct wsr_ctx *ctx, struct members_state *ms, enum members_
 }
 
 static int
-members_apply(struct wsr_ctx *ctx, struct members_state *ms, const struct members_plan *plan,
+members_apply(struct pass *ctx, struct members_state *ms, const struct members_plan *plan,
               size_t *failed_users)
 {
 	struct gitea *g = ctx->env->gitea;
@@ -160,18 +160,18 @@ members_apply(struct wsr_ctx *ctx, struct members_state *ms, const struct member
 		if (cls == HTTP_NOT_FOUND && s->op == MEMBERS_ADD) {
 			/* An unknown Gitea user: report it, keep converging the others. */
 			snprintf(what, sizeof what, "adding %s (no such Gitea user?)", s->user);
-			wsr_fail_call(ctx, COND_MEMBERS, what, &st);
+			pass_fail_call(ctx, COND_MEMBERS, what, &st);
 			(*failed_users)++;
 			continue;
 		}
-		wsr_fail_call(ctx, COND_MEMBERS, what, &st);
+		pass_fail_call(ctx, COND_MEMBERS, what, &st);
 		return -1;
 	}
 	return 0;
 }
 
 void
-gitea_members_reconcile(struct wsr_ctx *ctx)
+gitea_members_reconcile(struct pass *ctx)
 {
 	struct members_state ms = {0};
 	struct members_observed obs;
@@ -179,8 +179,8 @@ gitea_members_reconcile(struct wsr_ctx *ctx)
 	size_t failed = 0, linked;
 
 	if (!ctx->org_ready) {
-		wsr_cond(ctx, COND_MEMBERS, 0, "OrgNotReady", "waiting for the Gitea org %s",
-		         ctx->org);
+		pass_cond(ctx, COND_MEMBERS, 0, "OrgNotReady", "waiting for the Gitea org %s",
+		          ctx->org);
 		return;
 	}
 	if (members_observe(ctx, &ms) != 0)
@@ -202,19 +202,19 @@ gitea_members_reconcile(struct wsr_ctx *ctx)
 	}
 	linked = ctx->ws->nmembers - plan.unlinked;
 	if (plan.nsteps > 0 && ctx->dry) {
-		wsr_would(ctx, COND_MEMBERS, "make %zu membership change%s", plan.nsteps,
-		          plan.nsteps == 1 ? "" : "s");
+		pass_would(ctx, COND_MEMBERS, "make %zu membership change%s", plan.nsteps,
+		           plan.nsteps == 1 ? "" : "s");
 		goto out;
 	}
 	if (members_apply(ctx, &ms, &plan, &failed) != 0 || failed > 0)
 		goto out;
 	if (plan.unlinked > 0)
-		wsr_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",
-		         "%zu member%s in sync; %zu wait%s for a linked Gitea account", linked,
-		         linked == 1 ? "" : "s", plan.unlinked, plan.unlinked == 1 ? "s" : "");
+		pass_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",
+		          "%zu member%s in sync; %zu wait%s for a linked Gitea account", linked,
+		          linked == 1 ? "" : "s", plan.unlinked, plan.unlinked == 1 ? "s" : "");
 	else
-		wsr_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",
-		         "%zu member%s in sync", linked, linked == 1 ? "" : "s");
+		pass_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",
+		          "%zu member%s in sync", linked, linked == 1 ? "" : "s");
 out:
 	members_plan_free(&plan);
 	members_state_free(&ms);

@@ -5,10 +5,10 @@
 
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
-#include "reconcilers/wsr.h"
+#include "reconcilers/pass.h"
 
 static void
-gitea_org_spec(struct wsr_ctx *ctx, struct gitea_org_spec *spec, char **desc)
+gitea_org_spec(struct pass *ctx, struct gitea_org_spec *spec, char **desc)
 {
 	*desc = xasprintf("Vibn workspace %s", ctx->ws->slug);
 	spec->full_name = ctx->ws->name[0] != '\0' ? ctx->ws->name : ctx->ws->slug;
@@ -24,8 +24,7 @@ gitea_org_differs(const char *have, const char *want)
 
 /* The org exists: bring its settings in step. Returns the condition reason to use. */
 static const char *
-gitea_org_update(struct wsr_ctx *ctx, const struct gitea_org *org,
-                 const struct gitea_org_spec *want)
+gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct gitea_org_spec *want)
 {
 	struct gitea_org_spec patch = {0};
 	struct http_status st;
@@ -39,11 +38,11 @@ gitea_org_update(struct wsr_ctx *ctx, const struct gitea_org *org,
 	if (patch.full_name == NULL && patch.description == NULL && patch.visibility == NULL)
 		return ctx->ws->gitea_org == NULL ? "Adopted" : "UpToDate";
 	if (ctx->dry) {
-		wsr_would(ctx, COND_GITEA_ORG, "edit org %s back to its spec", ctx->org);
+		pass_would(ctx, COND_GITEA_ORG, "edit org %s back to its spec", ctx->org);
 		return NULL;
 	}
 	if (gitea_org_edit(ctx->env->gitea, ctx->org, &patch, NULL, &st) != HTTP_OK) {
-		wsr_fail_call(ctx, COND_GITEA_ORG, "editing the Gitea org", &st);
+		pass_fail_call(ctx, COND_GITEA_ORG, "editing the Gitea org", &st);
 		return NULL;
 	}
 	return "Updated";
@@ -51,7 +50,7 @@ gitea_org_update(struct wsr_ctx *ctx, const struct gitea_org *org,
 
 /* The org is missing: create it (the admin user becomes its first owner). */
 static const char *
-gitea_org_make(struct wsr_ctx *ctx, const struct gitea_org_spec *want)
+gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 {
 	struct gitea_org org = {0};
 	struct http_status st;
@@ -59,7 +58,7 @@ gitea_org_make(struct wsr_ctx *ctx, const struct gitea_org_spec *want)
 	const char *reason;
 
 	if (ctx->dry) {
-		wsr_would(ctx, COND_GITEA_ORG, "create the Gitea org %s", ctx->org);
+		pass_would(ctx, COND_GITEA_ORG, "create the Gitea org %s", ctx->org);
 		return NULL;
 	}
 	cls = gitea_org_create(ctx->env->gitea, ctx->org, want, NULL, &st);
@@ -69,7 +68,7 @@ gitea_org_make(struct wsr_ctx *ctx, const struct gitea_org_spec *want)
 		return ctx->ws->gitea_org != NULL ? "Recreated" : "Created";
 	}
 	if (cls != HTTP_CONFLICT) {
-		wsr_fail_call(ctx, COND_GITEA_ORG, "creating the Gitea org", &st);
+		pass_fail_call(ctx, COND_GITEA_ORG, "creating the Gitea org", &st);
 		return NULL;
 	}
 	/* Taken: by a concurrent create of the same org (adopt it) or by a user (give up). */
@@ -79,14 +78,14 @@ gitea_org_make(struct wsr_ctx *ctx, const struct gitea_org_spec *want)
 		gitea_org_free(&org);
 		return reason;
 	}
-	wsr_fail_msg(ctx, COND_GITEA_ORG, "NameTaken", WSR_FAIL_PERMANENT,
-	             "the name %s is taken by a Gitea user or organization we cannot see",
-	             ctx->org);
+	pass_fail_msg(ctx, COND_GITEA_ORG, "NameTaken", REC_PERMANENT,
+	              "the name %s is taken by a Gitea user or organization we cannot see",
+	              ctx->org);
 	return NULL;
 }
 
 void
-gitea_org_reconcile(struct wsr_ctx *ctx)
+gitea_org_reconcile(struct pass *ctx)
 {
 	struct gitea_org_spec want = {0};
 	struct gitea_org org = {0};
@@ -104,7 +103,7 @@ gitea_org_reconcile(struct wsr_ctx *ctx)
 		reason = gitea_org_make(ctx, &want);
 		break;
 	default:
-		wsr_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org", &st);
+		pass_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org", &st);
 		break;
 	}
 	gitea_org_free(&org);
@@ -116,14 +115,14 @@ gitea_org_reconcile(struct wsr_ctx *ctx)
 	if (reason == NULL)
 		return;
 	if (strcmp(reason, "Recreated") == 0)
-		wsr_cond(ctx, COND_GITEA_ORG, 1, reason,
-		         "org %s had been deleted upstream; created it again", ctx->org);
+		pass_cond(ctx, COND_GITEA_ORG, 1, reason,
+		          "org %s had been deleted upstream; created it again", ctx->org);
 	else
-		wsr_cond(ctx, COND_GITEA_ORG, 1, reason, "org %s", ctx->org);
+		pass_cond(ctx, COND_GITEA_ORG, 1, reason, "org %s", ctx->org);
 }
 
 int
-gitea_org_delete_all(struct wsr_ctx *ctx)
+gitea_org_delete_all(struct pass *ctx)
 {
 	struct http_status st;
 
@@ -134,15 +133,16 @@ gitea_org_delete_all(struct wsr_ctx *ctx)
 	case HTTP_TRANSIENT:
 		if (st.status == 500) {
 			/* Gitea refuses while the org owns repos: ones nobody declared. */
-			wsr_fail_msg(ctx, COND_GITEA_ORG, "OrgNotEmpty", WSR_FAIL_PERMANENT,
-			             "org %s still owns repositories the manifest does not declare;"
-			             " delete or move them, then it is deleted: %s",
-			             ctx->org, st.message);
+			pass_fail_msg(
+			    ctx, COND_GITEA_ORG, "OrgNotEmpty", REC_PERMANENT,
+			    "org %s still owns repositories the manifest does not declare;"
+			    " delete or move them, then it is deleted: %s",
+			    ctx->org, st.message);
 			return 0;
 		}
 		/* fall through */
 	default:
-		wsr_fail_call(ctx, COND_GITEA_ORG, "deleting the Gitea org", &st);
+		pass_fail_call(ctx, COND_GITEA_ORG, "deleting the Gitea org", &st);
 		return 0;
 	}
 }

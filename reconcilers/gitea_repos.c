@@ -7,7 +7,7 @@
 
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
-#include "reconcilers/wsr.h"
+#include "reconcilers/pass.h"
 
 /* The observed repo named name (case-insensitive, as Gitea's are), or NULL. */
 static struct gitea_repo *
@@ -21,7 +21,7 @@ repos_find(struct gitea_repos *l, const char *name)
 
 /* Takes ownership of *r's fields into the observed list. */
 static void
-repos_remember(struct wsr_ctx *ctx, struct gitea_repo *r)
+repos_remember(struct pass *ctx, struct gitea_repo *r)
 {
 	ctx->repos.v = xreallocarray(ctx->repos.v, ctx->repos.n + 1, sizeof *ctx->repos.v);
 	ctx->repos.v[ctx->repos.n++] = *r;
@@ -34,10 +34,18 @@ repos_str_differs(const char *have, const char *want)
 	return strcmp(have ? have : "", want ? want : "") != 0;
 }
 
-enum repo_action { REPO_NONE, REPO_CREATED, REPO_RECREATED, REPO_UPDATED, REPO_FAILED };
+/* What one repo's step did. REPO_WOULD: paused, a change was reported and not made. */
+enum repo_action {
+	REPO_NONE,
+	REPO_CREATED,
+	REPO_RECREATED,
+	REPO_UPDATED,
+	REPO_WOULD,
+	REPO_FAILED,
+};
 
 static enum repo_action
-repos_create(struct wsr_ctx *ctx, const struct desired_repo *d)
+repos_create(struct pass *ctx, const struct desired_repo *d)
 {
 	struct gitea_repo_spec spec = {0};
 	struct gitea_repo made = {0};
@@ -46,8 +54,8 @@ repos_create(struct wsr_ctx *ctx, const struct desired_repo *d)
 	char what[160];
 
 	if (ctx->dry) {
-		wsr_would(ctx, COND_REPOS, "create repo %s/%s", ctx->org, d->name);
-		return REPO_FAILED;
+		pass_would(ctx, COND_REPOS, "create repo %s/%s", ctx->org, d->name);
+		return REPO_WOULD;
 	}
 	spec.description = d->description;
 	spec.default_branch = d->default_branch;
@@ -57,17 +65,17 @@ repos_create(struct wsr_ctx *ctx, const struct desired_repo *d)
 		cls = gitea_repo_get(ctx->env->gitea, ctx->org, d->name, &made, &st);
 	if (cls != HTTP_OK) {
 		snprintf(what, sizeof what, "creating repo %s", d->name);
-		wsr_fail_call(ctx, COND_REPOS, what, &st);
+		pass_fail_call(ctx, COND_REPOS, what, &st);
 		gitea_repo_free(&made);
 		return REPO_FAILED;
 	}
-	wsr_record_repo_id(ctx, d->name, made.id);
+	pass_record_repo_id(ctx, d->name, made.id);
 	repos_remember(ctx, &made);
 	return d->gitea_repo_id != 0 ? REPO_RECREATED : REPO_CREATED;
 }
 
 static enum repo_action
-repos_update(struct wsr_ctx *ctx, const struct desired_repo *d, struct gitea_repo *r)
+repos_update(struct pass *ctx, const struct desired_repo *d, struct gitea_repo *r)
 {
 	struct gitea_repo_spec patch = {0};
 	struct http_status st;
@@ -89,42 +97,42 @@ repos_update(struct wsr_ctx *ctx, const struct desired_repo *d, struct gitea_rep
 		drift = 1;
 	}
 	if (r->id != d->gitea_repo_id)
-		wsr_record_repo_id(ctx, d->name, r->id);
+		pass_record_repo_id(ctx, d->name, r->id);
 	if (!drift)
 		return REPO_NONE;
 	if (ctx->dry) {
-		wsr_would(ctx, COND_REPOS, "edit repo %s/%s back to its spec", ctx->org, d->name);
-		return REPO_FAILED;
+		pass_would(ctx, COND_REPOS, "edit repo %s/%s back to its spec", ctx->org, d->name);
+		return REPO_WOULD;
 	}
 	if (gitea_repo_edit(ctx->env->gitea, ctx->org, r->name, &patch, NULL, &st) != HTTP_OK) {
 		snprintf(what, sizeof what, "editing repo %s", d->name);
-		wsr_fail_call(ctx, COND_REPOS, what, &st);
+		pass_fail_call(ctx, COND_REPOS, what, &st);
 		return REPO_FAILED;
 	}
 	return REPO_UPDATED;
 }
 
 void
-gitea_repos_reconcile(struct wsr_ctx *ctx)
+gitea_repos_reconcile(struct pass *ctx)
 {
 	const struct desired_ws *ws = ctx->ws;
 	struct http_status st;
-	size_t created = 0, recreated = 0, updated = 0, failed = 0;
+	size_t created = 0, recreated = 0, updated = 0, would = 0, failed = 0;
 	char recreated_names[256] = "";
 
 	if (!ctx->org_ready) {
-		wsr_cond(ctx, COND_REPOS, 0, "OrgNotReady", "waiting for the Gitea org %s",
-		         ctx->org);
+		pass_cond(ctx, COND_REPOS, 0, "OrgNotReady", "waiting for the Gitea org %s",
+		          ctx->org);
 		return;
 	}
 	if (ws->nrepos == 0) {
 		ctx->repos_known = 1;
-		wsr_cond(ctx, COND_REPOS, 1, "UpToDate", "no repos declared");
+		pass_cond(ctx, COND_REPOS, 1, "UpToDate", "no repos declared");
 		return;
 	}
 	if (!ctx->org_fresh &&
 	    gitea_repo_list(ctx->env->gitea, ctx->org, &ctx->repos, &st) != HTTP_OK) {
-		wsr_fail_call(ctx, COND_REPOS, "listing the org's repos", &st);
+		pass_fail_call(ctx, COND_REPOS, "listing the org's repos", &st);
 		return;
 	}
 	ctx->repos_known = 1;
@@ -146,6 +154,9 @@ gitea_repos_reconcile(struct wsr_ctx *ctx)
 		case REPO_UPDATED:
 			updated++;
 			break;
+		case REPO_WOULD:
+			would++;
+			break;
 		case REPO_FAILED:
 			failed++;
 			break;
@@ -153,22 +164,23 @@ gitea_repos_reconcile(struct wsr_ctx *ctx)
 			break;
 		}
 	}
-	if (failed > 0)
+	/* The condition already says what failed, or what a paused workspace would do. */
+	if (failed > 0 || would > 0)
 		return;
 	if (recreated > 0)
-		wsr_cond(ctx, COND_REPOS, 1, "Recreated",
-		         "%zu repo%s in sync; deleted upstream and created again (empty): %s",
-		         ws->nrepos, ws->nrepos == 1 ? "" : "s", recreated_names);
+		pass_cond(ctx, COND_REPOS, 1, "Recreated",
+		          "%zu repo%s in sync; deleted upstream and created again (empty): %s",
+		          ws->nrepos, ws->nrepos == 1 ? "" : "s", recreated_names);
 	else
-		wsr_cond(ctx, COND_REPOS, 1,
-		         created   ? "Created"
-		         : updated ? "Updated"
-		                   : "UpToDate",
-		         "%zu repo%s in sync", ws->nrepos, ws->nrepos == 1 ? "" : "s");
+		pass_cond(ctx, COND_REPOS, 1,
+		          created   ? "Created"
+		          : updated ? "Updated"
+		                    : "UpToDate",
+		          "%zu repo%s in sync", ws->nrepos, ws->nrepos == 1 ? "" : "s");
 }
 
 int
-gitea_repos_delete(struct wsr_ctx *ctx)
+gitea_repos_delete(struct pass *ctx)
 {
 	int done = 1;
 
@@ -182,7 +194,7 @@ gitea_repos_delete(struct wsr_ctx *ctx)
 			break;
 		default:
 			snprintf(what, sizeof what, "deleting repo %s", ctx->ws->repos[i].name);
-			wsr_fail_call(ctx, COND_REPOS, what, &st);
+			pass_fail_call(ctx, COND_REPOS, what, &st);
 			done = 0;
 		}
 	}

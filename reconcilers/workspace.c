@@ -14,7 +14,7 @@ static const char *const workspace_parts[] = {COND_COOLIFY_PROJECT, COND_GITEA_O
 
 /* Ready summarizes the six: True when all are, else the first that is not. */
 static void
-workspace_ready(struct wsr_ctx *ctx)
+workspace_ready(struct pass *ctx)
 {
 	for (size_t i = 0; i < sizeof workspace_parts / sizeof workspace_parts[0]; i++) {
 		json_t *c = conditions_find(ctx->conds, workspace_parts[i]);
@@ -24,21 +24,21 @@ workspace_ready(struct wsr_ctx *ctx)
 			continue;
 		reason = c ? json_string_value(json_object_get(c, "reason")) : "Pending";
 		msg = c ? json_string_value(json_object_get(c, "message")) : "";
-		wsr_cond(ctx, COND_READY, 0, reason ? reason : "Pending", "%s: %s",
-		         workspace_parts[i], msg ? msg : "");
+		pass_cond(ctx, COND_READY, 0, reason ? reason : "Pending", "%s: %s",
+		          workspace_parts[i], msg ? msg : "");
 		return;
 	}
-	wsr_cond(ctx, COND_READY, 1, "Ready", "workspace %s is ready", ctx->ws->slug);
+	pass_cond(ctx, COND_READY, 1, "Ready", "workspace %s is ready", ctx->ws->slug);
 }
 
 static const char *
-workspace_provision_status(struct wsr_ctx *ctx)
+workspace_provision_status(struct pass *ctx)
 {
 	if (ctx->ws->deleted)
 		return "deleting";
 	if (conditions_is_true(ctx->conds, COND_READY))
 		return "ready";
-	if (ctx->out.fail != WSR_FAIL_NONE)
+	if (ctx->out.cls != REC_OK)
 		return "error";
 	return "provisioning";
 }
@@ -52,7 +52,7 @@ workspace_str_eq(const char *a, const char *b)
 /* Writes status only when something differs from what was loaded: a steady state writes
  * no row. */
 static void
-workspace_write_status(struct wsr_ctx *ctx)
+workspace_write_status(struct pass *ctx)
 {
 	const struct desired_ws *ws = ctx->ws;
 	const char *status = workspace_provision_status(ctx);
@@ -79,15 +79,15 @@ workspace_write_status(struct wsr_ctx *ctx)
 	        " provision_status = $4, last_error = $5, gitea_org = $6 WHERE id = $1",
 	        6, params, &cause) != 0) {
 		log_warn("writing the status of workspace %s: %s", ws->slug, cause);
-		if (ctx->out.fail < WSR_FAIL_TRANSIENT)
-			ctx->out.fail = WSR_FAIL_TRANSIENT;
+		if (ctx->out.cls < REC_TRANSIENT)
+			ctx->out.cls = REC_TRANSIENT;
 		free(cause);
 	}
 	free(conds);
 }
 
 static void
-workspace_remove_row(struct wsr_ctx *ctx)
+workspace_remove_row(struct pass *ctx)
 {
 	const char *params[1] = {ctx->ws->id};
 	char *cause = NULL;
@@ -95,8 +95,8 @@ workspace_remove_row(struct wsr_ctx *ctx)
 	if (db_command(ctx->env->db,
 	               "DELETE FROM vibn_workspaces WHERE id = $1 AND deleted_at IS NOT NULL", 1,
 	               params, &cause) != 0) {
-		wsr_fail_msg(ctx, COND_READY, "Deleting", WSR_FAIL_TRANSIENT,
-		             "removing the workspace row: %s", cause);
+		pass_fail_msg(ctx, COND_READY, "Deleting", REC_TRANSIENT,
+		              "removing the workspace row: %s", cause);
 		free(cause);
 	}
 }
@@ -104,7 +104,7 @@ workspace_remove_row(struct wsr_ctx *ctx)
 /* deletionPolicy Delete: apps (waiting for Coolify), declared repos, the org, the project,
  * in an order the upstreams accept; then the row. Orphan: the row only. */
 static int
-workspace_delete(struct wsr_ctx *ctx)
+workspace_delete(struct pass *ctx)
 {
 	int apps, repos, org = 0, project = 0;
 
@@ -113,8 +113,8 @@ workspace_delete(struct wsr_ctx *ctx)
 		return 1;
 	}
 	if (ctx->dry) {
-		wsr_cond(ctx, COND_READY, 0, "Paused",
-		         "deletion waits while the workspace is paused");
+		pass_cond(ctx, COND_READY, 0, "Paused",
+		          "deletion waits while the workspace is paused");
 		return 0;
 	}
 	free(ctx->project_uuid);
@@ -129,22 +129,22 @@ workspace_delete(struct wsr_ctx *ctx)
 		workspace_remove_row(ctx);
 		return 1;
 	}
-	wsr_cond(ctx, COND_READY, 0, "Deleting",
-	         "deleting upstream resources (deletionPolicy Delete)");
-	if (ctx->out.fail == WSR_FAIL_NONE && ctx->out.requeue_after_ms == 0)
+	pass_cond(ctx, COND_READY, 0, "Deleting",
+	          "deleting upstream resources (deletionPolicy Delete)");
+	if (ctx->out.cls == REC_OK && ctx->out.requeue_after_ms == 0)
 		ctx->out.requeue_after_ms = 2000;
 	return 0;
 }
 
 static void
-workspace_set_deadline(struct wsr_env *env, int64_t deadline_ms)
+workspace_set_deadline(struct pass_env *env, int64_t deadline_ms)
 {
 	http_client_set_deadline(gitea_http(env->gitea), deadline_ms);
 	http_client_set_deadline(coolify_http(env->coolify), deadline_ms);
 }
 
 static void
-workspace_ctx_free(struct wsr_ctx *ctx)
+workspace_ctx_free(struct pass *ctx)
 {
 	json_decref(ctx->conds);
 	free(ctx->org);
@@ -155,15 +155,15 @@ workspace_ctx_free(struct wsr_ctx *ctx)
 }
 
 int
-workspace_reconcile(struct wsr_env *env, const char *ws_id, struct wsr_outcome *out)
+workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *out)
 {
 	struct desired_ws *ws = NULL;
-	struct wsr_ctx ctx;
+	struct pass ctx;
 	char *cause = NULL;
 
 	memset(out, 0, sizeof *out);
 	if (desired_load(env->db, ws_id, &ws, &cause) != 0) {
-		out->fail = WSR_FAIL_TRANSIENT;
+		out->cls = REC_TRANSIENT;
 		snprintf(out->message, sizeof out->message, "loading the workspace: %s", cause);
 		free(cause);
 		return -1;

@@ -6,10 +6,10 @@
 #ifndef VIBN_WORKSPACE_H
 #define VIBN_WORKSPACE_H
 
-#include "reconcilers/wsr.h"
+#include "reconcilers/pass.h"
 
 /* Reconciles workspace ws_id with the worker's env. Fills *out; returns 0, or -1 when the
  * database failed before anything could be observed (out says transient). */
-int workspace_reconcile(struct wsr_env *env, const char *ws_id, struct wsr_outcome *out);
+int workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *out);
 
 #endif

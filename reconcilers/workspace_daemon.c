@@ -7,11 +7,8 @@
 #include "clients/coolify.h"
 #include "clients/gitea.h"
 #include "common/log.h"
-#include "common/util.h"
 #include "common/xmalloc.h"
-#include "controller/config.h"
-#include "controller/metrics.h"
-#include "controller/reconciler.h"
+#include "reconcilers/reconciler.h"
 #include "reconcilers/workspace.h"
 
 /* One reconcile's deadline for its upstream calls, and Coolify's async app delete wait. */
@@ -26,8 +23,8 @@ struct wsd_worker {
 };
 
 struct wsd_state {
-	struct wsr_settings set;
-	struct wsr_shared *shared;
+	struct pass_settings set;
+	struct project_cache *projects;
 	struct http_budget *gitea_budget;
 	struct http_budget *coolify_budget;
 	struct wsd_worker *workers;
@@ -40,37 +37,46 @@ static const char *const wsd_required[] = {
     "COOLIFY_SERVER_UUID",  "VIBN_PUBLIC_URL", NULL,
 };
 
+/* A setting the daemon checked against its bounds: a number. */
 static int
-wsd_init(const struct config *cfg, void **state, char **cause)
+wsd_int(const struct rec_host *host, const char *name)
+{
+	const char *v = host->setting(host, name);
+
+	return v != NULL ? atoi(v) : 0;
+}
+
+static int
+wsd_init(const struct rec_host *host, void **state, char **cause)
 {
 	struct wsd_state *s = xcalloc(1, sizeof *s);
 	struct gitea_config gc = {0};
 	struct coolify_config cc = {0};
 
-	s->set.gitea_admin_user = config_get(cfg, "GITEA_ADMIN_USER");
-	s->set.public_url = config_get(cfg, "VIBN_PUBLIC_URL");
-	s->set.webhook_secret = config_get(cfg, "GITEA_WEBHOOK_SECRET");
-	s->set.coolify_server_uuid = config_get(cfg, "COOLIFY_SERVER_UUID");
-	s->set.coolify_deploy_key_uuid = config_get(cfg, "VIBN_COOLIFY_DEPLOY_KEY_UUID");
+	s->set.gitea_admin_user = host->setting(host, "GITEA_ADMIN_USER");
+	s->set.public_url = host->setting(host, "VIBN_PUBLIC_URL");
+	s->set.webhook_secret = host->setting(host, "GITEA_WEBHOOK_SECRET");
+	s->set.coolify_server_uuid = host->setting(host, "COOLIFY_SERVER_UUID");
+	s->set.coolify_deploy_key_uuid = host->setting(host, "VIBN_COOLIFY_DEPLOY_KEY_UUID");
 	s->set.timeout_ms = WSD_TIMEOUT_MS;
 	s->set.app_delete_wait_ms = WSD_APP_DELETE_WAIT_MS;
-	s->shared = wsr_shared_new(WSD_PROJECT_LIST_TTL_MS);
-	s->gitea_budget = gitea_budget_new((int)config_int(cfg, CFG_GITEA_RPS));
-	s->coolify_budget = coolify_budget_new((int)config_int(cfg, CFG_COOLIFY_RPM));
-	s->nworkers = (int)config_int(cfg, CFG_WORKERS);
+	s->projects = project_cache_new(WSD_PROJECT_LIST_TTL_MS);
+	s->gitea_budget = gitea_budget_new(wsd_int(host, "VIBN_GITEA_RPS"));
+	s->coolify_budget = coolify_budget_new(wsd_int(host, "VIBN_COOLIFY_RPM"));
+	s->nworkers = host->workers;
 	s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
-	gc.api_url = config_get(cfg, "GITEA_API_URL");
-	gc.token = config_get(cfg, "GITEA_API_TOKEN");
+	gc.api_url = host->setting(host, "GITEA_API_URL");
+	gc.token = host->setting(host, "GITEA_API_TOKEN");
 	gc.admin_user = s->set.gitea_admin_user;
 	gc.budget = s->gitea_budget;
-	cc.url = config_get(cfg, "COOLIFY_URL");
-	cc.token = config_get(cfg, "COOLIFY_API_TOKEN");
+	cc.url = host->setting(host, "COOLIFY_URL");
+	cc.token = host->setting(host, "COOLIFY_API_TOKEN");
 	cc.budget = s->coolify_budget;
 	for (int i = 0; i < s->nworkers; i++) {
 		s->workers[i].gitea = gitea_new(&gc);
 		s->workers[i].coolify = coolify_new(&cc);
 	}
-	http_set_observer(metrics_upstream_request);
+	http_set_observer(host->observer);
 	*state = s;
 	*cause = NULL;
 	return 0;
@@ -81,29 +87,10 @@ wsd_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out)
 {
 	struct wsd_state *s = state;
 	struct wsd_worker *w = &s->workers[ctx->worker];
-	struct wsr_env env = {ctx->db, w->gitea, w->coolify, &s->set, s->shared, ctx->priority > 0};
-	struct wsr_outcome o;
-	int64_t wait;
+	struct pass_env env = {ctx->db, w->gitea,    w->coolify,
+	                       &s->set, s->projects, ctx->priority > 0};
 
-	workspace_reconcile(&env, ctx->workspace_id, &o);
-	switch (o.fail) {
-	case WSR_FAIL_NONE:
-		if (o.requeue_after_ms > 0)
-			rec_requeue_after(out, o.requeue_after_ms);
-		else
-			rec_done(out);
-		break;
-	case WSR_FAIL_RATE_LIMITED:
-		wait = o.not_before_ms > 0 ? o.not_before_ms - util_now_ms() : 0;
-		rec_error(out, REC_ERR_RATE_LIMITED, wait > 0 ? wait : 0, "%s", o.message);
-		break;
-	case WSR_FAIL_TRANSIENT:
-		rec_error(out, REC_ERR_TRANSIENT, 0, "%s", o.message);
-		break;
-	case WSR_FAIL_PERMANENT:
-		rec_error(out, REC_ERR_PERMANENT, 0, "%s", o.message);
-		break;
-	}
+	workspace_reconcile(&env, ctx->workspace_id, out);
 }
 
 static void
@@ -121,7 +108,7 @@ wsd_fini(void *state)
 	free(s->workers);
 	http_budget_free(s->gitea_budget);
 	http_budget_free(s->coolify_budget);
-	wsr_shared_free(s->shared);
+	project_cache_free(s->projects);
 	free(s);
 }
 

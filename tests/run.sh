@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 root=$PWD
 BUILD=${VIBN_BUILD:-build/release}
 BIN=$(cd "${VIBN_BIN:-bin}" && pwd)
-export VIBN_BIN=$BIN VIBN_ROOT=$root
+# vibnd-test: the daemon plus the test reconcilers ("test", "noop"), built for tests only.
+export VIBN_BIN=$BIN VIBN_ROOT=$root VIBN_TEST_VIBND=$root/$BUILD/tests/vibnd-test
 
 tmp=$(mktemp -d /tmp/vibn-test.XXXXXX)
 chmod 755 "$tmp"
@@ -34,6 +35,9 @@ export VIBN_TEST_TEMPLATE=vibn_template
 "$PGBIN/psql" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $VIBN_TEST_TEMPLATE" >/dev/null || exit 1
 DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/$VIBN_TEST_TEMPLATE" "$BIN/vibnctl" migrate \
 	>/dev/null || { echo "migrating the template database failed" >&2; exit 1; }
+# The test reconciler's tables: in test databases only, never in the production schema.
+"$PGBIN/psql" -qX -v ON_ERROR_STOP=1 -d "$VIBN_TEST_TEMPLATE" -f tests/support/test_schema.sql \
+	>/dev/null || { echo "creating the test tables failed" >&2; exit 1; }
 
 passed=0
 failed=0

@@ -29,11 +29,14 @@ pg_start "$tmp/pg" >/dev/null || exit 1
 url="postgresql://postgres@127.0.0.1:$PGPORT/bench"
 "$PGBIN/psql" -qX -c "CREATE DATABASE bench" >/dev/null || exit 1
 DATABASE_URL=$url "$BIN/vibnctl" migrate >/dev/null || exit 1
+# The test reconciler's tables (not in the production schema), and the daemon that has it.
+"$PGBIN/psql" -qX -v ON_ERROR_STOP=1 -d "$url" -f tests/support/test_schema.sql >/dev/null || exit 1
+VIBND_TEST=${VIBN_BUILD:-build/release}/tests/vibnd-test
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 start_daemon() { # reconciler
 	DATABASE_URL=$url VIBN_RECONCILER=$1 VIBN_WEBHOOKS=off VIBN_WORKERS=8 VIBN_LISTEN=127.0.0.1:$port \
-		"$BIN/vibnd" 2>"$tmp/vibnd-$1.log" &
+		"$VIBND_TEST" 2>"$tmp/vibnd-$1.log" &
 	daemon=$!
 	for _ in $(seq 200); do
 		curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0

@@ -31,6 +31,9 @@ pg_start "$tmp/pg" >/dev/null || exit 1
 url="postgresql://postgres@127.0.0.1:$PGPORT/bench"
 "$PGBIN/psql" -qX -c "CREATE DATABASE bench" >/dev/null || exit 1
 DATABASE_URL=$url "$BIN/vibnctl" migrate >/dev/null || exit 1
+# The test reconciler's tables (not in the production schema), and the daemon that has it.
+"$PGBIN/psql" -qX -v ON_ERROR_STOP=1 -d "$url" -f tests/support/test_schema.sql >/dev/null || exit 1
+VIBND_TEST=${VIBN_BUILD:-build/release}/tests/vibnd-test
 "$PGBIN/psql" -qX -d "$url" -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || exit 1
 INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u');
 INSERT INTO vibn_test_behaviour (workspace_id, sleep_ms) SELECT id, 50 FROM vibn_workspaces;
@@ -38,7 +41,7 @@ SQL
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 DATABASE_URL=$url VIBN_RECONCILER=${BENCH_RECONCILER:-test} VIBN_WORKERS=2 VIBN_LISTEN=127.0.0.1:$port \
-	GITEA_WEBHOOK_SECRET=$SECRET VIBN_API_CONNECTIONS=$API_CONNS "$BIN/vibnd" 2>"$tmp/vibnd.log" &
+	GITEA_WEBHOOK_SECRET=$SECRET VIBN_API_CONNECTIONS=$API_CONNS "$VIBND_TEST" 2>"$tmp/vibnd.log" &
 daemon=$!
 for _ in $(seq 200); do
 	curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clients/keys.h"
+#include "tenancy/keys.h"
 #include "common/xmalloc.h"
-#include "controller/api_parse.h"
+#include "api/api_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,6 +5,7 @@ tests/run.sh starts a private Postgres and exports:
   VIBN_TEST_TEMPLATE   a migrated template database to copy per test
   VIBN_TEST_PGCTL      a wrapper for `pg_ctl start|stop|restart` on that server
   VIBN_BIN             the folder holding vibnd, vibnctl and vibn-sim
+  VIBN_TEST_VIBND      vibnd-test: the same daemon plus the test reconcilers ("test", "noop")
 """
 import itertools
 import os
@@ -72,6 +73,17 @@ def db(db_url):
 
 def binary(name):
     return os.path.join(BIN, name)
+
+
+TEST_RECONCILERS = ("test", "noop")
+
+
+def vibnd_binary(env):
+    """The daemon to run for env: vibnd-test for the test reconcilers (the shipped vibnd has
+    only the product's), bin/vibnd otherwise."""
+    if env.get("VIBN_RECONCILER") in TEST_RECONCILERS:
+        return os.environ["VIBN_TEST_VIBND"]
+    return binary("vibnd")
 
 
 def ctl(*args, db_url=None, env=None, input=None, timeout=60):

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import PGBIN, Listener, binary, wait_for
+from conftest import PGBIN, Listener, binary, vibnd_binary, wait_for
 from test_sim import Sim
 from vibnd_proc import WEBHOOK_SECRET, Daemon, connect, drained, free_port, queue_len
 
@@ -215,7 +215,7 @@ def test_webhook_caps_and_content_type(db_url, daemons):
 
 def test_webhooks_need_a_secret_unless_off(db_url, daemons):
     e = {"DATABASE_URL": db_url, "VIBN_RECONCILER": "test", "PATH": "/usr/bin:/bin"}
-    r = subprocess.run([binary("vibnd"), "-n"], env=e, capture_output=True, text=True, timeout=30)
+    r = subprocess.run([vibnd_binary(e), "-n"], env=e, capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "GITEA_WEBHOOK_SECRET" in r.stderr and "VIBN_WEBHOOKS=off" in r.stderr
     d = start(daemons, db_url, env={"GITEA_WEBHOOK_SECRET": "", "VIBN_WEBHOOKS": "off"})
     assert call(d, "POST", "/webhooks/gitea", raw=b"{}").status == 404

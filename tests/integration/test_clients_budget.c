@@ -146,8 +146,9 @@ test_retry_after_pauses_every_worker(void **state)
 	struct worker impatient = {.budget = b, .budget_wait_ms = 100, .requests = 1};
 	struct worker patient = {.budget = b, .budget_wait_ms = 10000, .requests = 1};
 
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"1\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"1\"}");
 	run_workers(&first, 1);
 	assert_int_equal(first.limited, 1);
 	assert_int_equal(first.unsent, 0);
@@ -176,7 +177,7 @@ test_simulator_limit_is_honoured(void **state)
 	/* Without our budget, the simulator's own 3/min limit answers 429 with Retry-After. */
 	w.budget = http_budget_new("coolify", 1000, 100);
 	simproc_must(sim, "POST", "/_sim/faults",
-	         "{\"upstream\":\"coolify\",\"rate_limit_per_minute\":3}");
+	             "{\"upstream\":\"coolify\",\"rate_limit_per_minute\":3}");
 	run_workers(&w, 1);
 	assert_int_equal(w.ok, 3);
 	/* The fourth got the 429 and paused the budget; the fifth was never sent. */
@@ -185,7 +186,7 @@ test_simulator_limit_is_honoured(void **state)
 	assert_true(http_budget_paused_until(w.budget) > util_now_ms());
 	assert_int_equal(simproc_counter(sim, "coolify", ROUTE), 4);
 	simproc_must(sim, "POST", "/_sim/faults",
-	         "{\"upstream\":\"coolify\",\"rate_limit_per_minute\":0}");
+	             "{\"upstream\":\"coolify\",\"rate_limit_per_minute\":0}");
 	http_budget_free(w.budget);
 }
 

@@ -200,9 +200,9 @@ test_applications(void **state)
 	/* A private repo through a deploy key (stored in Coolify first, as an operator
 	 * would), addressed by environment uuid. */
 	key = simproc_api(sim, "coolify", TOKEN, "POST", "/security/keys",
-	              "{\"name\":\"deploy\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
-	              "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
-	              &key_status);
+	                  "{\"name\":\"deploy\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
+	                  "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
+	                  &key_status);
 	assert_int_equal(key_status, 201);
 	key_uuid = json_string_value(json_object_get(key, "uuid"));
 	assert_non_null(key_uuid);
@@ -292,33 +292,38 @@ test_error_classes(void **state)
 	assert_int_equal(st.status, 401);
 	assert_true(st.message[0] != '\0');
 
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"2\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"2\"}");
 	now = util_now_ms();
 	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_RATE_LIMITED);
 	assert_int_equal(st.status, 429);
 	assert_in_range(st.not_before_ms, now + 1000, now + 3000);
 
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"status\",\"status\":502}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":502}");
 	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 502);
 
 	/* libcurl re-sends a GET once when a reused connection dies unanswered (what a stale
 	 * keep-alive looks like); a drop on the fresh connection is reported. */
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
-	              "\"count\":2,\"action\":\"drop\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":2,\"action\":\"drop\"}");
 	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 0);
 
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"timeout\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"timeout\"}");
 	assert_int_equal(coolify_project_list(quick, &list, &st), HTTP_TRANSIENT);
 	assert_non_null(strstr(st.message, "timed out"));
 
 	/* The create happened, the answer was lost: transient, and the project is there. */
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"drop_after\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"drop_after\"}");
 	assert_int_equal(coolify_project_create(c, "vibn-ws-lost", NULL, &uuid, &st),
 	                 HTTP_TRANSIENT);
 	assert_null(uuid);

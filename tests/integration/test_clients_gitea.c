@@ -440,35 +440,38 @@ test_error_classes(void **state)
 	assert_int_equal(st.status, 401);
 	assert_true(st.message[0] != '\0');
 
-	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
-	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"3\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"3\"}");
 	now = util_now_ms();
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_RATE_LIMITED);
 	assert_int_equal(st.status, 429);
 	assert_in_range(st.not_before_ms, now + 2000, now + 4000);
 
-	simproc_rule(sim,
-	         "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/vibn-err\","
+	simproc_rule(
+	    sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/vibn-err\","
 	         "\"count\":1,\"action\":\"status\",\"status\":503}");
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 503);
 
 	/* libcurl re-sends a GET once when a reused connection dies unanswered (what a stale
 	 * keep-alive looks like); a drop on the fresh connection is reported. */
-	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
-	              "\"count\":2,\"action\":\"drop\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
+	             "\"count\":2,\"action\":\"drop\"}");
 	assert_int_equal(gitea_org_get(g, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 0);
 
-	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
-	              "\"count\":1,\"action\":\"timeout\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
+	             "\"count\":1,\"action\":\"timeout\"}");
 	assert_int_equal(gitea_org_get(quick, "vibn-err", &org, &st), HTTP_TRANSIENT);
 	assert_non_null(strstr(st.message, "timed out"));
 
 	/* A create whose answer is lost: transient, though the org now exists. */
 	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"POST\","
-	              "\"path\":\"/api/v1/admin/users/{username}/orgs\",\"count\":1,"
-	              "\"action\":\"drop_after\"}");
+	                  "\"path\":\"/api/v1/admin/users/{username}/orgs\",\"count\":1,"
+	                  "\"action\":\"drop_after\"}");
 	assert_int_equal(gitea_org_create(g, "vibn-lost", NULL, NULL, &st), HTTP_TRANSIENT);
 	assert_int_equal(gitea_org_get(g, "vibn-lost", &org, &st), HTTP_OK);
 	gitea_org_free(&org);

@@ -11,9 +11,9 @@
 
 #include <jansson.h>
 
-#include "clients/connect.h"
+#include "tenancy/connect.h"
 #include "clients/db.h"
-#include "clients/keys.h"
+#include "tenancy/keys.h"
 #include "common/xmalloc.h"
 #include "tests/support/testdb.h"
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import binary, ctl, wait_for
+from conftest import binary, ctl, vibnd_binary, wait_for
 from vibnd_proc import (Daemon, add_workspaces, connect, drained, finished_runs, http,
                         overlaps, queue_len, runs)
 
@@ -16,7 +16,7 @@ def vibnd(*args, env=None, timeout=30):
          or k.startswith("VIBN_TEST")}
     e.pop("DATABASE_URL", None)
     e.update(env or {})
-    return subprocess.run([binary("vibnd"), *args], env=e, capture_output=True, text=True,
+    return subprocess.run([vibnd_binary(e), *args], env=e, capture_output=True, text=True,
                           timeout=timeout)
 
 

@@ -61,8 +61,8 @@ def test_readme_explains_every_condition_reason():
     for path in glob.glob(os.path.join(ROOT, "reconcilers", "*.c")):
         with open(path, encoding="utf-8") as f:
             src = f.read()
-        # Reasons are CamelCase string literals passed to wsr_cond / wsr_fail_msg or
-        # returned as one (wsr_reason_for, the org's Created/Adopted/...).
+        # Reasons are CamelCase string literals passed to pass_cond / pass_fail_msg or
+        # returned as one (pass_reason_for, the org's Created/Adopted/...).
         for m in re.finditer(r'"([A-Z][a-z]+(?:[A-Z][a-z]+)*)"', src):
             reasons.add(m.group(1))
     # The other CamelCase literals there: condition statuses, team names, a deletionPolicy.

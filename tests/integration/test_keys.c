@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "clients/db.h"
-#include "clients/keys.h"
+#include "tenancy/keys.h"
 #include "common/xmalloc.h"
 #include "tests/support/testdb.h"
 
@@ -43,10 +43,14 @@ setup(void **state)
 	f->url = testdb_create();
 	f->conn = db_connect(f->url, "test_keys", &cause);
 	assert_non_null(f->conn);
-	f->ws_a = one(f->conn, "INSERT INTO vibn_workspaces (slug, owner) VALUES ('a', 'u1') "
-			       "RETURNING id", NULL);
-	f->ws_b = one(f->conn, "INSERT INTO vibn_workspaces (slug, owner) VALUES ('b', 'u2') "
-			       "RETURNING id", NULL);
+	f->ws_a = one(f->conn,
+	              "INSERT INTO vibn_workspaces (slug, owner) VALUES ('a', 'u1') "
+	              "RETURNING id",
+	              NULL);
+	f->ws_b = one(f->conn,
+	              "INSERT INTO vibn_workspaces (slug, owner) VALUES ('b', 'u2') "
+	              "RETURNING id",
+	              NULL);
 	*state = f;
 	return 0;
 }
@@ -76,14 +80,14 @@ test_mint_and_lookup(void **state)
 	assert_string_equal(ws, f->ws_a);
 	assert_string_equal(kid, id);
 	used1 = one(f->conn, "SELECT last_used_at::text FROM vibn_workspace_api_keys WHERE id = $1",
-		    id);
+	            id);
 	assert_non_null(used1);
 	free(ws);
 	free(kid);
 	/* A second use within the minute does not write. */
 	assert_int_equal(keys_lookup(f->conn, token, &ws, &kid, &cause), 0);
 	used2 = one(f->conn, "SELECT last_used_at::text FROM vibn_workspace_api_keys WHERE id = $1",
-		    id);
+	            id);
 	assert_string_equal(used1, used2);
 	free(ws);
 	free(kid);
@@ -133,9 +137,10 @@ test_deleted_workspace_keys_stop_working(void **state)
 	size_t n;
 
 	assert_int_equal(keys_mint(f->conn, f->ws_b, "agent", &token, &id, &cause), 0);
-	free(one(f->conn, "UPDATE vibn_workspaces SET deleted_at = now() WHERE id = $1 "
-			  "RETURNING id",
-		 f->ws_b));
+	free(one(f->conn,
+	         "UPDATE vibn_workspaces SET deleted_at = now() WHERE id = $1 "
+	         "RETURNING id",
+	         f->ws_b));
 	assert_int_equal(keys_lookup(f->conn, token, &ws, &kid, &cause), 1);
 	/* And no new key can be minted for it. */
 	free(token);
@@ -155,10 +160,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_mint_and_lookup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_revoke_scoped_and_lookup_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deleted_workspace_keys_stop_working, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_mint_and_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_revoke_scoped_and_lookup_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deleted_workspace_keys_stop_working, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

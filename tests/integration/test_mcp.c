@@ -13,10 +13,10 @@
 #include <jansson.h>
 
 #include "clients/db.h"
-#include "clients/keys.h"
+#include "tenancy/keys.h"
 #include "common/xmalloc.h"
-#include "controller/api_auth.h"
-#include "controller/mcp.h"
+#include "tenancy/auth.h"
+#include "api/mcp.h"
 #include "tests/support/testdb.h"
 
 struct fixture {
@@ -24,8 +24,8 @@ struct fixture {
 	PGconn *conn;
 	char *ws_a;
 	char *ws_b;
-	struct api_principal key_a; /* through api_auth, from a minted key */
-	struct api_principal admin;
+	struct auth_principal key_a; /* through auth_check (tenancy/auth), from a minted key */
+	struct auth_principal admin;
 };
 
 static char *
@@ -78,9 +78,9 @@ setup(void **state)
 		char *auth = NULL;
 
 		assert_true(asprintf(&auth, "Bearer %s", token) > 0);
-		assert_int_equal(api_auth(f->conn, auth, NULL, "s3cret", &f->key_a), API_AUTH_OK);
-		assert_int_equal(api_auth(f->conn, "Bearer s3cret", NULL, "s3cret", &f->admin),
-		                 API_AUTH_OK);
+		assert_int_equal(auth_check(f->conn, auth, NULL, "s3cret", &f->key_a), AUTH_OK);
+		assert_int_equal(auth_check(f->conn, "Bearer s3cret", NULL, "s3cret", &f->admin),
+		                 AUTH_OK);
 		free(auth);
 	}
 	assert_false(f->key_a.admin);
@@ -106,7 +106,7 @@ teardown(void **state)
 
 /* Sends body; checks the HTTP status; returns the parsed reply (NULL for no body). */
 static json_t *
-post(struct fixture *f, const struct api_principal *p, const char *version, const char *body,
+post(struct fixture *f, const struct auth_principal *p, const char *version, const char *body,
      int status)
 {
 	struct mcp_reply r;
@@ -144,7 +144,7 @@ error_code(json_t *reply, long want_id)
 
 /* Calls a tool; returns the result object (borrowed from *doc, which the caller frees). */
 static json_t *
-call(struct fixture *f, const struct api_principal *p, const char *tool, const char *args,
+call(struct fixture *f, const struct auth_principal *p, const char *tool, const char *args,
      json_t **doc)
 {
 	char *body = NULL;
@@ -263,7 +263,7 @@ test_tools_list(void **state)
 	struct fixture *f = *state;
 	static const char *const names[] = {"workspace_status", "list_repos", "create_repo",
 	                                    "list_apps",        "create_app", "reconcile_now"};
-	const struct api_principal *who[2] = {&f->key_a, &f->admin};
+	const struct auth_principal *who[2] = {&f->key_a, &f->admin};
 
 	for (int w = 0; w < 2; w++) {
 		json_t *doc = post(f, who[w], "2025-11-25",

@@ -25,9 +25,9 @@ struct fixture {
 	PGconn *db;
 	struct gitea *gitea;
 	struct coolify *coolify;
-	struct wsr_settings set;
-	struct wsr_shared *shared;
-	struct wsr_env env;
+	struct pass_settings set;
+	struct project_cache *projects;
+	struct pass_env env;
 };
 
 static void
@@ -94,8 +94,8 @@ setup(void **state)
 	f->set.coolify_server_uuid = "server-0";
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_wait_ms = 5000;
-	f->shared = wsr_shared_new(60000);
-	f->env = (struct wsr_env){f->db, f->gitea, f->coolify, &f->set, f->shared, 0};
+	f->projects = project_cache_new(60000);
+	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0};
 	*state = f;
 	return 0;
 }
@@ -109,7 +109,7 @@ teardown(void **state)
 	testdb_drop(f->url);
 	gitea_free(f->gitea);
 	coolify_free(f->coolify);
-	wsr_shared_free(f->shared);
+	project_cache_free(f->projects);
 	free(f);
 	return 0;
 }
@@ -133,12 +133,12 @@ insert_acme(struct fixture *f)
 	    " WHERE slug = 'acme'");
 }
 
-static struct wsr_outcome
+static struct rec_result
 reconcile(struct fixture *f, const char *slug)
 {
 	char q[160];
 	char *id;
-	struct wsr_outcome out;
+	struct rec_result out;
 
 	snprintf(q, sizeof q, "SELECT id FROM vibn_workspaces WHERE slug = '%s'", slug);
 	id = sql_value(f, q);
@@ -255,7 +255,8 @@ drift(const char *body)
 static long
 mutating(void)
 {
-	return simproc_counter(sim, "gitea", "mutating") + simproc_counter(sim, "coolify", "mutating");
+	return simproc_counter(sim, "gitea", "mutating") +
+	       simproc_counter(sim, "coolify", "mutating");
 }
 
 /* ---- tests ---- */
@@ -264,12 +265,12 @@ static void
 test_fresh_provision_reaches_ready(void **state_)
 {
 	struct fixture *f = *state_;
-	struct wsr_outcome out;
+	struct rec_result out;
 	json_t *st, *org;
 
 	insert_acme(f);
 	out = reconcile(f, "acme");
-	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
 	assert_cond(f, "acme", COND_GITEA_ORG, "True", "Created");
 	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "True", "Created");
@@ -308,7 +309,7 @@ test_second_reconcile_changes_nothing(void **state_)
 	reconcile(f, "acme");
 	xmin1 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces");
 	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
-	assert_int_equal(reconcile(f, "acme").fail, WSR_FAIL_NONE);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
 	assert_int_equal(mutating(), 0);
 	xmin2 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces");
 	assert_string_equal(xmin1, xmin2); /* no row written */
@@ -325,7 +326,7 @@ test_signup_without_gitea_account_is_ready(void **state_)
 	sql(f, "INSERT INTO vibn_workspaces (slug, name, owner) VALUES ('dave', 'dave', 'u-42')");
 	sql(f, "INSERT INTO vibn_workspace_members (workspace_id, user_id, role)"
 	       " SELECT id, 'u-42', 'owner' FROM vibn_workspaces");
-	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_int_equal(reconcile(f, "dave").cls, REC_OK);
 	assert_cond(f, "dave", COND_READY, "True", "Ready");
 	msg = cond(f, "dave", COND_MEMBERS, "message");
 	assert_non_null(strstr(msg, "1 waits for a linked Gitea account"));
@@ -345,25 +346,25 @@ test_sweep_reads_lists(void **state_)
 	sql(f, "INSERT INTO vibn_workspaces (slug, name, owner) VALUES ('dave', 'dave', 'u-42')");
 	sql(f, "INSERT INTO vibn_workspace_members (workspace_id, user_id, role)"
 	       " SELECT id, 'u-42', 'owner' FROM vibn_workspaces");
-	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_int_equal(reconcile(f, "dave").cls, REC_OK);
 	assert_cond(f, "dave", COND_READY, "True", "Ready");
 
 	f->env.sweep = 1;
 	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
-	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_int_equal(reconcile(f, "dave").cls, REC_OK);
 	assert_int_equal(mutating(), 0);
 	assert_int_equal(simproc_counter(sim, "gitea", "read"), 2);
 	assert_int_equal(simproc_counter(sim, "coolify", "read"), 0); /* the snapshot served it */
 	assert_cond(f, "dave", COND_READY, "True", "Ready");
 
 	/* A snapshot that is always stale: each sweep lists once, then reads the missing. */
-	wsr_shared_free(f->shared);
-	f->shared = wsr_shared_new(0);
-	f->env.shared = f->shared;
+	project_cache_free(f->projects);
+	f->projects = project_cache_new(0);
+	f->env.projects = f->projects;
 	uuid = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
 	snprintf(body, sizeof body, "{\"action\":\"delete_project\",\"uuid\":\"%s\"}", uuid);
 	drift(body);
-	assert_int_equal(reconcile(f, "dave").fail, WSR_FAIL_NONE);
+	assert_int_equal(reconcile(f, "dave").cls, REC_OK);
 	assert_cond(f, "dave", COND_COOLIFY_PROJECT, "True", "Recreated");
 	assert_cond(f, "dave", COND_READY, "True", "Ready");
 	uuid2 = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
@@ -376,11 +377,11 @@ test_sweep_reads_lists(void **state_)
 static void
 repair_once(struct fixture *f, const char *drift_json, const char *type, const char *reason)
 {
-	struct wsr_outcome out;
+	struct rec_result out;
 
 	drift(drift_json);
 	out = reconcile(f, "acme");
-	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", type, "True", reason);
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
 }
@@ -429,20 +430,21 @@ static void
 test_lost_create_response_leaves_one_project(void **state_)
 {
 	struct fixture *f = *state_;
-	struct wsr_outcome out;
+	struct rec_result out;
 	json_t *st;
 
 	insert_acme(f);
 	/* Coolify creates the project, then the response never arrives. */
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"drop_after\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"drop_after\"}");
 	out = reconcile(f, "acme");
-	assert_int_equal(out.fail, WSR_FAIL_TRANSIENT);
+	assert_int_equal(out.cls, REC_TRANSIENT);
 	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
 	                             " coolify_project_pending_at IS NOT NULL"),
 	                 1);
 	out = reconcile(f, "acme");
-	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "True", "Adopted");
 	st = state();
 	assert_int_equal(coolify_count(st, "projects", "vibn-ws-acme"), 1);
@@ -453,7 +455,7 @@ static void
 test_coolify_unauthorized_gitea_still_converges(void **state_)
 {
 	struct fixture *f = *state_;
-	struct wsr_outcome out;
+	struct rec_result out;
 
 	struct coolify_config cc = {0};
 
@@ -465,7 +467,7 @@ test_coolify_unauthorized_gitea_still_converges(void **state_)
 	f->coolify = coolify_new(&cc);
 	f->env.coolify = f->coolify;
 	out = reconcile(f, "acme");
-	assert_int_equal(out.fail, WSR_FAIL_PERMANENT);
+	assert_int_equal(out.cls, REC_PERMANENT);
 	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "Unauthorized");
 	assert_cond(f, "acme", COND_GITEA_ORG, "True", "Created");
 	assert_cond(f, "acme", COND_REPOS, "True", "Created");
@@ -481,14 +483,15 @@ static void
 test_rate_limited_carries_retry_after(void **state_)
 {
 	struct fixture *f = *state_;
-	struct wsr_outcome out;
+	struct rec_result out;
 	int64_t before = util_now_ms();
 
 	insert_acme(f);
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
 	out = reconcile(f, "acme");
-	assert_int_equal(out.fail, WSR_FAIL_RATE_LIMITED);
+	assert_int_equal(out.cls, REC_RATE_LIMITED);
 	assert_true(out.not_before_ms >= before + 29000);
 	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "RateLimited");
 }
@@ -497,7 +500,7 @@ static void
 test_flaky_upstreams_converge_without_duplicates(void **state_)
 {
 	struct fixture *f = *state_;
-	struct wsr_outcome out;
+	struct rec_result out;
 	json_t *st, *org;
 	int tries = 0;
 
@@ -507,9 +510,9 @@ test_flaky_upstreams_converge_without_duplicates(void **state_)
 	 * stays made. 500 passes leave a chance of about 1e-13 of never seeing a clean one. */
 	do {
 		out = reconcile(f, "acme");
-	} while (out.fail != WSR_FAIL_NONE && ++tries < 500);
+	} while (out.cls != REC_OK && ++tries < 500);
 	simproc_must(sim, "POST", "/_sim/faults", "{\"upstream\":\"both\",\"error_rate\":0}");
-	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
 	st = state();
 	org = sim_org(st, "vibn-acme");
@@ -524,7 +527,7 @@ static void
 test_delete_policy_delete_removes_everything(void **state_)
 {
 	struct fixture *f = *state_;
-	struct wsr_outcome out;
+	struct rec_result out;
 	int tries = 0;
 	json_t *st;
 
@@ -534,7 +537,7 @@ test_delete_policy_delete_removes_everything(void **state_)
 	do {
 		out = reconcile(f, "acme");
 	} while (sql_long(f, "SELECT count(*) FROM vibn_workspaces") > 0 && ++tries < 20);
-	assert_int_equal(out.fail, WSR_FAIL_NONE);
+	assert_int_equal(out.cls, REC_OK);
 	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces"), 0);
 	st = state();
 	assert_null(sim_org(st, "vibn-acme"));
@@ -625,7 +628,7 @@ test_removed_app_is_deleted_upstream(void **state_)
 	insert_acme(f);
 	reconcile(f, "acme");
 	sql(f, "DELETE FROM vibn_workspace_apps");
-	assert_int_equal(reconcile(f, "acme").fail, WSR_FAIL_NONE);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
 	assert_cond(f, "acme", COND_APPS, "True", "Deleted");
 	st = state();
 	assert_int_equal(coolify_count(st, "applications", "acme-web"), 0);
@@ -643,15 +646,15 @@ test_private_repo_app_uses_the_deploy_key(void **state_)
 	char *key_uuid;
 
 	key = simproc_api(sim, "coolify", "coolify-token", "POST", "/security/keys",
-	              "{\"name\":\"vibn\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
-	              "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
-	              &status);
+	                  "{\"name\":\"vibn\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
+	                  "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
+	                  &status);
 	assert_int_equal(status, 201);
 	key_uuid = strdup(json_string_value(json_object_get(key, "uuid")));
 	json_decref(key);
 	f->set.coolify_deploy_key_uuid = key_uuid;
 	insert_acme(f); /* repo web is private */
-	assert_int_equal(reconcile(f, "acme").fail, WSR_FAIL_NONE);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
 	assert_cond(f, "acme", COND_APPS, "True", "Created");
 	st = state();
 	app = find_named(json_object_get(json_object_get(st, "coolify"), "applications"), "name",

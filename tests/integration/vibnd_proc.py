@@ -10,7 +10,7 @@ import urllib.request
 
 import psycopg
 
-from conftest import binary, wait_for
+from conftest import vibnd_binary, wait_for
 
 
 # The webhook secret of every Daemon unless env overrides it (webhooks are on by default).
@@ -46,7 +46,7 @@ class Daemon:
                   "GITEA_WEBHOOK_SECRET": WEBHOOK_SECRET})
         e.update(env or {})
         self.logf = tempfile.NamedTemporaryFile(prefix="vibnd-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([binary("vibnd"), *args], env=e, stdout=self.logf,
+        self.proc = subprocess.Popen([vibnd_binary(e), *args], env=e, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
         if wait_ready:
             self.wait_ready()

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "controller/api_parse.h"
+#include "api/api_parse.h"
 
 static void
 test_is_json(void **state)

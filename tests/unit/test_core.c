@@ -12,10 +12,11 @@
 
 #include "common/buf.h"
 #include "controller/config.h"
-#include "controller/metrics.h"
-#include "controller/queue.h"
-#include "controller/reconciler.h"
-#include "controller/resync.h"
+#include "httpd/metrics.h"
+#include "engine/queue.h"
+#include "reconcilers/reconciler.h"
+#include "engine/resync.h"
+#include "common/util.h"
 
 static void
 test_backoff_doubles_then_caps(void **state)
@@ -227,26 +228,40 @@ test_config_require(void **state)
 static void
 test_reconciler_registry_and_results(void **state)
 {
+	static const struct reconciler *const table[] = {&workspace_reconciler, NULL};
 	struct rec_result r;
 	char names[128];
+	int64_t now = util_now_ms();
 
-	assert_non_null(reconciler_find("test"));
-	assert_non_null(reconciler_find("noop"));
-	assert_null(reconciler_find("nope"));
-	reconciler_names(names, sizeof names);
-	assert_non_null(strstr(names, "test"));
-	memset(&r, 0, sizeof r);
-	rec_error(&r, REC_ERR_RATE_LIMITED, 1500, "429 from %s", "gitea");
-	assert_int_equal(r.outcome, REC_ERROR);
-	assert_int_equal(r.not_before_ms, 1500);
+	assert_ptr_equal(reconciler_find(table, "workspace"), &workspace_reconciler);
+	assert_null(reconciler_find(table, "test")); /* only vibnd-test has the test ones */
+	assert_null(reconciler_find(table, "nope"));
+	reconciler_names(table, names, sizeof names);
+	assert_string_equal(names, "workspace");
+	rec_error(&r, REC_RATE_LIMITED, 1500, "429 from %s", "gitea");
+	assert_int_equal(r.cls, REC_RATE_LIMITED);
+	assert_true(r.not_before_ms >= now + 1500 && r.not_before_ms < now + 60000);
 	assert_string_equal(r.message, "429 from gitea");
-	rec_requeue_after(&r, 250);
-	assert_int_equal(r.outcome, REC_REQUEUE_AFTER);
-	assert_int_equal(r.after_ms, 250);
-	assert_null(r.message);
+	/* Folding: the worst class and the latest not-before win, the first message stays. */
+	rec_fold(&r, REC_TRANSIENT, 0, "a later 503");
+	assert_int_equal(r.cls, REC_RATE_LIMITED);
+	assert_string_equal(r.message, "429 from gitea");
 	rec_done(&r);
-	assert_int_equal(r.outcome, REC_DONE);
-	assert_string_equal(rec_error_class_name(REC_ERR_PERMANENT), "permanent");
+	rec_fold(&r, REC_PERMANENT, 0, "401");
+	rec_fold(&r, REC_TRANSIENT, now + 5, "503");
+	assert_int_equal(r.cls, REC_TRANSIENT);
+	assert_int_equal(r.not_before_ms, now + 5);
+	assert_string_equal(r.message, "401");
+	rec_requeue_after(&r, 250);
+	assert_int_equal(r.cls, REC_OK);
+	assert_int_equal(r.requeue_after_ms, 250);
+	assert_string_equal(r.message, "");
+	rec_requeue_after(&r, 0);
+	assert_true(r.requeue_after_ms > 0); /* a requeue never reads as done */
+	rec_done(&r);
+	assert_int_equal(r.cls, REC_OK);
+	assert_int_equal(r.requeue_after_ms, 0);
+	assert_string_equal(rec_class_name(REC_PERMANENT), "permanent");
 }
 
 /* Every non-comment line is "name{labels} value" or "name value". */

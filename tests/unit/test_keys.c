@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "clients/keys.h"
+#include "tenancy/keys.h"
 #include "common/util.h"
 
 static void
@@ -87,11 +87,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_generate_shape),
-		cmocka_unit_test(test_generate_uses_the_whole_alphabet),
-		cmocka_unit_test(test_hash_is_sha256_of_whole_token),
-		cmocka_unit_test(test_well_formed),
-		cmocka_unit_test(test_valid_name),
+	    cmocka_unit_test(test_generate_shape),
+	    cmocka_unit_test(test_generate_uses_the_whole_alphabet),
+	    cmocka_unit_test(test_hash_is_sha256_of_whole_token),
+	    cmocka_unit_test(test_well_formed),
+	    cmocka_unit_test(test_valid_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,7 +76,7 @@ static void
 test_valid_minimal_and_defaults(void **state)
 {
 	const char *text = HEAD "spec:\n  owner: alice\n  repos:\n    - {name: web}\n"
-				"  apps:\n    - {name: site, repo: web}\n";
+	                        "  apps:\n    - {name: site, repo: web}\n";
 	struct mf_set set;
 	struct mf_diags d;
 
@@ -103,7 +103,7 @@ static void
 test_app_branch_defaults_to_repo_default_branch(void **state)
 {
 	const char *text = HEAD "spec:\n  owner: alice\n  repos:\n    - {name: api, defaultBranch: "
-				"trunk}\n  apps:\n    - {name: api, repo: API, ports: 8080}\n";
+	                        "trunk}\n  apps:\n    - {name: api, repo: API, ports: 8080}\n";
 	struct mf_set set;
 	struct mf_diags d;
 
@@ -120,61 +120,62 @@ static void
 test_api_version_and_kind(void **state)
 {
 	expect_one("apiVersion: v1\nkind: Workspace\nmetadata: {name: a}\nspec: {owner: al}\n",
-		   "t.yaml:1:13: apiVersion: unsupported apiVersion \"v1\" (expected \"vibn/v1\")");
+	           "t.yaml:1:13: apiVersion: unsupported apiVersion \"v1\" (expected \"vibn/v1\")");
 	expect_one("apiVersion: vibn/v1\nkind: Project\nmetadata: {name: a}\nspec: {owner: al}\n",
-		   "t.yaml:2:7: kind: unsupported kind \"Project\" (expected \"Workspace\")");
+	           "t.yaml:2:7: kind: unsupported kind \"Project\" (expected \"Workspace\")");
 }
 
 static void
 test_missing_required(void **state)
 {
 	expect_one("apiVersion: vibn/v1\nkind: Workspace\nspec:\n  owner: al\n",
-		   "t.yaml:1:1: missing required field \"metadata\"");
+	           "t.yaml:1:1: missing required field \"metadata\"");
 	expect_one(HEAD "spec:\n  displayName: X\n",
-		   "t.yaml:6:3: spec: missing required field \"owner\"");
+	           "t.yaml:6:3: spec: missing required field \"owner\"");
 	expect_one("apiVersion: vibn/v1\nkind: Workspace\nmetadata: {}\nspec: {owner: al}\n",
-		   "t.yaml:3:11: metadata: missing required field \"name\"");
+	           "t.yaml:3:11: metadata: missing required field \"name\"");
 	expect_one(HEAD "spec: {owner: al, repos: [{private: false}]}\n",
-		   "t.yaml:5:27: spec.repos[0]: missing required field \"name\"");
+	           "t.yaml:5:27: spec.repos[0]: missing required field \"name\"");
 }
 
 static void
 test_unknown_fields_with_suggestion(void **state)
 {
-	expect_one(HEAD "spec:\n  owner: al\n  displayname: X\n",
-		   "t.yaml:7:3: spec: unknown field \"displayname\" (did you mean \"displayName\"?)");
+	expect_one(
+	    HEAD "spec:\n  owner: al\n  displayname: X\n",
+	    "t.yaml:7:3: spec: unknown field \"displayname\" (did you mean \"displayName\"?)");
 	expect_one(HEAD "spec:\n  owner: al\n  member: []\n",
-		   "t.yaml:7:3: spec: unknown field \"member\" (did you mean \"members\"?)");
+	           "t.yaml:7:3: spec: unknown field \"member\" (did you mean \"members\"?)");
 	expect_one(HEAD "spec:\n  owner: al\n  repos: [{name: a, privat: true}]\n",
-		   "t.yaml:7:21: spec.repos[0]: unknown field \"privat\" (did you mean "
-		   "\"private\"?)");
+	           "t.yaml:7:21: spec.repos[0]: unknown field \"privat\" (did you mean "
+	           "\"private\"?)");
 	expect_one(HEAD "spec:\n  owner: al\n  zzz: 1\n",
-		   "t.yaml:7:3: spec: unknown field \"zzz\" (known fields: displayName, owner, "
-		   "members, repos, apps, pruneMembers, deletionPolicy, paused)");
+	           "t.yaml:7:3: spec: unknown field \"zzz\" (known fields: displayName, owner, "
+	           "members, repos, apps, pruneMembers, deletionPolicy, paused)");
 	expect_one(HEAD "  labels: {}\nspec: {owner: al}\n",
-		   "t.yaml:5:3: metadata: unknown field \"labels\" (known fields: name)");
+	           "t.yaml:5:3: metadata: unknown field \"labels\" (known fields: name)");
 	expect_one(HEAD "spec: {owner: al}\nstatus: {}\n",
-		   "t.yaml:6:1: unknown field \"status\" (known fields: apiVersion, kind, "
-		   "metadata, spec)");
+	           "t.yaml:6:1: unknown field \"status\" (known fields: apiVersion, kind, "
+	           "metadata, spec)");
 }
 
 static void
 test_types(void **state)
 {
 	expect_one(HEAD "spec:\n  owner: {a: 1}\n",
-		   "t.yaml:6:10: spec.owner: expected a string, got a mapping");
+	           "t.yaml:6:10: spec.owner: expected a string, got a mapping");
 	expect_one(HEAD "spec:\n  owner: true\n",
-		   "t.yaml:6:10: spec.owner: expected a string, got a boolean (quote it to make it "
-		   "a string)");
+	           "t.yaml:6:10: spec.owner: expected a string, got a boolean (quote it to make it "
+	           "a string)");
 	expect_one(HEAD "spec:\n  owner: al\n  paused: yes\n",
-		   "t.yaml:7:11: spec.paused: expected a boolean (true or false), got a string");
+	           "t.yaml:7:11: spec.paused: expected a boolean (true or false), got a string");
 	expect_one(HEAD "spec:\n  owner: al\n  pruneMembers: \"true\"\n",
-		   "t.yaml:7:17: spec.pruneMembers: expected a boolean, got a quoted string (write "
-		   "true without quotes)");
+	           "t.yaml:7:17: spec.pruneMembers: expected a boolean, got a quoted string (write "
+	           "true without quotes)");
 	expect_one(HEAD "spec:\n  owner: al\n  members: {user: bob}\n",
-		   "t.yaml:7:12: spec.members: expected a sequence, got a mapping");
+	           "t.yaml:7:12: spec.members: expected a sequence, got a mapping");
 	expect_one(HEAD "spec:\n  owner: al\n  repos: [web]\n",
-		   "t.yaml:7:11: spec.repos[0]: expected a mapping, got a string");
+	           "t.yaml:7:11: spec.repos[0]: expected a mapping, got a string");
 	expect_one("- a\n- b\n", "t.yaml:1:1: expected a mapping, got a sequence");
 	expect_one(HEAD "spec: [1]\n", "t.yaml:5:7: spec: expected a mapping, got a sequence");
 }
@@ -182,13 +183,13 @@ test_types(void **state)
 static void
 test_slug_rule(void **state)
 {
-	static const char *const bad[] = {"Acme", "-acme", "acme-", "a--b", "a_b", "\"\"",
-					  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	static const char *const bad[] = {
+	    "Acme", "-acme", "acme-", "a--b", "a_b", "\"\"", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char *text = xasprintf("apiVersion: vibn/v1\nkind: Workspace\nmetadata:\n  name: "
-				       "%s\nspec: {owner: al}\n",
-				       bad[i]);
+		                       "%s\nspec: {owner: al}\n",
+		                       bad[i]);
 		char *got = parse(text, strlen(text), NULL);
 
 		assert_non_null(strstr(got, "t.yaml:4:9: metadata.name: invalid workspace name"));
@@ -204,12 +205,12 @@ test_slug_rule(void **state)
 static void
 test_repo_and_app_name_rules(void **state)
 {
-	static const char *const bad[] = {"web.git", "web.wiki", "x.rss", "x.ATOM", "a..b", "-",
-					  ".",	     "a b",	 "a/b",	  "é"};
+	static const char *const bad[] = {"web.git", "web.wiki", "x.rss", "x.ATOM", "a..b",
+	                                  "-",       ".",        "a b",   "a/b",    "é"};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char *text = xasprintf(HEAD "spec:\n  owner: al\n  repos:\n    - name: \"%s\"\n",
-				       bad[i]);
+		char *text =
+		    xasprintf(HEAD "spec:\n  owner: al\n  repos:\n    - name: \"%s\"\n", bad[i]);
 		char *got = parse(text, strlen(text), NULL);
 
 		if (strstr(got, "t.yaml:8:13: spec.repos[0].name: invalid repo name") == NULL)
@@ -218,24 +219,26 @@ test_repo_and_app_name_rules(void **state)
 		free(text);
 	}
 	assert_false(mf_spec_valid_repo_name(
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaa"));
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaa"));
 	assert_true(mf_spec_valid_repo_name("My_repo.v2-x"));
-	expect_has(HEAD "spec:\n  owner: al\n  repos: [{name: web}]\n  apps: [{name: x.git, "
-			"repo: web}]\n",
-		   "t.yaml:8:17: spec.apps[0].name: invalid app name \"x.git\": letters, digits, "
-		   "'-', '_' and '.' (no \"..\"), at most 100 characters, not \".\" or \"-\", and not "
-		   "ending in .git, .wiki, .rss or .atom");
+	expect_has(
+	    HEAD "spec:\n  owner: al\n  repos: [{name: web}]\n  apps: [{name: x.git, "
+	         "repo: web}]\n",
+	    "t.yaml:8:17: spec.apps[0].name: invalid app name \"x.git\": letters, digits, "
+	    "'-', '_' and '.' (no \"..\"), at most 100 characters, not \".\" or \"-\", and not "
+	    "ending in .git, .wiki, .rss or .atom");
 }
 
 static void
 test_usernames(void **state)
 {
-	expect_has(HEAD "spec:\n  owner: -al\n", "t.yaml:6:10: spec.owner: invalid owner \"-al\": "
-						 "Gitea user names are letters, digits and single "
-						 "'-', '_' or '.' between them, starting with a "
-						 "letter or digit, at most 40 characters, and not a "
-						 "reserved name");
+	expect_has(HEAD "spec:\n  owner: -al\n",
+	           "t.yaml:6:10: spec.owner: invalid owner \"-al\": "
+	           "Gitea user names are letters, digits and single "
+	           "'-', '_' or '.' between them, starting with a "
+	           "letter or digit, at most 40 characters, and not a "
+	           "reserved name");
 	assert_false(mf_spec_valid_username("a..b"));
 	assert_false(mf_spec_valid_username("ab_"));
 	assert_false(mf_spec_valid_username("api"));
@@ -246,55 +249,57 @@ test_usernames(void **state)
 static void
 test_roles_and_duplicate_members(void **state)
 {
-	expect_one(HEAD "spec:\n  owner: al\n  members:\n    - {user: bob, role: boss}\n",
-		   "t.yaml:8:25: spec.members[0].role: invalid role \"boss\" (expected owner, admin "
-		   "or member)");
+	expect_one(
+	    HEAD "spec:\n  owner: al\n  members:\n    - {user: bob, role: boss}\n",
+	    "t.yaml:8:25: spec.members[0].role: invalid role \"boss\" (expected owner, admin "
+	    "or member)");
 	expect_one(HEAD "spec:\n  owner: al\n  members:\n    - {user: bob, role: Admin}\n",
-		   "t.yaml:8:25: spec.members[0].role: invalid role \"Admin\" (expected owner, "
-		   "admin or member); did you mean \"admin\"?");
+	           "t.yaml:8:25: spec.members[0].role: invalid role \"Admin\" (expected owner, "
+	           "admin or member); did you mean \"admin\"?");
 	expect_one(HEAD "spec:\n  owner: al\n  members:\n    - {user: bob}\n    - {user: BOB, "
-			"role: admin}\n",
-		   "t.yaml:9:14: spec.members[1].user: duplicate member \"BOB\" (first at line 8, "
-		   "column 14)");
+	                "role: admin}\n",
+	           "t.yaml:9:14: spec.members[1].user: duplicate member \"BOB\" (first at line 8, "
+	           "column 14)");
 	expect_one(HEAD "spec:\n  owner: al\n  members:\n    - {user: al, role: admin}\n",
-		   "t.yaml:8:24: spec.members[0].role: \"al\" is the workspace owner; list the "
-		   "owner with role owner, or not at all");
+	           "t.yaml:8:24: spec.members[0].role: \"al\" is the workspace owner; list the "
+	           "owner with role owner, or not at all");
 	/* No role at all (it defaults to member): the error points at the user. */
 	expect_one(HEAD "spec:\n  owner: al\n  members:\n    - {user: al}\n",
-		   "t.yaml:8:14: spec.members[0].user: \"al\" is the workspace owner; list the "
-		   "owner with role owner, or not at all");
+	           "t.yaml:8:14: spec.members[0].user: \"al\" is the workspace owner; list the "
+	           "owner with role owner, or not at all");
 }
 
 static void
 test_duplicate_repos_and_apps(void **state)
 {
 	expect_one(HEAD "spec:\n  owner: al\n  repos:\n    - {name: web}\n    - {name: Web}\n",
-		   "t.yaml:9:14: spec.repos[1].name: duplicate repo \"Web\" (first at line 8, "
-		   "column 14; repo names are unique regardless of case)");
+	           "t.yaml:9:14: spec.repos[1].name: duplicate repo \"Web\" (first at line 8, "
+	           "column 14; repo names are unique regardless of case)");
 	expect_one(HEAD "spec:\n  owner: al\n  repos: [{name: web}]\n  apps:\n    - {name: a, "
-			"repo: web}\n    - {name: A, repo: web}\n",
-		   "t.yaml:10:14: spec.apps[1].name: duplicate app \"A\" (first at line 9, column "
-		   "14; app names are unique regardless of case)");
+	                "repo: web}\n    - {name: A, repo: web}\n",
+	           "t.yaml:10:14: spec.apps[1].name: duplicate app \"A\" (first at line 9, column "
+	           "14; app names are unique regardless of case)");
 }
 
 static void
 test_app_repo_must_be_declared(void **state)
 {
 	expect_one(HEAD "spec:\n  owner: al\n  repos: [{name: web}]\n  apps:\n    - {name: a, "
-			"repo: api}\n",
-		   "t.yaml:9:23: spec.apps[0].repo: repo \"api\" is not declared in spec.repos");
+	                "repo: api}\n",
+	           "t.yaml:9:23: spec.apps[0].repo: repo \"api\" is not declared in spec.repos");
 }
 
 static void
 test_ports_and_build_pack(void **state)
 {
-	static const char *const bad[] = {"\"\"", "\"0\"", "\"65536\"", "\"3000,\"",
-					  "\"3000 8080\"", "\"3000,3000\"", "\"-1\"", "abc"};
+	static const char *const bad[] = {
+	    "\"\"",          "\"0\"",         "\"65536\"", "\"3000,\"",
+	    "\"3000 8080\"", "\"3000,3000\"", "\"-1\"",    "abc"};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char *text = xasprintf(HEAD "spec:\n  owner: al\n  repos: [{name: w}]\n  apps:\n"
-					    "    - name: a\n      repo: w\n      ports: %s\n",
-				       bad[i]);
+		                            "    - name: a\n      repo: w\n      ports: %s\n",
+		                       bad[i]);
 		char *got = parse(text, strlen(text), NULL);
 
 		if (strstr(got, "t.yaml:11:14: spec.apps[0].ports: invalid ports") == NULL)
@@ -306,38 +311,39 @@ test_ports_and_build_pack(void **state)
 	assert_true(mf_spec_valid_ports("3000,8080"));
 	assert_true(mf_spec_valid_ports("1,65535"));
 	expect_one(HEAD "spec:\n  owner: al\n  repos: [{name: w}]\n  apps: [{name: a, repo: w, "
-			"buildPack: heroku}]\n",
-		   "t.yaml:8:40: spec.apps[0].buildPack: unknown build pack \"heroku\" (one of "
-		   "nixpacks, railpack, static, dockerfile, dockercompose)");
+	                "buildPack: heroku}]\n",
+	           "t.yaml:8:40: spec.apps[0].buildPack: unknown build pack \"heroku\" (one of "
+	           "nixpacks, railpack, static, dockerfile, dockercompose)");
 	expect_one(HEAD "spec:\n  owner: al\n  repos: [{name: w, defaultBranch: \"a..b\"}]\n",
-		   "t.yaml:7:36: spec.repos[0].defaultBranch: \"a..b\" is not a valid git branch "
-		   "name");
+	           "t.yaml:7:36: spec.repos[0].defaultBranch: \"a..b\" is not a valid git branch "
+	           "name");
 }
 
 static void
 test_deletion_policy(void **state)
 {
 	expect_one(HEAD "spec:\n  owner: al\n  deletionPolicy: delete\n",
-		   "t.yaml:7:19: spec.deletionPolicy: invalid deletionPolicy \"delete\" (expected "
-		   "Orphan or Delete); did you mean \"Delete\"?");
+	           "t.yaml:7:19: spec.deletionPolicy: invalid deletionPolicy \"delete\" (expected "
+	           "Orphan or Delete); did you mean \"Delete\"?");
 	expect_one(HEAD "spec:\n  owner: al\n  deletionPolicy: Retain\n",
-		   "t.yaml:7:19: spec.deletionPolicy: invalid deletionPolicy \"Retain\" (expected "
-		   "Orphan or Delete)");
+	           "t.yaml:7:19: spec.deletionPolicy: invalid deletionPolicy \"Retain\" (expected "
+	           "Orphan or Delete)");
 }
 
 static void
 test_all_errors_reported_in_order(void **state)
 {
 	const char *text = HEAD "spec:\n  owner: al\n  paused: 2\n  members: [{user: b, role: x}]\n"
-				"  deletionPolicy: never\n";
+	                        "  deletionPolicy: never\n";
 	char *got = parse(text, strlen(text), NULL);
 
-	assert_string_equal(got, "t.yaml:7:11: spec.paused: expected a boolean (true or false), "
-				 "got a number\n"
-				 "t.yaml:8:29: spec.members[0].role: invalid role \"x\" (expected "
-				 "owner, admin or member)\n"
-				 "t.yaml:9:19: spec.deletionPolicy: invalid deletionPolicy \"never\" "
-				 "(expected Orphan or Delete)\n");
+	assert_string_equal(got,
+	                    "t.yaml:7:11: spec.paused: expected a boolean (true or false), "
+	                    "got a number\n"
+	                    "t.yaml:8:29: spec.members[0].role: invalid role \"x\" (expected "
+	                    "owner, admin or member)\n"
+	                    "t.yaml:9:19: spec.deletionPolicy: invalid deletionPolicy \"never\" "
+	                    "(expected Orphan or Delete)\n");
 	free(got);
 }
 
@@ -346,18 +352,18 @@ test_several_documents(void **state)
 {
 	const char *text = HEAD "spec: {owner: al}\n---\n" HEAD "spec: {owner: bo}\n";
 	const char *bad = HEAD "spec: {owner: al}\n---\napiVersion: vibn/v1\nkind: Workspace\n"
-			       "metadata: {name: b}\nspec: {owner: al, paused: 3}\n";
+	                       "metadata: {name: b}\nspec: {owner: al, paused: 3}\n";
 	size_t n;
 	char *got;
 
 	/* Two documents, one slug: the second is named at its metadata.name. */
 	got = parse(text, strlen(text), &n);
 	assert_string_equal(got, "t.yaml:10:9: workspace \"acme\" is declared twice (first at "
-				 "t.yaml:4:9)\n");
+	                         "t.yaml:4:9)\n");
 	free(got);
 	got = parse(bad, strlen(bad), &n);
 	assert_string_equal(got, "t.yaml:10:27: spec.paused: expected a boolean (true or false), "
-				 "got a number\n");
+	                         "got a number\n");
 	free(got);
 	/* Empty documents between separators are skipped. */
 	{
@@ -376,23 +382,23 @@ test_empty_files(void **state)
 	expect_one("", "t.yaml:1:1: empty file: no YAML document");
 	expect_one("\n  \n", "t.yaml:1:1: empty file: no YAML document");
 	expect_one("# nothing here\n---\n",
-		   "t.yaml:1:1: empty file: no YAML document (only comments or \"---\")");
+	           "t.yaml:1:1: empty file: no YAML document (only comments or \"---\")");
 }
 
 static void
 test_tabs(void **state)
 {
 	expect_one(HEAD "spec:\n\towner: al\n",
-		   "t.yaml:6:1: tab character in indentation (YAML indents with spaces only)");
+	           "t.yaml:6:1: tab character in indentation (YAML indents with spaces only)");
 	/* Each indented line is reported. */
 	{
 		const char *text = HEAD "spec:\n \towner: al\n\tpaused: true\n";
 		char *got = parse(text, strlen(text), NULL);
 
 		assert_string_equal(got, "t.yaml:6:2: tab character in indentation (YAML indents "
-					 "with spaces only)\n"
-					 "t.yaml:7:1: tab character in indentation (YAML indents "
-					 "with spaces only)\n");
+		                         "with spaces only)\n"
+		                         "t.yaml:7:1: tab character in indentation (YAML indents "
+		                         "with spaces only)\n");
 		free(got);
 	}
 }
@@ -401,9 +407,9 @@ static void
 test_duplicate_keys(void **state)
 {
 	expect_one(HEAD "spec:\n  owner: al\n  owner: bo\n",
-		   "t.yaml:7:3: duplicate key \"owner\" (first at line 6, column 3)");
+	           "t.yaml:7:3: duplicate key \"owner\" (first at line 6, column 3)");
 	expect_one(HEAD "spec: {owner: al, repos: [{name: a, name: b}]}\n",
-		   "t.yaml:5:37: duplicate key \"name\" (first at line 5, column 28)");
+	           "t.yaml:5:37: duplicate key \"name\" (first at line 5, column 28)");
 }
 
 static void
@@ -416,18 +422,18 @@ test_non_utf8_and_nul(void **state)
 
 	got = parse(latin1, sizeof latin1 - 1, NULL);
 	assert_string_equal(got, "t.yaml:4:12: not valid UTF-8 (byte 0xe9 at offset 57); "
-				 "manifests must be UTF-8 text\n");
+	                         "manifests must be UTF-8 text\n");
 	free(got);
 	got = parse(nul, sizeof nul - 1, NULL);
 	assert_string_equal(got, "t.yaml:2:3: NUL byte (byte 0x00 at offset 22); manifests must "
-				 "be UTF-8 text\n");
+	                         "be UTF-8 text\n");
 	free(got);
 	got = parse(overlong, sizeof overlong - 1, NULL);
 	assert_non_null(strstr(got, "t.yaml:1:4: not valid UTF-8 (byte 0xc0"));
 	free(got);
 	/* Multi-byte text is fine, and columns count characters. */
 	expect_one(HEAD "spec:\n  displayName: \"Café ünïcode\"\n  owner: [x]\n",
-		   "t.yaml:7:10: spec.owner: expected a string, got a sequence");
+	           "t.yaml:7:10: spec.owner: expected a string, got a sequence");
 }
 
 static void
@@ -440,18 +446,19 @@ test_alias_bomb(void **state)
 	buf_init(&b);
 	buf_puts(&b, "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
 	for (int i = 1; i < 10; i++)
-		buf_printf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
-			   i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		buf_printf(
+		    &b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
+		    i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 	got = parse(b.data, b.len, NULL);
 	assert_non_null(strstr(got, "document has more than 50000 nodes (aliases expanded); is an "
-				    "alias expanding without bound?"));
+	                            "alias expanding without bound?"));
 	assert_ptr_equal(strchr(got, '\n'), got + strlen(got) - 1); /* one error, not many */
 	free(got);
 	buf_free(&b);
 	/* A few aliases are fine (and resolve to copies). */
 	expect_one("apiVersion: vibn/v1\nkind: Workspace\nmetadata: {name: &n acme}\n"
-		   "spec: {owner: *n, paused: *n}\n",
-		   "t.yaml:4:27: spec.paused: expected a boolean (true or false), got a string");
+	           "spec: {owner: *n, paused: *n}\n",
+	           "t.yaml:4:27: spec.paused: expected a boolean (true or false), got a string");
 	expect_one(HEAD "spec: {owner: *nope}\n", "t.yaml:5:15: unknown alias \"nope\"");
 }
 
@@ -481,17 +488,17 @@ test_caps(void **state)
 	buf_free(&b);
 	/* Tags and merge keys are refused plainly. */
 	expect_one(HEAD "spec: !!map {owner: al}\n",
-		   "t.yaml:5:7: YAML tags (\"tag:yaml.org,2002:map\") are not supported");
+	           "t.yaml:5:7: YAML tags (\"tag:yaml.org,2002:map\") are not supported");
 	expect_has(HEAD "spec:\n  <<: {owner: al}\n", "t.yaml:6:3: spec: merge keys (<<) are not "
-						      "supported");
+	                                              "supported");
 }
 
 static void
 test_syntax_error(void **state)
 {
 	expect_one(HEAD "spec:\n  owner: al\n members: []\n",
-		   "t.yaml:7:2: YAML syntax error: did not find expected key while parsing a block "
-		   "mapping (line 1, column 1)");
+	           "t.yaml:7:2: YAML syntax error: did not find expected key while parsing a block "
+	           "mapping (line 1, column 1)");
 }
 
 static void
@@ -557,17 +564,18 @@ static void
 test_diff_unified(void **state)
 {
 	char *d = mf_diff_unified("a", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n", "b",
-				  "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n11\n");
+	                          "1\n2\n3\n4\nfive\n6\n7\n8\n9\n10\n11\n");
 
 	/* Changes within twice the context share a hunk. */
-	assert_string_equal(d, "--- a\n+++ b\n"
-			       "@@ -2,9 +2,10 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n 9\n 10\n+11\n");
+	assert_string_equal(d,
+	                    "--- a\n+++ b\n"
+	                    "@@ -2,9 +2,10 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n 9\n 10\n+11\n");
 	free(d);
 	d = mf_diff_unified("a", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n", "b",
-			    "1\nTWO\n3\n4\n5\n6\n7\n8\n9\n10\n11\n");
+	                    "1\nTWO\n3\n4\n5\n6\n7\n8\n9\n10\n11\n");
 	assert_string_equal(d, "--- a\n+++ b\n"
-			       "@@ -1,5 +1,5 @@\n 1\n-2\n+TWO\n 3\n 4\n 5\n"
-			       "@@ -9,4 +9,3 @@\n 9\n 10\n 11\n-12\n");
+	                       "@@ -1,5 +1,5 @@\n 1\n-2\n+TWO\n 3\n 4\n 5\n"
+	                       "@@ -9,4 +9,3 @@\n 9\n 10\n 11\n-12\n");
 	free(d);
 	assert_null(mf_diff_unified("a", "x\n", "b", "x\n"));
 	d = mf_diff_unified("/dev/null", NULL, "b", "x\ny\n");
@@ -583,11 +591,18 @@ test_diff_render_quotes(void **state)
 	     orphan[] = "Orphan";
 	struct mf_member m = {.user = user, .role = role};
 	struct mf_repo r = {.name = web, .private = 1, .description = yes, .default_branch = main_};
-	struct mf_app a = {.name = web, .repo = web, .branch = main_, .build_pack = stat,
-			   .ports = ports};
-	struct mf_workspace w = {.slug = slug, .display_name = dn, .owner = user,
-				 .deletion_policy = orphan, .members = &m, .nmembers = 1,
-				 .repos = &r, .nrepos = 1, .apps = &a, .napps = 1};
+	struct mf_app a = {
+	    .name = web, .repo = web, .branch = main_, .build_pack = stat, .ports = ports};
+	struct mf_workspace w = {.slug = slug,
+	                         .display_name = dn,
+	                         .owner = user,
+	                         .deletion_policy = orphan,
+	                         .members = &m,
+	                         .nmembers = 1,
+	                         .repos = &r,
+	                         .nrepos = 1,
+	                         .apps = &a,
+	                         .napps = 1};
 	char *s = mf_diff_render(&w);
 
 	assert_non_null(strstr(s, "  displayName: \"Acme: \\\"Inc\\\"\"\n"));
@@ -600,34 +615,34 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_minimal_and_defaults),
-		cmocka_unit_test(test_app_branch_defaults_to_repo_default_branch),
-		cmocka_unit_test(test_api_version_and_kind),
-		cmocka_unit_test(test_missing_required),
-		cmocka_unit_test(test_unknown_fields_with_suggestion),
-		cmocka_unit_test(test_types),
-		cmocka_unit_test(test_slug_rule),
-		cmocka_unit_test(test_repo_and_app_name_rules),
-		cmocka_unit_test(test_usernames),
-		cmocka_unit_test(test_roles_and_duplicate_members),
-		cmocka_unit_test(test_duplicate_repos_and_apps),
-		cmocka_unit_test(test_app_repo_must_be_declared),
-		cmocka_unit_test(test_ports_and_build_pack),
-		cmocka_unit_test(test_deletion_policy),
-		cmocka_unit_test(test_all_errors_reported_in_order),
-		cmocka_unit_test(test_several_documents),
-		cmocka_unit_test(test_empty_files),
-		cmocka_unit_test(test_tabs),
-		cmocka_unit_test(test_duplicate_keys),
-		cmocka_unit_test(test_non_utf8_and_nul),
-		cmocka_unit_test(test_alias_bomb),
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_syntax_error),
-		cmocka_unit_test(test_examples_are_valid),
-		cmocka_unit_test(test_missing_path_and_empty_dir),
-		cmocka_unit_test(test_suggest),
-		cmocka_unit_test(test_diff_unified),
-		cmocka_unit_test(test_diff_render_quotes),
+	    cmocka_unit_test(test_valid_minimal_and_defaults),
+	    cmocka_unit_test(test_app_branch_defaults_to_repo_default_branch),
+	    cmocka_unit_test(test_api_version_and_kind),
+	    cmocka_unit_test(test_missing_required),
+	    cmocka_unit_test(test_unknown_fields_with_suggestion),
+	    cmocka_unit_test(test_types),
+	    cmocka_unit_test(test_slug_rule),
+	    cmocka_unit_test(test_repo_and_app_name_rules),
+	    cmocka_unit_test(test_usernames),
+	    cmocka_unit_test(test_roles_and_duplicate_members),
+	    cmocka_unit_test(test_duplicate_repos_and_apps),
+	    cmocka_unit_test(test_app_repo_must_be_declared),
+	    cmocka_unit_test(test_ports_and_build_pack),
+	    cmocka_unit_test(test_deletion_policy),
+	    cmocka_unit_test(test_all_errors_reported_in_order),
+	    cmocka_unit_test(test_several_documents),
+	    cmocka_unit_test(test_empty_files),
+	    cmocka_unit_test(test_tabs),
+	    cmocka_unit_test(test_duplicate_keys),
+	    cmocka_unit_test(test_non_utf8_and_nul),
+	    cmocka_unit_test(test_alias_bomb),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_examples_are_valid),
+	    cmocka_unit_test(test_missing_path_and_empty_dir),
+	    cmocka_unit_test(test_suggest),
+	    cmocka_unit_test(test_diff_unified),
+	    cmocka_unit_test(test_diff_render_quotes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

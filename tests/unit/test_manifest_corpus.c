@@ -108,7 +108,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_replay_corpus),
+	    cmocka_unit_test(test_replay_corpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "controller/webhook.h"
+#include "api/webhook.h"
 
 static const char body[] =
     "{\"action\":\"deleted\",\"repository\":{\"id\":7,\"name\":\"web\",\"full_name\":"

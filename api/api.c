@@ -1,0 +1,476 @@
+#include "api.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "clients/db.h"
+#include "tenancy/keys.h"
+#include "schema/migrate.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "tenancy/auth.h"
+#include "api/api_parse.h"
+#include "httpd/dbpool.h"
+#include "httpd/httpd.h"
+
+/* Request bodies of the API are small: a key name. */
+#define API_MAX_BODY   (16 * 1024)
+#define API_MIGRATE_MS (10 * 60 * 1000)
+
+enum api_op {
+	API_LIST,
+	API_GET,
+	API_PROVISION,
+	API_KEYS_LIST,
+	API_KEYS_MINT,
+	API_KEYS_REVOKE,
+	API_MIGRATE
+};
+
+static struct {
+	char *admin_secret; /* read by database threads; set before, freed after them */
+} api;
+
+struct api_call {
+	enum api_op op;
+	char *authorization;
+	char *admin;
+	char *slug;
+	char *key_id;
+	char *after;
+	long limit;
+	char *body;
+	size_t len;
+};
+
+static void
+api_call_free(void *p)
+{
+	struct api_call *c = p;
+
+	free(c->authorization);
+	free(c->admin);
+	free(c->slug);
+	free(c->key_id);
+	free(c->after);
+	free(c->body);
+	free(c);
+}
+
+static char *
+api_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void
+api_not_found(struct dbpool_reply *out)
+{
+	dbpool_reply_error(out, 404, "not_found", "no such workspace");
+}
+
+/* Replies with a jansson document (stolen). */
+static void
+api_reply_doc(struct dbpool_reply *out, int status, json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT);
+
+	dbpool_reply_json(out, status, s);
+	buf_putc(&out->body, '\n');
+	free(s);
+	json_decref(doc);
+}
+
+/* The id of the workspace with this slug if p may see it. Returns 0 with id filled, 1 when
+ * there is none (or p may not see it: the same answer), or -1 with *cause. */
+static int
+api_workspace(PGconn *db, const struct auth_principal *p, const char *slug, char id[40],
+              char **cause)
+{
+	const char *params[2] = {slug, p->admin ? NULL : p->workspace_id};
+	PGresult *res;
+	int rc = 1;
+
+	if (!api_parse_slug(slug))
+		return 1;
+	res = db_exec(db,
+	              "SELECT id FROM vibn_workspaces "
+	              "WHERE slug = $1 AND ($2::uuid IS NULL OR id = $2::uuid)",
+	              2, params, cause);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 1 && auth_allows(p, PQgetvalue(res, 0, 0))) {
+		snprintf(id, 40, "%s", PQgetvalue(res, 0, 0));
+		rc = 0;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static void
+api_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+         struct dbpool_reply *out)
+{
+	char limit[24];
+	const char *params[3] = {p->admin ? NULL : p->workspace_id, c->after, limit};
+	char *cause = NULL;
+	PGresult *res;
+	struct buf b;
+
+	snprintf(limit, sizeof limit, "%ld", c->limit);
+	res = db_exec(db,
+	              "WITH page AS (SELECT w.id, w.slug, w.name, w.owner, w.provision_status, "
+	              "  w.gitea_org, w.coolify_project_uuid, w.created_at, w.deleted_at "
+	              "  FROM vibn_workspaces w "
+	              "  WHERE ($1::uuid IS NULL OR w.id = $1::uuid) "
+	              "    AND ($2::text IS NULL OR w.slug > $2) "
+	              "  ORDER BY w.slug LIMIT $3::int) "
+	              "SELECT coalesce(json_agg(page ORDER BY slug), '[]')::text, count(*), "
+	              "  max(slug) FROM page",
+	              3, params, &cause);
+	if (res == NULL) {
+		dbpool_reply_db_error(out, "list workspaces", cause);
+		free(cause);
+		return;
+	}
+	buf_init(&b);
+	buf_printf(&b, "{\"workspaces\": %s, \"next\": ", PQgetvalue(res, 0, 0));
+	if (atol(PQgetvalue(res, 0, 1)) == c->limit && !PQgetisnull(res, 0, 2))
+		httpd_json_string(&b, PQgetvalue(res, 0, 2));
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, "}\n");
+	dbpool_reply_json(out, 200, buf_str(&b));
+	buf_free(&b);
+	PQclear(res);
+}
+
+static void
+api_get(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+        struct dbpool_reply *out)
+{
+	const char *params[2] = {c->slug, p->admin ? NULL : p->workspace_id};
+	char *cause = NULL;
+	PGresult *res;
+
+	if (!api_parse_slug(c->slug)) {
+		api_not_found(out);
+		return;
+	}
+	res = db_exec(
+	    db,
+	    "SELECT json_build_object('id', w.id, 'slug', w.slug, 'name', w.name, 'owner', w.owner, "
+	    "  'provision_status', w.provision_status, 'paused', w.paused, "
+	    "  'generation', w.generation, 'observed_generation', w.observed_generation, "
+	    "  'gitea_org', w.gitea_org, 'coolify_project_uuid', w.coolify_project_uuid, "
+	    "  'repos', coalesce((SELECT json_agg(json_build_object('name', r.name, "
+	    "      'gitea_repo_id', r.gitea_repo_id) ORDER BY lower(r.name)) "
+	    "    FROM vibn_workspace_repos r WHERE r.workspace_id = w.id), '[]'), "
+	    "  'apps', coalesce((SELECT json_agg(json_build_object('name', a.name, "
+	    "      'coolify_app_uuid', a.coolify_app_uuid) ORDER BY lower(a.name)) "
+	    "    FROM vibn_workspace_apps a WHERE a.workspace_id = w.id), '[]'), "
+	    "  'conditions', w.conditions, 'last_error', w.last_error, "
+	    "  'created_at', w.created_at, 'updated_at', w.updated_at, "
+	    "  'deleted_at', w.deleted_at)::text "
+	    "FROM vibn_workspaces w WHERE w.slug = $1 AND ($2::uuid IS NULL OR w.id = $2::uuid)",
+	    2, params, &cause);
+	if (res == NULL) {
+		dbpool_reply_db_error(out, "get workspace", cause);
+		free(cause);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		api_not_found(out);
+	} else {
+		dbpool_reply_json(out, 200, PQgetvalue(res, 0, 0));
+		buf_putc(&out->body, '\n');
+	}
+	PQclear(res);
+}
+
+static void
+api_provision(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+              struct dbpool_reply *out)
+{
+	const char *params[2] = {c->slug, p->admin ? NULL : p->workspace_id};
+	char *cause = NULL;
+	PGresult *res;
+	json_t *doc;
+
+	if (!api_parse_slug(c->slug)) {
+		api_not_found(out);
+		return;
+	}
+	res = db_exec(db,
+	              "SELECT vibn_enqueue(w.id, 0::smallint, 'api') FROM vibn_workspaces w "
+	              "WHERE w.slug = $1 AND ($2::uuid IS NULL OR w.id = $2::uuid)",
+	              2, params, &cause);
+	if (res == NULL) {
+		dbpool_reply_db_error(out, "provision", cause);
+		free(cause);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		api_not_found(out);
+	} else {
+		doc = json_pack("{s:s, s:b}", "workspace", c->slug, "enqueued", 1);
+		api_reply_doc(out, 202, doc);
+	}
+	PQclear(res);
+}
+
+static json_t *
+api_str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static void
+api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+              struct dbpool_reply *out)
+{
+	struct keys_info *keys = NULL;
+	size_t n = 0;
+	char id[40], *cause = NULL;
+	json_t *arr;
+	int rc = api_workspace(db, p, c->slug, id, &cause);
+
+	if (rc == 0 && keys_list(db, id, &keys, &n, &cause) != 0)
+		rc = -1;
+	if (rc < 0) {
+		dbpool_reply_db_error(out, "list keys", cause);
+		free(cause);
+		return;
+	}
+	if (rc == 1) {
+		api_not_found(out);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr,
+		                      json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", keys[i].id,
+		                                "name", keys[i].name, "prefix", keys[i].prefix,
+		                                "created_at", keys[i].created_at, "last_used_at",
+		                                api_str_or_null(keys[i].last_used_at), "revoked_at",
+		                                api_str_or_null(keys[i].revoked_at)));
+	keys_list_free(keys, n);
+	api_reply_doc(out, 200, json_pack("{s:s, s:o}", "workspace", c->slug, "keys", arr));
+}
+
+static void
+api_keys_mint(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+              struct dbpool_reply *out)
+{
+	char id[40], prefix[KEYS_DISPLAY_LEN + 1], *name = NULL, *cause = NULL;
+	char *token = NULL, *key_id = NULL;
+	int rc;
+
+	/* Authenticated, then the workspace, then the body: strangers learn nothing. */
+	rc = api_workspace(db, p, c->slug, id, &cause);
+	if (rc == 0 && api_parse_key_request(c->body, c->len, &name, &cause) != 0) {
+		dbpool_reply_error(out, 400, "bad_request", "%s", cause);
+		free(cause);
+		return;
+	}
+	if (rc == 0 && keys_mint(db, id, name, &token, &key_id, &cause) != 0)
+		rc = -1;
+	if (rc < 0) {
+		dbpool_reply_db_error(out, "mint key", cause);
+	} else if (rc == 1) {
+		api_not_found(out);
+	} else {
+		memcpy(prefix, token, KEYS_DISPLAY_LEN);
+		prefix[KEYS_DISPLAY_LEN] = '\0';
+		dbpool_reply_header(out, "Cache-Control", "no-store");
+		api_reply_doc(out, 201,
+		              json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", key_id, "workspace",
+		                        c->slug, "name", name, "prefix", prefix, "token", token));
+		log_info("api: key %s minted for workspace %s", key_id, c->slug);
+		explicit_bzero(token, strlen(token));
+	}
+	free(cause);
+	free(token);
+	free(key_id);
+	free(name);
+}
+
+static void
+api_keys_revoke(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+                struct dbpool_reply *out)
+{
+	char id[40], *cause = NULL;
+	int result = 2, rc = api_workspace(db, p, c->slug, id, &cause);
+
+	if (rc == 0 && api_parse_uuid(c->key_id) &&
+	    keys_revoke(db, c->key_id, id, &result, &cause) != 0)
+		rc = -1;
+	if (rc < 0) {
+		dbpool_reply_db_error(out, "revoke key", cause);
+		free(cause);
+		return;
+	}
+	if (rc == 1) {
+		api_not_found(out);
+	} else if (result == 2) {
+		dbpool_reply_error(out, 404, "not_found", "no such key");
+	} else {
+		if (result == 0)
+			log_info("api: key %s of workspace %s revoked", c->key_id, c->slug);
+		out->status = 204;
+	}
+}
+
+static void
+api_migrate_report(const struct migration *m, void *arg)
+{
+	json_array_append_new(arg, json_string(m->name));
+}
+
+static void
+api_migrate(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+            struct dbpool_reply *out)
+{
+	json_t *applied;
+	char *cause = NULL;
+	int n = 0;
+
+	if (!p->admin) {
+		dbpool_reply_error(out, 403, "forbidden", "admin only");
+		return;
+	}
+	applied = json_array();
+	if (migrate_apply(db, api_migrate_report, applied, &n, &cause) != 0) {
+		log_error("api: migrate: %s", cause);
+		/* The admin may see which migration failed and why. */
+		dbpool_reply_error(out, 500, "migration_failed", "%s", cause);
+		free(cause);
+		json_decref(applied);
+		return;
+	}
+	log_info("api: migrate applied %d migration%s", n, n == 1 ? "" : "s");
+	api_reply_doc(out, 200, json_pack("{s:o, s:i}", "applied", applied, "count", n));
+}
+
+/* Database thread: authenticate, then the operation. */
+static void
+api_work(PGconn *db, void *arg, struct dbpool_reply *out)
+{
+	struct api_call *c = arg;
+	struct auth_principal p;
+
+	switch (auth_check(db, c->authorization, c->admin, api.admin_secret, &p)) {
+	case AUTH_OK:
+		break;
+	case AUTH_MISSING:
+		dbpool_reply_header(out, "WWW-Authenticate", "Bearer");
+		dbpool_reply_error(out, 401, "unauthorized", "missing credentials");
+		return;
+	case AUTH_INVALID:
+		dbpool_reply_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		dbpool_reply_error(out, 401, "unauthorized", "invalid credentials");
+		return;
+	case AUTH_DB_ERROR:
+		dbpool_reply_error(out, 503, "db_error", "database error");
+		return;
+	}
+	switch (c->op) {
+	case API_LIST:
+		api_list(db, c, &p, out);
+		break;
+	case API_GET:
+		api_get(db, c, &p, out);
+		break;
+	case API_PROVISION:
+		api_provision(db, c, &p, out);
+		break;
+	case API_KEYS_LIST:
+		api_keys_list(db, c, &p, out);
+		break;
+	case API_KEYS_MINT:
+		api_keys_mint(db, c, &p, out);
+		break;
+	case API_KEYS_REVOKE:
+		api_keys_revoke(db, c, &p, out);
+		break;
+	case API_MIGRATE:
+		api_migrate(db, c, &p, out);
+		break;
+	}
+}
+
+/* Loop thread: checks what needs no database, copies the request, hands it over. */
+static void
+api_handle(struct httpd_req *req, void *arg)
+{
+	enum api_op op = (enum api_op)(intptr_t)arg;
+	struct api_call *c;
+	const unsigned char *body;
+	char *cause = NULL;
+	long limit = API_PARSE_PAGE_DEFAULT;
+	size_t len;
+
+	body = httpd_body(req, &len);
+	if (len > API_MAX_BODY) {
+		httpd_error(req, 413, "too_large", "the body is over %d bytes", API_MAX_BODY);
+		return;
+	}
+	if (op == API_KEYS_MINT && !api_parse_is_json(httpd_header(req, "Content-Type"))) {
+		httpd_error(req, 415, "unsupported_media_type",
+		            "the body must be application/json");
+		return;
+	}
+	if (op == API_LIST && api_parse_limit(httpd_query(req, "limit"), &limit, &cause) != 0) {
+		httpd_error(req, 400, "bad_request", "%s", cause);
+		free(cause);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->op = op;
+	c->authorization = api_dup(httpd_header(req, "Authorization"));
+	c->admin = api_dup(httpd_header(req, "x-admin-secret"));
+	c->slug = api_dup(httpd_param(req, "slug"));
+	c->key_id = api_dup(httpd_param(req, "keyId"));
+	c->limit = limit;
+	if (op == API_LIST)
+		c->after = api_dup(httpd_query(req, "after"));
+	if (op == API_KEYS_MINT && body != NULL) {
+		c->body = xmalloc(len);
+		memcpy(c->body, body, len);
+		c->len = len;
+	}
+	if (op == API_MIGRATE)
+		(void)dbpool_submit_timeout(req, api_work, c, api_call_free, API_MIGRATE_MS);
+	else
+		(void)dbpool_submit(req, api_work, c, api_call_free);
+}
+
+void
+api_register(const char *admin_secret)
+{
+	api.admin_secret = admin_secret != NULL ? xstrdup(admin_secret) : NULL;
+	httpd_route("GET", "/api/workspaces", api_handle, (void *)(intptr_t)API_LIST);
+	httpd_route("GET", "/api/workspaces/{slug}", api_handle, (void *)(intptr_t)API_GET);
+	httpd_route("POST", "/api/workspaces/{slug}/provision", api_handle,
+	            (void *)(intptr_t)API_PROVISION);
+	httpd_route("GET", "/api/workspaces/{slug}/keys", api_handle,
+	            (void *)(intptr_t)API_KEYS_LIST);
+	httpd_route("POST", "/api/workspaces/{slug}/keys", api_handle,
+	            (void *)(intptr_t)API_KEYS_MINT);
+	httpd_route("DELETE", "/api/workspaces/{slug}/keys/{keyId}", api_handle,
+	            (void *)(intptr_t)API_KEYS_REVOKE);
+	httpd_route("POST", "/api/admin/migrate", api_handle, (void *)(intptr_t)API_MIGRATE);
+}
+
+void
+api_stop(void)
+{
+	if (api.admin_secret != NULL) {
+		explicit_bzero(api.admin_secret, strlen(api.admin_secret));
+		free(api.admin_secret);
+	}
+	api.admin_secret = NULL;
+}

@@ -1,0 +1,234 @@
+/* POST /api/mcp and GET /api/workspaces/{slug}/connect. See mcp_http.h. */
+#include "api/mcp_http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "tenancy/connect.h"
+#include "clients/db.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "tenancy/auth.h"
+#include "httpd/dbpool.h"
+#include "httpd/httpd.h"
+#include "api/mcp.h"
+
+static struct {
+	char *admin_secret;
+	char *public_url;
+} mcp_http;
+
+/* What a database thread needs of one request (copies: the request stays on the loop). */
+struct mcp_http_call {
+	char *authorization;
+	char *admin;
+	char *version;
+	char *slug;
+	char *base; /* connect: the public URL to embed */
+	char *body;
+	size_t len;
+};
+
+static char *
+mcp_http_dup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void
+mcp_http_call_free(void *arg)
+{
+	struct mcp_http_call *c = arg;
+
+	if (c->authorization != NULL)
+		explicit_bzero(c->authorization, strlen(c->authorization));
+	if (c->admin != NULL)
+		explicit_bzero(c->admin, strlen(c->admin));
+	free(c->authorization);
+	free(c->admin);
+	free(c->version);
+	free(c->slug);
+	free(c->base);
+	free(c->body);
+	free(c);
+}
+
+static struct mcp_http_call *
+mcp_http_call_new(struct httpd_req *req)
+{
+	struct mcp_http_call *c = xcalloc(1, sizeof *c);
+
+	c->authorization = mcp_http_dup(httpd_header(req, "Authorization"));
+	c->admin = mcp_http_dup(httpd_header(req, "x-admin-secret"));
+	return c;
+}
+
+/* Authenticates on the database thread; answers 401/503 itself. Returns 0 when p is set. */
+static int
+mcp_http_auth(PGconn *db, const struct mcp_http_call *c, struct auth_principal *p,
+              struct dbpool_reply *out)
+{
+	switch (auth_check(db, c->authorization, c->admin, mcp_http.admin_secret, p)) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_MISSING:
+		dbpool_reply_header(out, "WWW-Authenticate", "Bearer");
+		dbpool_reply_error(out, 401, "unauthorized", "missing credentials");
+		return -1;
+	case AUTH_INVALID:
+		dbpool_reply_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		dbpool_reply_error(out, 401, "unauthorized", "invalid credentials");
+		return -1;
+	case AUTH_DB_ERROR:
+		break;
+	}
+	dbpool_reply_error(out, 503, "db_error", "database error");
+	return -1;
+}
+
+static void
+mcp_http_work(PGconn *db, void *arg, struct dbpool_reply *out)
+{
+	struct mcp_http_call *c = arg;
+	struct auth_principal p;
+	struct mcp_reply r;
+
+	if (mcp_http_auth(db, c, &p, out) != 0)
+		return;
+	mcp_handle(db, &p, c->version, c->body, c->len, &r);
+	out->status = r.status;
+	if (r.body != NULL)
+		dbpool_reply_json(out, r.status, r.body);
+	mcp_reply_free(&r);
+}
+
+static void
+mcp_http_post(struct httpd_req *req, void *arg)
+{
+	const unsigned char *body;
+	struct mcp_http_call *c;
+	size_t len;
+
+	(void)arg;
+	/* The transport requires refusing other browser origins (DNS rebinding). */
+	if (!mcp_origin_allowed(httpd_header(req, "Origin"), mcp_http.public_url)) {
+		httpd_error(req, 403, "forbidden", "origin not allowed");
+		return;
+	}
+	body = httpd_body(req, &len);
+	c = mcp_http_call_new(req);
+	c->version = mcp_http_dup(httpd_header(req, "MCP-Protocol-Version"));
+	c->len = len;
+	c->body = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(c->body, body, len);
+	c->body[len] = '\0';
+	(void)dbpool_submit(req, mcp_http_work, c, mcp_http_call_free);
+}
+
+static void
+mcp_http_connect_work(PGconn *db, void *arg, struct dbpool_reply *out)
+{
+	struct mcp_http_call *c = arg;
+	struct auth_principal p;
+	struct connect_files f;
+	const char *param[1] = {c->slug}, *token;
+	char *cause = NULL, *text, ws_id[40];
+	PGresult *res;
+	json_t *doc;
+	int rc;
+
+	if (mcp_http_auth(db, c, &p, out) != 0)
+		return;
+	res = db_exec(db, "SELECT id FROM vibn_workspaces WHERE slug = $1 AND deleted_at IS NULL",
+	              1, param, &cause);
+	if (res == NULL) {
+		dbpool_reply_db_error(out, "connect", cause);
+		free(cause);
+		return;
+	}
+	rc = PQntuples(res) == 1 && auth_allows(&p, PQgetvalue(res, 0, 0));
+	if (rc)
+		snprintf(ws_id, sizeof ws_id, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!rc) {
+		dbpool_reply_error(out, 404, "not_found", "workspace not found");
+		return;
+	}
+	/* Only a key the caller holds goes into the files: never the admin secret. */
+	if (p.admin) {
+		dbpool_reply_error(out, 400, "key_required",
+		                   "the connect files embed a workspace key: call with one");
+		return;
+	}
+	/* "Bearer <token>": auth_check (tenancy/auth) accepted it as a key, so it has that shape.
+	 */
+	token = c->authorization + strcspn(c->authorization, " ");
+	token += strspn(token, " ");
+	rc = connect_build(db, ws_id, c->base, token, &f, &cause);
+	if (rc != 0) {
+		if (rc > 0)
+			dbpool_reply_error(out, 404, "not_found", "workspace not found");
+		else
+			dbpool_reply_error(out, 400, "bad_request", "%s", cause);
+		free(cause);
+		return;
+	}
+	doc = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "workspace", c->slug,
+	                "files", "path", CONNECT_RULE_PATH, "content", f.rule, "path",
+	                CONNECT_MCP_PATH, "content", f.mcp_json, "path", CONNECT_ENV_PATH,
+	                "content", f.env);
+	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL)
+		fatal("out of memory");
+	/* The body holds the key: no cache may keep it. */
+	dbpool_reply_header(out, "Cache-Control", "no-store");
+	dbpool_reply_json(out, 200, text);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	json_decref(doc);
+	connect_files_free(&f);
+}
+
+static void
+mcp_http_connect(struct httpd_req *req, void *arg)
+{
+	const char *host = httpd_header(req, "Host");
+	struct mcp_http_call *c;
+	char *base = NULL;
+
+	(void)arg;
+	if (mcp_http.public_url != NULL)
+		base = xstrdup(mcp_http.public_url);
+	else if (host != NULL && asprintf(&base, "http://%s", host) < 0)
+		fatal("out of memory");
+	if (base == NULL || !connect_valid_url(base)) {
+		free(base);
+		httpd_error(req, 400, "bad_request", "set VIBN_PUBLIC_URL: no usable URL to embed");
+		return;
+	}
+	c = mcp_http_call_new(req);
+	c->slug = mcp_http_dup(httpd_param(req, "slug"));
+	c->base = base;
+	(void)dbpool_submit(req, mcp_http_connect_work, c, mcp_http_call_free);
+}
+
+void
+mcp_http_register(const char *admin_secret, const char *public_url)
+{
+	mcp_http.admin_secret = mcp_http_dup(admin_secret);
+	mcp_http.public_url = mcp_http_dup(public_url);
+	httpd_route("POST", "/api/mcp", mcp_http_post, NULL);
+	httpd_route("GET", "/api/workspaces/{slug}/connect", mcp_http_connect, NULL);
+}
+
+void
+mcp_http_stop(void)
+{
+	if (mcp_http.admin_secret != NULL)
+		explicit_bzero(mcp_http.admin_secret, strlen(mcp_http.admin_secret));
+	free(mcp_http.admin_secret);
+	free(mcp_http.public_url);
+	memset(&mcp_http, 0, sizeof mcp_http);
+}

@@ -1,0 +1,356 @@
+#include "daemon.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "clients/db.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "api/api.h"
+#include "api/api_webhook.h"
+#include "httpd/dbpool.h"
+#include "controller/config.h"
+#include "httpd/health.h"
+#include "httpd/httpd.h"
+#include "engine/keeper.h"
+#include "engine/listen.h"
+#include "controller/loop.h"
+#include "api/mcp_http.h"
+#include "httpd/metrics.h"
+#include "reconcilers/reconciler.h"
+#include "engine/resync.h"
+#include "engine/worker.h"
+
+#define VIBND_CHANNEL "vibn_reconcile"
+
+struct vibnd {
+	struct config cfg;
+	const struct reconciler *const *reconcilers;
+	const struct reconciler *rec;
+	void *rec_state;
+	struct worker_pool *pool;
+	struct keeper *keeper;
+	struct listen *listen;
+	struct resync *resync;
+	struct event *sigterm, *sigint, *drain_timer;
+	int shutting_down;
+	int abandoned;
+	int finished;
+};
+
+static int
+vibnd_ready(char *reason, size_t len, void *arg)
+{
+	struct vibnd *d = arg;
+	struct keeper_status st;
+
+	if (d->shutting_down) {
+		snprintf(reason, len, "shutting down");
+		return 0;
+	}
+	keeper_status(d->keeper, &st);
+	if (st.age_ms < 0) {
+		snprintf(reason, len, "database not checked yet");
+		return 0;
+	}
+	if (!st.db_ok) {
+		snprintf(reason, len, "database unreachable: %s", st.error);
+		return 0;
+	}
+	if (st.age_ms > 10000) {
+		snprintf(reason, len, "database check stalled for %llds",
+		         (long long)st.age_ms / 1000);
+		return 0;
+	}
+	if (st.pending != 0) {
+		if (st.pending > 0)
+			snprintf(reason, len, "%d migration%s pending (run vibnctl migrate)",
+			         st.pending, st.pending == 1 ? "" : "s");
+		else
+			snprintf(reason, len, "migrations unknown: %s", st.error);
+		return 0;
+	}
+	if (!listen_connected(d->listen)) {
+		snprintf(reason, len, "LISTEN connection down");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+vibnd_on_notify(const char *payload, void *arg)
+{
+	struct vibnd *d = arg;
+
+	log_debug("notification: %s", payload);
+	/* A notification only wakes: the worker re-reads the queue. */
+	worker_wake(d->pool, 1);
+}
+
+static void
+vibnd_on_listen(void *arg)
+{
+	struct vibnd *d = arg;
+
+	worker_wake(d->pool, -1);
+}
+
+static void
+vibnd_resync_tick(void *arg)
+{
+	struct vibnd *d = arg;
+	int64_t interval = config_ms(&d->cfg, CFG_RESYNC_INTERVAL);
+
+	/* Half the interval as the gap: replicas whose timers fire close together run once. */
+	keeper_resync(d->keeper, interval, interval / 2);
+}
+
+/* Everything that needs the loop is closed here; the loop then ends. */
+static void
+vibnd_finish(struct vibnd *d)
+{
+	if (d->finished)
+		return;
+	d->finished = 1;
+	keeper_stop(d->keeper, d->abandoned, 10000);
+	d->keeper = NULL;
+	listen_free(d->listen);
+	d->listen = NULL;
+	/* Owed API replies go out before the server closes. */
+	api_webhook_stop();
+	dbpool_stop();
+	api_stop();
+	mcp_http_stop();
+	httpd_stop();
+	if (d->drain_timer != NULL)
+		event_free(d->drain_timer);
+	d->drain_timer = NULL;
+	event_base_loopexit(loop_base(), NULL);
+}
+
+static void
+vibnd_worker_exited(void *arg)
+{
+	struct vibnd *d = arg;
+
+	if (d->shutting_down && !d->finished && worker_running(d->pool) == 0) {
+		log_info("all reconciles finished");
+		vibnd_finish(d);
+	}
+}
+
+static void
+vibnd_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct vibnd *d = arg;
+
+	log_warn("%d reconcile%s still running after the shutdown timeout; releasing their leases",
+	         worker_running(d->pool), worker_running(d->pool) == 1 ? "" : "s");
+	d->abandoned = 1;
+	worker_abandon(d->pool);
+	vibnd_finish(d);
+}
+
+static void
+vibnd_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct vibnd *d = arg;
+	int64_t ms = config_ms(&d->cfg, CFG_SHUTDOWN_TIMEOUT);
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+
+	if (d->shutting_down) {
+		log_warn("second signal (%s): exiting now", strsignal((int)sig));
+		_exit(1);
+	}
+	d->shutting_down = 1;
+	log_info("%s: shutting down; running reconciles get %.1fs", strsignal((int)sig),
+	         (double)ms / 1000.0);
+	resync_free(d->resync);
+	d->resync = NULL;
+	worker_stop(d->pool);
+	d->drain_timer = evtimer_new(loop_base(), vibnd_drain_timeout, d);
+	if (d->drain_timer == NULL)
+		fatalx("cannot create the shutdown timer");
+	evtimer_add(d->drain_timer, &tv);
+	vibnd_worker_exited(d);
+}
+
+/* -n: the configuration is valid (checked already) and the database answers. */
+static int
+vibnd_check(struct vibnd *d)
+{
+	char *cause = NULL;
+	PGconn *db = db_connect(config_str(&d->cfg, CFG_DATABASE_URL), "vibnd-check", &cause);
+
+	if (db == NULL) {
+		fprintf(stderr, "vibnd: %s\n", cause);
+		free(cause);
+		return 1;
+	}
+	if (db_command(db, "SELECT 1", 0, NULL, &cause) != 0) {
+		fprintf(stderr, "vibnd: database check failed: %s\n", cause);
+		free(cause);
+		PQfinish(db);
+		return 1;
+	}
+	PQfinish(db);
+	printf("configuration OK\n");
+	return 0;
+}
+
+/* Selects the reconciler and checks the settings it needs. */
+static int
+vibnd_select(struct vibnd *d)
+{
+	const char *name = config_str(&d->cfg, CFG_RECONCILER);
+	char names[256], who[128], *cause = NULL;
+
+	if (config_require(&d->cfg, NULL, "vibnd", &cause) != 0) {
+		fprintf(stderr, "vibnd: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	d->rec = reconciler_find(d->reconcilers, name);
+	if (d->rec == NULL) {
+		reconciler_names(d->reconcilers, names, sizeof names);
+		fprintf(stderr,
+		        "vibnd: VIBN_RECONCILER: no reconciler named \"%s\" (built in: %s)\n", name,
+		        names);
+		return -1;
+	}
+	if (config_int(&d->cfg, CFG_WEBHOOKS) &&
+	    config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET) == NULL) {
+		fprintf(stderr, "vibnd: GITEA_WEBHOOK_SECRET is required to serve webhooks "
+		                "(set VIBN_WEBHOOKS=off to run without them)\n");
+		return -1;
+	}
+	snprintf(who, sizeof who, "the %s reconciler", d->rec->name);
+	if (config_require(&d->cfg, d->rec->required_settings, who, &cause) != 0) {
+		fprintf(stderr, "vibnd: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* The database threads of webhooks and the tenant API, and their routes. */
+static void
+vibnd_api_start(struct vibnd *d)
+{
+	struct dbpool_config ac;
+
+	memset(&ac, 0, sizeof ac);
+	ac.conninfo = config_str(&d->cfg, CFG_DATABASE_URL);
+	ac.threads = (int)config_int(&d->cfg, CFG_API_CONNECTIONS);
+	ac.timeout_ms = config_ms(&d->cfg, CFG_API_TIMEOUT);
+	ac.appname = "vibnd-api";
+	dbpool_start(&ac);
+	if (config_int(&d->cfg, CFG_WEBHOOKS))
+		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
+	else
+		log_info(
+		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");
+	api_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
+	mcp_http_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET),
+	                  config_str(&d->cfg, CFG_PUBLIC_URL));
+}
+
+/* rec_host.setting: the daemon's configuration by variable name. */
+static const char *
+vibnd_setting(const struct rec_host *host, const char *name)
+{
+	return config_get(host->arg, name);
+}
+
+static void
+vibnd_start(struct vibnd *d)
+{
+	struct worker_config wc;
+	char *cause = NULL;
+
+	struct rec_host host = {vibnd_setting, (int)config_int(&d->cfg, CFG_WORKERS),
+	                        metrics_upstream_request, &d->cfg};
+
+	loop_init();
+	if (d->rec->init != NULL && d->rec->init(&host, &d->rec_state, &cause) != 0)
+		fatalx("reconciler %s: %s", d->rec->name, cause);
+	metrics_init(d->rec->name, (int)config_int(&d->cfg, CFG_WORKERS));
+	if (httpd_start(config_str(&d->cfg, CFG_LISTEN), &cause) != 0)
+		fatalx("%s", cause);
+	health_register(vibnd_ready, d);
+	vibnd_api_start(d);
+
+	memset(&wc, 0, sizeof wc);
+	wc.conninfo = config_str(&d->cfg, CFG_DATABASE_URL);
+	wc.workers = (int)config_int(&d->cfg, CFG_WORKERS);
+	wc.lease_ms = config_ms(&d->cfg, CFG_LEASE_DURATION);
+	wc.backoff_base_ms = config_ms(&d->cfg, CFG_BACKOFF_BASE);
+	wc.backoff_cap_ms = config_ms(&d->cfg, CFG_BACKOFF_CAP);
+	wc.poll_ms = config_ms(&d->cfg, CFG_POLL_INTERVAL);
+	wc.rec = d->rec;
+	wc.rec_state = d->rec_state;
+	d->pool = worker_start(&wc, vibnd_worker_exited, d);
+	d->keeper = keeper_start(wc.conninfo, d->pool, wc.lease_ms);
+	d->listen = listen_start(wc.conninfo, VIBND_CHANNEL, vibnd_on_notify, vibnd_on_listen, d);
+	d->resync = resync_start(config_ms(&d->cfg, CFG_RESYNC_INTERVAL), vibnd_resync_tick, d);
+	d->sigterm = evsignal_new(loop_base(), SIGTERM, vibnd_signal, d);
+	d->sigint = evsignal_new(loop_base(), SIGINT, vibnd_signal, d);
+	if (d->sigterm == NULL || d->sigint == NULL || evsignal_add(d->sigterm, NULL) != 0 ||
+	    evsignal_add(d->sigint, NULL) != 0)
+		fatalx("cannot install signal handlers");
+	log_info("vibnd %s started: listen=%s workers=%d reconciler=%s instance=%s", VIBN_VERSION,
+	         config_str(&d->cfg, CFG_LISTEN), wc.workers, d->rec->name,
+	         worker_instance(d->pool));
+}
+
+int
+daemon_main(int argc, char **argv, const struct reconciler *const *reconcilers)
+{
+	struct vibnd d;
+	enum config_action act;
+
+	memset(&d, 0, sizeof d);
+	d.reconcilers = reconcilers;
+	log_init("vibnd", LOG_LVL_INFO);
+	act = config_load(&d.cfg, argc, argv);
+	if (act != CONFIG_RUN) {
+		config_free(&d.cfg);
+		return act == CONFIG_EXIT_OK ? 0 : 1;
+	}
+	if (d.cfg.verbose)
+		log_init("vibnd", LOG_LVL_DEBUG);
+	if (vibnd_select(&d) != 0) {
+		config_free(&d.cfg);
+		return 1;
+	}
+	if (d.cfg.check_only) {
+		int rc = vibnd_check(&d);
+
+		config_free(&d.cfg);
+		return rc;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	vibnd_start(&d);
+	event_base_dispatch(loop_base());
+
+	if (d.abandoned) {
+		/* Worker threads are still inside the reconciler; their leases are released.
+		 * Leave without waiting for them. */
+		log_info("vibnd stopped (reconciles abandoned)");
+		_exit(0);
+	}
+	worker_free(d.pool);
+	if (d.rec->fini != NULL)
+		d.rec->fini(d.rec_state);
+	event_free(d.sigterm);
+	event_free(d.sigint);
+	loop_free();
+	log_info("vibnd stopped");
+	config_free(&d.cfg);
+	return 0;
+}

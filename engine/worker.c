@@ -1,0 +1,542 @@
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clients/db.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
+#include "httpd/metrics.h"
+#include "engine/queue.h"
+
+#define WORKER_RETRY_MIN_MS 100
+#define WORKER_RETRY_MAX_MS 5000
+
+struct worker {
+	struct worker_pool *pool;
+	int index;
+	pthread_t thread;
+	int started;
+	PGconn *db;
+	uint64_t seq;
+	int64_t retry_ms; /* current reconnect backoff */
+	/* Guarded by pool->lock. */
+	int busy;
+	char ws[40];
+	char owner[160];
+};
+
+struct worker_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct worker_config cfg;
+	char *conninfo;
+	char instance[96];
+	struct worker *w;
+	loop_fn on_exit;
+	void *on_exit_arg;
+	/* Guarded by lock (stopping is also read without it by reconcilers: a hint). */
+	volatile int stopping;
+	int abandoned;
+	int ready;
+	int tokens;
+	int64_t next_due; /* monotonic ms of the earliest known due item, INT64_MAX: none */
+	int running;
+};
+
+static void
+worker_timespec(int64_t mono_ms, struct timespec *ts)
+{
+	ts->tv_sec = mono_ms / 1000;
+	ts->tv_nsec = (mono_ms % 1000) * 1000000L;
+}
+
+/* Waits until woken (a token), stopped, timeout_ms passed, or (use_due) the pool's next
+ * due time arrived. Consumes one token or the due time. */
+static void
+worker_wait(struct worker *w, int64_t timeout_ms, int use_due)
+{
+	struct worker_pool *p = w->pool;
+	int64_t deadline = util_now_ms() + timeout_ms;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping && p->tokens == 0) {
+		int64_t now = util_now_ms(), until = deadline;
+
+		if (use_due && p->next_due <= now) {
+			p->next_due = INT64_MAX;
+			break;
+		}
+		if (now >= deadline)
+			break;
+		if (use_due && p->next_due < until)
+			until = p->next_due;
+		worker_timespec(until, &ts);
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	}
+	if (p->tokens > 0)
+		p->tokens--;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sleeps ms unless the pool is abandoned; tokens do not interrupt it. */
+static void
+worker_pause(struct worker *w, int64_t ms)
+{
+	struct worker_pool *p = w->pool;
+	int64_t deadline = util_now_ms() + ms;
+	struct timespec ts;
+
+	worker_timespec(deadline, &ts);
+	pthread_mutex_lock(&p->lock);
+	while (!p->abandoned && util_now_ms() < deadline)
+		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int
+worker_stopping(struct worker_pool *p)
+{
+	int s;
+
+	pthread_mutex_lock(&p->lock);
+	s = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+static int64_t
+worker_next_retry(struct worker *w)
+{
+	int64_t d = w->retry_ms == 0 ? WORKER_RETRY_MIN_MS : w->retry_ms * 2;
+
+	if (d > WORKER_RETRY_MAX_MS)
+		d = WORKER_RETRY_MAX_MS;
+	w->retry_ms = d;
+	/* Jitter, so a restarted Postgres is not hit by every worker at once. */
+	return (int64_t)((double)d * (0.5 + 0.5 * util_random_unit()));
+}
+
+/* Connects if needed. Returns 0, or -1 after logging (the caller waits and retries). */
+static int
+worker_connect(struct worker *w)
+{
+	char *cause = NULL;
+
+	if (w->db != NULL)
+		return 0;
+	w->db = db_connect(w->pool->conninfo, "vibnd-worker", &cause);
+	if (w->db == NULL) {
+		/* The first failure of an episode is a warning, repeats are debug. */
+		if (w->retry_ms == 0)
+			log_warn("worker %d: %s", w->index, cause);
+		else
+			log_debug("worker %d: %s", w->index, cause);
+		free(cause);
+		return -1;
+	}
+	if (w->retry_ms != 0)
+		log_info("worker %d: database connection restored", w->index);
+	w->retry_ms = 0;
+	return 0;
+}
+
+/* After a failed query: drop a broken connection so the next round reconnects. */
+static void
+worker_db_failed(struct worker *w, const char *what, char *cause)
+{
+	int broken = w->db == NULL || PQstatus(w->db) != CONNECTION_OK;
+
+	if (w->retry_ms == 0)
+		log_warn("worker %d: %s: %s", w->index, what, cause);
+	free(cause);
+	if (broken && w->db != NULL) {
+		PQfinish(w->db);
+		w->db = NULL;
+	}
+}
+
+/* A reconciler must leave the connection idle; repair it if not. */
+static void
+worker_check_conn(struct worker *w, const char *fields)
+{
+	char *cause = NULL;
+
+	if (w->db == NULL)
+		return;
+	switch (PQtransactionStatus(w->db)) {
+	case PQTRANS_IDLE:
+		return;
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		log_warn_kv(fields, "reconciler left a transaction open; rolling back");
+		if (db_command(w->db, "ROLLBACK", 0, NULL, &cause) == 0)
+			return;
+		free(cause);
+		break;
+	default:
+		break;
+	}
+	PQfinish(w->db);
+	w->db = NULL;
+}
+
+/* Writes the run's outcome, reconnecting and retrying through a database outage for as
+ * long as the lease could still be ours (the keeper renews it meanwhile), unless the
+ * shutdown deadline passed. Returns the SQL function's answer, or NULL. */
+static const char *
+worker_finish(struct worker *w, const struct queue_item *item, const char *owner,
+              const struct rec_result *res, const char *fields)
+{
+	struct worker_pool *p = w->pool;
+	int64_t deadline = util_now_ms() + 4 * p->cfg.lease_ms;
+	const char *how = NULL;
+	char *cause = NULL;
+	int rc;
+
+	for (;;) {
+		if (worker_connect(w) == 0) {
+			if (res->cls != REC_OK) {
+				int64_t delay = queue_backoff_ms(
+				    res->cls == REC_PERMANENT ? 64 : item->attempts + 1,
+				    p->cfg.backoff_base_ms, p->cfg.backoff_cap_ms,
+				    util_random_unit());
+				int64_t wait =
+				    res->not_before_ms > 0 ? res->not_before_ms - util_now_ms() : 0;
+
+				rc = queue_fail(
+				    w->db, item->workspace_id, owner, delay, wait > 0 ? wait : 0,
+				    res->message[0] ? res->message : "error", &how, &cause);
+			} else {
+				rc = queue_complete(
+				    w->db, item->workspace_id, owner,
+				    res->requeue_after_ms > 0 ? res->requeue_after_ms : -1, &how,
+				    &cause);
+			}
+			if (rc == 0) {
+				w->retry_ms = 0;
+				return how;
+			}
+			if (PQstatus(w->db) == CONNECTION_OK) {
+				log_error_kv(fields, "recording the outcome failed: %s", cause);
+				free(cause);
+				return NULL;
+			}
+			worker_db_failed(w, "recording the outcome", cause);
+			cause = NULL;
+		}
+		pthread_mutex_lock(&p->lock);
+		rc = p->abandoned;
+		pthread_mutex_unlock(&p->lock);
+		if (rc || util_now_ms() > deadline) {
+			log_error_kv(fields,
+			             "giving up recording the outcome; the lease will expire");
+			return NULL;
+		}
+		worker_pause(w, worker_next_retry(w));
+	}
+}
+
+static enum metrics_result
+worker_metrics_result(const struct rec_result *res)
+{
+	if (res->cls != REC_OK)
+		return METRICS_ERROR;
+	return res->requeue_after_ms > 0 ? METRICS_REQUEUE_AFTER : METRICS_SUCCESS;
+}
+
+static void
+worker_run(struct worker *w, const struct queue_item *item, const char *owner)
+{
+	struct worker_pool *p = w->pool;
+	struct rec_result res;
+	struct rec_ctx ctx;
+	unsigned char rnd[8];
+	char rid[17], fields[160];
+	const char *how;
+	int64_t t0;
+	double secs;
+
+	util_random_bytes(rnd, sizeof rnd);
+	util_hex(rnd, sizeof rnd, rid);
+	snprintf(fields, sizeof fields, "workspace=%s reconcile=%s", item->workspace_id, rid);
+	pthread_mutex_lock(&p->lock);
+	w->busy = 1;
+	snprintf(w->ws, sizeof w->ws, "%s", item->workspace_id);
+	snprintf(w->owner, sizeof w->owner, "%s", owner);
+	pthread_mutex_unlock(&p->lock);
+	metrics_queue_wait(item->waited);
+	metrics_active_workers(1);
+	if (item->prev_owner[0] != '\0')
+		log_warn_kv(fields, "took over an expired lease from %s", item->prev_owner);
+	log_debug_kv(fields, "reconcile start: priority %d, attempts %d, reason %s, waited %.3fs",
+	             item->priority, item->attempts, item->reason, item->waited);
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.workspace_id = item->workspace_id;
+	ctx.db = w->db;
+	ctx.worker = w->index;
+	ctx.reconcile_id = rid;
+	ctx.lease_owner = owner;
+	ctx.attempts = item->attempts;
+	ctx.priority = item->priority;
+	ctx.reason = item->reason;
+	ctx.queue_seconds = item->waited;
+	ctx.log_fields = fields;
+	ctx.stopping = &p->stopping;
+	rec_done(&res);
+	t0 = util_now_us();
+	p->cfg.rec->reconcile(&ctx, p->cfg.rec_state, &res);
+	secs = (double)(util_now_us() - t0) / 1e6;
+	worker_check_conn(w, fields);
+
+	how = worker_finish(w, item, owner, &res, fields);
+	metrics_reconcile(worker_metrics_result(&res), res.cls == REC_PERMANENT, secs);
+	if (res.cls != REC_OK) {
+		if (how != NULL && strcmp(how, "lost") != 0)
+			metrics_retry();
+		log_warn_kv(fields, "reconcile failed (%s, attempt %d, %.3fs, next: %s): %s",
+		            rec_class_name(res.cls), item->attempts + 1, secs,
+		            how ? how : "unrecorded", res.message[0] ? res.message : "error");
+	} else if (how != NULL && strcmp(how, "lost") == 0) {
+		log_warn_kv(fields, "reconcile finished after its lease was lost (%.3fs)", secs);
+	} else if (item->priority == 0 || log_enabled(LOG_LVL_DEBUG)) {
+		log_info_kv(fields, "reconcile %s (%.3fs%s%s)",
+		            res.requeue_after_ms > 0 ? "requeued" : "done", secs,
+		            how && strcmp(how, "followup") == 0 ? ", follow-up run queued" : "",
+		            item->priority ? ", background" : "");
+	}
+	pthread_mutex_lock(&p->lock);
+	w->busy = 0;
+	pthread_mutex_unlock(&p->lock);
+	metrics_active_workers(-1);
+}
+
+/* Nothing claimable: learn when something will be, tell the pool, and wait. */
+static void
+worker_idle(struct worker *w)
+{
+	struct worker_pool *p = w->pool;
+	char *cause = NULL;
+	int64_t ms = -1;
+	int64_t poll = (int64_t)((double)p->cfg.poll_ms * (0.9 + 0.2 * util_random_unit()));
+
+	if (queue_next_due(w->db, &ms, &cause) != 0) {
+		worker_db_failed(w, "reading the next due time", cause);
+	} else if (ms >= 0) {
+		int64_t due = util_now_ms() + (ms < 1 ? 1 : ms);
+
+		pthread_mutex_lock(&p->lock);
+		if (due < p->next_due)
+			p->next_due = due;
+		pthread_mutex_unlock(&p->lock);
+	}
+	worker_wait(w, poll, 1);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct worker_pool *p = w->pool;
+	struct queue_item item;
+	char owner[160], *cause = NULL;
+	int rc, ready;
+
+	while (!worker_stopping(p)) {
+		if (worker_connect(w) != 0) {
+			worker_wait(w, worker_next_retry(w), 0);
+			continue;
+		}
+		pthread_mutex_lock(&p->lock);
+		ready = p->ready;
+		pthread_mutex_unlock(&p->lock);
+		if (!ready) {
+			worker_wait(w, 1000, 0);
+			continue;
+		}
+		snprintf(owner, sizeof owner, "%s/w%d/%llu", p->instance, w->index,
+		         (unsigned long long)++w->seq);
+		rc = queue_claim(w->db, owner, p->cfg.lease_ms, &item, &cause);
+		if (rc < 0) {
+			worker_db_failed(w, "claiming", cause);
+			cause = NULL;
+			worker_wait(w, worker_next_retry(w), 0);
+			continue;
+		}
+		w->retry_ms = 0;
+		if (rc == 0)
+			worker_idle(w);
+		else
+			worker_run(w, &item, owner);
+	}
+	if (w->db != NULL)
+		PQfinish(w->db);
+	w->db = NULL;
+	pthread_mutex_lock(&p->lock);
+	p->running--;
+	pthread_mutex_unlock(&p->lock);
+	log_debug("worker %d: stopped", w->index);
+	if (p->on_exit != NULL)
+		loop_call(p->on_exit, p->on_exit_arg);
+	return NULL;
+}
+
+struct worker_pool *
+worker_start(const struct worker_config *cfg, loop_fn on_exit, void *arg)
+{
+	struct worker_pool *p = xcalloc(1, sizeof *p);
+	pthread_condattr_t ca;
+	char host[64] = "";
+	unsigned char rnd[3];
+	char hex[7];
+
+	p->cfg = *cfg;
+	p->conninfo = xstrdup(cfg->conninfo);
+	p->cfg.conninfo = p->conninfo;
+	p->on_exit = on_exit;
+	p->on_exit_arg = arg;
+	p->next_due = INT64_MAX;
+	gethostname(host, sizeof host - 1);
+	util_random_bytes(rnd, sizeof rnd);
+	util_hex(rnd, sizeof rnd, hex);
+	snprintf(p->instance, sizeof p->instance, "%s:%d:%s", host[0] ? host : "vibnd",
+	         (int)getpid(), hex);
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	p->w = xcalloc((size_t)cfg->workers, sizeof *p->w);
+	for (int i = 0; i < cfg->workers; i++) {
+		struct worker *w = &p->w[i];
+
+		w->pool = p;
+		w->index = i;
+		pthread_mutex_lock(&p->lock);
+		p->running++;
+		pthread_mutex_unlock(&p->lock);
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			fatal("starting worker %d", i);
+		w->started = 1;
+	}
+	return p;
+}
+
+const char *
+worker_instance(const struct worker_pool *p)
+{
+	return p->instance;
+}
+
+void
+worker_wake(struct worker_pool *p, int n)
+{
+	int all = p->cfg.workers;
+
+	pthread_mutex_lock(&p->lock);
+	if (n < 0 || n >= all) {
+		p->tokens = all;
+		pthread_cond_broadcast(&p->cond);
+	} else {
+		p->tokens += n;
+		if (p->tokens > all)
+			p->tokens = all;
+		/* Tokens are taken by whoever wakes; broadcast keeps it simple and, with
+		 * few idle waiters, cheap. */
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+worker_set_ready(struct worker_pool *p, int ready)
+{
+	pthread_mutex_lock(&p->lock);
+	if (ready && !p->ready) {
+		p->tokens = p->cfg.workers;
+		pthread_cond_broadcast(&p->cond);
+	}
+	p->ready = ready;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+worker_stop(struct worker_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
+worker_abandon(struct worker_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->abandoned = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int
+worker_running(struct worker_pool *p)
+{
+	int n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->running;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+void
+worker_inflight(struct worker_pool *p, char ***ws, char ***owners, int *n)
+{
+	int k = 0;
+
+	*ws = xcalloc((size_t)p->cfg.workers + 1, sizeof **ws);
+	*owners = xcalloc((size_t)p->cfg.workers + 1, sizeof **owners);
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->cfg.workers; i++) {
+		if (!p->w[i].busy)
+			continue;
+		(*ws)[k] = xstrdup(p->w[i].ws);
+		(*owners)[k] = xstrdup(p->w[i].owner);
+		k++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	*n = k;
+}
+
+void
+worker_inflight_free(char **ws, char **owners, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(ws[i]);
+		free(owners[i]);
+	}
+	free(ws);
+	free(owners);
+}
+
+void
+worker_free(struct worker_pool *p)
+{
+	if (p == NULL)
+		return;
+	for (int i = 0; i < p->cfg.workers; i++)
+		if (p->w[i].started)
+			pthread_join(p->w[i].thread, NULL);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p->w);
+	free(p->conninfo);
+	free(p);
+}

@@ -1,0 +1,57 @@
+/* The worker pool: VIBN_WORKERS threads, each with its own Postgres connection, claiming
+ * queue items and running the reconciler on them. The loop never blocks on them: it
+ * wakes them (worker_wake, after a NOTIFY or a reconnect) and hears of their exit
+ * through loop_call. Idle workers also look at the queue when the next known item falls
+ * due and at least every poll interval, so a lost notification only costs latency. */
+#ifndef VIBN_WORKER_H
+#define VIBN_WORKER_H
+
+#include <stdint.h>
+
+#include "controller/loop.h"
+#include "reconcilers/reconciler.h"
+
+struct worker_config {
+	const char *conninfo; /* copied */
+	int workers;
+	int64_t lease_ms;
+	int64_t backoff_base_ms;
+	int64_t backoff_cap_ms;
+	int64_t poll_ms;
+	const struct reconciler *rec; /* borrowed, static */
+	void *rec_state;              /* borrowed; the reconciler's init state */
+};
+
+struct worker_pool;
+
+/* Starts the threads. on_exit(arg) runs on the loop thread each time a worker thread
+ * ends (after worker_stop). Returns the pool (owned; worker_free). */
+struct worker_pool *worker_start(const struct worker_config *cfg, loop_fn on_exit, void *arg);
+
+/* The instance id that prefixes every lease owner of this process (borrowed). */
+const char *worker_instance(const struct worker_pool *p);
+
+/* Wakes n idle workers to look at the queue; n < 0 wakes all (after a reconnect). */
+void worker_wake(struct worker_pool *p, int n);
+
+/* Whether the schema is current: workers claim nothing until it is. Setting it wakes all. */
+void worker_set_ready(struct worker_pool *p, int ready);
+
+/* Stops claiming: idle workers exit at once, busy ones after their current run. */
+void worker_stop(struct worker_pool *p);
+
+/* Busy workers stop retrying the write of their outcome (shutdown deadline passed). */
+void worker_abandon(struct worker_pool *p);
+
+/* Threads still running. */
+int worker_running(struct worker_pool *p);
+
+/* Snapshot of the leases held by running reconciles: parallel arrays of *n new strings
+ * (free with worker_inflight_free). */
+void worker_inflight(struct worker_pool *p, char ***ws, char ***owners, int *n);
+void worker_inflight_free(char **ws, char **owners, int n);
+
+/* Joins every thread (call once worker_running is 0) and frees the pool. */
+void worker_free(struct worker_pool *p);
+
+#endif

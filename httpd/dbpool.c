@@ -1,0 +1,499 @@
+#include "dbpool.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "clients/db.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "httpd/httpd.h"
+#include "controller/loop.h"
+
+#define DBPOOL_QUEUE_DEFAULT   1024
+#define DBPOOL_TIMER_MARGIN_MS 200
+
+enum dbpool_state { DBPOOL_QUEUED, DBPOOL_RUNNING, DBPOOL_DONE };
+
+struct dbpool_job {
+	TAILQ_ENTRY(dbpool_job) entry;
+	struct httpd_req *req; /* NULL: background, or already answered (timeout) */
+	dbpool_work fn;        /* or: */
+	dbpool_batch_work batch_fn;
+	void *arg;
+	void (*free_arg)(void *);
+	int64_t timeout_ms;
+	struct event *timer;
+	enum dbpool_state state; /* under dbpool.mu */
+	int unavailable;         /* the database could not be reached: fn never ran */
+	struct dbpool_reply reply;
+};
+
+TAILQ_HEAD(dbpool_list, dbpool_job);
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct dbpool_list pending, done;
+	long npending;
+	int queue_max;
+	int stopping;
+	int started;
+	int nthreads;
+	pthread_t *threads;
+	char *conninfo;
+	char *appname;
+	int64_t timeout_ms;
+	struct event *done_ev;
+	struct dbpool_stats st;
+} dbpool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void
+dbpool_reply_clear(struct dbpool_reply *r)
+{
+	buf_free(&r->body);
+	for (int i = 0; i < r->nheaders; i++) {
+		free(r->hname[i]);
+		free(r->hvalue[i]);
+	}
+	r->nheaders = 0;
+}
+
+static void
+dbpool_job_free(struct dbpool_job *job)
+{
+	if (job->timer != NULL)
+		event_free(job->timer);
+	if (job->free_arg != NULL)
+		job->free_arg(job->arg);
+	dbpool_reply_clear(&job->reply);
+	free(job);
+}
+
+/* Sends the job's reply (loop thread). */
+static void
+dbpool_send(struct dbpool_job *job)
+{
+	struct dbpool_reply *r = &job->reply;
+
+	if (job->req == NULL)
+		return;
+	if (job->unavailable) {
+		httpd_error(job->req, 503, "db_unavailable", "database unavailable");
+	} else if (r->status == 0) {
+		httpd_error(job->req, 500, "internal", "internal error");
+	} else {
+		for (int i = 0; i < r->nheaders; i++)
+			httpd_set_header(job->req, r->hname[i], r->hvalue[i]);
+		httpd_reply(job->req, r->status,
+		            r->body.len == 0  ? NULL
+		            : r->content_type ? r->content_type
+		                              : "application/json",
+		            r->body.len ? r->body.data : "", r->body.len);
+	}
+	job->req = NULL;
+}
+
+/* Delivers finished jobs: runs on the loop thread when a database thread signals. */
+static void
+dbpool_deliver(evutil_socket_t fd, short what, void *unused)
+{
+	struct dbpool_list ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct dbpool_job *job;
+
+	pthread_mutex_lock(&dbpool.mu);
+	TAILQ_CONCAT(&ready, &dbpool.done, entry);
+	pthread_mutex_unlock(&dbpool.mu);
+	while ((job = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, job, entry);
+		dbpool_send(job);
+		dbpool_job_free(job);
+	}
+}
+
+/* The deadline passed (loop thread): answer 503 now. A queued job is dropped unrun; a
+ * running one is freed when its thread finishes with it. */
+static void
+dbpool_timeout(evutil_socket_t fd, short what, void *p)
+{
+	struct dbpool_job *job = p;
+	int queued;
+
+	pthread_mutex_lock(&dbpool.mu);
+	queued = job->state == DBPOOL_QUEUED;
+	if (queued) {
+		TAILQ_REMOVE(&dbpool.pending, job, entry);
+		dbpool.npending--;
+	}
+	dbpool.st.timeouts++;
+	pthread_mutex_unlock(&dbpool.mu);
+	if (job->req != NULL)
+		httpd_error(job->req, 503, "timeout", "the database did not answer in time");
+	job->req = NULL;
+	if (queued)
+		dbpool_job_free(job);
+}
+
+/* Makes sure *db is a live connection with statement_timeout = timeout_ms. */
+static int
+dbpool_connection(PGconn **db, int64_t *cur_timeout, int64_t timeout_ms)
+{
+	char *cause = NULL, t[32];
+	const char *p[1] = {t};
+
+	if (*db != NULL && PQstatus(*db) != CONNECTION_OK) {
+		PQfinish(*db);
+		*db = NULL;
+	}
+	if (*db == NULL) {
+		*db = db_connect(dbpool.conninfo, dbpool.appname, &cause);
+		if (*db == NULL) {
+			log_warn("api database: %s", cause);
+			free(cause);
+			return -1;
+		}
+		*cur_timeout = -1;
+	}
+	if (*cur_timeout == timeout_ms)
+		return 0;
+	snprintf(t, sizeof t, "%lld", (long long)timeout_ms);
+	/* lock_timeout too: a row lock held by a stuck transaction must not eat the deadline
+	 * silently; idle-in-transaction can never be ours, but costs nothing to bound. */
+	if (db_command(*db,
+	               "SELECT set_config('statement_timeout', $1, false), "
+	               "set_config('lock_timeout', $1, false), "
+	               "set_config('idle_in_transaction_session_timeout', $1, false), "
+	               "set_config('TimeZone', 'UTC', false), "
+	               "set_config('plan_cache_mode', 'force_generic_plan', false)",
+	               1, p, &cause) != 0) {
+		log_warn("api database: %s", cause);
+		free(cause);
+		PQfinish(*db);
+		*db = NULL;
+		return -1;
+	}
+	*cur_timeout = timeout_ms;
+	return 0;
+}
+
+/* Takes the first queued job and, when it is batched, the queued jobs of the same batch
+ * function after it. Called with dbpool.mu held. */
+static int
+dbpool_take(struct dbpool_job **batch)
+{
+	struct dbpool_job *job = TAILQ_FIRST(&dbpool.pending), *next;
+	int n = 0;
+
+	for (; job != NULL && n < DBPOOL_BATCH_MAX; job = next) {
+		next = TAILQ_NEXT(job, entry);
+		if (n > 0 && (batch[0]->batch_fn == NULL || job->batch_fn != batch[0]->batch_fn))
+			continue;
+		TAILQ_REMOVE(&dbpool.pending, job, entry);
+		dbpool.npending--;
+		job->state = DBPOOL_RUNNING;
+		batch[n++] = job;
+		if (job->batch_fn == NULL)
+			break;
+	}
+	return n;
+}
+
+static void
+dbpool_run(PGconn **db, int64_t *cur_timeout, struct dbpool_job **batch, int n)
+{
+	void *args[DBPOOL_BATCH_MAX];
+	struct dbpool_reply *outs[DBPOOL_BATCH_MAX];
+	int64_t timeout_ms = batch[0]->timeout_ms;
+
+	for (int i = 1; i < n; i++)
+		if (batch[i]->timeout_ms < timeout_ms)
+			timeout_ms = batch[i]->timeout_ms;
+	if (dbpool_connection(db, cur_timeout, timeout_ms) != 0) {
+		for (int i = 0; i < n; i++)
+			batch[i]->unavailable = 1;
+		return;
+	}
+	if (batch[0]->batch_fn != NULL) {
+		for (int i = 0; i < n; i++) {
+			args[i] = batch[i]->arg;
+			outs[i] = &batch[i]->reply;
+		}
+		batch[0]->batch_fn(*db, args, outs, n);
+	} else {
+		batch[0]->fn(*db, batch[0]->arg, &batch[0]->reply);
+	}
+	/* A failed or busy connection is not reused. */
+	if (PQstatus(*db) != CONNECTION_OK || PQtransactionStatus(*db) != PQTRANS_IDLE) {
+		PQfinish(*db);
+		*db = NULL;
+	}
+}
+
+static void *
+dbpool_thread(void *unused)
+{
+	struct dbpool_job *batch[DBPOOL_BATCH_MAX];
+	PGconn *db = NULL;
+	int64_t cur_timeout = -1;
+	int n;
+
+	for (;;) {
+		pthread_mutex_lock(&dbpool.mu);
+		while (!dbpool.stopping && TAILQ_EMPTY(&dbpool.pending))
+			pthread_cond_wait(&dbpool.cv, &dbpool.mu);
+		if (dbpool.stopping) {
+			pthread_mutex_unlock(&dbpool.mu);
+			break;
+		}
+		n = dbpool_take(batch);
+		pthread_mutex_unlock(&dbpool.mu);
+
+		dbpool_run(&db, &cur_timeout, batch, n);
+
+		pthread_mutex_lock(&dbpool.mu);
+		for (int i = 0; i < n; i++) {
+			batch[i]->state = DBPOOL_DONE;
+			dbpool.st.done++;
+			dbpool.st.unavailable += (unsigned long long)batch[i]->unavailable;
+			TAILQ_INSERT_TAIL(&dbpool.done, batch[i], entry);
+		}
+		pthread_mutex_unlock(&dbpool.mu);
+		event_active(dbpool.done_ev, EV_READ, 0);
+	}
+	if (db != NULL)
+		PQfinish(db);
+	return NULL;
+}
+
+void
+dbpool_start(const struct dbpool_config *cfg)
+{
+	if (dbpool.started)
+		fatalx("dbpool: started twice");
+	TAILQ_INIT(&dbpool.pending);
+	TAILQ_INIT(&dbpool.done);
+	dbpool.npending = 0;
+	dbpool.stopping = 0;
+	dbpool.queue_max = cfg->queue_max > 0 ? cfg->queue_max : DBPOOL_QUEUE_DEFAULT;
+	dbpool.conninfo = xstrdup(cfg->conninfo);
+	dbpool.appname = xstrdup(cfg->appname ? cfg->appname : "vibnd-api");
+	dbpool.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
+	dbpool.nthreads = cfg->threads > 0 ? cfg->threads : 1;
+	memset(&dbpool.st, 0, sizeof dbpool.st);
+	dbpool.done_ev = event_new(loop_base(), -1, 0, dbpool_deliver, NULL);
+	if (dbpool.done_ev == NULL)
+		fatalx("dbpool: cannot create the completion event");
+	dbpool.threads = xcalloc((size_t)dbpool.nthreads, sizeof *dbpool.threads);
+	for (int i = 0; i < dbpool.nthreads; i++)
+		if (pthread_create(&dbpool.threads[i], NULL, dbpool_thread, NULL) != 0)
+			fatalx("dbpool: cannot start a database thread");
+	dbpool.started = 1;
+}
+
+void
+dbpool_stop(void)
+{
+	struct dbpool_job *job;
+
+	if (!dbpool.started)
+		return;
+	pthread_mutex_lock(&dbpool.mu);
+	dbpool.stopping = 1;
+	pthread_cond_broadcast(&dbpool.cv);
+	pthread_mutex_unlock(&dbpool.mu);
+	for (int i = 0; i < dbpool.nthreads; i++)
+		pthread_join(dbpool.threads[i], NULL);
+	free(dbpool.threads);
+	dbpool.threads = NULL;
+	/* The threads are gone: the lists are ours alone. */
+	while ((job = TAILQ_FIRST(&dbpool.pending)) != NULL) {
+		TAILQ_REMOVE(&dbpool.pending, job, entry);
+		if (job->req != NULL)
+			httpd_error(job->req, 503, "shutting_down", "shutting down");
+		job->req = NULL;
+		dbpool_job_free(job);
+	}
+	dbpool.npending = 0;
+	dbpool_deliver(-1, 0, NULL);
+	event_free(dbpool.done_ev);
+	dbpool.done_ev = NULL;
+	free(dbpool.conninfo);
+	free(dbpool.appname);
+	dbpool.conninfo = dbpool.appname = NULL;
+	dbpool.started = 0;
+}
+
+static int
+dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn, void *arg,
+               void (*free_arg)(void *), int64_t timeout_ms)
+{
+	struct dbpool_job *job;
+	int refused = 0;
+
+	if (timeout_ms <= 0)
+		timeout_ms = dbpool.timeout_ms;
+	job = xcalloc(1, sizeof *job);
+	job->req = req;
+	job->fn = fn;
+	job->batch_fn = batch_fn;
+	job->arg = arg;
+	job->free_arg = free_arg;
+	job->timeout_ms = timeout_ms;
+	buf_init(&job->reply.body);
+
+	pthread_mutex_lock(&dbpool.mu);
+	if (!dbpool.started || dbpool.stopping || dbpool.npending >= dbpool.queue_max) {
+		refused = 1;
+		dbpool.st.overloaded++;
+	}
+	pthread_mutex_unlock(&dbpool.mu);
+	if (refused) {
+		if (req != NULL) {
+			httpd_set_header(req, "Retry-After", "1");
+			httpd_error(req, 503, "overloaded",
+			            "too many requests waiting for the database");
+		}
+		job->req = NULL;
+		dbpool_job_free(job);
+		return -1;
+	}
+	if (req != NULL) {
+		/* A margin over statement_timeout, so that the database's own error (more
+		 * precise) normally wins; the timer is for a database that does not answer. */
+		int64_t ms = timeout_ms + DBPOOL_TIMER_MARGIN_MS;
+		struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+		httpd_defer(req);
+		job->timer = evtimer_new(loop_base(), dbpool_timeout, job);
+		if (job->timer == NULL || evtimer_add(job->timer, &tv) != 0)
+			fatalx("dbpool: cannot arm a request deadline");
+	}
+	pthread_mutex_lock(&dbpool.mu);
+	job->state = DBPOOL_QUEUED;
+	TAILQ_INSERT_TAIL(&dbpool.pending, job, entry);
+	dbpool.npending++;
+	pthread_cond_signal(&dbpool.cv);
+	pthread_mutex_unlock(&dbpool.mu);
+	return 0;
+}
+
+int
+dbpool_submit_timeout(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *),
+                      int64_t timeout_ms)
+{
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, timeout_ms);
+}
+
+int
+dbpool_submit(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *))
+{
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0);
+}
+
+int
+dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
+                    void (*free_arg)(void *))
+{
+	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0);
+}
+
+static PGresult *
+dbpool_exec_prepared(PGconn *db, const char *name, int nparams, const char *const *params,
+                     char **cause)
+{
+	PGresult *res = PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return res;
+	*cause = db_oneline(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db));
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *
+dbpool_exec(PGconn *db, const char *name, const char *sql, int nparams, const char *const *params,
+            char **cause)
+{
+	PGresult *res;
+
+	*cause = NULL;
+	res = PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK)
+		return res;
+	/* Not prepared on this connection yet (26000): prepare, then run. */
+	if (res == NULL || strcmp(db_sqlstate(res), "26000") != 0) {
+		*cause = db_oneline(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db));
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	res = PQprepare(db, name, sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*cause = db_oneline(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(db));
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	return dbpool_exec_prepared(db, name, nparams, params, cause);
+}
+
+void
+dbpool_reply_json(struct dbpool_reply *out, int status, const char *json)
+{
+	out->status = status;
+	out->content_type = "application/json";
+	buf_reset(&out->body);
+	buf_puts(&out->body, json);
+}
+
+void
+dbpool_reply_error(struct dbpool_reply *out, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	out->status = status;
+	out->content_type = "application/json";
+	buf_reset(&out->body);
+	buf_puts(&out->body, "{\"error\": ");
+	httpd_json_string(&out->body, msg);
+	buf_puts(&out->body, ", \"code\": ");
+	httpd_json_string(&out->body, code);
+	buf_puts(&out->body, "}\n");
+	free(msg);
+}
+
+void
+dbpool_reply_header(struct dbpool_reply *out, const char *name, const char *value)
+{
+	if (out->nheaders == DBPOOL_MAX_HEADERS)
+		return;
+	out->hname[out->nheaders] = xstrdup(name);
+	out->hvalue[out->nheaders] = xstrdup(value);
+	out->nheaders++;
+}
+
+void
+dbpool_reply_db_error(struct dbpool_reply *out, const char *what, const char *cause)
+{
+	log_warn("api database: %s: %s", what, cause ? cause : "error");
+	dbpool_reply_error(out, 503, "db_error", "database error");
+}
+
+void
+dbpool_stats(struct dbpool_stats *st)
+{
+	pthread_mutex_lock(&dbpool.mu);
+	*st = dbpool.st;
+	st->queued = dbpool.npending;
+	pthread_mutex_unlock(&dbpool.mu);
+}

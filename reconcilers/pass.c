@@ -1,0 +1,194 @@
+#include "pass.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clients/db.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "reconcilers/conditions.h"
+
+static const char *
+pass_reason_for(enum http_class cls)
+{
+	switch (cls) {
+	case HTTP_UNAUTHORIZED:
+		return "Unauthorized";
+	case HTTP_RATE_LIMITED:
+		return "RateLimited";
+	case HTTP_TRANSIENT:
+		return "UpstreamUnavailable";
+	case HTTP_CONFLICT:
+		return "NameTaken";
+	case HTTP_REDIRECTED:
+		return "Renamed";
+	case HTTP_NOT_FOUND:
+		return "NotFound";
+	case HTTP_INVALID:
+	case HTTP_OK:
+		break;
+	}
+	return "UpstreamRejected";
+}
+
+static enum rec_class
+pass_class_for(enum http_class cls)
+{
+	switch (cls) {
+	case HTTP_RATE_LIMITED:
+		return REC_RATE_LIMITED;
+	case HTTP_TRANSIENT:
+		return REC_TRANSIENT;
+	default:
+		return REC_PERMANENT;
+	}
+}
+
+void
+pass_fail_call(struct pass *ctx, const char *type, const char *what, const struct http_status *st)
+{
+	char msg[768];
+
+	if (st->status > 0)
+		snprintf(msg, sizeof msg, "%s: %s (HTTP %ld)", what,
+		         st->message[0] ? st->message : http_class_name(st->cls), st->status);
+	else
+		snprintf(msg, sizeof msg, "%s: %s", what,
+		         st->message[0] ? st->message : http_class_name(st->cls));
+	if (st->cls == HTTP_REDIRECTED && st->location[0] != '\0' &&
+	    snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " -> %s", st->location) < 0)
+		msg[0] = '\0';
+	conditions_set(ctx->conds, type, COND_FALSE, pass_reason_for(st->cls), msg,
+	               ctx->ws->generation, ctx->now);
+	rec_fold(&ctx->out, pass_class_for(st->cls), st->not_before_ms, msg);
+}
+
+void
+pass_fail_msg(struct pass *ctx, const char *type, const char *reason, enum rec_class fail,
+              const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	conditions_set(ctx->conds, type, COND_FALSE, reason, msg, ctx->ws->generation, ctx->now);
+	rec_fold(&ctx->out, fail, 0, msg);
+}
+
+void
+pass_cond(struct pass *ctx, const char *type, int ok, const char *reason, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	json_t *have = conditions_find(ctx->conds, type);
+
+	/* Nothing changed upstream: keep what the last change said (Created, Adopted, ...),
+	 * so a steady state rewrites nothing. */
+	if (ok && strcmp(reason, "UpToDate") == 0 && conditions_is_true(ctx->conds, type)) {
+		const char *r = json_string_value(json_object_get(have, "reason"));
+		const char *m = json_string_value(json_object_get(have, "message"));
+
+		if (r != NULL && m != NULL) {
+			conditions_set(ctx->conds, type, COND_TRUE, r, m, ctx->ws->generation,
+			               ctx->now);
+			return;
+		}
+	}
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	conditions_set(ctx->conds, type, ok ? COND_TRUE : COND_FALSE, reason, msg,
+	               ctx->ws->generation, ctx->now);
+}
+
+void
+pass_would(struct pass *ctx, const char *type, const char *fmt, ...)
+{
+	char what[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	pass_cond(ctx, type, 0, "Paused", "paused; would %s", what);
+}
+
+static int
+pass_record(struct pass *ctx, const char *sql, int n, const char *const *params)
+{
+	char *cause = NULL;
+
+	if (db_command(ctx->env->db, sql, n, params, &cause) == 0)
+		return 0;
+	log_warn("recording the status of workspace %s: %s", ctx->ws->slug, cause);
+	rec_fold(&ctx->out, REC_TRANSIENT, 0, cause);
+	free(cause);
+	return -1;
+}
+
+int
+pass_record_project(struct pass *ctx, const char *uuid, int pending)
+{
+	const char *params[3] = {ctx->ws->id, uuid, pending ? "t" : "f"};
+
+	return pass_record(
+	    ctx,
+	    "UPDATE vibn_workspaces SET coolify_project_uuid = coalesce($2,"
+	    " coolify_project_uuid), coolify_project_pending_at = CASE WHEN $3::boolean"
+	    " THEN now() END WHERE id = $1",
+	    3, params);
+}
+
+int
+pass_record_repo_id(struct pass *ctx, const char *repo, int64_t id)
+{
+	char idbuf[32];
+	const char *params[3] = {ctx->ws->id, repo, idbuf};
+
+	snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+	return pass_record(
+	    ctx,
+	    "UPDATE vibn_workspace_repos SET gitea_repo_id = $3 WHERE workspace_id = $1"
+	    " AND lower(name) = lower($2) AND gitea_repo_id IS DISTINCT FROM $3::bigint",
+	    3, params);
+}
+
+int
+pass_record_app_uuid(struct pass *ctx, const char *app, const char *uuid)
+{
+	const char *params[3] = {ctx->ws->id, app, uuid};
+
+	return pass_record(
+	    ctx,
+	    "UPDATE vibn_workspace_apps SET coolify_app_uuid = $3 WHERE workspace_id = $1"
+	    " AND lower(name) = lower($2) AND coolify_app_uuid IS DISTINCT FROM $3",
+	    3, params);
+}
+
+int
+pass_record_app_names(struct pass *ctx, char *const *names, size_t n)
+{
+	json_t *arr = json_array();
+	const char *params[2];
+	char *text;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(names[i]));
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	params[0] = ctx->ws->id;
+	params[1] = text;
+	rc =
+	    pass_record(ctx,
+	                "UPDATE vibn_workspaces SET coolify_app_names = ARRAY(SELECT"
+	                " jsonb_array_elements_text($2::jsonb)) WHERE id = $1 AND coolify_app_names"
+	                " IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text($2::jsonb))",
+	                2, params);
+	free(text);
+	return rc;
+}

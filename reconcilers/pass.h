@@ -1,0 +1,107 @@
+/* pass: one reconcile pass over one workspace. The context the per-resource reconcilers
+ * share (one file per upstream resource kind, each observe -> diff -> act) with the
+ * workspace reconciler that orders them: what the worker brings, what has been observed
+ * so far, the conditions being written; and the status writers that record what a step
+ * found or changed. A pass runs on one worker thread, sequentially, with that worker's
+ * database connection and upstream clients. */
+#ifndef VIBN_PASS_H
+#define VIBN_PASS_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "clients/coolify.h"
+#include "clients/gitea.h"
+#include "reconcilers/desired.h"
+#include "reconcilers/project_cache.h"
+#include "reconcilers/reconciler.h"
+
+/* Settings the reconcilers need (borrowed strings, from the daemon's configuration). */
+struct pass_settings {
+	const char *gitea_admin_user; /* GITEA_ADMIN_USER: creates orgs, stays an owner */
+	const char *public_url;       /* VIBN_PUBLIC_URL: org hooks point to it + /webhooks/gitea */
+	const char *webhook_secret;   /* GITEA_WEBHOOK_SECRET */
+	const char *coolify_server_uuid;     /* COOLIFY_SERVER_UUID */
+	const char *coolify_deploy_key_uuid; /* optional: Coolify key for private repos' apps */
+	int64_t timeout_ms;                  /* one reconcile's deadline (upstream calls) */
+	int64_t app_delete_wait_ms;          /* how long to wait for Coolify's async app delete */
+};
+
+/* What one worker brings to a reconcile (all borrowed). */
+struct pass_env {
+	PGconn *db;
+	struct gitea *gitea;
+	struct coolify *coolify;
+	const struct pass_settings *set;
+	struct project_cache *projects; /* shared by the workers; NULL: list afresh each time */
+	/* A background (drift sweep) run: the recorded Coolify project is looked up in the
+	 * shared project-list snapshot (one list call serves the whole sweep, DESIGN 2) and
+	 * read directly only when missing from it. Interactive runs always read it. */
+	int sweep;
+};
+
+struct pass {
+	struct pass_env *env;
+	struct desired_ws *ws; /* borrowed */
+	json_t *conds;         /* owned working copy of the conditions */
+	char now[32];          /* RFC 3339, for lastTransitionTime */
+	int dry;               /* paused: observe and report, change nothing */
+	char *org;             /* vibn-{slug} (owned) */
+	char *project_name;    /* vibn-ws-{slug} (owned) */
+
+	/* Shared observations between steps. */
+	int org_ready;      /* the org exists upstream and is ours */
+	int org_fresh;      /* created by this reconcile: no teams but Owners, no repos, no hooks */
+	char *project_uuid; /* the Coolify project in use (owned), NULL when none */
+	int project_fresh;  /* created by this reconcile: no apps */
+	int64_t prod_env_id;      /* the project's "production" environment, 0 when unknown */
+	struct gitea_repos repos; /* observed org repos (clone URLs for apps) */
+	int repos_known;
+
+	/* Status to record (written once, at the end, only when changed). */
+	char *gitea_org; /* owned; what vibn_workspaces.gitea_org should say */
+
+	struct rec_result out;
+};
+
+/* Records a failed upstream call on condition `type` (reason from the class: Unauthorized,
+ * RateLimited, UpstreamUnavailable, UpstreamRejected, NameTaken, Renamed, NotFound) with
+ * "what: upstream message (HTTP n)", and folds its retry class into the outcome. */
+void pass_fail_call(struct pass *ctx, const char *type, const char *what,
+                    const struct http_status *st);
+/* Records a non-call failure (e.g. a database error) as transient on condition `type`. */
+void pass_fail_msg(struct pass *ctx, const char *type, const char *reason, enum rec_class fail,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Sets condition `type` (generation and time from ctx). */
+void pass_cond(struct pass *ctx, const char *type, int ok, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Paused: reports a change that would be made as condition `type` False, reason Paused,
+ * message "paused; would <...>", and changes nothing. */
+void pass_would(struct pass *ctx, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Per-resource reconcilers. Each sets its condition; failures go through pass_fail_*. */
+void gitea_org_reconcile(struct pass *ctx);
+void gitea_members_reconcile(struct pass *ctx);
+void gitea_repos_reconcile(struct pass *ctx);
+void gitea_hook_reconcile(struct pass *ctx);
+void coolify_project_reconcile(struct pass *ctx);
+void coolify_apps_reconcile(struct pass *ctx);
+
+/* Deletion (deletionPolicy Delete): each returns 1 when its resources are gone upstream. */
+int coolify_apps_delete(struct pass *ctx);
+int gitea_repos_delete(struct pass *ctx);
+int gitea_org_delete_all(struct pass *ctx);
+int coolify_project_delete_all(struct pass *ctx);
+
+/* Status helpers writing to vibn_workspaces / child rows at once (status columns only, so
+ * no generation bump). 0 or -1 (recorded on the outcome as transient). */
+int pass_record_project(struct pass *ctx, const char *uuid, int pending);
+int pass_record_repo_id(struct pass *ctx, const char *repo, int64_t id);
+int pass_record_app_uuid(struct pass *ctx, const char *app, const char *uuid);
+/* Records the set of upstream app names we own (n names). */
+int pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
+
+#endif

@@ -1,0 +1,79 @@
+#include "auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tenancy/keys.h"
+#include "common/log.h"
+#include "common/util.h"
+
+/* The credential after "Bearer " (any case, as RFC 6750 allows), or NULL. */
+static const char *
+auth_bearer(const char *authorization)
+{
+	if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+		return NULL;
+	authorization += 7;
+	while (*authorization == ' ')
+		authorization++;
+	return *authorization ? authorization : NULL;
+}
+
+static int
+auth_is_admin(const char *given, const char *admin_secret)
+{
+	if (given == NULL || admin_secret == NULL || *admin_secret == '\0')
+		return 0;
+	/* Hash both first: a constant-time compare of equal-length digests. */
+	unsigned char a[32], b[32];
+
+	util_sha256(given, strlen(given), a);
+	util_sha256(admin_secret, strlen(admin_secret), b);
+	return util_ct_equal(a, sizeof a, b, sizeof b);
+}
+
+enum auth_result
+auth_check(PGconn *db, const char *authorization, const char *x_admin_secret,
+           const char *admin_secret, struct auth_principal *p)
+{
+	const char *bearer = auth_bearer(authorization);
+	char *ws = NULL, *key = NULL, *cause = NULL;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	if (x_admin_secret != NULL && *x_admin_secret != '\0') {
+		if (!auth_is_admin(x_admin_secret, admin_secret))
+			return AUTH_INVALID;
+		p->admin = 1;
+		return AUTH_OK;
+	}
+	if (bearer == NULL)
+		return authorization != NULL && *authorization ? AUTH_INVALID : AUTH_MISSING;
+	if (!keys_well_formed(bearer)) {
+		if (!auth_is_admin(bearer, admin_secret))
+			return AUTH_INVALID;
+		p->admin = 1;
+		return AUTH_OK;
+	}
+	rc = keys_lookup(db, bearer, &ws, &key, &cause);
+	if (rc < 0) {
+		log_warn("api auth: %s", cause);
+		free(cause);
+		return AUTH_DB_ERROR;
+	}
+	if (rc == 1)
+		return AUTH_INVALID;
+	snprintf(p->workspace_id, sizeof p->workspace_id, "%s", ws);
+	snprintf(p->key_id, sizeof p->key_id, "%s", key);
+	free(ws);
+	free(key);
+	return AUTH_OK;
+}
+
+int
+auth_allows(const struct auth_principal *p, const char *workspace_id)
+{
+	return p->admin || (workspace_id != NULL && strcmp(p->workspace_id, workspace_id) == 0);
+}
