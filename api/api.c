@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "tenancy/auth.h"
+#include "tenancy/tenancy.h"
+#include "common/names.h"
 #include "api/api_parse.h"
 #include "httpd/dbpool.h"
 #include "httpd/httpd.h"
@@ -84,30 +86,46 @@ api_reply_doc(struct dbpool_reply *out, int status, json_t *doc)
 	json_decref(doc);
 }
 
-/* The id of the workspace with this slug if p may see it. Returns 0 with id filled, 1 when
- * there is none (or p may not see it: the same answer), or -1 with *cause. */
+/* The gate, for a route on c->slug: 0 with ws filled, or -1 having answered (404 or 503). */
 static int
-api_workspace(PGconn *db, const struct auth_principal *p, const char *slug, char id[40],
-              char **cause)
+api_workspace(PGconn *db, const struct api_call *c, const struct auth_principal *p,
+              struct tenancy_ws *ws, struct dbpool_reply *out)
 {
-	const char *params[2] = {slug, p->admin ? NULL : p->workspace_id};
-	PGresult *res;
-	int rc = 1;
+	char *cause = NULL;
 
-	if (!api_parse_slug(slug))
-		return 1;
-	res = db_exec(db,
-	              "SELECT id FROM vibn_workspaces "
-	              "WHERE slug = $1 AND ($2::uuid IS NULL OR id = $2::uuid)",
-	              2, params, cause);
-	if (res == NULL)
+	switch (tenancy_workspace(db, p, c->slug, ws, &cause)) {
+	case 0:
+		return 0;
+	case 1:
+		api_not_found(out);
 		return -1;
-	if (PQntuples(res) == 1 && auth_allows(p, PQgetvalue(res, 0, 0))) {
-		snprintf(id, 40, "%s", PQgetvalue(res, 0, 0));
-		rc = 0;
+	default:
+		dbpool_reply_db_error(out, "workspace", cause);
+		free(cause);
+		return -1;
 	}
-	PQclear(res);
-	return rc;
+}
+
+int
+api_authenticate(PGconn *db, const char *authorization, const char *x_admin_secret,
+                 const char *admin_secret, struct auth_principal *p, struct dbpool_reply *out)
+{
+	switch (auth_check(db, authorization, x_admin_secret, admin_secret, p)) {
+	case AUTH_OK:
+		return 0;
+	case AUTH_MISSING:
+		dbpool_reply_header(out, "WWW-Authenticate", "Bearer");
+		dbpool_reply_error(out, 401, "unauthorized", "missing credentials");
+		return -1;
+	case AUTH_INVALID:
+		dbpool_reply_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		dbpool_reply_error(out, 401, "unauthorized", "invalid credentials");
+		return -1;
+	case AUTH_DB_ERROR:
+		break;
+	}
+	dbpool_reply_error(out, 503, "db_error", "database error");
+	return -1;
 }
 
 static void
@@ -123,9 +141,9 @@ api_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 	snprintf(limit, sizeof limit, "%ld", c->limit);
 	res = db_exec(db,
 	              "WITH page AS (SELECT w.id, w.slug, w.name, w.owner, w.provision_status, "
-	              "  w.gitea_org, w.coolify_project_uuid, w.created_at, w.deleted_at "
+	              "  w.gitea_org, w.coolify_project_uuid, w.created_at "
 	              "  FROM vibn_workspaces w "
-	              "  WHERE ($1::uuid IS NULL OR w.id = $1::uuid) "
+	              "  WHERE w.deleted_at IS NULL AND ($1::uuid IS NULL OR w.id = $1::uuid) "
 	              "    AND ($2::text IS NULL OR w.slug > $2) "
 	              "  ORDER BY w.slug LIMIT $3::int) "
 	              "SELECT coalesce(json_agg(page ORDER BY slug), '[]')::text, count(*), "
@@ -152,14 +170,13 @@ static void
 api_get(PGconn *db, const struct api_call *c, const struct auth_principal *p,
         struct dbpool_reply *out)
 {
-	const char *params[2] = {c->slug, p->admin ? NULL : p->workspace_id};
+	struct tenancy_ws ws;
+	const char *params[1] = {ws.id};
 	char *cause = NULL;
 	PGresult *res;
 
-	if (!api_parse_slug(c->slug)) {
-		api_not_found(out);
+	if (api_workspace(db, c, p, &ws, out) != 0)
 		return;
-	}
 	res = db_exec(
 	    db,
 	    "SELECT json_build_object('id', w.id, 'slug', w.slug, 'name', w.name, 'owner', w.owner, "
@@ -173,10 +190,9 @@ api_get(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 	    "      'coolify_app_uuid', a.coolify_app_uuid) ORDER BY lower(a.name)) "
 	    "    FROM vibn_workspace_apps a WHERE a.workspace_id = w.id), '[]'), "
 	    "  'conditions', w.conditions, 'last_error', w.last_error, "
-	    "  'created_at', w.created_at, 'updated_at', w.updated_at, "
-	    "  'deleted_at', w.deleted_at)::text "
-	    "FROM vibn_workspaces w WHERE w.slug = $1 AND ($2::uuid IS NULL OR w.id = $2::uuid)",
-	    2, params, &cause);
+	    "  'created_at', w.created_at, 'updated_at', w.updated_at)::text "
+	    "FROM vibn_workspaces w WHERE w.id = $1",
+	    1, params, &cause);
 	if (res == NULL) {
 		dbpool_reply_db_error(out, "get workspace", cause);
 		free(cause);
@@ -195,19 +211,15 @@ static void
 api_provision(PGconn *db, const struct api_call *c, const struct auth_principal *p,
               struct dbpool_reply *out)
 {
-	const char *params[2] = {c->slug, p->admin ? NULL : p->workspace_id};
+	struct tenancy_ws ws;
+	const char *params[1] = {ws.id};
 	char *cause = NULL;
 	PGresult *res;
 	json_t *doc;
 
-	if (!api_parse_slug(c->slug)) {
-		api_not_found(out);
+	if (api_workspace(db, c, p, &ws, out) != 0)
 		return;
-	}
-	res = db_exec(db,
-	              "SELECT vibn_enqueue(w.id, 0::smallint, 'api') FROM vibn_workspaces w "
-	              "WHERE w.slug = $1 AND ($2::uuid IS NULL OR w.id = $2::uuid)",
-	              2, params, &cause);
+	res = db_exec(db, "SELECT vibn_enqueue($1::uuid, 0::smallint, 'api')", 1, params, &cause);
 	if (res == NULL) {
 		dbpool_reply_db_error(out, "provision", cause);
 		free(cause);
@@ -233,20 +245,16 @@ api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal 
               struct dbpool_reply *out)
 {
 	struct keys_info *keys = NULL;
+	struct tenancy_ws ws;
 	size_t n = 0;
-	char id[40], *cause = NULL;
+	char *cause = NULL;
 	json_t *arr;
-	int rc = api_workspace(db, p, c->slug, id, &cause);
 
-	if (rc == 0 && keys_list(db, id, &keys, &n, &cause) != 0)
-		rc = -1;
-	if (rc < 0) {
+	if (api_workspace(db, c, p, &ws, out) != 0)
+		return;
+	if (keys_list(db, ws.id, &keys, &n, &cause) != 0) {
 		dbpool_reply_db_error(out, "list keys", cause);
 		free(cause);
-		return;
-	}
-	if (rc == 1) {
-		api_not_found(out);
 		return;
 	}
 	arr = json_array();
@@ -265,23 +273,20 @@ static void
 api_keys_mint(PGconn *db, const struct api_call *c, const struct auth_principal *p,
               struct dbpool_reply *out)
 {
-	char id[40], prefix[KEYS_DISPLAY_LEN + 1], *name = NULL, *cause = NULL;
+	char prefix[KEYS_DISPLAY_LEN + 1], *name = NULL, *cause = NULL;
 	char *token = NULL, *key_id = NULL;
-	int rc;
+	struct tenancy_ws ws;
 
 	/* Authenticated, then the workspace, then the body: strangers learn nothing. */
-	rc = api_workspace(db, p, c->slug, id, &cause);
-	if (rc == 0 && api_parse_key_request(c->body, c->len, &name, &cause) != 0) {
+	if (api_workspace(db, c, p, &ws, out) != 0)
+		return;
+	if (api_parse_key_request(c->body, c->len, &name, &cause) != 0) {
 		dbpool_reply_error(out, 400, "bad_request", "%s", cause);
 		free(cause);
 		return;
 	}
-	if (rc == 0 && keys_mint(db, id, name, &token, &key_id, &cause) != 0)
-		rc = -1;
-	if (rc < 0) {
+	if (keys_mint(db, ws.id, name, &token, &key_id, &cause) != 0) {
 		dbpool_reply_db_error(out, "mint key", cause);
-	} else if (rc == 1) {
-		api_not_found(out);
 	} else {
 		memcpy(prefix, token, KEYS_DISPLAY_LEN);
 		prefix[KEYS_DISPLAY_LEN] = '\0';
@@ -302,20 +307,19 @@ static void
 api_keys_revoke(PGconn *db, const struct api_call *c, const struct auth_principal *p,
                 struct dbpool_reply *out)
 {
-	char id[40], *cause = NULL;
-	int result = 2, rc = api_workspace(db, p, c->slug, id, &cause);
+	struct tenancy_ws ws;
+	char *cause = NULL;
+	int result = 2;
 
-	if (rc == 0 && api_parse_uuid(c->key_id) &&
-	    keys_revoke(db, c->key_id, id, &result, &cause) != 0)
-		rc = -1;
-	if (rc < 0) {
+	if (api_workspace(db, c, p, &ws, out) != 0)
+		return;
+	if (names_valid_uuid(c->key_id) &&
+	    keys_revoke(db, c->key_id, ws.id, &result, &cause) != 0) {
 		dbpool_reply_db_error(out, "revoke key", cause);
 		free(cause);
 		return;
 	}
-	if (rc == 1) {
-		api_not_found(out);
-	} else if (result == 2) {
+	if (result == 2) {
 		dbpool_reply_error(out, 404, "not_found", "no such key");
 	} else {
 		if (result == 0)
@@ -362,21 +366,8 @@ api_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	struct api_call *c = arg;
 	struct auth_principal p;
 
-	switch (auth_check(db, c->authorization, c->admin, api.admin_secret, &p)) {
-	case AUTH_OK:
-		break;
-	case AUTH_MISSING:
-		dbpool_reply_header(out, "WWW-Authenticate", "Bearer");
-		dbpool_reply_error(out, 401, "unauthorized", "missing credentials");
+	if (api_authenticate(db, c->authorization, c->admin, api.admin_secret, &p, out) != 0)
 		return;
-	case AUTH_INVALID:
-		dbpool_reply_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-		dbpool_reply_error(out, 401, "unauthorized", "invalid credentials");
-		return;
-	case AUTH_DB_ERROR:
-		dbpool_reply_error(out, 503, "db_error", "database error");
-		return;
-	}
 	switch (c->op) {
 	case API_LIST:
 		api_list(db, c, &p, out);

@@ -1,7 +1,8 @@
 /* The tenant API (DESIGN section 4), served by vibnd. Every route authenticates on a
- * database thread (auth_check (tenancy/auth): a workspace-pinned key, or the admin secret) and
- * answers JSON; errors are {"error", "code"}. A key sees its own workspace only: any other slug,
- * existing or not, is 404 not_found, the same answer in every case.
+ * database thread (a workspace-pinned key, or the admin secret) and answers JSON; errors
+ * are {"error", "code"}. Every workspace route resolves its slug through the one tenancy
+ * gate (tenancy/tenancy.h): a key sees its own workspace only, nobody sees a soft-deleted
+ * one, and any other slug, existing or not, is 404 not_found, the same answer every time.
  *
  *   GET    /api/workspaces                      the key's workspace; the admin: all, paged
  *                                               (?limit=1..1000, default 100; ?after=<slug>)
@@ -16,6 +17,16 @@
  * 403 forbidden: a key on an admin route. 503: the database did not answer in time. */
 #ifndef VIBN_API_H
 #define VIBN_API_H
+
+#include <libpq-fe.h>
+
+#include "httpd/dbpool.h"
+#include "tenancy/auth.h"
+
+/* Authenticates a request's credentials (either header may be NULL) on a database thread.
+ * Returns 0 with *p set, or -1 having answered 401 (with WWW-Authenticate) or 503. */
+int api_authenticate(PGconn *db, const char *authorization, const char *x_admin_secret,
+                     const char *admin_secret, struct auth_principal *p, struct dbpool_reply *out);
 
 /* Registers the routes (dbpool must be started). admin_secret (ADMIN_MIGRATE_SECRET, copied)
  * may be NULL: no admin access. Call on the loop thread. */

@@ -108,48 +108,6 @@ api_parse_limit(const char *text, long *limit, char **cause)
 }
 
 int
-api_parse_slug(const char *s)
-{
-	size_t n = 0;
-	int prev_dash = 1; /* no leading dash */
-
-	if (s == NULL)
-		return 0;
-	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-
-		if (c == '-') {
-			if (prev_dash)
-				return 0;
-			prev_dash = 1;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			prev_dash = 0;
-		} else {
-			return 0;
-		}
-		if (n >= 32)
-			return 0;
-	}
-	return n > 0 && !prev_dash;
-}
-
-int
-api_parse_uuid(const char *s)
-{
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
-int
 api_parse_delivery(const char *s)
 {
 	size_t n = 0;

@@ -27,10 +27,6 @@ int api_parse_limit(const char *text, long *limit, char **cause)
  * printable ASCII, in place: other bytes become '?'. */
 void api_parse_oneline(char *s);
 
-/* 1 when s follows the workspace slug rule (^[a-z0-9]+(-[a-z0-9]+)*$, at most 32 chars). */
-int api_parse_slug(const char *s);
-/* 1 when s is a uuid in its 36-character text form. */
-int api_parse_uuid(const char *s);
 /* 1 when s is an acceptable X-Gitea-Delivery value: 1 to 128 printable ASCII characters. */
 int api_parse_delivery(const char *s);
 

@@ -13,6 +13,8 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "manifests/mf_spec.h"
+#include "common/names.h"
+#include "tenancy/tenancy.h"
 
 #ifndef VIBN_VERSION
 #define VIBN_VERSION "dev"
@@ -26,14 +28,8 @@ static const char mcp_instructions[] =
     "within seconds; call workspace_status to watch the conditions turn True. Create repos and "
     "apps through these tools, never by hand upstream.";
 
-/* One workspace a tool acts on. */
-struct mcp_ws {
-	char id[40];
-	char slug[MF_SLUG_MAX + 1];
-};
-
 /* A tool: 0 with *result (a new object), 1 with *err (a new string: a tool error). */
-typedef int (*mcp_tool_fn)(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **result,
+typedef int (*mcp_tool_fn)(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
                            char **err);
 
 struct mcp_tool {
@@ -217,12 +213,11 @@ mcp_args_known(json_t *args, const struct mcp_tool *t, char **err)
  * (or one that does not exist) gets the same answer, so nothing leaks. Returns 0, 1 with
  * *err (a tool error), or -1 with *err (database). */
 static int
-mcp_scope(PGconn *db, const struct auth_principal *p, json_t *args, struct mcp_ws *ws, char **err)
+mcp_scope(PGconn *db, const struct auth_principal *p, json_t *args, struct tenancy_ws *ws,
+          char **err)
 {
-	const char *slug = NULL, *param[1];
+	const char *slug = NULL;
 	char *cause = NULL;
-	PGresult *res;
-	int rc;
 
 	if (mcp_arg_string(args, "workspace", NULL, &slug, err) != 0)
 		return 1;
@@ -230,35 +225,20 @@ mcp_scope(PGconn *db, const struct auth_principal *p, json_t *args, struct mcp_w
 		*err = xstrdup("argument \"workspace\" (the workspace slug) is required");
 		return 1;
 	}
-	if (p->admin) {
-		param[0] = slug;
-		res = db_exec(db,
-		              "SELECT id, slug FROM vibn_workspaces "
-		              "WHERE slug = $1 AND deleted_at IS NULL",
-		              1, param, &cause);
-	} else {
-		param[0] = p->workspace_id;
-		res = db_exec(db,
-		              "SELECT id, slug FROM vibn_workspaces "
-		              "WHERE id = $1 AND deleted_at IS NULL",
-		              1, param, &cause);
-	}
-	if (res == NULL) {
+	switch (tenancy_workspace(db, p, slug, ws, &cause)) {
+	case 0:
+		return 0;
+	case 1:
+		break;
+	default:
 		*err = cause;
 		return -1;
 	}
-	rc = PQntuples(res) == 1 && auth_allows(p, PQgetvalue(res, 0, 0)) &&
-	     (slug == NULL || strcmp(slug, PQgetvalue(res, 0, 1)) == 0);
-	if (rc) {
-		snprintf(ws->id, sizeof ws->id, "%s", PQgetvalue(res, 0, 0));
-		snprintf(ws->slug, sizeof ws->slug, "%s", PQgetvalue(res, 0, 1));
-	} else if (slug != NULL) {
+	if (slug != NULL)
 		*err = mcp_fmt("workspace \"%s\" not found", slug);
-	} else {
+	else
 		*err = xstrdup("this key's workspace no longer exists");
-	}
-	PQclear(res);
-	return rc ? 0 : 1;
+	return 1;
 }
 
 /* ---- tools ------------------------------------------------------------------------ */
@@ -284,7 +264,7 @@ mcp_col_bool(PGresult *res, int row, int col)
 }
 
 static int
-mcp_tool_status(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **result, char **err)
+mcp_tool_status(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result, char **err)
 {
 	const char *param[1] = {ws->id};
 	char *cause = NULL;
@@ -335,7 +315,8 @@ mcp_repo_json(PGresult *res, int row)
 }
 
 static int
-mcp_tool_list_repos(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **result, char **err)
+mcp_tool_list_repos(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
+                    char **err)
 {
 	const char *param[1] = {ws->id};
 	char *cause = NULL;
@@ -360,7 +341,8 @@ mcp_tool_list_repos(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **
 }
 
 static int
-mcp_tool_create_repo(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **result, char **err)
+mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
+                     char **err)
 {
 	const char *name, *desc, *branch, *param[5];
 	char *cause = NULL;
@@ -432,7 +414,8 @@ mcp_app_json(PGresult *res, int row)
 }
 
 static int
-mcp_tool_list_apps(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **result, char **err)
+mcp_tool_list_apps(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
+                   char **err)
 {
 	const char *param[1] = {ws->id};
 	char *cause = NULL;
@@ -458,7 +441,7 @@ mcp_tool_list_apps(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **r
 
 /* Why an app insert wrote nothing: its repo is not declared, or the name is taken. */
 static int
-mcp_app_conflict(PGconn *db, const struct mcp_ws *ws, const char *name, const char *repo,
+mcp_app_conflict(PGconn *db, const struct tenancy_ws *ws, const char *name, const char *repo,
                  char **err)
 {
 	const char *param[2] = {ws->id, repo};
@@ -488,7 +471,8 @@ mcp_app_conflict(PGconn *db, const struct mcp_ws *ws, const char *name, const ch
 }
 
 static int
-mcp_tool_create_app(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **result, char **err)
+mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
+                    char **err)
 {
 	const char *name, *repo, *branch, *pack, *ports, *param[6];
 	char *cause = NULL;
@@ -558,7 +542,8 @@ mcp_tool_create_app(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **
 }
 
 static int
-mcp_tool_reconcile(PGconn *db, const struct mcp_ws *ws, json_t *args, json_t **result, char **err)
+mcp_tool_reconcile(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
+                   char **err)
 {
 	const char *param[1] = {ws->id};
 
@@ -637,7 +622,7 @@ mcp_tool_def(const struct mcp_tool *t, const struct auth_principal *p)
 	                    json_pack("{s:s, s:s, s:i}", "type", "string", "description",
 	                              p->admin ? "workspace slug"
 	                                       : "workspace slug (optional: your key's workspace)",
-	                              "maxLength", MF_SLUG_MAX));
+	                              "maxLength", NAMES_SLUG_MAX));
 	if (p->admin)
 		json_array_append_new(req, json_string("workspace"));
 	def = json_pack("{s:s, s:s, s:s, s:{s:s, s:o, s:o, s:b}, s:{s:b, s:b, s:b, s:b}}", "name",
@@ -701,7 +686,7 @@ mcp_tools_call(PGconn *db, const struct auth_principal *p, json_t *id, json_t *p
 	const char *name = json_string_value(json_object_get(params, "name"));
 	json_t *args = json_object_get(params, "arguments"), *out = NULL;
 	const struct mcp_tool *t;
-	struct mcp_ws ws;
+	struct tenancy_ws ws;
 	char *err = NULL;
 	int rc;
 

@@ -10,7 +10,9 @@
 #include "clients/db.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "api/api.h"
 #include "tenancy/auth.h"
+#include "tenancy/tenancy.h"
 #include "httpd/dbpool.h"
 #include "httpd/httpd.h"
 #include "api/mcp.h"
@@ -70,22 +72,7 @@ static int
 mcp_http_auth(PGconn *db, const struct mcp_http_call *c, struct auth_principal *p,
               struct dbpool_reply *out)
 {
-	switch (auth_check(db, c->authorization, c->admin, mcp_http.admin_secret, p)) {
-	case AUTH_OK:
-		return 0;
-	case AUTH_MISSING:
-		dbpool_reply_header(out, "WWW-Authenticate", "Bearer");
-		dbpool_reply_error(out, 401, "unauthorized", "missing credentials");
-		return -1;
-	case AUTH_INVALID:
-		dbpool_reply_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-		dbpool_reply_error(out, 401, "unauthorized", "invalid credentials");
-		return -1;
-	case AUTH_DB_ERROR:
-		break;
-	}
-	dbpool_reply_error(out, 503, "db_error", "database error");
-	return -1;
+	return api_authenticate(db, c->authorization, c->admin, mcp_http.admin_secret, p, out);
 }
 
 static void
@@ -134,26 +121,21 @@ mcp_http_connect_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	struct mcp_http_call *c = arg;
 	struct auth_principal p;
 	struct connect_files f;
-	const char *param[1] = {c->slug}, *token;
-	char *cause = NULL, *text, ws_id[40];
-	PGresult *res;
+	struct tenancy_ws ws;
+	const char *token;
+	char *cause = NULL, *text;
 	json_t *doc;
 	int rc;
 
 	if (mcp_http_auth(db, c, &p, out) != 0)
 		return;
-	res = db_exec(db, "SELECT id FROM vibn_workspaces WHERE slug = $1 AND deleted_at IS NULL",
-	              1, param, &cause);
-	if (res == NULL) {
+	rc = tenancy_workspace(db, &p, c->slug, &ws, &cause);
+	if (rc < 0) {
 		dbpool_reply_db_error(out, "connect", cause);
 		free(cause);
 		return;
 	}
-	rc = PQntuples(res) == 1 && auth_allows(&p, PQgetvalue(res, 0, 0));
-	if (rc)
-		snprintf(ws_id, sizeof ws_id, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (!rc) {
+	if (rc > 0) {
 		dbpool_reply_error(out, 404, "not_found", "workspace not found");
 		return;
 	}
@@ -163,11 +145,10 @@ mcp_http_connect_work(PGconn *db, void *arg, struct dbpool_reply *out)
 		                   "the connect files embed a workspace key: call with one");
 		return;
 	}
-	/* "Bearer <token>": auth_check (tenancy/auth) accepted it as a key, so it has that shape.
-	 */
+	/* "Bearer <token>": auth_check accepted it as a key, so it has that shape. */
 	token = c->authorization + strcspn(c->authorization, " ");
 	token += strspn(token, " ");
-	rc = connect_build(db, ws_id, c->base, token, &f, &cause);
+	rc = connect_build(db, ws.id, c->base, token, &f, &cause);
 	if (rc != 0) {
 		if (rc > 0)
 			dbpool_reply_error(out, 404, "not_found", "workspace not found");

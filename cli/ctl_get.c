@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "common/names.h"
 #include "ctl.h"
 #include "clients/db.h"
 #include "common/xmalloc.h"
@@ -185,7 +186,7 @@ ctl_get(int argc, char **argv)
 	}
 	nslugs = argc - optind - 1;
 	for (int i = 0; i < nslugs; i++) {
-		if (!mf_spec_valid_slug(argv[optind + 1 + i])) {
+		if (!names_valid_slug(argv[optind + 1 + i])) {
 			ctl_error("get: workspace \"%s\" not found (not a valid slug)",
 			          argv[optind + 1 + i]);
 			return CTL_FAIL;

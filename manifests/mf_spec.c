@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/names.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -306,24 +307,6 @@ mf_expect(struct mf_vctx *v, const struct mf_node *n, enum mf_node_kind kind, co
 	                              : "a string",
 	        mf_yaml_describe(n));
 	return -1;
-}
-
-int
-mf_spec_valid_slug(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > MF_SLUG_MAX || s[0] == '-' || s[len - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '-') {
-			if (s[i + 1] == '-')
-				return 0;
-		} else if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))) {
-			return 0;
-		}
-	}
-	return 1;
 }
 
 static int
@@ -886,8 +869,8 @@ mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set,
 	if ((meta = mf_require(&v, root, "metadata", "", NULL)) != NULL &&
 	    mf_expect(&v, meta, MF_NODE_MAP, "metadata") == 0) {
 		mf_check_fields(&v, meta, "metadata", mf_meta_fields, nitems(mf_meta_fields));
-		w.slug = mf_named(&v, meta, "name", "metadata", "workspace name",
-		                  mf_spec_valid_slug, mf_slug_rule);
+		w.slug = mf_named(&v, meta, "name", "metadata", "workspace name", names_valid_slug,
+		                  mf_slug_rule);
 	}
 	if ((spec = mf_require(&v, root, "spec", "", NULL)) != NULL &&
 	    mf_expect(&v, spec, MF_NODE_MAP, "spec") == 0)

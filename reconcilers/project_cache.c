@@ -56,8 +56,7 @@ project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh,
 
 /* Appends to uuids the uuids of l's projects named name, keeping them sorted by id. */
 static void
-project_cache_collect(const struct coolify_projects *l, const char *name, char ***uuids,
-                      size_t *n)
+project_cache_collect(const struct coolify_projects *l, const char *name, char ***uuids, size_t *n)
 {
 	int64_t *ids = NULL;
 

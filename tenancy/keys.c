@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clients/db.h"
+#include "common/names.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -166,24 +167,6 @@ keys_list_free(struct keys_info *keys, size_t n)
 	free(keys);
 }
 
-/* A uuid in its text form: anything else is "no such key", without asking Postgres to cast
- * (and fail on) arbitrary input. */
-static int
-keys_is_uuid(const char *s)
-{
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (strchr("0123456789abcdefABCDEF", s[i]) == NULL) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 int
 keys_revoke(PGconn *conn, const char *key_id, const char *workspace_id, int *result, char **cause)
 {
@@ -191,7 +174,7 @@ keys_revoke(PGconn *conn, const char *key_id, const char *workspace_id, int *res
 	PGresult *res;
 
 	*result = 2;
-	if (!keys_is_uuid(key_id) || (workspace_id != NULL && !keys_is_uuid(workspace_id)))
+	if (!names_valid_uuid(key_id) || (workspace_id != NULL && !names_valid_uuid(workspace_id)))
 		return 0;
 	/* One statement: the row as it was, and the revocation if it was live. */
 	res = db_exec(conn,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/names.h"
 #include "tenancy/keys.h"
 #include "common/xmalloc.h"
 #include "api/api_parse.h"
@@ -42,9 +43,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		free(cause);
 	}
-	if (api_parse_slug(text) && (strlen(text) > 32 || strstr(text, "--") != NULL))
+	if (names_valid_slug(text) && (strlen(text) > 32 || strstr(text, "--") != NULL))
 		abort();
-	if (api_parse_uuid(text) && strlen(text) != 36)
+	if (names_valid_uuid(text) && strlen(text) != 36)
 		abort();
 	if (api_parse_delivery(text) && strlen(text) > 128)
 		abort();

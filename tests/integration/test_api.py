@@ -263,6 +263,37 @@ def test_key_is_pinned_to_its_workspace(db_url, daemons):
     assert call(d, "GET", "/api/workspaces?limit=0", headers=ADMIN_H).status == 400
 
 
+def test_one_tenancy_rule_a_deleted_workspace_is_gone_for_everyone(db_url, daemons):
+    """The one gate (tenancy/tenancy.c): REST, MCP and the connect files give a soft-deleted
+    workspace the same 404 as one that never existed, admin included; its keys stop
+    authenticating at all (401)."""
+    d = start(daemons, db_url)
+    with connect(db_url) as conn:
+        add_ws(conn, "acme")
+        add_ws(conn, "beta")
+        key = mint(d, "acme")
+        conn.execute("UPDATE vibn_workspaces SET deleted_at = now() WHERE slug = 'acme'")
+    never = call(d, "GET", "/api/workspaces/nope", headers=ADMIN_H)
+    assert never.status == 404
+    for headers in (ADMIN_H,):
+        for method, path, body in [("GET", "/api/workspaces/acme", None),
+                                   ("POST", "/api/workspaces/acme/provision", None),
+                                   ("GET", "/api/workspaces/acme/keys", None),
+                                   ("POST", "/api/workspaces/acme/keys", {"name": "x"}),
+                                   ("DELETE", "/api/workspaces/acme/keys/%s" % key["id"], None)]:
+            r = call(d, method, path, body, headers=headers)
+            assert (r.status, r.raw) == (never.status, never.raw), (method, path, r.raw)
+        listed = call(d, "GET", "/api/workspaces", headers=headers).json["workspaces"]
+        assert "acme" not in [w["slug"] for w in listed]
+    assert call(d, "GET", "/api/workspaces/acme", headers=bearer(key["token"])).status == 401
+    assert call(d, "GET", "/api/workspaces/acme/connect", headers=bearer(key["token"])).status == 401
+    r = call(d, "POST", "/api/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "list_repos", "arguments": {"workspace": "acme"}}}, headers=ADMIN_H)
+    assert r.status == 200 and r.json["result"]["isError"], r.raw
+    assert [w["slug"] for w in call(d, "GET", "/api/workspaces", headers=ADMIN_H).json[
+        "workspaces"]] == ["beta"]
+
+
 def test_workspace_detail_and_provision(db_url, daemons):
     d = start(daemons, db_url)
     with connect(db_url) as conn:

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/names.h"
 #include "api/api_parse.h"
 
 static void
@@ -90,21 +91,21 @@ test_limit(void **state)
 static void
 test_slug_uuid_delivery(void **state)
 {
-	assert_true(api_parse_slug("acme"));
-	assert_true(api_parse_slug("a-b-9"));
-	assert_true(api_parse_slug("abcdefghijabcdefghijabcdefghij12")); /* 32 */
-	assert_false(api_parse_slug("abcdefghijabcdefghijabcdefghij123"));
-	assert_false(api_parse_slug(""));
-	assert_false(api_parse_slug("-a"));
-	assert_false(api_parse_slug("a-"));
-	assert_false(api_parse_slug("a--b"));
-	assert_false(api_parse_slug("Acme"));
-	assert_false(api_parse_slug("a/b"));
-	assert_false(api_parse_slug(NULL));
-	assert_true(api_parse_uuid("0b7e5b9a-3c1d-4e2f-8a9b-0c1d2e3f4a5b"));
-	assert_false(api_parse_uuid("0b7e5b9a-3c1d-4e2f-8a9b-0c1d2e3f4a5"));
-	assert_false(api_parse_uuid("0b7e5b9a03c1d-4e2f-8a9b-0c1d2e3f4a5b"));
-	assert_false(api_parse_uuid("zb7e5b9a-3c1d-4e2f-8a9b-0c1d2e3f4a5b"));
+	assert_true(names_valid_slug("acme"));
+	assert_true(names_valid_slug("a-b-9"));
+	assert_true(names_valid_slug("abcdefghijabcdefghijabcdefghij12")); /* 32 */
+	assert_false(names_valid_slug("abcdefghijabcdefghijabcdefghij123"));
+	assert_false(names_valid_slug(""));
+	assert_false(names_valid_slug("-a"));
+	assert_false(names_valid_slug("a-"));
+	assert_false(names_valid_slug("a--b"));
+	assert_false(names_valid_slug("Acme"));
+	assert_false(names_valid_slug("a/b"));
+	assert_false(names_valid_slug(NULL));
+	assert_true(names_valid_uuid("0b7e5b9a-3c1d-4e2f-8a9b-0c1d2e3f4a5b"));
+	assert_false(names_valid_uuid("0b7e5b9a-3c1d-4e2f-8a9b-0c1d2e3f4a5"));
+	assert_false(names_valid_uuid("0b7e5b9a03c1d-4e2f-8a9b-0c1d2e3f4a5b"));
+	assert_false(names_valid_uuid("zb7e5b9a-3c1d-4e2f-8a9b-0c1d2e3f4a5b"));
 	assert_true(api_parse_delivery("0b7e5b9a-3c1d-4e2f-8a9b-0c1d2e3f4a5b"));
 	assert_false(api_parse_delivery(""));
 	assert_false(api_parse_delivery("a b"));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/names.h"
 #include "common/buf.h"
 #include "common/xmalloc.h"
 #include "manifests/mf_diff.h"
@@ -197,9 +198,9 @@ test_slug_rule(void **state)
 		free(got);
 		free(text);
 	}
-	assert_true(mf_spec_valid_slug("a"));
-	assert_true(mf_spec_valid_slug("a-1-b"));
-	assert_true(mf_spec_valid_slug("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	assert_true(names_valid_slug("a"));
+	assert_true(names_valid_slug("a-1-b"));
+	assert_true(names_valid_slug("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 
 static void
