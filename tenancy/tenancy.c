@@ -19,10 +19,11 @@ tenancy_workspace(PGconn *db, const struct auth_principal *p, const char *slug,
 		return 1;
 	if (slug == NULL && p->admin)
 		return 1;
-	res = db_exec(db,
-	              "SELECT id, slug FROM vibn_workspaces WHERE deleted_at IS NULL"
-	              " AND ($1::text IS NULL OR slug = $1) AND ($2::uuid IS NULL OR id = $2::uuid)",
-	              2, params, cause);
+	res =
+	    db_exec(db,
+	            "SELECT id, slug FROM vibn_workspaces WHERE deleted_at IS NULL"
+	            " AND ($1::text IS NULL OR slug = $1) AND ($2::uuid IS NULL OR id = $2::uuid)",
+	            2, params, cause);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 1 && auth_allows(p, PQgetvalue(res, 0, 0))) {

@@ -41,6 +41,7 @@ DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/$VIBN_TEST_TEMPLATE" "$BIN
 
 passed=0
 failed=0
+skipped=0
 failures=()
 
 if [ -n "${VIBN_VALGRIND:-}" ]; then
@@ -57,8 +58,11 @@ run_c_test() {
 	if timeout 600 "${runner[@]}" "$prog" >"$log" 2>&1; then rc=0; else rc=$?; fi
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | tail -1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' "$log" | tail -1)
 	p=${p:-0}
 	f=${f:-0}
+	s=${s:-0}
+	skipped=$((skipped + s))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	passed=$((passed + p))
 	failed=$((failed + f))
@@ -66,6 +70,10 @@ run_c_test() {
 		printf 'FAIL  %-40s %d passed, %d failed (exit %d)\n' "$name" "$p" "$f" "$rc"
 		sed 's/^/      /' "$log" | tail -60
 		failures+=("$name")
+	elif [ "$s" -gt 0 ]; then
+		# One line per skip reason ("skipped: why"), printed by the test itself.
+		printf 'ok    %-40s %d passed, %d skipped: %s\n' "$name" "$p" "$s" \
+			"$(sed -n 's/^skipped: //p' "$log" | sort -u | head -1)"
 	else
 		printf 'ok    %-40s %d passed\n' "$name" "$p"
 	fi
@@ -86,11 +94,13 @@ for f in tests/integration/test_*.py; do
 done
 if [ ${#pyfiles[@]} -gt 0 ]; then
 	log=$tmp/pytest.log
-	/usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider --timeout=300 "${pyfiles[@]}" 2>&1 |
-		tee "$log" | grep -E '^(FAILED|ERROR)|^tests/' || true
+	/usr/bin/python3 -m pytest -q -rfEs -p no:cacheprovider --timeout=300 "${pyfiles[@]}" 2>&1 |
+		tee "$log" | grep -E '^(FAILED|ERROR|SKIPPED)|^tests/' || true
 	summary=$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -1)
 	p=$(echo "$summary" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)
 	f=$(echo "$summary" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || true)
+	s=$(echo "$summary" | grep -oE '[0-9]+ skipped' | grep -oE '[0-9]+' || true)
+	skipped=$((skipped + ${s:-0}))
 	e=$(echo "$summary" | grep -oE '[0-9]+ errors?' | grep -oE '[0-9]+' || true)
 	p=${p:-0}
 	f=$(( ${f:-0} + ${e:-0} ))
@@ -110,5 +120,9 @@ echo
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"
 fi
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

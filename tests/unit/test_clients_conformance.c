@@ -16,16 +16,25 @@
 #include "clients/gitea.h"
 #include "tests/support/routes.h"
 
+/* The spec, or: in CI (where ../shared always sits beside the clone) a failure; on a bare
+ * clone of the project alone, a skip with its reason on one line (tests/run.sh shows it). */
 static json_t *
-load_or_fail(const char *file)
+load_or_skip(const char *file)
 {
 	char *why = NULL;
 	json_t *spec = routes_load_spec(file, &why);
 
 	if (spec == NULL) {
-		print_error("%s\n", why);
+		const char *ci = getenv("CI");
+
+		if (ci != NULL && *ci != '\0') {
+			print_error("%s\n", why);
+			free(why);
+			fail_msg("cannot check conformance without the spec");
+		}
+		print_message("skipped: %s\n", why);
 		free(why);
-		fail_msg("cannot check conformance without the spec");
+		skip();
 	}
 	return spec;
 }
@@ -33,7 +42,7 @@ load_or_fail(const char *file)
 static void
 check_table(const char *file, const struct http_route *table, size_t n)
 {
-	json_t *spec = load_or_fail(file);
+	json_t *spec = load_or_skip(file);
 	int failures = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -92,8 +101,8 @@ test_checker_catches_mistakes(void **state)
 	     "environment_name,environment_uuid"},
 	    {"POST", "/orgs/{org}/hooks", NULL, "type,config,config.url", NULL, NULL},
 	};
-	json_t *gitea = load_or_fail("gitea-swagger.v1.json");
-	json_t *coolify = load_or_fail("coolify-openapi.json");
+	json_t *gitea = load_or_skip("gitea-swagger.v1.json");
+	json_t *coolify = load_or_skip("coolify-openapi.json");
 	char *why = NULL;
 
 	assert_int_equal(routes_check_spec(gitea, &bad[0], &why), -1);
