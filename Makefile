@@ -25,16 +25,19 @@ DEPS_SET := test
 else ifneq ($(filter-out $(NO_DEPS_GOALS),$(GOALS)),)
 DEPS_SET := build
 endif
+ifeq ($(DEPS_CHECKED),)
 ifneq ($(DEPS_SET),)
 DEPS_MISSING := $(shell scripts/deps.sh --check $(DEPS_SET) >/dev/null 2>&1 || echo yes)
 endif
+endif
 
 ifeq ($(DEPS_MISSING),yes)
-# Install first, then run the same goals again with the dependencies in place.
+# Install first, then run the same goals again with the dependencies in place (once: the
+# second make does not check again, so a failed install cannot loop).
 .PHONY: $(GOALS)
 $(GOALS):
 	@scripts/deps.sh $(DEPS_SET)
-	@$(MAKE) --no-print-directory $@
+	@$(MAKE) --no-print-directory DEPS_CHECKED=1 $@
 else
 
 ifeq ($(FUZZ),1)
