@@ -255,7 +255,8 @@ drift(const char *body)
 static long
 mutating(void)
 {
-	return simproc_counter(sim, "gitea", "mutating") + simproc_counter(sim, "coolify", "mutating");
+	return simproc_counter(sim, "gitea", "mutating") +
+	       simproc_counter(sim, "coolify", "mutating");
 }
 
 /* ---- tests ---- */
@@ -434,8 +435,9 @@ test_lost_create_response_leaves_one_project(void **state_)
 
 	insert_acme(f);
 	/* Coolify creates the project, then the response never arrives. */
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"drop_after\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"drop_after\"}");
 	out = reconcile(f, "acme");
 	assert_int_equal(out.fail, WSR_FAIL_TRANSIENT);
 	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
@@ -485,8 +487,9 @@ test_rate_limited_carries_retry_after(void **state_)
 	int64_t before = util_now_ms();
 
 	insert_acme(f);
-	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
-	              "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
 	out = reconcile(f, "acme");
 	assert_int_equal(out.fail, WSR_FAIL_RATE_LIMITED);
 	assert_true(out.not_before_ms >= before + 29000);
@@ -643,9 +646,9 @@ test_private_repo_app_uses_the_deploy_key(void **state_)
 	char *key_uuid;
 
 	key = simproc_api(sim, "coolify", "coolify-token", "POST", "/security/keys",
-	              "{\"name\":\"vibn\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
-	              "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
-	              &status);
+	                  "{\"name\":\"vibn\",\"private_key\":\"-----BEGIN OPENSSH PRIVATE "
+	                  "KEY-----\\nx\\n-----END OPENSSH PRIVATE KEY-----\\n\"}",
+	                  &status);
 	assert_int_equal(status, 201);
 	key_uuid = strdup(json_string_value(json_object_get(key, "uuid")));
 	json_decref(key);

@@ -360,7 +360,7 @@ simcoolify_body(struct sim_req *r)
 /* Refuses keys outside allowed with 422 "This field is not allowed."; -1 when answered. */
 static int
 simcoolify_only(struct sim_req *r, json_t *body, const char *const *allowed, size_t n,
-             const char *extra)
+                const char *extra)
 {
 	struct cerrs e = {NULL};
 	const char *key;
@@ -970,7 +970,7 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 
 	if (body == NULL ||
 	    simcoolify_only(r, body, coolify_app_public_fields, nitems(coolify_app_public_fields),
-	                 deploy_key ? "private_key_uuid" : NULL) != 0)
+	                    deploy_key ? "private_key_uuid" : NULL) != 0)
 		return;
 	simcoolify_check_str(&e, body, "project_uuid", 1);
 	simcoolify_check_str(&e, body, "server_uuid", 1);
@@ -982,8 +982,8 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 	if (simcoolify_str(body, "environment_name") == NULL &&
 	    simcoolify_str(body, "environment_uuid") == NULL) {
 		simcoolify_msg(r, 422,
-		            "You need to provide at least one of environment_name or "
-		            "environment_uuid.");
+		               "You need to provide at least one of environment_name or "
+		               "environment_uuid.");
 		return;
 	}
 	if ((p = simtab_get(C.projects, simcoolify_str(body, "project_uuid"))) == NULL) {
@@ -991,7 +991,7 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 		return;
 	}
 	env = simcoolify_env_find(p, simcoolify_str(body, "environment_name"),
-	                       simcoolify_str(body, "environment_uuid"));
+	                          simcoolify_str(body, "environment_uuid"));
 	if (env == NULL) {
 		simcoolify_msg(r, 404, "Environment not found.");
 		return;
@@ -1011,8 +1011,9 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 		free(a->uuid);
 		a->uuid = simcoolify_uuid();
 	} while (simtab_get(C.apps, a->uuid) != NULL);
-	a->git_repository = deploy_key ? xstrdup(simcoolify_str(body, "git_repository"))
-	                               : simcoolify_repo_short(simcoolify_str(body, "git_repository"));
+	a->git_repository = deploy_key
+	                        ? xstrdup(simcoolify_str(body, "git_repository"))
+	                        : simcoolify_repo_short(simcoolify_str(body, "git_repository"));
 	a->git_branch = xstrdup(simcoolify_str(body, "git_branch"));
 	a->build_pack = xstrdup(simcoolify_str(body, "build_pack"));
 	a->ports_exposes = simcoolify_str(body, "ports_exposes") != NULL
@@ -1093,7 +1094,7 @@ simcoolify_app_patch(struct sim_req *r)
 
 	if (a == NULL || (body = simcoolify_body(r)) == NULL ||
 	    simcoolify_only(r, body, coolify_app_patch_fields, nitems(coolify_app_patch_fields),
-	                 NULL) != 0)
+	                    NULL) != 0)
 		return;
 	simcoolify_app_checks(&e, body, 0);
 	if (cerr_answer(r, &e) != 0)
@@ -1188,8 +1189,8 @@ simcoolify_key_create(struct sim_req *r)
 	k = xcalloc(1, sizeof(*k));
 	k->id = C.next_key++;
 	k->uuid = simcoolify_uuid();
-	k->name =
-	    simcoolify_str(body, "name") != NULL ? xstrdup(simcoolify_str(body, "name")) : sim_rand_id(8);
+	k->name = simcoolify_str(body, "name") != NULL ? xstrdup(simcoolify_str(body, "name"))
+	                                               : sim_rand_id(8);
 	k->description = simcoolify_str(body, "description") != NULL
 	                     ? xstrdup(simcoolify_str(body, "description"))
 	                     : NULL;

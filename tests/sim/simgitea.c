@@ -906,10 +906,10 @@ simgitea_fire_repo(struct grepo *rp, const char *action)
 		if (!wants)
 			continue;
 		if (s == NULL) {
-			payload =
-			    json_pack("{s:s, s:o, s:o, s:o}", "action", action, "repository",
-			              simgitea_repo_json(rp), "organization", simgitea_org_user_json(o),
-			              "sender", simgitea_user_json(G.admin));
+			payload = json_pack("{s:s, s:o, s:o, s:o}", "action", action, "repository",
+			                    simgitea_repo_json(rp), "organization",
+			                    simgitea_org_user_json(o), "sender",
+			                    simgitea_user_json(G.admin));
 			s = json_dumps(payload, JSON_COMPACT);
 			json_decref(payload);
 		}
@@ -1317,7 +1317,7 @@ simgitea_team_create(struct sim_req *r)
 		}
 	}
 	t = simgitea_team_new(o, name,
-	                   permission != NULL && *permission != '\0' ? permission : "read");
+	                      permission != NULL && *permission != '\0' ? permission : "read");
 	simgitea_set(&t->description, description);
 	t->includes_all = all > 0;
 	t->can_create_repo = can_create > 0;
@@ -2191,7 +2191,8 @@ simgitea_drift_members(const char *action, json_t *args, struct gorg *o, json_t 
 
 /* edit_org and edit_repo take only the fields they name; types are checked. */
 static int
-simgitea_drift_edit(const char *action, json_t *args, struct gorg *o, struct grepo *rp, json_t **out)
+simgitea_drift_edit(const char *action, json_t *args, struct gorg *o, struct grepo *rp,
+                    json_t **out)
 {
 	json_t *v;
 
@@ -2217,7 +2218,8 @@ simgitea_drift_edit(const char *action, json_t *args, struct gorg *o, struct gre
 }
 
 static int
-simgitea_drift_rename(const char *action, json_t *args, struct gorg *o, struct grepo *rp, json_t **out)
+simgitea_drift_rename(const char *action, json_t *args, struct gorg *o, struct grepo *rp,
+                      json_t **out)
 {
 	const char *nn = json_string_value(json_object_get(args, "new_name"));
 

@@ -189,7 +189,8 @@ sim_request(const char *url, const char *token, const char *method, const char *
 }
 
 json_t *
-simproc_call(struct simproc *s, const char *method, const char *path, const char *body, long *status)
+simproc_call(struct simproc *s, const char *method, const char *path, const char *body,
+             long *status)
 {
 	char *url = xasprintf("%s%s", s->gitea_url, path);
 	json_t *res = sim_request(url, NULL, method, path, body, status);
@@ -200,7 +201,7 @@ simproc_call(struct simproc *s, const char *method, const char *path, const char
 
 json_t *
 simproc_api(struct simproc *s, const char *upstream, const char *token, const char *method,
-        const char *path, const char *body, long *status)
+            const char *path, const char *body, long *status)
 {
 	char *url = xasprintf(
 	    "%s/api/v1%s", strcmp(upstream, "coolify") == 0 ? s->coolify_url : s->gitea_url, path);

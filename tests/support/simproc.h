@@ -29,12 +29,12 @@ int simproc_stop(struct simproc *s);
  * or NULL. Returns the parsed response (a new reference; NULL when empty or not JSON) and
  * sets *status (may be NULL). */
 json_t *simproc_call(struct simproc *s, const char *method, const char *path, const char *body,
-                 long *status);
+                     long *status);
 /* Sends an upstream API request outside the clients under test (no tracer, no observer):
  * to "gitea" or "coolify", path under /api/v1, with "Authorization: Bearer token" when token
  * is not NULL. Returns the parsed response (a new reference, or NULL) and sets *status. */
 json_t *simproc_api(struct simproc *s, const char *upstream, const char *token, const char *method,
-                const char *path, const char *body, long *status);
+                    const char *path, const char *body, long *status);
 /* Same, but exits the program unless the status is 2xx; the response is discarded. */
 void simproc_must(struct simproc *s, const char *method, const char *path, const char *body);
 /* POST /_sim/reset. */
