@@ -1,5 +1,6 @@
 """Runs bin/vibn-sim for Python tests and talks to its control API (/_sim/...)."""
 import json
+import os
 import re
 import subprocess
 import urllib.error
@@ -16,7 +17,9 @@ class Sim:
     """One running vibn-sim; started with port 0, stopped (and checked for exit 0) in stop()."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen([binary("vibn-sim"), "--seed", "7", *args],
+        # Fixed, so a failure replays with the same uuids and fault dice; as simproc.c.
+        self.seed = os.environ.get("VIBN_SIM_SEED") or "7"
+        self.proc = subprocess.Popen([binary("vibn-sim"), "--seed", self.seed, *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         m = READY.match(line)

@@ -426,6 +426,178 @@ test_drift_repaired_by_one_reconcile(void **state_)
 	json_decref(st);
 }
 
+/* ---- settings edited by hand: each repair path, its upstream object read back ---- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static json_t *
+sim_coolify(json_t *st, const char *what, const char *uuid)
+{
+	return find_named(json_object_get(json_object_get(st, "coolify"), what), "uuid", uuid);
+}
+
+/* Drift, then one reconcile that repairs it with exactly one call, the PATCH of route. */
+static void
+repair_with_one_patch(struct fixture *f, const char *drift_json, const char *type,
+                      const char *upstream, const char *route)
+{
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	repair_once(f, drift_json, type, "Updated");
+	assert_int_equal(simproc_counter(sim, upstream, route), 1);
+	assert_int_equal(mutating(), 1);
+}
+
+/* The pass after a repair is steady again: no call, no row written (the condition keeps
+ * saying Updated, the last change). */
+static void
+assert_settled(struct fixture *f, const char *type)
+{
+	char *xmin1 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces"), *xmin2;
+
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
+	assert_cond(f, "acme", type, "True", "Updated");
+	xmin2 = sql_value(f, "SELECT xmin::text FROM vibn_workspaces");
+	assert_string_equal(xmin1, xmin2);
+	free(xmin1);
+	free(xmin2);
+}
+
+/* Full name, description and visibility changed on the org's settings page. */
+static void
+test_org_settings_drift_repaired(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st, *org;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	repair_with_one_patch(f,
+	                      "{\"action\":\"edit_org\",\"org\":\"vibn-acme\",\"full_name\":"
+	                      "\"Hand Edited\",\"description\":\"changed by hand\","
+	                      "\"visibility\":\"public\"}",
+	                      COND_GITEA_ORG, "gitea", "PATCH /api/v1/orgs/{org}");
+	st = state();
+	org = sim_org(st, "vibn-acme");
+	assert_string_equal(jstr(org, "full_name"), "Acme Inc.");
+	assert_string_equal(jstr(org, "description"), "Vibn workspace acme");
+	assert_string_equal(jstr(org, "visibility"), "private");
+	json_decref(st);
+	assert_settled(f, COND_GITEA_ORG);
+}
+
+/* Privacy, description and default branch changed on the repo's settings pages. The
+ * default branch can only be set to an existing one there, so the repo gets pushes first:
+ * main (the first push, so the default stays main), then dev. */
+static void
+test_repo_settings_drift_repaired(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st, *repo;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	drift("{\"action\":\"push\",\"org\":\"vibn-acme\",\"repo\":\"web\",\"branch\":\"main\"}");
+	drift("{\"action\":\"push\",\"org\":\"vibn-acme\",\"repo\":\"web\",\"branch\":\"dev\"}");
+	repair_with_one_patch(f,
+	                      "{\"action\":\"edit_repo\",\"org\":\"vibn-acme\",\"repo\":\"web\","
+	                      "\"private\":false,\"description\":\"changed by hand\","
+	                      "\"default_branch\":\"dev\"}",
+	                      COND_REPOS, "gitea", "PATCH /api/v1/repos/{owner}/{repo}");
+	st = state();
+	repo = find_named(json_object_get(sim_org(st, "vibn-acme"), "repos"), "name", "web");
+	assert_non_null(repo);
+	assert_true(json_is_true(json_object_get(repo, "private")));
+	assert_string_equal(jstr(repo, "description"), "Marketing site");
+	assert_string_equal(jstr(repo, "default_branch"), "main");
+	json_decref(st);
+	assert_settled(f, COND_REPOS);
+}
+
+/* The app's source and build settings changed in Coolify's UI: every field the app
+ * reconciler manages at once. */
+static void
+test_app_settings_drift_repaired(void **state_)
+{
+	struct fixture *f = *state_;
+	char body[512], *uuid;
+	json_t *st, *app, *repo;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	uuid = sql_value(f, "SELECT coolify_app_uuid FROM vibn_workspace_apps");
+	snprintf(body, sizeof body,
+	         "{\"action\":\"edit_app\",\"uuid\":\"%s\",\"git_repository\":"
+	         "\"https://git.example.com/someone/else.git\",\"git_branch\":\"dev\","
+	         "\"build_pack\":\"dockerfile\",\"ports_exposes\":\"8080\"}",
+	         uuid);
+	repair_with_one_patch(f, body, COND_APPS, "coolify", "PATCH /api/v1/applications/{uuid}");
+	st = state();
+	app = sim_coolify(st, "applications", uuid);
+	repo = find_named(json_object_get(sim_org(st, "vibn-acme"), "repos"), "name", "web");
+	assert_non_null(app);
+	assert_non_null(repo);
+	assert_string_equal(jstr(app, "name"), "acme-web");
+	assert_string_equal(jstr(app, "git_repository"), jstr(repo, "clone_url"));
+	assert_string_equal(jstr(app, "git_branch"), "main");
+	assert_string_equal(jstr(app, "build_pack"), "nixpacks");
+	assert_string_equal(jstr(app, "ports_exposes"), "3000");
+	json_decref(st);
+	free(uuid);
+	assert_settled(f, COND_APPS);
+}
+
+/* The project renamed and described anew in Coolify's UI: repaired by a reconcile that
+ * reads the project, then by a drift sweep that finds it in the shared project list. */
+static void
+test_project_name_drift_repaired(void **state_)
+{
+	struct fixture *f = *state_;
+	char body[512], *uuid;
+	json_t *st, *p;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	uuid = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
+	snprintf(body, sizeof body,
+	         "{\"action\":\"edit_project\",\"uuid\":\"%s\",\"name\":\"Acme by hand\","
+	         "\"description\":\"Edited in the UI\"}",
+	         uuid);
+	repair_with_one_patch(f, body, COND_COOLIFY_PROJECT, "coolify",
+	                      "PATCH /api/v1/projects/{uuid}");
+	st = state();
+	p = sim_coolify(st, "projects", uuid);
+	assert_non_null(p);
+	assert_string_equal(jstr(p, "name"), "vibn-ws-acme");
+	assert_string_equal(jstr(p, "description"), "Vibn workspace acme");
+	json_decref(st);
+	assert_settled(f, COND_COOLIFY_PROJECT);
+
+	/* A sweep with a snapshot that is always stale lists the projects afresh. */
+	project_cache_free(f->projects);
+	f->projects = project_cache_new(0);
+	f->env.projects = f->projects;
+	f->env.sweep = 1;
+	snprintf(body, sizeof body,
+	         "{\"action\":\"edit_project\",\"uuid\":\"%s\",\"name\":\"vibn-ws-acme-old\","
+	         "\"description\":null}",
+	         uuid);
+	repair_with_one_patch(f, body, COND_COOLIFY_PROJECT, "coolify",
+	                      "PATCH /api/v1/projects/{uuid}");
+	st = state();
+	p = sim_coolify(st, "projects", uuid);
+	assert_string_equal(jstr(p, "name"), "vibn-ws-acme");
+	assert_string_equal(jstr(p, "description"), "Vibn workspace acme");
+	json_decref(st);
+	assert_settled(f, COND_COOLIFY_PROJECT);
+	free(uuid);
+}
+
 static void
 test_lost_create_response_leaves_one_project(void **state_)
 {
@@ -680,6 +852,10 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_org_settings_drift_repaired, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_repo_settings_drift_repaired, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_app_settings_drift_repaired, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_project_name_drift_repaired, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_create_response_leaves_one_project, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_coolify_unauthorized_gitea_still_converges, setup,

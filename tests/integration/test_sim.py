@@ -901,6 +901,106 @@ def test_drift_actions(sim):
     assert cnt["drift"] == 11 and "GET /api/v1/orgs/{org}" in cnt["gitea"]["routes"]
 
 
+def test_push_and_default_branch_drift(sim):
+    new_org(sim, "acme")
+    r = g(sim, "POST", "/orgs/acme/repos", {"name": "web", "default_branch": "trunk"})
+    assert r.json["empty"] is True and r.json["default_branch"] == "trunk"
+
+    def edit(**fields):
+        return call(sim.gitea, "POST", "/_sim/drift", dict(action="edit_repo", org="acme", repo="web", **fields))
+
+    def repo():
+        return g(sim, "GET", "/repos/acme/web").json
+
+    # The settings page offers only existing branches: an empty repo has none.
+    assert edit(default_branch="trunk").status == 404
+    # The API takes any name on an empty repo.
+    assert g(sim, "PATCH", "/repos/acme/web", {"default_branch": "main"}).json["default_branch"] == "main"
+    # The first push makes the repo non-empty and its default branch, whatever it was.
+    ctl(sim, "POST", "drift", {"action": "push", "org": "acme", "repo": "web", "branch": "feature/x"})
+    assert (repo()["empty"], repo()["default_branch"]) == (False, "feature/x")
+    ctl(sim, "POST", "drift", {"action": "push", "org": "acme", "repo": "web", "branch": "main"})
+    ctl(sim, "POST", "drift", {"action": "push", "org": "acme", "repo": "web", "branch": "main"})  # again: no-op
+    assert repo()["default_branch"] == "feature/x"
+    # A missing branch of a non-empty repo is ignored, and the answer is still 200.
+    r = g(sim, "PATCH", "/repos/acme/web", {"default_branch": "nope"})
+    assert r.status == 200 and r.json["default_branch"] == "feature/x"
+    assert g(sim, "PATCH", "/repos/acme/web", {"default_branch": "main"}).json["default_branch"] == "main"
+    # By hand: to an existing branch only; a refused edit changes nothing.
+    assert edit(default_branch="feature/x", private=True).status == 200
+    assert (repo()["default_branch"], repo()["private"]) == ("feature/x", True)
+    assert edit(default_branch="nope", private=False).status == 404
+    assert (repo()["default_branch"], repo()["private"]) == ("feature/x", True)
+    assert edit(default_branch=7).status == 404
+    for bad, status in [({"branch": ""}, 400), ({"branch": "../x"}, 400), ({"branch": "a b"}, 400),
+                        ({"branch": "x.lock"}, 400), ({}, 400), ({"branch": "x", "repo": "nope"}, 404)]:
+        body = dict({"action": "push", "org": "acme", "repo": "web"}, **bad)
+        assert call(sim.gitea, "POST", "/_sim/drift", body).status == status, bad
+    # auto_init commits on the default branch: not empty.
+    r = g(sim, "POST", "/orgs/acme/repos", {"name": "init", "auto_init": True, "default_branch": "dev"})
+    assert r.status == 201 and (r.json["empty"], r.json["default_branch"]) == (False, "dev")
+    assert g(sim, "PATCH", "/repos/acme/init", {"default_branch": "main"}).json["default_branch"] == "dev"
+
+
+def test_coolify_edit_drift(sim):
+    p = new_project(sim, "vibn-ws-acme")
+    app = new_app(sim, p, name="acme-web")
+
+    def drift(action, uuid, **fields):
+        return call(sim.gitea, "POST", "/_sim/drift", dict(action=action, uuid=uuid, **fields))
+
+    def project():
+        return c(sim, "GET", "/projects/" + p).json
+
+    def application():
+        return c(sim, "GET", "/applications/" + app).json
+
+    ctl(sim, "POST", "drift", {"action": "edit_project", "uuid": p, "name": "Renamed by hand",
+                               "description": "Edited in the UI"})
+    assert (project()["name"], project()["description"]) == ("Renamed by hand", "Edited in the UI")
+    assert [x["name"] for x in c(sim, "GET", "/projects").json] == ["Renamed by hand"]
+    ctl(sim, "POST", "drift", {"action": "edit_project", "uuid": p, "description": None})
+    assert (project()["name"], project()["description"]) == ("Renamed by hand", None)
+    # Coolify's rules: refused with 422 and the field's errors, and nothing changes.
+    for bad, field in [({"name": "ab"}, "name"), ({"name": ""}, "name"), ({"name": None}, "name"),
+                       ({"name": "a;b"}, "name"), ({"description": "owner: x"}, "description"),
+                       ({"name": "fine", "description": "x" * 256}, "description")]:
+        r = drift("edit_project", p, **bad)
+        assert r.status == 422 and field in r.json["errors"], (bad, r.raw)
+    assert drift("edit_project", p).status == 400  # nothing to edit
+    assert drift("edit_project", p, team_id=2).status == 400
+    assert drift("edit_project", "nope", name="abc").status == 404
+    assert (project()["name"], project()["description"]) == ("Renamed by hand", None)
+
+    edited = {"name": "web by hand", "description": "Edited in the UI",
+              "git_repository": "https://git.example.com/acme/other.git", "git_branch": "dev",
+              "build_pack": "dockerfile", "ports_exposes": "8080,8443"}
+    ctl(sim, "POST", "drift", dict(action="edit_app", uuid=app, **edited))
+    a = application()
+    assert {k: a[k] for k in edited} == edited
+    st = [x for x in ctl(sim, "GET", "state")["coolify"]["applications"] if x["uuid"] == app][0]
+    assert {k: st[k] for k in edited} == edited
+    ctl(sim, "POST", "drift", {"action": "edit_app", "uuid": app, "git_repository": "git@git.example.com:acme/web.git"})
+    assert application()["git_repository"] == "git@git.example.com:acme/web.git"
+    for bad, field in [({"build_pack": "heroku"}, "build_pack"), ({"ports_exposes": "80;81"}, "ports_exposes"),
+                       ({"ports_exposes": ""}, "ports_exposes"), ({"git_branch": ""}, "git_branch"),
+                       ({"git_branch": 3}, "git_branch"), ({"name": "ab"}, "name"),
+                       ({"git_repository": "ssh://git@git.example.com/acme/web.git"}, "git_repository"),
+                       ({"git_repository": "https://git.example.com/acme/web.git?x=1"}, "git_repository"),
+                       ({"git_repository": "git@git.example.com/acme/web.git"}, "git_repository"),
+                       ({"git_repository": "https://git.example.com/a/../b.git"}, "git_repository"),
+                       ({"description": "a # b"}, "description")]:
+        r = drift("edit_app", app, **bad)
+        assert r.status == 422 and field in r.json["errors"], (bad, r.raw)
+    assert drift("edit_app", app, domains="http://x.example.com").status == 400  # not ours to edit
+    assert drift("edit_app", app).status == 400
+    assert drift("edit_app", "nope", git_branch="main").status == 404
+    a = application()
+    assert (a["git_repository"], a["git_branch"], a["build_pack"], a["ports_exposes"]) == (
+        "git@git.example.com:acme/web.git", "dev", "dockerfile", "8080,8443")
+    assert ctl(sim, "GET", "counters")["drift"] == 4
+
+
 def test_state_shape_and_reset(sim):
     ctl(sim, "POST", "users", {"username": "bob", "email": "bob@example.com"})
     new_org(sim, "acme", full_name="A")

@@ -1318,13 +1318,14 @@ simcoolify_state(void)
 	TAILQ_FOREACH(a, &C.applist, entry)
 	{
 		json_array_append_new(
-		    apps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}", "uuid",
-		                    a->uuid, "name", a->name, "project_uuid", a->proj->uuid,
-		                    "environment_name", a->env->name, "git_repository",
-		                    a->git_repository, "git_branch", a->git_branch, "build_pack",
-		                    a->build_pack, "ports_exposes", a->ports_exposes, "status",
-		                    a->del_ev != NULL ? "deleting" : a->status, "private_key_uuid",
-		                    a->key != NULL ? a->key->uuid : NULL));
+		    apps,
+		    json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}", "uuid",
+		              a->uuid, "name", a->name, "description", a->description,
+		              "project_uuid", a->proj->uuid, "environment_name", a->env->name,
+		              "git_repository", a->git_repository, "git_branch", a->git_branch,
+		              "build_pack", a->build_pack, "ports_exposes", a->ports_exposes,
+		              "status", a->del_ev != NULL ? "deleting" : a->status,
+		              "private_key_uuid", a->key != NULL ? a->key->uuid : NULL));
 	}
 	return json_pack("{s:o, s:o, s:[o]}", "projects", projects, "applications", apps, "servers",
 	                 simcoolify_server_json());
@@ -1337,6 +1338,150 @@ simcoolify_ctl(json_t **out, int status, const char *key, const char *msg)
 	return status;
 }
 
+/* Refuses drift arguments outside allowed (besides action and uuid): a misspelt field
+ * would otherwise be an edit that silently changes nothing. */
+static int
+simcoolify_drift_only(json_t *args, const char *const *allowed, size_t n, json_t **out)
+{
+	const char *key;
+	size_t edits = 0;
+	json_t *v;
+
+	json_object_foreach(args, key, v)
+	{
+		size_t i;
+
+		if (strcmp(key, "action") == 0 || strcmp(key, "uuid") == 0)
+			continue;
+		for (i = 0; i < n && strcmp(key, allowed[i]) != 0; i++)
+			;
+		if (i == n) {
+			*out = json_pack("{s:s, s:s}", "error", "field not editable here", "field",
+			                 key);
+			return 400;
+		}
+		edits++;
+	}
+	if (edits == 0) {
+		*out = json_pack("{s:s}", "error", "nothing to edit");
+		return 400;
+	}
+	return 0;
+}
+
+/* The collected validation errors as the drift answer (422), or 0 when there are none. */
+static int
+simcoolify_drift_invalid(struct cerrs *e, json_t **out)
+{
+	if (e->errors == NULL)
+		return 0;
+	*out = json_pack("{s:s, s:o}", "error", "Validation failed.", "errors", e->errors);
+	e->errors = NULL;
+	return 422;
+}
+
+/* A git URL as ValidGitRepositoryUrl takes it, short of the host checks: a known scheme
+ * or the scp-like git@HOST:PATH form, and none of the characters it refuses. */
+static int
+simcoolify_git_url_ok(const char *u)
+{
+	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0 &&
+	    strncmp(u, "git://", 6) != 0 && strncmp(u, "git@", 4) != 0)
+		return 0;
+	if (strpbrk(u, ";|&$`(){}[]<>\"'\\!?*^%=+#") != NULL || strstr(u, "../") != NULL)
+		return 0;
+	if (strncmp(u, "git@", 4) == 0) {
+		/* ^git@[A-Za-z0-9.-]+:[A-Za-z0-9_/.~-]+$ */
+		size_t host = strspn(u + 4, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                            "0123456789.-");
+		const char *path = u + 4 + host + 1;
+
+		return host > 0 && u[4 + host] == ':' && *path != '\0' &&
+		       strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                    "0123456789_/.~-") == strlen(path);
+	}
+	return 1;
+}
+
+/* edit_project: the project's settings page (Livewire Project\Edit), with the rules of the
+ * API: a name is required there, a description may be cleared. */
+static int
+simcoolify_drift_edit_project(struct cproj *p, json_t *args, json_t **out)
+{
+	static const char *const fields[] = {"name", "description"};
+	struct cerrs e = {NULL};
+	json_t *v;
+	int rc;
+
+	if ((rc = simcoolify_drift_only(args, fields, nitems(fields), out)) != 0)
+		return rc;
+	if (json_object_get(args, "name") != NULL)
+		simcoolify_check_name(&e, args, "name", 1);
+	simcoolify_check_desc(&e, args);
+	if ((rc = simcoolify_drift_invalid(&e, out)) != 0)
+		return rc;
+	if ((v = json_object_get(args, "name")) != NULL)
+		simcoolify_set(&p->name, json_string_value(v));
+	if ((v = json_object_get(args, "description")) != NULL) {
+		free(p->description);
+		p->description = json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+	}
+	sim_now_iso(p->updated);
+	return simcoolify_ctl(out, 200, "ok", NULL);
+}
+
+/* edit_app: the application's General and Git Source pages. Each field given must hold a
+ * value there (the pages require them); the description may be cleared. */
+static int
+simcoolify_drift_edit_app(struct capp *a, json_t *args, json_t **out)
+{
+	static const char *const fields[] = {"name",       "description", "git_repository",
+	                                     "git_branch", "build_pack",  "ports_exposes"};
+	static const char *const required[] = {"git_repository", "git_branch", "build_pack",
+	                                       "ports_exposes"};
+	struct cerrs e = {NULL};
+	const char *git = simcoolify_str(args, "git_repository");
+	json_t *v;
+	int rc;
+
+	if ((rc = simcoolify_drift_only(args, fields, nitems(fields), out)) != 0)
+		return rc;
+	if (json_object_get(args, "name") != NULL)
+		simcoolify_check_name(&e, args, "name", 1);
+	simcoolify_check_desc(&e, args);
+	for (size_t i = 0; i < nitems(required); i++) {
+		char msg[64];
+
+		v = json_object_get(args, required[i]);
+		if (v != NULL &&
+		    (json_is_null(v) || (json_is_string(v) && *json_string_value(v) == '\0'))) {
+			snprintf(msg, sizeof(msg), "The %s field is required.", required[i]);
+			cerr_add(&e, required[i], msg);
+		}
+	}
+	simcoolify_app_checks(&e, args, 0);
+	if (git != NULL && *git != '\0' && !simcoolify_git_url_ok(git))
+		cerr_add(&e, "git_repository", "The git repository URL is invalid.");
+	if ((rc = simcoolify_drift_invalid(&e, out)) != 0)
+		return rc;
+	if ((v = json_object_get(args, "name")) != NULL)
+		simcoolify_set(&a->name, json_string_value(v));
+	if ((v = json_object_get(args, "description")) != NULL) {
+		free(a->description);
+		a->description = json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+	}
+	if ((v = json_object_get(args, "git_repository")) != NULL)
+		simcoolify_set(&a->git_repository, json_string_value(v));
+	if ((v = json_object_get(args, "git_branch")) != NULL)
+		simcoolify_set(&a->git_branch, json_string_value(v));
+	if ((v = json_object_get(args, "build_pack")) != NULL)
+		simcoolify_set(&a->build_pack, json_string_value(v));
+	if ((v = json_object_get(args, "ports_exposes")) != NULL)
+		simcoolify_set(&a->ports_exposes, json_string_value(v));
+	sim_now_iso(a->updated);
+	return simcoolify_ctl(out, 200, "ok", NULL);
+}
+
 int
 simcoolify_drift(const char *action, json_t *args, json_t **out)
 {
@@ -1344,19 +1489,23 @@ simcoolify_drift(const char *action, json_t *args, json_t **out)
 	struct cproj *p;
 	struct capp *a;
 
-	if (strcmp(action, "delete_project") == 0) {
+	if (strcmp(action, "delete_project") == 0 || strcmp(action, "edit_project") == 0) {
 		if (uuid == NULL)
 			return simcoolify_ctl(out, 400, "error", "uuid is required");
 		if ((p = simtab_get(C.projects, uuid)) == NULL)
 			return simcoolify_ctl(out, 404, "error", "no such project");
+		if (strcmp(action, "edit_project") == 0)
+			return simcoolify_drift_edit_project(p, args, out);
 		simcoolify_proj_free(p); /* with its applications, at once */
 		return simcoolify_ctl(out, 200, "ok", NULL);
 	}
-	if (strcmp(action, "delete_app") == 0) {
+	if (strcmp(action, "delete_app") == 0 || strcmp(action, "edit_app") == 0) {
 		if (uuid == NULL)
 			return simcoolify_ctl(out, 400, "error", "uuid is required");
 		if ((a = simtab_get(C.apps, uuid)) == NULL)
 			return simcoolify_ctl(out, 404, "error", "no such application");
+		if (strcmp(action, "edit_app") == 0)
+			return simcoolify_drift_edit_app(a, args, out);
 		simcoolify_app_free(a);
 		return simcoolify_ctl(out, 200, "ok", NULL);
 	}

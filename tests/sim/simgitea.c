@@ -52,6 +52,7 @@ struct grepo {
 	char *description;
 	char *website;
 	char *default_branch;
+	json_t *branches; /* owned array of branch names; empty until a first push */
 	int private;
 	int archived;
 	int template;
@@ -391,15 +392,16 @@ simgitea_repo_json(const struct grepo *rp)
 	    "s:i, s:i, s:s, s:b, s:s, s:s, s:{s:b, s:b, s:b}, s:b, s:b, s:b, "
 	    "s:b, s:b, s:s, s:[], s:b}",
 	    "id", (json_int_t)rp->id, "owner", simgitea_org_user_json(rp->org), "name", rp->name,
-	    "full_name", full, "description", rp->description, "empty", 1, "private", rp->private,
-	    "fork", 0, "template", rp->template, "parent", "mirror", 0, "size", 0, "language", "",
-	    "languages_url", langs, "html_url", html, "url", url, "link", "", "ssh_url", ssh,
-	    "clone_url", clone, "original_url", "", "website", rp->website, "stars_count", 0,
-	    "forks_count", 0, "watchers_count", 1, "open_issues_count", 0, "open_pr_counter", 0,
-	    "release_counter", 0, "default_branch", rp->default_branch, "archived", rp->archived,
-	    "created_at", rp->created, "updated_at", rp->updated, "permissions", "admin", 1, "push",
-	    1, "pull", 1, "has_issues", 1, "has_wiki", 1, "has_pull_requests", 1, "has_projects", 1,
-	    "internal", 0, "object_format_name", "sha1", "topics", "has_releases", 1);
+	    "full_name", full, "description", rp->description, "empty",
+	    json_array_size(rp->branches) == 0, "private", rp->private, "fork", 0, "template",
+	    rp->template, "parent", "mirror", 0, "size", 0, "language", "", "languages_url", langs,
+	    "html_url", html, "url", url, "link", "", "ssh_url", ssh, "clone_url", clone,
+	    "original_url", "", "website", rp->website, "stars_count", 0, "forks_count", 0,
+	    "watchers_count", 1, "open_issues_count", 0, "open_pr_counter", 0, "release_counter", 0,
+	    "default_branch", rp->default_branch, "archived", rp->archived, "created_at",
+	    rp->created, "updated_at", rp->updated, "permissions", "admin", 1, "push", 1, "pull", 1,
+	    "has_issues", 1, "has_wiki", 1, "has_pull_requests", 1, "has_projects", 1, "internal",
+	    0, "object_format_name", "sha1", "topics", "has_releases", 1);
 
 	free(full);
 	free(html);
@@ -771,6 +773,7 @@ simgitea_repo_new(struct gorg *o, const char *name)
 	rp->description = xstrdup("");
 	rp->website = xstrdup("");
 	rp->default_branch = xstrdup("main");
+	rp->branches = json_array();
 	sim_now_iso(rp->created);
 	memcpy(rp->updated, rp->created, sizeof(rp->updated));
 	TAILQ_INSERT_TAIL(&o->repolist, rp, entry);
@@ -778,6 +781,37 @@ simgitea_repo_new(struct gorg *o, const char *name)
 	simtab_del(o->repo_redirect, name);
 	o->nrepos++;
 	return rp;
+}
+
+static int
+simgitea_repo_has_branch(const struct grepo *rp, const char *branch)
+{
+	size_t i;
+	json_t *b;
+
+	json_array_foreach(rp->branches, i, b)
+	{
+		if (strcmp(json_string_value(b), branch) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A pushed branch. The first one makes an empty repo non-empty and becomes its default
+ * branch, whatever the default was (pushUpdates in services/repository/push.go). */
+static void
+simgitea_repo_push(struct grepo *rp, const char *branch)
+{
+	json_t *b;
+
+	if (simgitea_repo_has_branch(rp, branch))
+		return;
+	/* A copy first: branch may be rp->default_branch itself, which the set frees. */
+	b = json_string(branch);
+	json_array_append_new(rp->branches, b);
+	if (json_array_size(rp->branches) == 1)
+		simgitea_set(&rp->default_branch, json_string_value(b));
+	sim_now_iso(rp->updated);
 }
 
 struct gitea_purge {
@@ -829,6 +863,7 @@ simgitea_repo_free(struct gorg *o, struct grepo *rp)
 	free(rp->description);
 	free(rp->website);
 	free(rp->default_branch);
+	json_decref(rp->branches);
 	free(rp);
 }
 
@@ -1548,7 +1583,7 @@ simgitea_repo_create(struct sim_req *r)
 {
 	struct gorg *o = simgitea_org_at(r, 1);
 	const char *name, *description, *default_branch;
-	int private, template;
+	int private, template, auto_init;
 	json_t *body;
 	struct grepo *rp;
 
@@ -1558,7 +1593,8 @@ simgitea_repo_create(struct sim_req *r)
 	    simgitea_opt_str(r, body, "description", "Description", &description) != 0 ||
 	    simgitea_opt_str(r, body, "default_branch", "DefaultBranch", &default_branch) != 0 ||
 	    simgitea_opt_bool(r, body, "private", &private) != 0 ||
-	    simgitea_opt_bool(r, body, "template", &template) != 0)
+	    simgitea_opt_bool(r, body, "template", &template) != 0 ||
+	    simgitea_opt_bool(r, body, "auto_init", &auto_init) != 0)
 		return;
 	if (simgitea_repo_name_ok(r, name) != 0)
 		return;
@@ -1576,6 +1612,9 @@ simgitea_repo_create(struct sim_req *r)
 		simgitea_set(&rp->default_branch, default_branch);
 	rp->private = private > 0;
 	rp->template = template > 0;
+	/* auto_init commits a README on the default branch: the repo is not empty */
+	if (auto_init > 0)
+		simgitea_repo_push(rp, rp->default_branch);
 	simgitea_json(r, 201, simgitea_repo_json(rp));
 	simgitea_fire_repo(rp, "created");
 }
@@ -1663,7 +1702,10 @@ simgitea_repo_patch(struct sim_req *r)
 		simgitea_set(&rp->description, description);
 	if (website != NULL)
 		simgitea_set(&rp->website, website);
-	if (default_branch != NULL && *default_branch != '\0')
+	/* "Default branch only updated if changed and exist or the repository is empty": a
+	 * missing branch of a non-empty repo is ignored, and the answer is still 200. */
+	if (default_branch != NULL && *default_branch != '\0' &&
+	    (json_array_size(rp->branches) == 0 || simgitea_repo_has_branch(rp, default_branch)))
 		simgitea_set(&rp->default_branch, default_branch);
 	if (private >= 0)
 		rp->private = private;
@@ -2209,11 +2251,52 @@ simgitea_drift_edit(const char *action, json_t *args, struct gorg *o, struct gre
 		simgitea_org_touch(o);
 		return simgitea_drift_ok(out);
 	}
+	/* The settings page offers only existing branches (SetRepoDefaultBranch answers 404
+	 * otherwise), so an empty repo's default branch cannot be changed there. Checked
+	 * before anything changes: a refused edit changes nothing. */
+	if ((v = json_object_get(args, "default_branch")) != NULL &&
+	    (!json_is_string(v) || !simgitea_repo_has_branch(rp, json_string_value(v))))
+		return simgitea_ctl_error(out, 404, "no such branch");
 	if ((v = json_object_get(args, "private")) != NULL && json_is_boolean(v))
 		rp->private = json_is_true(v);
 	if ((v = json_object_get(args, "description")) != NULL && json_is_string(v))
 		simgitea_set(&rp->description, json_string_value(v));
+	if ((v = json_object_get(args, "default_branch")) != NULL)
+		simgitea_set(&rp->default_branch, json_string_value(v));
 	sim_now_iso(rp->updated);
+	return simgitea_drift_ok(out);
+}
+
+/* A branch name git accepts (the common subset of check-ref-format). */
+static int
+simgitea_branch_ok(const char *b)
+{
+	size_t n = strlen(b);
+
+	if (n == 0 || n > 255 || b[0] == '-' || b[0] == '/' || b[0] == '.' || b[n - 1] == '/' ||
+	    b[n - 1] == '.' || strstr(b, "..") != NULL || strstr(b, "//") != NULL ||
+	    (n >= 5 && strcmp(b + n - 5, ".lock") == 0))
+		return 0;
+	for (; *b != '\0'; b++) {
+		char c = *b;
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '-' || c == '_' || c == '.' || c == '/'))
+			return 0;
+	}
+	return 1;
+}
+
+/* push: someone pushes a new branch (no push event is delivered: the simulated hooks send
+ * repository events only). */
+static int
+simgitea_drift_push(json_t *args, struct grepo *rp, json_t **out)
+{
+	const char *branch = json_string_value(json_object_get(args, "branch"));
+
+	if (branch == NULL || !simgitea_branch_ok(branch))
+		return simgitea_ctl_error(out, 400, "branch is missing or invalid");
+	simgitea_repo_push(rp, branch);
 	return simgitea_drift_ok(out);
 }
 
@@ -2270,11 +2353,13 @@ simgitea_drift(const char *action, json_t *args, json_t **out)
 		return simgitea_drift_ok(out);
 	}
 	if (strcmp(action, "delete_repo") == 0 || strcmp(action, "edit_repo") == 0 ||
-	    strcmp(action, "rename_repo") == 0) {
+	    strcmp(action, "rename_repo") == 0 || strcmp(action, "push") == 0) {
 		if ((rc = simgitea_drift_target(args, 1, &o, &rp, out)) != 0)
 			return rc;
 		if (strcmp(action, "edit_repo") == 0)
 			return simgitea_drift_edit(action, args, o, rp, out);
+		if (strcmp(action, "push") == 0)
+			return simgitea_drift_push(args, rp, out);
 		if (strcmp(action, "rename_repo") == 0)
 			return simgitea_drift_rename(action, args, o, rp, out);
 		simgitea_repo_delete_now(rp);

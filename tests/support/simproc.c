@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,10 @@
 
 #define SIM_READY_MS 10000
 #define SIM_STOP_MS  5000
+#define SIM_SEED     7 /* as simproc.py */
+
+/* The seed of the last simulator started, for the messages; -1 before. */
+static long simproc_seed_used = -1;
 
 static void __attribute__((noreturn, format(printf, 1, 2))) sim_die(const char *fmt, ...)
 {
@@ -28,9 +33,31 @@ static void __attribute__((noreturn, format(printf, 1, 2))) sim_die(const char *
 	va_start(ap, fmt);
 	fprintf(stderr, "sim: ");
 	vfprintf(stderr, fmt, ap);
+	if (simproc_seed_used >= 0)
+		fprintf(stderr, " (vibn-sim --seed %ld; VIBN_SIM_SEED=%ld replays it)",
+		        simproc_seed_used, simproc_seed_used);
 	fprintf(stderr, "\n");
 	va_end(ap);
 	exit(1);
+}
+
+/* The seed of the simulator's fault dice and generated uuids: fixed, so that a failure
+ * replays with the same upstream ids and faults; VIBN_SIM_SEED picks another, and a
+ * --seed among the extra arguments wins (vibn-sim takes the last one). */
+static long
+simproc_seed(const char *const *extra_args)
+{
+	const char *env = getenv("VIBN_SIM_SEED");
+	long seed = SIM_SEED;
+
+	if (env != NULL && *env != '\0' && util_parse_long(env, 0, LONG_MAX, &seed) != 0)
+		sim_die("VIBN_SIM_SEED: expected an integer >= 0, got '%s'", env);
+	for (; extra_args != NULL && *extra_args != NULL; extra_args++) {
+		if (strcmp(*extra_args, "--seed") == 0 && extra_args[1] != NULL &&
+		    util_parse_long(extra_args[1], 0, LONG_MAX, &seed) != 0)
+			sim_die("--seed: expected an integer >= 0, got '%s'", extra_args[1]);
+	}
+	return seed;
 }
 
 /* Reads the ready line (up to '\n') within the deadline. */
@@ -75,11 +102,14 @@ simproc_start(const char *const *extra_args)
 
 	if (access(prog, X_OK) != 0)
 		sim_die("%s: %s (build it with make)", prog, strerror(errno));
+	s->seed = simproc_seed(extra_args);
 	argv[n++] = xstrdup(prog);
 	argv[n++] = xstrdup("--gitea-port");
 	argv[n++] = xstrdup("0");
 	argv[n++] = xstrdup("--coolify-port");
 	argv[n++] = xstrdup("0");
+	argv[n++] = xstrdup("--seed");
+	argv[n++] = xasprintf("%ld", s->seed);
 	for (; extra_args != NULL && *extra_args != NULL && n < 62; extra_args++)
 		argv[n++] = xstrdup(*extra_args);
 	argv[n] = NULL;
@@ -101,6 +131,9 @@ simproc_start(const char *const *extra_args)
 	close(fds[1]);
 	s->out_fd = fds[0];
 	free(prog);
+	simproc_seed_used = s->seed;
+	/* On stderr, which the test runner shows when a test fails. */
+	fprintf(stderr, "sim: vibn-sim --seed %ld (VIBN_SIM_SEED=N to change it)\n", s->seed);
 	sim_read_ready(s);
 	return s;
 }
@@ -113,6 +146,9 @@ simproc_stop(struct simproc *s)
 
 	if (s == NULL)
 		return 0;
+	/* Again at the end, where a failing program's log is cut (the runner shows its tail). */
+	fprintf(stderr, "sim: that was vibn-sim --seed %ld; VIBN_SIM_SEED=%ld replays it\n",
+	        s->seed, s->seed);
 	kill(s->pid, SIGTERM);
 	for (;;) {
 		pid_t r = waitpid(s->pid, &status, WNOHANG);

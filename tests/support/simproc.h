@@ -15,11 +15,14 @@ struct simproc {
 	char gitea_url[128];   /* http://127.0.0.1:PORT, as printed on the ready line */
 	char coolify_url[128]; /* http://127.0.0.1:PORT */
 	char gitea_api[160];   /* gitea_url + "/api/v1" (GITEA_API_URL) */
+	long seed;             /* --seed it runs with: a failure replays with the same one */
 };
 
-/* Starts $VIBN_BIN/vibn-sim (bin/vibn-sim when unset) with ephemeral ports and the extra
- * arguments (NULL-terminated list, or NULL), and waits up to 10 s for its ready line
- * "vibn-sim ready gitea=URL coolify=URL". Returns a new handle. */
+/* Starts $VIBN_BIN/vibn-sim (bin/vibn-sim when unset) with ephemeral ports, --seed 7 (or
+ * $VIBN_SIM_SEED; printed on stderr at start and stop, so a failure can be replayed) and
+ * the extra arguments (NULL-terminated list, or NULL; a --seed there wins), and waits up
+ * to 10 s for its ready line "vibn-sim ready gitea=URL coolify=URL". Returns a new
+ * handle. */
 struct simproc *simproc_start(const char *const *extra_args);
 /* SIGTERM, waits up to 5 s (then SIGKILL), frees s. Returns the exit status as from
  * waitpid, or -1 when it had to be killed. */
