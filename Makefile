@@ -18,7 +18,7 @@ PKGS := libevent libevent_pthreads libpq libcurl jansson yaml-0.1 libcrypto
 TEST_PKGS := cmocka
 
 NO_DEPS_GOALS := clean fmt fmt-check lint deps
-TEST_GOALS := test check tests bench fuzz fuzz-build valgrind demo up soak
+TEST_GOALS := test check tests bench fuzz fuzz-build valgrind demo up soak mutation
 GOALS := $(or $(MAKECMDGOALS),all)
 ifneq ($(filter $(TEST_GOALS),$(GOALS)),)
 DEPS_SET := test
@@ -105,7 +105,7 @@ TEST_PROGS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(UNIT_SRCS) $(ITEST_SRCS)) 
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_PROGS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all tests test check bench fuzz fuzz-build fmt fmt-check lint valgrind demo up soak \
+.PHONY: all tests test check bench fuzz fuzz-build fmt fmt-check lint valgrind demo up soak mutation \
 	clean deps FORCE
 .SECONDARY:
 all: $(PROGS)
@@ -193,6 +193,10 @@ fuzz-build: $(FUZZ_PROGS)
 fuzz:
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
 	@tests/fuzz/run.sh build/fuzz/fuzz $${FUZZ_SECONDS:-60}
+
+# Each settings repair disabled in turn must make a reconciler test fail.
+mutation:
+	@tests/mutation/run.sh
 
 demo up soak: all
 	@VIBN_BIN=$(BIN) scripts/$@.sh
