@@ -157,10 +157,7 @@ mcp_http_connect_work(PGconn *db, void *arg, struct dbpool_reply *out)
 		free(cause);
 		return;
 	}
-	doc = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}", "workspace", c->slug,
-	                "files", "path", CONNECT_RULE_PATH, "content", f.rule, "path",
-	                CONNECT_MCP_PATH, "content", f.mcp_json, "path", CONNECT_ENV_PATH,
-	                "content", f.env);
+	doc = connect_files_json(c->slug, &f);
 	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL)
 		fatal("out of memory");
 	/* The body holds the key: no cache may keep it. */

@@ -1,4 +1,8 @@
-/* vibnctl connect-cursor: writes a workspace's "Connect Cursor" files (clients/connect.h). */
+/* vibnctl connect-cursor: writes a workspace's "Connect Cursor" files (tenancy/connect.h)
+ * into a directory that may be a shared checkout: it never writes through a symbolic link
+ * (a planted `.env.local -> tracked/file` or `.cursor -> ~` is refused, naming the path),
+ * replaces each file atomically (a temporary file in the same directory, then rename), and
+ * keeps the one secret file out of git by adding it to the directory's .gitignore. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +16,8 @@
 #include "tenancy/connect.h"
 #include "clients/db.h"
 #include "tenancy/keys.h"
+#include "common/buf.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 
 static void
@@ -22,13 +28,18 @@ ctl_connect_usage(FILE *out)
 	    "usage: vibnctl connect-cursor --workspace SLUG (--key TOKEN | --mint NAME)\n"
 	    "                              --out DIR [--url URL]\n"
 	    "\n"
-	    "Writes the files that connect Cursor (or any MCP client) to one workspace:\n"
+	    "Writes the files that connect Cursor and Claude Code to one workspace:\n"
 	    "  DIR/" CONNECT_RULE_PATH "  the Cursor rule: API, identity, house rules\n"
-	    "  DIR/" CONNECT_MCP_PATH "                          MCP server registration (copy to "
-	    "~/.cursor/mcp.json)\n"
-	    "  DIR/" CONNECT_ENV_PATH "                        VIBN_API_KEY, VIBN_API_URL and a "
-	    "smoke-test curl line\n"
-	    "The files holding the key are written with mode 0600.\n"
+	    "  DIR/" CONNECT_CURSOR_PATH "                  Cursor's MCP server (key from "
+	    "${env:VIBN_API_KEY})\n"
+	    "  DIR/" CONNECT_CLAUDE_PATH "                         Claude Code's MCP server (key "
+	    "from ${VIBN_API_KEY})\n"
+	    "  DIR/" CONNECT_ENV_PATH "                        the key (mode 0600), VIBN_API_URL "
+	    "and a smoke-test curl line\n"
+	    "and adds " CONNECT_ENV_PATH " to DIR/.gitignore; only that file holds the key, the "
+	    "others can be\ncommitted. Start the editor where .env.local is loaded "
+	    "(set -a; . ./.env.local; set +a).\nSymbolic links inside DIR are never followed: "
+	    "such a path is refused.\n"
 	    "\n"
 	    "  -w, --workspace SLUG  the workspace\n"
 	    "  -k, --key TOKEN       embed this existing key (it must belong to the workspace)\n"
@@ -41,50 +52,244 @@ ctl_connect_usage(FILE *out)
 	    "Exit status: 0 written; 1 not found, bad key or a failure; 2 usage error.\n");
 }
 
-/* mkdir -p for the directories of path (relative to dir, or dir itself). */
+/* Opens the directory holding rel (a relative path with '/' separators) below dirfd,
+ * creating missing directories (when create is set) and never following a symbolic link.
+ * Returns a new fd and *base pointing into rel at its last component; -2 when a directory
+ * is missing (create unset); or -1 with a one-line *cause. */
 static int
-ctl_connect_mkdirs(const char *path)
+ctl_connect_opendirs(int dirfd, const char *dir, const char *rel, int create, const char **base,
+                     char **cause)
 {
-	char *p = xstrdup(path);
+	char *copy = xstrdup(rel), *comp = copy, *slash;
+	int fd = dup(dirfd), next;
 
-	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-			ctl_error("connect-cursor: mkdir %s: %s", p, strerror(errno));
-			free(p);
-			return -1;
+	if (fd < 0)
+		goto fail;
+	while ((slash = strchr(comp, '/')) != NULL) {
+		*slash = '\0';
+		if (create && mkdirat(fd, comp, 0755) != 0 && errno != EEXIST)
+			goto fail;
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && !create) {
+			close(fd);
+			free(copy);
+			return -2;
 		}
-		*s = '/';
+		if (next < 0) {
+			if (errno == ELOOP || errno == ENOTDIR)
+				*cause = xasprintf("refusing %s/%.*s: a symbolic link or not a "
+				                   "directory (not followed)",
+				                   dir, (int)(slash - copy), rel);
+			goto fail;
+		}
+		close(fd);
+		fd = next;
+		comp = slash + 1;
 	}
-	free(p);
+	*base = rel + (comp - copy);
+	free(copy);
+	return fd;
+fail:
+	if (*cause == NULL)
+		*cause = xasprintf("%s/%s: %s", dir, rel, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return -1;
+}
+
+/* 0 when dir/rel could be written without following a symbolic link (it, or a directory
+ * on its way, is missing or a real file/directory), else -1 with a one-line *cause. */
+static int
+ctl_connect_check(int dirfd, const char *dir, const char *rel, char **cause)
+{
+	const char *base = NULL;
+	struct stat st;
+	int dfd, rc = 0;
+
+	*cause = NULL;
+	dfd = ctl_connect_opendirs(dirfd, dir, rel, 0, &base, cause);
+	if (dfd == -2)
+		return 0;
+	if (dfd < 0)
+		return -1;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+		*cause = xasprintf("refusing %s/%s: %s (not followed, not replaced)", dir, rel,
+		                   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		rc = -1;
+	}
+	close(dfd);
+	return rc;
+}
+
+/* Replaces dir/rel with text (mode), atomically, without following a symbolic link at rel
+ * or in its directories. Returns 0, or -1 with a one-line *cause naming the path. */
+static int
+ctl_connect_put(int dirfd, const char *dir, const char *rel, const char *text, mode_t mode,
+                char **cause)
+{
+	const char *base = NULL;
+	size_t len = strlen(text);
+	unsigned char rnd[6];
+	char hex[13], *tmp = NULL;
+	struct stat st;
+	int dfd, fd = -1, rc = -1;
+
+	*cause = NULL;
+	if ((dfd = ctl_connect_opendirs(dirfd, dir, rel, 1, &base, cause)) < 0)
+		return -1;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+		*cause = xasprintf("refusing %s/%s: %s (not followed, not replaced)", dir, rel,
+		                   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		goto out;
+	}
+	util_random_bytes(rnd, sizeof rnd);
+	util_hex(rnd, sizeof rnd, hex);
+	tmp = xasprintf(".%s.%s.tmp", base, hex);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	/* The umask may have taken bits away; the mode is the point for the key's file. */
+	if (fd < 0 || fchmod(fd, mode) != 0 || write(fd, text, len) != (ssize_t)len ||
+	    fsync(fd) != 0) {
+		*cause = xasprintf("writing %s/%s: %s", dir, rel, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0 || (fd = -1, renameat(dfd, tmp, dfd, base) != 0)) {
+		*cause = xasprintf("writing %s/%s: %s", dir, rel, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0 && tmp != NULL)
+		(void)unlinkat(dfd, tmp, 0);
+	free(tmp);
+	close(dfd);
+	return rc;
+}
+
+/* 1 when a .gitignore text already ignores .env.local at the top (a line ".env.local" or
+ * "/.env.local", surrounding blanks aside). */
+static int
+ctl_connect_ignored(const char *text)
+{
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		const char *end = strchr(line, '\n'), *p = line;
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+			n--;
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		if (n > 0 && *p == '/') {
+			p++;
+			n--;
+		}
+		if (n == strlen(CONNECT_ENV_PATH) && strncmp(p, CONNECT_ENV_PATH, n) == 0)
+			return 1;
+		line = end ? end + 1 : NULL;
+	}
 	return 0;
 }
 
+/* Adds .env.local to dir/.gitignore (creating it), unless it is there already. Reads and
+ * replaces it without following a symbolic link. Returns 0, or -1 with *cause. */
 static int
-ctl_connect_write(const char *dir, const char *name, const char *text, mode_t mode)
+ctl_connect_gitignore(int dirfd, const char *dir, char **cause)
 {
-	char *path = NULL;
-	size_t len = strlen(text);
-	int fd, rc = -1;
+	struct buf b;
+	struct stat st;
+	char chunk[4096];
+	mode_t mode = 0644;
+	ssize_t n;
+	int fd, rc;
 
-	if (asprintf(&path, "%s/%s", dir, name) < 0)
+	*cause = NULL;
+	buf_init(&b);
+	fd = openat(dirfd, ".gitignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		*cause = errno == ELOOP ? xasprintf("refusing %s/.gitignore: a symbolic link "
+		                                    "(not followed)",
+		                                    dir)
+		                        : xasprintf("%s/.gitignore: %s", dir, strerror(errno));
+		buf_free(&b);
 		return -1;
-	if (ctl_connect_mkdirs(path) != 0)
-		goto out;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		ctl_error("connect-cursor: %s: %s", path, strerror(errno));
-		goto out;
 	}
-	/* An existing file keeps its mode through O_CREAT: tighten it. */
-	if (fchmod(fd, mode) != 0 || write(fd, text, len) != (ssize_t)len || close(fd) != 0) {
-		ctl_error("connect-cursor: writing %s: %s", path, strerror(errno));
-		goto out;
+	if (fd >= 0) {
+		if (fstat(fd, &st) == 0)
+			mode = st.st_mode & 07777;
+		while ((n = read(fd, chunk, sizeof chunk)) > 0)
+			buf_append(&b, chunk, (size_t)n);
+		close(fd);
+		if (n < 0) {
+			*cause = xasprintf("%s/.gitignore: %s", dir, strerror(errno));
+			buf_free(&b);
+			return -1;
+		}
 	}
-	printf("wrote %s\n", path);
+	if (ctl_connect_ignored(buf_str(&b))) {
+		buf_free(&b);
+		return 0;
+	}
+	if (b.len > 0 && b.data[b.len - 1] != '\n')
+		buf_putc(&b, '\n');
+	buf_puts(&b, "# vibn: the workspace key (vibnctl connect-cursor)\n" CONNECT_ENV_PATH "\n");
+	rc = ctl_connect_put(dirfd, dir, ".gitignore", buf_str(&b), mode, cause);
+	if (rc == 0)
+		printf("added %s to %s/.gitignore\n", CONNECT_ENV_PATH, dir);
+	buf_free(&b);
+	return rc;
+}
+
+/* Writes every file and the .gitignore line into dir (created if missing). */
+static int
+ctl_connect_write_all(const char *dir, const struct connect_files *files)
+{
+	char *cause = NULL;
+	struct stat st;
+	int dirfd, rc = -1;
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		ctl_error("connect-cursor: mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* dir itself is the caller's choice (it may be a link to a checkout); inside it,
+	 * nothing is followed. */
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		ctl_error("connect-cursor: %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* Everything is checked before anything is written: a refusal leaves no half set. */
+	for (int i = 0; i <= CONNECT_NFILES; i++)
+		if (ctl_connect_check(dirfd, dir,
+		                      i < CONNECT_NFILES ? files->v[i].path : ".gitignore",
+		                      &cause) != 0)
+			goto out;
+	for (int i = 0; i < CONNECT_NFILES; i++) {
+		const struct connect_file *f = &files->v[i];
+
+		if (ctl_connect_put(dirfd, dir, f->path, f->content, f->secret ? 0600 : 0644,
+		                    &cause) != 0)
+			goto out;
+		printf("wrote %s/%s%s\n", dir, f->path, f->secret ? " (the key; mode 0600)" : "");
+	}
+	if (ctl_connect_gitignore(dirfd, dir, &cause) != 0)
+		goto out;
+	/* An earlier version wrote the key into DIR/mcp.json: say so, delete nothing. */
+	if (fstatat(dirfd, "mcp.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		fprintf(
+		    stderr,
+		    "vibnctl: note: %s/mcp.json is from an earlier connect-cursor and may hold a "
+		    "key in plain text; Cursor now reads %s: remove it\n",
+		    dir, CONNECT_CURSOR_PATH);
 	rc = 0;
 out:
-	free(path);
+	if (cause != NULL)
+		ctl_error("connect-cursor: %s", cause);
+	free(cause);
+	close(dirfd);
 	return rc;
 }
 
@@ -194,14 +399,11 @@ ctl_connect_cursor(int argc, char **argv)
 		ctl_error("connect-cursor: %s", c > 0 ? "the workspace was just deleted" : cause);
 		goto out;
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		ctl_error("connect-cursor: mkdir %s: %s", dir, strerror(errno));
+	if (ctl_connect_write_all(dir, &files) != 0)
 		goto out;
-	}
-	if (ctl_connect_write(dir, CONNECT_RULE_PATH, files.rule, 0644) != 0 ||
-	    ctl_connect_write(dir, CONNECT_MCP_PATH, files.mcp_json, 0600) != 0 ||
-	    ctl_connect_write(dir, CONNECT_ENV_PATH, files.env, 0600) != 0)
-		goto out;
+	printf("Claude Code without .mcp.json (registers the server for your user):\n"
+	       "  set -a; . '%s/%s'; set +a; %s\n",
+	       dir, CONNECT_ENV_PATH, files.claude_command);
 	rc = CTL_OK;
 out:
 	if (token != NULL)

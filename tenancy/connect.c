@@ -35,10 +35,26 @@ connect_valid_url(const char *url)
 void
 connect_files_free(struct connect_files *f)
 {
-	free(f->rule);
-	free(f->mcp_json);
-	free(f->env);
+	for (int i = 0; i < CONNECT_NFILES; i++) {
+		if (f->v[i].secret && f->v[i].content != NULL)
+			explicit_bzero(f->v[i].content, strlen(f->v[i].content));
+		free(f->v[i].content);
+	}
+	free(f->claude_command);
 	memset(f, 0, sizeof *f);
+}
+
+json_t *
+connect_files_json(const char *slug, const struct connect_files *f)
+{
+	json_t *files = json_array();
+
+	for (int i = 0; i < CONNECT_NFILES; i++)
+		json_array_append_new(files,
+		                      json_pack("{s:s, s:s, s:b}", "path", f->v[i].path, "content",
+		                                f->v[i].content, "secret", f->v[i].secret));
+	return json_pack("{s:s, s:o, s:s}", "workspace", slug, "files", files, "claude",
+	                 f->claude_command);
 }
 
 /* The display name as one printable Markdown line. */
@@ -85,8 +101,8 @@ connect_rule(const char *slug, const char *name, const char *org, const char *pr
 	    &b,
 	    "## API\n\n"
 	    "Authenticate every request with `Authorization: Bearer $VIBN_API_KEY`.\n\n"
-	    "- MCP server (Streamable HTTP): `POST %s/api/mcp`, registered in `mcp.json` as "
-	    "`vibn-%s`. Tools: `workspace_status`, `list_repos`, `create_repo`, `list_apps`, "
+	    "- MCP server (Streamable HTTP): `POST %s/api/mcp`, registered as `vibn-%s` in "
+	    "`.cursor/mcp.json` (Cursor) and `.mcp.json` (Claude Code). Tools: `workspace_status`, `list_repos`, `create_repo`, `list_apps`, "
 	    "`create_app`, `reconcile_now`.\n"
 	    "- `GET %s/api/workspaces/%s`: the workspace and its conditions.\n"
 	    "- `POST %s/api/workspaces/%s/provision`: reconcile now.\n\n",
@@ -104,29 +120,31 @@ connect_rule(const char *slug, const char *name, const char *org, const char *pr
 	    "4. After a change, call `workspace_status` until the `Ready` condition is `True`; "
 	    "when a condition is `False`, read its message, fix the cause, then call "
 	    "`reconcile_now`.\n"
-	    "5. Never print, log or commit the key: keep `.env.local` and `mcp.json` out of "
-	    "git.\n",
+	    "5. Never print, log or commit the key: it lives only in `.env.local`, which git "
+	    "ignores; the MCP files name it as `VIBN_API_KEY` and can be committed.\n",
 	    slug);
 	return buf_release(&b);
 }
 
+/* An MCP server registration naming the key by variable, never by value: Cursor reads
+ * "${env:VIBN_API_KEY}", Claude Code "${VIBN_API_KEY}" (type "http"), each from the
+ * environment it was started in. */
 static char *
-connect_mcp_json(const char *slug, const char *base, const char *token)
+connect_mcp_json(const char *slug, const char *base, int claude)
 {
-	char *server = NULL, *url = NULL, *auth = NULL, *text;
+	char *server = xasprintf("vibn-%s", slug), *url = xasprintf("%s/api/mcp", base), *text;
+	json_t *entry = json_pack("{s:s, s:{s:s}}", "url", url, "headers", "Authorization",
+	                          claude ? "Bearer ${VIBN_API_KEY}" : "Bearer ${env:VIBN_API_KEY}");
 	json_t *doc;
 
-	if (asprintf(&server, "vibn-%s", slug) < 0 || asprintf(&url, "%s/api/mcp", base) < 0 ||
-	    asprintf(&auth, "Bearer %s", token) < 0)
-		fatal("out of memory");
-	doc = json_pack("{s:{s:{s:s, s:{s:s}}}}", "mcpServers", server, "url", url, "headers",
-	                "Authorization", auth);
-	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL)
+	if (entry != NULL && claude)
+		json_object_set_new(entry, "type", json_string("http"));
+	doc = json_pack("{s:{s:o}}", "mcpServers", server, entry);
+	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
 		fatal("out of memory");
 	json_decref(doc);
 	free(server);
 	free(url);
-	free(auth);
 	return text;
 }
 
@@ -137,8 +155,11 @@ connect_env(const char *slug, const char *base, const char *token)
 
 	buf_init(&b);
 	buf_printf(&b,
-	           "# vibn workspace %s: API access for agents and scripts. Keep this file out of "
-	           "git.\n"
+	           "# vibn workspace %s: API access for agents and scripts. The only file that\n"
+	           "# holds the key: keep it out of git (vibnctl connect-cursor adds it to\n"
+	           "# .gitignore). Cursor (.cursor/mcp.json) and Claude Code (.mcp.json) read\n"
+	           "# VIBN_API_KEY from their environment: start them where this file is loaded,\n"
+	           "# e.g. set -a; . ./.env.local; set +a; cursor .\n"
 	           "VIBN_API_KEY=%s\n"
 	           "VIBN_API_URL=%s\n"
 	           "VIBN_WORKSPACE=%s\n"
@@ -186,10 +207,19 @@ connect_build(PGconn *db, const char *workspace_id, const char *public_url, cons
 		base[n - 1] = '\0';
 #define COL(i) (PQgetisnull(res, 0, (i)) ? NULL : PQgetvalue(res, 0, (i)))
 	/* slug and name are NOT NULL columns. */
-	out->rule =
-	    connect_rule(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), COL(2), COL(3), base);
-	out->mcp_json = connect_mcp_json(PQgetvalue(res, 0, 0), base, token);
-	out->env = connect_env(PQgetvalue(res, 0, 0), base, token);
+	out->v[CONNECT_RULE] = (struct connect_file){
+	    CONNECT_RULE_PATH,
+	    connect_rule(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), COL(2), COL(3), base), 0};
+	out->v[CONNECT_CURSOR] = (struct connect_file){
+	    CONNECT_CURSOR_PATH, connect_mcp_json(PQgetvalue(res, 0, 0), base, 0), 0};
+	out->v[CONNECT_CLAUDE] = (struct connect_file){
+	    CONNECT_CLAUDE_PATH, connect_mcp_json(PQgetvalue(res, 0, 0), base, 1), 0};
+	out->v[CONNECT_ENV] = (struct connect_file){
+	    CONNECT_ENV_PATH, connect_env(PQgetvalue(res, 0, 0), base, token), 1};
+	/* Single quotes keep the URL as it is; the key comes from the loaded .env.local. */
+	out->claude_command = xasprintf("claude mcp add --transport http vibn-%s '%s/api/mcp' "
+	                                "--header \"Authorization: Bearer $VIBN_API_KEY\"",
+	                                PQgetvalue(res, 0, 0), base);
 #undef COL
 	free(base);
 	PQclear(res);

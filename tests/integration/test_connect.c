@@ -69,32 +69,52 @@ test_files(void **state)
 
 	assert_int_equal(
 	    connect_build(f->conn, f->ws, "https://vibn.example.com/", f->token, &cf, &cause), 0);
-	/* The rule: front matter, identity, no key. */
-	assert_memory_equal(cf.rule, "---\n", 4);
-	assert_non_null(strstr(cf.rule, "\nalwaysApply: true\n---\n"));
-	assert_non_null(strstr(cf.rule, "`acme`"));
-	assert_non_null(strstr(cf.rule, "`vibn-acme`"));
-	assert_non_null(strstr(cf.rule, "`cp-123`"));
-	assert_non_null(strstr(cf.rule, "(Acme Inc.)")); /* the newline folded */
-	assert_non_null(strstr(cf.rule, "https://vibn.example.com/api/mcp"));
-	assert_null(strstr(cf.rule, f->token));
-	/* mcp.json: the server, its URL, the key in the header. */
-	mcp = json_loads(cf.mcp_json, 0, NULL);
+	const char *rule = cf.v[CONNECT_RULE].content, *env = cf.v[CONNECT_ENV].content;
+
+	/* Only .env.local holds the key, and only it is marked secret. */
+	for (int i = 0; i < CONNECT_NFILES; i++) {
+		assert_non_null(cf.v[i].content);
+		assert_int_equal(cf.v[i].secret, i == CONNECT_ENV);
+		assert_int_equal(strstr(cf.v[i].content, f->token) != NULL, i == CONNECT_ENV);
+	}
+	assert_string_equal(cf.v[CONNECT_CURSOR].path, ".cursor/mcp.json");
+	assert_string_equal(cf.v[CONNECT_CLAUDE].path, ".mcp.json");
+	/* The rule: front matter, identity. */
+	assert_memory_equal(rule, "---\n", 4);
+	assert_non_null(strstr(rule, "\nalwaysApply: true\n---\n"));
+	assert_non_null(strstr(rule, "`acme`"));
+	assert_non_null(strstr(rule, "`vibn-acme`"));
+	assert_non_null(strstr(rule, "`cp-123`"));
+	assert_non_null(strstr(rule, "(Acme Inc.)")); /* the newline folded */
+	assert_non_null(strstr(rule, "https://vibn.example.com/api/mcp"));
+	/* Cursor's file: the server, its URL, the key by reference in Cursor's syntax. */
+	mcp = json_loads(cf.v[CONNECT_CURSOR].content, 0, NULL);
 	assert_non_null(mcp);
 	server = json_object_get(json_object_get(mcp, "mcpServers"), "vibn-acme");
 	assert_string_equal(json_string_value(json_object_get(server, "url")),
 	                    "https://vibn.example.com/api/mcp");
-	assert_true(asprintf(&want, "Bearer %s", f->token) > 0);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(server, "headers"), "Authorization")),
-	    want);
+	    "Bearer ${env:VIBN_API_KEY}");
+	assert_null(json_object_get(server, "type"));
 	json_decref(mcp);
-	free(want);
+	/* Claude Code's: type http, its own variable syntax. */
+	mcp = json_loads(cf.v[CONNECT_CLAUDE].content, 0, NULL);
+	server = json_object_get(json_object_get(mcp, "mcpServers"), "vibn-acme");
+	assert_string_equal(json_string_value(json_object_get(server, "type")), "http");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(server, "headers"), "Authorization")),
+	    "Bearer ${VIBN_API_KEY}");
+	json_decref(mcp);
+	assert_string_equal(cf.claude_command,
+	                    "claude mcp add --transport http vibn-acme "
+	                    "'https://vibn.example.com/api/mcp' --header \"Authorization: Bearer "
+	                    "$VIBN_API_KEY\"");
 	/* .env.local */
 	assert_true(asprintf(&want, "\nVIBN_API_KEY=%s\nVIBN_API_URL=https://vibn.example.com\n",
 	                     f->token) > 0);
-	assert_non_null(strstr(cf.env, want));
-	assert_non_null(strstr(cf.env, "\n# curl -fsS -X POST 'https://vibn.example.com/api/mcp'"));
+	assert_non_null(strstr(env, want));
+	assert_non_null(strstr(env, "\n# curl -fsS -X POST 'https://vibn.example.com/api/mcp'"));
 	free(want);
 	connect_files_free(&cf);
 }
@@ -109,7 +129,7 @@ test_refusals(void **state)
 	assert_int_equal(connect_build(f->conn, "00000000-0000-0000-0000-000000000000", "http://h",
 	                               f->token, &cf, &cause),
 	                 1);
-	assert_null(cf.rule);
+	assert_null(cf.v[CONNECT_RULE].content);
 	assert_int_equal(
 	    connect_build(f->conn, f->ws, "http://h/'; rm -rf /", f->token, &cf, &cause), -1);
 	assert_non_null(cause);

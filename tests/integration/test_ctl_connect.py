@@ -1,6 +1,8 @@
-"""vibnctl connect-cursor: the three files parse (YAML front matter + Markdown, JSON, env
-syntax), carry the workspace's identity and the key where it belongs, with private modes;
---key must be a live key of that workspace; usage errors exit 2."""
+"""vibnctl connect-cursor: the files parse (YAML front matter + Markdown, JSON, env syntax),
+carry the workspace's identity, and only .env.local holds the key (mode 0600, added to
+.gitignore); the MCP files name it by variable and can be committed; nothing is written
+through a symbolic link in the output folder; --key must be a live key of that workspace;
+usage errors exit 2."""
 import json
 import os
 import re
@@ -43,7 +45,7 @@ def parse_env(text):
     return env
 
 
-def test_mint_writes_three_parsable_files(db, db_url, tmp_path):
+def test_mint_writes_parsable_files_with_the_key_only_in_env_local(db, db_url, tmp_path):
     make_ws(db_url, "acme")
     db.execute("UPDATE vibn_workspaces SET gitea_org = 'vibn-acme', coolify_project_uuid = 'cp1'")
     out = str(tmp_path / "proj")
@@ -62,11 +64,19 @@ def test_mint_writes_three_parsable_files(db, db_url, tmp_path):
     sh = subprocess.run(["bash", "-c", 'set -a; . "$1"; printf %s "$VIBN_API_KEY"', "-",
                          os.path.join(out, ".env.local")], capture_output=True, text=True)
     assert sh.returncode == 0 and sh.stdout == key
-    assert key not in r.stdout and key not in r.stderr  # shown only in the files
+    assert key not in r.stdout and key not in r.stderr  # shown only in the file
 
-    conf = json.loads(read(out, "mcp.json"))
-    server = conf["mcpServers"]["vibn-acme"]
-    assert server == {"url": URL + "/api/mcp", "headers": {"Authorization": "Bearer " + key}}
+    # Cursor reads the project's .cursor/mcp.json; the key by reference, so it can be committed.
+    cursor = json.loads(read(out, ".cursor/mcp.json"))["mcpServers"]["vibn-acme"]
+    assert cursor == {"url": URL + "/api/mcp",
+                      "headers": {"Authorization": "Bearer ${env:VIBN_API_KEY}"}}
+    claude = json.loads(read(out, ".mcp.json"))["mcpServers"]["vibn-acme"]
+    assert claude == {"type": "http", "url": URL + "/api/mcp",
+                      "headers": {"Authorization": "Bearer ${VIBN_API_KEY}"}}
+    assert not os.path.exists(os.path.join(out, "mcp.json"))
+    # The line for registering Claude Code by hand, printed as it is to be run.
+    assert ("claude mcp add --transport http vibn-acme '%s/api/mcp' --header "
+            '"Authorization: Bearer $VIBN_API_KEY"' % URL) in r.stdout
 
     rule = read(out, ".cursor/rules/vibn-workspace.mdc")
     m = re.match(r"---\n(.*?)\n---\n(.*)", rule, re.S)
@@ -75,11 +85,78 @@ def test_mint_writes_three_parsable_files(db, db_url, tmp_path):
     assert front["alwaysApply"] is True and "acme" in front["description"]
     body = m.group(2)
     assert "`vibn-acme`" in body and "`cp1`" in body and URL + "/api/mcp" in body
-    assert "create_repo" in body and key not in rule
+    assert "create_repo" in body
 
-    for name, mode in ((".env.local", 0o600), ("mcp.json", 0o600),
+    for name, mode in ((".env.local", 0o600), (".cursor/mcp.json", 0o644), (".mcp.json", 0o644),
                        (".cursor/rules/vibn-workspace.mdc", 0o644)):
         assert stat.S_IMODE(os.stat(os.path.join(out, name)).st_mode) == mode, name
+        assert (key in read(out, name)) == (name == ".env.local"), name
+    assert ".env.local" in read(out, ".gitignore").splitlines()
+
+
+def git_ignored(repo, name):
+    return subprocess.run(["git", "-C", repo, "check-ignore", "-q", name]).returncode == 0
+
+
+def test_gitignore_is_extended_once_and_git_agrees(db_url, tmp_path):
+    make_ws(db_url, "acme")
+    key = mint(db_url, "acme")
+    out = str(tmp_path / "repo")
+    subprocess.run(["git", "init", "-q", out], check=True)
+    with open(os.path.join(out, ".gitignore"), "w") as f:
+        f.write("node_modules/\n*.log")  # no trailing newline
+    for _ in range(2):
+        r = ctl("connect-cursor", "-w", "acme", "--key", key, "--out", out, "--url", URL,
+                db_url=db_url)
+        assert r.returncode == 0, r.stderr
+    lines = read(out, ".gitignore").splitlines()
+    assert lines[:2] == ["node_modules/", "*.log"] and lines.count(".env.local") == 1
+    assert git_ignored(out, ".env.local")
+    for committable in (".cursor/mcp.json", ".mcp.json", ".cursor/rules/vibn-workspace.mdc"):
+        assert not git_ignored(out, committable), committable
+    # git status offers exactly the committable files.
+    st = subprocess.run(["git", "-C", out, "status", "--porcelain", "--untracked-files=all"],
+                        capture_output=True, text=True, check=True).stdout
+    assert key not in st and ".env.local" not in st and ".mcp.json" in st
+
+
+def test_symbolic_links_are_never_followed(db_url, tmp_path):
+    make_ws(db_url, "acme")
+    key = mint(db_url, "acme")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    precious = outside / "bashrc"
+    precious.write_text("precious\n")
+    os.chmod(precious, 0o644)
+
+    def run(out):
+        return ctl("connect-cursor", "-w", "acme", "--key", key, "--out", str(out), "--url", URL,
+                   db_url=db_url)
+
+    cases = [(".cursor/mcp.json", str(precious)),   # overwrite (and chmod) a file elsewhere
+             (".env.local", "tracked.txt"),         # the key into a tracked file
+             (".cursor", str(outside)),             # a whole folder elsewhere
+             (".gitignore", str(precious))]
+    for i, (name, target) in enumerate(cases):
+        out = tmp_path / ("out%d" % i)
+        out.mkdir()
+        (out / "tracked.txt").write_text("tracked\n")
+        os.makedirs(os.path.dirname(str(out / name)), exist_ok=True)
+        os.symlink(target, str(out / name))
+        r = run(out)
+        assert r.returncode == 1, (name, r.stdout, r.stderr)
+        assert "refusing %s/%s" % (out, name) in r.stderr, (name, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+        # Nothing was written anywhere: not through the link, not beside it.
+        assert precious.read_text() == "precious\n" and stat.S_IMODE(precious.stat().st_mode) == 0o644
+        assert (out / "tracked.txt").read_text() == "tracked\n"
+        assert sorted(os.listdir(str(outside))) == ["bashrc"]
+        for root, _dirs, files in os.walk(str(out)):
+            for f in files:
+                p = os.path.join(root, f)
+                if not os.path.islink(p):
+                    with open(p, encoding="utf-8", errors="replace") as fh:
+                        assert key not in fh.read(), p
 
 
 def test_key_must_belong_to_the_workspace(db_url, tmp_path):

@@ -180,12 +180,18 @@ def test_connect_files_and_smoke_line(env, tmp_path):
     assert status == 200 and headers.get("Cache-Control") == "no-store"
     doc = json.loads(text)
     files = {f["path"]: f["content"] for f in doc["files"]}
-    assert set(files) == {".cursor/rules/vibn-workspace.mdc", "mcp.json", ".env.local"}
-    server = json.loads(files["mcp.json"])["mcpServers"]["vibn-a"]
+    assert set(files) == {".cursor/rules/vibn-workspace.mdc", ".cursor/mcp.json", ".mcp.json",
+                          ".env.local"}
+    assert [f["path"] for f in doc["files"] if f["secret"]] == [".env.local"]
+    server = json.loads(files[".cursor/mcp.json"])["mcpServers"]["vibn-a"]
     assert server["url"] == d.url + "/api/mcp"
-    assert server["headers"]["Authorization"] == "Bearer " + key
+    assert server["headers"]["Authorization"] == "Bearer ${env:VIBN_API_KEY}"
+    claude = json.loads(files[".mcp.json"])["mcpServers"]["vibn-a"]
+    assert claude["type"] == "http" and claude["url"] == d.url + "/api/mcp"
+    assert doc["claude"].startswith("claude mcp add --transport http vibn-a ")
     assert "VIBN_API_KEY=%s\n" % key in files[".env.local"]
-    assert key not in files[".cursor/rules/vibn-workspace.mdc"]
+    for path, content in files.items():
+        assert (key in content) == (path == ".env.local"), path
     # The admin secret never goes into files.
     assert request("GET", d.url + "/api/workspaces/a/connect",
                    headers={"Authorization": "Bearer admin-secret"})[0] == 400
