@@ -358,11 +358,11 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 		*err = xstrdup("argument \"name\" is required");
 		return 1;
 	}
-	if (!mf_spec_valid_repo_name(name)) {
+	if (!names_valid_repo_name(name)) {
 		*err =
 		    mcp_fmt("invalid repo name \"%s\": use letters, digits, '-', '_' and '.', at "
 		            "most %d characters, not ending in .git, .wiki, .rss or .atom",
-		            name, MF_REPO_NAME_MAX);
+		            name, NAMES_REPO_MAX);
 		return 1;
 	}
 	if (strlen(desc) > MF_DESCRIPTION_MAX) {
@@ -488,11 +488,11 @@ mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 		*err = xstrdup("arguments \"name\" and \"repo\" are required");
 		return 1;
 	}
-	if (!mf_spec_valid_repo_name(name)) {
+	if (!names_valid_repo_name(name)) {
 		*err = mcp_fmt("invalid app name \"%s\": apps follow the repo name rule", name);
 		return 1;
 	}
-	if (!mf_spec_valid_repo_name(repo)) {
+	if (!names_valid_repo_name(repo)) {
 		*err = mcp_fmt("invalid repo name \"%s\"", repo);
 		return 1;
 	}

@@ -219,10 +219,10 @@ test_repo_and_app_name_rules(void **state)
 		free(got);
 		free(text);
 	}
-	assert_false(mf_spec_valid_repo_name(
+	assert_false(names_valid_repo_name(
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaa"));
-	assert_true(mf_spec_valid_repo_name("My_repo.v2-x"));
+	assert_true(names_valid_repo_name("My_repo.v2-x"));
 	expect_has(
 	    HEAD "spec:\n  owner: al\n  repos: [{name: web}]\n  apps: [{name: x.git, "
 	         "repo: web}]\n",
@@ -240,11 +240,34 @@ test_usernames(void **state)
 	           "'-', '_' or '.' between them, starting with a "
 	           "letter or digit, at most 40 characters, and not a "
 	           "reserved name");
-	assert_false(mf_spec_valid_username("a..b"));
-	assert_false(mf_spec_valid_username("ab_"));
-	assert_false(mf_spec_valid_username("api"));
-	assert_false(mf_spec_valid_username("bob.keys"));
-	assert_true(mf_spec_valid_username("bob.smith-2"));
+	assert_false(names_valid_username("a..b"));
+	assert_false(names_valid_username("ab_"));
+	assert_false(names_valid_username("api"));
+	assert_false(names_valid_username("bob.keys"));
+	assert_true(names_valid_username("bob.smith-2"));
+	assert_false(names_valid_username("OpenAPI3.v1.json"));
+	assert_false(names_valid_username("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 41 */
+}
+
+/* One list for the manifests and vibn-sim: what matched is reported for the sim's message. */
+static void
+test_gitea_reserved_names(void **state)
+{
+	const char *pattern = "unset";
+
+	assert_true(names_gitea_user_reserved("Ghost", &pattern));
+	assert_null(pattern);
+	assert_true(names_gitea_user_reserved("bob.PNG", &pattern));
+	assert_string_equal(pattern, "*.png");
+	assert_false(names_gitea_user_reserved("bob", &pattern));
+	assert_null(pattern);
+	assert_true(names_gitea_repo_reserved("-", &pattern));
+	assert_null(pattern);
+	assert_true(names_gitea_repo_reserved("site.Wiki", &pattern));
+	assert_string_equal(pattern, "*.wiki");
+	assert_false(names_gitea_repo_reserved("wiki", NULL));
+	assert_true(names_gitea_username_chars("a.b-c_d"));
+	assert_false(names_gitea_username_chars("_ab"));
 }
 
 static void
@@ -625,6 +648,7 @@ main(void)
 	    cmocka_unit_test(test_slug_rule),
 	    cmocka_unit_test(test_repo_and_app_name_rules),
 	    cmocka_unit_test(test_usernames),
+	    cmocka_unit_test(test_gitea_reserved_names),
 	    cmocka_unit_test(test_roles_and_duplicate_members),
 	    cmocka_unit_test(test_duplicate_repos_and_apps),
 	    cmocka_unit_test(test_app_repo_must_be_declared),
