@@ -234,12 +234,6 @@ api_provision(PGconn *db, const struct api_call *c, const struct auth_principal 
 	PQclear(res);
 }
 
-static json_t *
-api_str_or_null(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
-}
-
 static void
 api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
               struct dbpool_reply *out)
@@ -259,12 +253,11 @@ api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal 
 	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr,
-		                      json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", keys[i].id,
-		                                "name", keys[i].name, "prefix", keys[i].prefix,
-		                                "created_at", keys[i].created_at, "last_used_at",
-		                                api_str_or_null(keys[i].last_used_at), "revoked_at",
-		                                api_str_or_null(keys[i].revoked_at)));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "id", keys[i].id, "name",
+		                   keys[i].name, "prefix", keys[i].prefix, "created_at",
+		                   keys[i].created_at, "last_used_at", keys[i].last_used_at,
+		                   "revoked_at", keys[i].revoked_at));
 	keys_list_free(keys, n);
 	api_reply_doc(out, 200, json_pack("{s:s, s:o}", "workspace", c->slug, "keys", arr));
 }

@@ -131,9 +131,7 @@ api_webhook_accept(PGconn *db, void *const *args, struct dbpool_reply *const *ou
 		long k = atol(PQgetvalue(res, row, 0)) - 1;
 
 		if (k >= 0 && k < n)
-			api_webhook_reply(outs[k], PQgetvalue(res, row, 1),
-			                  PQgetisnull(res, row, 2) ? NULL
-			                                           : PQgetvalue(res, row, 2));
+			api_webhook_reply(outs[k], PQgetvalue(res, row, 1), db_text(res, row, 2));
 	}
 	PQclear(res);
 }

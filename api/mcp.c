@@ -243,26 +243,6 @@ mcp_scope(PGconn *db, const struct auth_principal *p, json_t *args, struct tenan
 
 /* ---- tools ------------------------------------------------------------------------ */
 
-static json_t *
-mcp_col_string(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
-}
-
-static json_t *
-mcp_col_int(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col)
-	           ? json_null()
-	           : json_integer(strtoll(PQgetvalue(res, row, col), NULL, 10));
-}
-
-static json_t *
-mcp_col_bool(PGresult *res, int row, int col)
-{
-	return json_boolean(strcmp(PQgetvalue(res, row, col), "t") == 0);
-}
-
 static int
 mcp_tool_status(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result, char **err)
 {
@@ -294,13 +274,13 @@ mcp_tool_status(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **
 	conds = json_loads(PQgetvalue(res, 0, 9), 0, NULL);
 	*result = json_pack(
 	    "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "workspace",
-	    mcp_col_string(res, 0, 0), "name", mcp_col_string(res, 0, 1), "provisionStatus",
-	    mcp_col_string(res, 0, 2), "paused", mcp_col_bool(res, 0, 3), "generation",
-	    mcp_col_int(res, 0, 4), "observedGeneration", mcp_col_int(res, 0, 5), "giteaOrg",
-	    mcp_col_string(res, 0, 6), "coolifyProjectUuid", mcp_col_string(res, 0, 7), "lastError",
-	    mcp_col_string(res, 0, 8), "conditions", conds ? conds : json_array(), "repos",
-	    mcp_col_int(res, 0, 10), "apps", mcp_col_int(res, 0, 11), "reconcilePending",
-	    mcp_col_bool(res, 0, 12));
+	    db_json_text(res, 0, 0), "name", db_json_text(res, 0, 1), "provisionStatus",
+	    db_json_text(res, 0, 2), "paused", json_boolean(db_bool(res, 0, 3)), "generation",
+	    db_json_int(res, 0, 4), "observedGeneration", db_json_int(res, 0, 5), "giteaOrg",
+	    db_json_text(res, 0, 6), "coolifyProjectUuid", db_json_text(res, 0, 7), "lastError",
+	    db_json_text(res, 0, 8), "conditions", conds ? conds : json_array(), "repos",
+	    db_json_int(res, 0, 10), "apps", db_json_int(res, 0, 11), "reconcilePending",
+	    json_boolean(db_bool(res, 0, 12)));
 	PQclear(res);
 	return 0;
 }
@@ -308,10 +288,10 @@ mcp_tool_status(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **
 static json_t *
 mcp_repo_json(PGresult *res, int row)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "name", mcp_col_string(res, row, 0),
-	                 "private", mcp_col_bool(res, row, 1), "description",
-	                 mcp_col_string(res, row, 2), "defaultBranch", mcp_col_string(res, row, 3),
-	                 "giteaRepoId", mcp_col_int(res, row, 4));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "name", db_json_text(res, row, 0), "private",
+	                 json_boolean(db_bool(res, row, 1)), "description",
+	                 db_json_text(res, row, 2), "defaultBranch", db_json_text(res, row, 3),
+	                 "giteaRepoId", db_json_int(res, row, 4));
 }
 
 static int
@@ -406,11 +386,10 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 static json_t *
 mcp_app_json(PGresult *res, int row)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "name", mcp_col_string(res, row, 0),
-	                 "repo", mcp_col_string(res, row, 1), "branch", mcp_col_string(res, row, 2),
-	                 "buildPack", mcp_col_string(res, row, 3), "ports",
-	                 mcp_col_string(res, row, 4), "coolifyAppUuid",
-	                 mcp_col_string(res, row, 5));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "name", db_json_text(res, row, 0),
+	                 "repo", db_json_text(res, row, 1), "branch", db_json_text(res, row, 2),
+	                 "buildPack", db_json_text(res, row, 3), "ports", db_json_text(res, row, 4),
+	                 "coolifyAppUuid", db_json_text(res, row, 5));
 }
 
 static int

@@ -184,13 +184,11 @@ connect_build(PGconn *db, const char *workspace_id, const char *public_url, cons
 	base = xstrdup(public_url);
 	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
 		base[n - 1] = '\0';
-#define COL(i) (PQgetisnull(res, 0, (i)) ? NULL : PQgetvalue(res, 0, (i)))
 	/* slug and name are NOT NULL columns. */
-	out->rule =
-	    connect_rule(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), COL(2), COL(3), base);
+	out->rule = connect_rule(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), db_text(res, 0, 2),
+	                         db_text(res, 0, 3), base);
 	out->mcp_json = connect_mcp_json(PQgetvalue(res, 0, 0), base, token);
 	out->env = connect_env(PQgetvalue(res, 0, 0), base, token);
-#undef COL
 	free(base);
 	PQclear(res);
 	return 0;
