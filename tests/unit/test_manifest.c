@@ -15,6 +15,7 @@
 #include "common/xmalloc.h"
 #include "manifests/mf_diff.h"
 #include "manifests/mf_load.h"
+#include "manifests/mf_yaml.h"
 
 /* Parses text as t.yaml; returns every diagnostic joined by newlines (a new string, "" when
  * valid) and the number of workspaces in *nws. */
@@ -612,7 +613,7 @@ test_diff_render_quotes(void **state)
 {
 	char user[] = "al", role[] = "owner", web[] = "web", yes[] = "yes", main_[] = "main",
 	     stat[] = "static", ports[] = "3000", slug[] = "acme", dn[] = "Acme: \"Inc\"",
-	     orphan[] = "Orphan";
+	     orphan[] = "Orphan", inf[] = ".inf", hex[] = "0x1F";
 	struct mf_member m = {.user = user, .role = role};
 	struct mf_repo r = {.name = web, .private = 1, .description = yes, .default_branch = main_};
 	struct mf_app a = {
@@ -633,6 +634,17 @@ test_diff_render_quotes(void **state)
 	assert_non_null(strstr(s, "    description: \"yes\"\n"));
 	assert_non_null(strstr(s, "    ports: \"3000\"\n"));
 	free(s);
+	/* Read plain, these would come back as numbers. */
+	r.description = inf;
+	a.branch = hex;
+	s = mf_diff_render(&w);
+	assert_non_null(strstr(s, "    description: \".inf\"\n"));
+	assert_non_null(strstr(s, "    branch: \"0x1F\"\n"));
+	free(s);
+	assert_true(mf_yaml_needs_quotes("0o17"));
+	assert_true(mf_yaml_needs_quotes("NULL"));
+	assert_true(mf_yaml_needs_quotes(""));
+	assert_false(mf_yaml_needs_quotes("main"));
 }
 
 int
