@@ -62,12 +62,6 @@ api_call_free(void *p)
 	free(c);
 }
 
-static char *
-api_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 api_not_found(struct dbpool_reply *out)
 {
@@ -414,13 +408,13 @@ api_handle(struct httpd_req *req, void *arg)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->op = op;
-	c->authorization = api_dup(httpd_header(req, "Authorization"));
-	c->admin = api_dup(httpd_header(req, "x-admin-secret"));
-	c->slug = api_dup(httpd_param(req, "slug"));
-	c->key_id = api_dup(httpd_param(req, "keyId"));
+	c->authorization = xstrdup(httpd_header(req, "Authorization"));
+	c->admin = xstrdup(httpd_header(req, "x-admin-secret"));
+	c->slug = xstrdup(httpd_param(req, "slug"));
+	c->key_id = xstrdup(httpd_param(req, "keyId"));
 	c->limit = limit;
 	if (op == API_LIST)
-		c->after = api_dup(httpd_query(req, "after"));
+		c->after = xstrdup(httpd_query(req, "after"));
 	if (op == API_KEYS_MINT && body != NULL) {
 		c->body = xmalloc(len);
 		memcpy(c->body, body, len);
@@ -435,7 +429,7 @@ api_handle(struct httpd_req *req, void *arg)
 void
 api_register(const char *admin_secret)
 {
-	api.admin_secret = admin_secret != NULL ? xstrdup(admin_secret) : NULL;
+	api.admin_secret = xstrdup(admin_secret);
 	httpd_route("GET", "/api/workspaces", api_handle, (void *)(intptr_t)API_LIST);
 	httpd_route("GET", "/api/workspaces/{slug}", api_handle, (void *)(intptr_t)API_GET);
 	httpd_route("POST", "/api/workspaces/{slug}/provision", api_handle,

@@ -208,7 +208,7 @@ api_webhook_handle(struct httpd_req *req, void *unused)
 		api_webhook_ignored(req, "no organization in the payload");
 	} else {
 		j = xcalloc(1, sizeof *j);
-		j->delivery = delivery ? xstrdup(delivery) : NULL;
+		j->delivery = xstrdup(delivery);
 		j->org = xstrdup(ev.org);
 		j->event = xstrdup(ev.event);
 		log_debug("webhook: %s %s org=%s repo=%s delivery=%s", ev.event,

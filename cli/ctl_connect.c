@@ -63,12 +63,10 @@ ctl_connect_mkdirs(const char *path)
 static int
 ctl_connect_write(const char *dir, const char *name, const char *text, mode_t mode)
 {
-	char *path = NULL;
+	char *path = xasprintf("%s/%s", dir, name);
 	size_t len = strlen(text);
 	int fd, rc = -1;
 
-	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		return -1;
 	if (ctl_connect_mkdirs(path) != 0)
 		goto out;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

@@ -113,12 +113,10 @@ connect_rule(const char *slug, const char *name, const char *org, const char *pr
 static char *
 connect_mcp_json(const char *slug, const char *base, const char *token)
 {
-	char *server = NULL, *url = NULL, *auth = NULL, *text;
+	char *server = xasprintf("vibn-%s", slug), *url = xasprintf("%s/api/mcp", base);
+	char *auth = xasprintf("Bearer %s", token), *text;
 	json_t *doc;
 
-	if (asprintf(&server, "vibn-%s", slug) < 0 || asprintf(&url, "%s/api/mcp", base) < 0 ||
-	    asprintf(&auth, "Bearer %s", token) < 0)
-		fatal("out of memory");
 	doc = json_pack("{s:{s:{s:s, s:{s:s}}}}", "mcpServers", server, "url", url, "headers",
 	                "Authorization", auth);
 	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2))) == NULL)
