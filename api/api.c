@@ -130,7 +130,7 @@ api_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 	const char *params[3] = {p->admin ? NULL : p->workspace_id, c->after, limit};
 	char *cause = NULL;
 	PGresult *res;
-	struct buf b;
+	json_t *page;
 
 	snprintf(limit, sizeof limit, "%ld", c->limit);
 	res = db_exec(db,
@@ -148,15 +148,16 @@ api_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 		free(cause);
 		return;
 	}
-	buf_init(&b);
-	buf_printf(&b, "{\"workspaces\": %s, \"next\": ", PQgetvalue(res, 0, 0));
-	if (atol(PQgetvalue(res, 0, 1)) == c->limit && !PQgetisnull(res, 0, 2))
-		httpd_json_string(&b, PQgetvalue(res, 0, 2));
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, "}\n");
-	dbpool_reply_json(out, 200, buf_str(&b));
-	buf_free(&b);
+	/* Postgres built the rows' JSON; a full page names the slug to continue after. */
+	page = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (page == NULL) {
+		dbpool_reply_db_error(out, "list workspaces", "unreadable json_agg result");
+	} else {
+		api_reply_doc(
+		    out, 200,
+		    json_pack("{s:o, s:s?}", "workspaces", page, "next",
+		              atol(PQgetvalue(res, 0, 1)) == c->limit ? db_text(res, 0, 2) : NULL));
+	}
 	PQclear(res);
 }
 

@@ -69,19 +69,15 @@ api_webhook_array(struct buf *b, char *const *v, int n)
 static void
 api_webhook_reply(struct dbpool_reply *out, const char *result, const char *slug)
 {
-	struct buf b;
+	json_t *doc = json_pack("{s:s}", "result", result);
+	char *text;
 
 	metrics_webhook_delivery(result);
-	buf_init(&b);
-	buf_puts(&b, "{\"result\": ");
-	httpd_json_string(&b, result);
-	if (slug != NULL && strcmp(result, "accepted") == 0) {
-		buf_puts(&b, ", \"workspace\": ");
-		httpd_json_string(&b, slug);
-	}
-	buf_puts(&b, "}\n");
-	dbpool_reply_json(out, 202, buf_str(&b));
-	buf_free(&b);
+	if (slug != NULL && strcmp(result, "accepted") == 0)
+		json_object_set_new(doc, "workspace", json_string(slug));
+	text = httpd_json_text(doc);
+	dbpool_reply_json(out, 202, text);
+	free(text);
 }
 
 /* Database thread: the deliveries queued together, in one round trip and one transaction
@@ -139,15 +135,11 @@ api_webhook_accept(PGconn *db, void *const *args, struct dbpool_reply *const *ou
 static void
 api_webhook_ignored(struct httpd_req *req, const char *why)
 {
-	struct buf b;
+	char *text = httpd_json_text(json_pack("{s:s, s:s}", "result", "ignored", "reason", why));
 
 	metrics_webhook_delivery("ignored");
-	buf_init(&b);
-	buf_puts(&b, "{\"result\": \"ignored\", \"reason\": ");
-	httpd_json_string(&b, why);
-	buf_puts(&b, "}\n");
-	httpd_reply_json(req, 202, buf_str(&b));
-	buf_free(&b);
+	httpd_reply_json(req, 202, text);
+	free(text);
 }
 
 static const char *

@@ -456,19 +456,14 @@ void
 dbpool_reply_error(struct dbpool_reply *out, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	char *msg, *body;
 
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	out->status = status;
-	out->content_type = "application/json";
-	buf_reset(&out->body);
-	buf_puts(&out->body, "{\"error\": ");
-	httpd_json_string(&out->body, msg);
-	buf_puts(&out->body, ", \"code\": ");
-	httpd_json_string(&out->body, code);
-	buf_puts(&out->body, "}\n");
+	body = httpd_error_body(code, msg);
+	dbpool_reply_json(out, status, body);
+	free(body);
 	free(msg);
 }
 

@@ -410,47 +410,48 @@ httpd_reply_json(struct httpd_req *req, int status, const char *json)
 	httpd_reply(req, status, "application/json", json, strlen(json));
 }
 
-void
-httpd_json_string(struct buf *out, const char *s)
+char *
+httpd_json_text(json_t *doc)
 {
-	buf_putc(out, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	char *s = doc != NULL ? json_dumps(doc, 0) : NULL, *text;
 
-		if (c == '"' || c == '\\')
-			buf_printf(out, "\\%c", c);
-		else if (c == '\n')
-			buf_puts(out, "\\n");
-		else if (c == '\r')
-			buf_puts(out, "\\r");
-		else if (c == '\t')
-			buf_puts(out, "\\t");
-		else if (c < 0x20)
-			buf_printf(out, "\\u%04x", c);
-		else
-			buf_putc(out, (char)c);
+	if (s == NULL)
+		fatalx("httpd_json_text: cannot serialize the reply");
+	json_decref(doc);
+	text = xasprintf("%s\n", s);
+	free(s);
+	return text;
+}
+
+char *
+httpd_error_body(const char *code, const char *msg)
+{
+	json_t *m = json_string(msg);
+
+	if (m == NULL) {
+		char *safe = xstrdup(msg);
+
+		for (char *p = safe; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		m = json_string(safe);
+		free(safe);
 	}
-	buf_putc(out, '"');
+	return httpd_json_text(json_pack("{s:o, s:s}", "error", m, "code", code));
 }
 
 void
 httpd_error(struct httpd_req *req, int status, const char *code, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
-	char *msg;
+	char *msg, *body;
 
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	buf_init(&b);
-	buf_puts(&b, "{\"error\": ");
-	httpd_json_string(&b, msg);
-	buf_puts(&b, ", \"code\": ");
-	httpd_json_string(&b, code);
-	buf_puts(&b, "}\n");
-	httpd_reply(req, status, "application/json", buf_str(&b), b.len);
-	buf_free(&b);
+	body = httpd_error_body(code, msg);
+	httpd_reply_json(req, status, body);
+	free(body);
 	free(msg);
 }
 

@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #define HTTPD_MAX_BODY    (1024 * 1024)
 #define HTTPD_MAX_HEADERS (64 * 1024)
 #define HTTPD_MAX_PARAMS  8
@@ -62,8 +64,12 @@ void httpd_error(struct httpd_req *req, int status, const char *code, const char
 /* Keeps the request open after the handler returns; reply later on the loop thread. */
 void httpd_defer(struct httpd_req *req);
 
-/* Appends s to out as a JSON string (with quotes); for handlers building JSON by hand. */
-struct buf;
-void httpd_json_string(struct buf *out, const char *s);
+/* doc (stolen) serialized as one line, with ", " and ": " between items, and a newline: a
+ * new string, for a reply body. */
+char *httpd_json_text(json_t *doc);
+/* The body of an error reply, {"error": msg, "code": code} and a newline: a new string.
+ * Bytes of msg that are not UTF-8 become '?' (JSON cannot carry them), so a reply always
+ * goes out. */
+char *httpd_error_body(const char *code, const char *msg);
 
 #endif
