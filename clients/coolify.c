@@ -236,20 +236,10 @@ coolify_server_free(struct coolify_server *s)
 	memset(s, 0, sizeof *s);
 }
 
-#define COOLIFY_LIST_FREE(fn, listtype, itemfree)                                                  \
-	void fn(struct listtype *l)                                                                \
-	{                                                                                          \
-		for (size_t i = 0; i < l->n; i++)                                                  \
-			itemfree(&l->v[i]);                                                        \
-		free(l->v);                                                                        \
-		l->v = NULL;                                                                       \
-		l->n = 0;                                                                          \
-	}
-
-COOLIFY_LIST_FREE(coolify_envs_free, coolify_envs, coolify_env_free)
-COOLIFY_LIST_FREE(coolify_projects_free, coolify_projects, coolify_project_free)
-COOLIFY_LIST_FREE(coolify_apps_free, coolify_apps, coolify_app_free)
-COOLIFY_LIST_FREE(coolify_servers_free, coolify_servers, coolify_server_free)
+JSONX_LIST_FREE(coolify_envs_free, coolify_envs, coolify_env_free)
+JSONX_LIST_FREE(coolify_projects_free, coolify_projects, coolify_project_free)
+JSONX_LIST_FREE(coolify_apps_free, coolify_apps, coolify_app_free)
+JSONX_LIST_FREE(coolify_servers_free, coolify_servers, coolify_server_free)
 
 static void
 coolify_project_free_v(void *p)

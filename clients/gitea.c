@@ -262,21 +262,11 @@ gitea_hook_free(struct gitea_hook *h)
 	memset(h, 0, sizeof *h);
 }
 
-#define GITEA_LIST_FREE(fn, listtype, itemfree)                                                    \
-	void fn(struct listtype *l)                                                                \
-	{                                                                                          \
-		for (size_t i = 0; i < l->n; i++)                                                  \
-			itemfree(&l->v[i]);                                                        \
-		free(l->v);                                                                        \
-		l->v = NULL;                                                                       \
-		l->n = 0;                                                                          \
-	}
-
-GITEA_LIST_FREE(gitea_orgs_free, gitea_orgs, gitea_org_free)
-GITEA_LIST_FREE(gitea_teams_free, gitea_teams, gitea_team_free)
-GITEA_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
-GITEA_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
-GITEA_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
+JSONX_LIST_FREE(gitea_orgs_free, gitea_orgs, gitea_org_free)
+JSONX_LIST_FREE(gitea_teams_free, gitea_teams, gitea_team_free)
+JSONX_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
+JSONX_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
+JSONX_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
 
 /* GETs every page of path into a new array (*items, a new reference) on HTTP_OK. */
 static enum http_class
