@@ -366,29 +366,12 @@ gitea_hook_free_v(void *p)
 	gitea_hook_free(p);
 }
 
-/* Formats a path whose %s arguments are escaped first (up to three). */
-static char *
-gitea_path(const char *fmt, const char *a, const char *b, const char *c)
-{
-	char *ea = a ? http_escape(a) : NULL, *eb = b ? http_escape(b) : NULL;
-	char *ec = c ? http_escape(c) : NULL, *p;
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	p = xasprintf(fmt, ea, eb, ec);
-#pragma GCC diagnostic pop
-	free(ea);
-	free(eb);
-	free(ec);
-	return p;
-}
-
 /* ---- orgs ---- */
 
 enum http_class
 gitea_org_get(struct gitea *g, const char *org, struct gitea_org *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
+	char *path = http_path("/orgs/%s", org, NULL, NULL);
 	enum http_class cls =
 	    http_call_object(g->http, "GET", path, NULL, gitea_parse_org, out, st);
 
@@ -413,7 +396,7 @@ enum http_class
 gitea_org_create(struct gitea *g, const char *org, const struct gitea_org_spec *spec,
                  struct gitea_org *out, struct http_status *st)
 {
-	char *path = gitea_path("/admin/users/%s/orgs", g->admin_user, NULL, NULL);
+	char *path = http_path("/admin/users/%s/orgs", g->admin_user, NULL, NULL);
 	json_t *body = gitea_org_body(spec);
 	enum http_class cls;
 
@@ -428,7 +411,7 @@ enum http_class
 gitea_org_edit(struct gitea *g, const char *org, const struct gitea_org_spec *spec,
                struct gitea_org *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
+	char *path = http_path("/orgs/%s", org, NULL, NULL);
 	json_t *body = gitea_org_body(spec);
 	enum http_class cls =
 	    http_call_object(g->http, "PATCH", path, body, gitea_parse_org, out, st);
@@ -441,7 +424,7 @@ gitea_org_edit(struct gitea *g, const char *org, const struct gitea_org_spec *sp
 enum http_class
 gitea_org_delete(struct gitea *g, const char *org, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
+	char *path = http_path("/orgs/%s", org, NULL, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
@@ -460,7 +443,7 @@ gitea_org_list(struct gitea *g, struct gitea_orgs *out, struct http_status *st)
 enum http_class
 gitea_team_list(struct gitea *g, const char *org, struct gitea_teams *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/teams", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/teams", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_team,
 	                                 (void **)&out->v, &out->n, gitea_team_free_v, st);
 
@@ -503,7 +486,7 @@ gitea_team_create(struct gitea *g, const char *org, const char *name, const char
 	static const char *const units[] = {"repo.code",     "repo.issues", "repo.pulls",
 	                                    "repo.releases", "repo.wiki",   "repo.projects",
 	                                    "repo.packages", "repo.actions"};
-	char *path = gitea_path("/orgs/%s/teams", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/teams", org, NULL, NULL);
 	json_t *body = json_object(), *map = json_object();
 	enum http_class cls;
 
@@ -562,7 +545,7 @@ gitea_team_remove_member(struct gitea *g, int64_t team_id, const char *user, str
 enum http_class
 gitea_org_members(struct gitea *g, const char *org, struct gitea_users *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/members", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/members", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_user,
 	                                 (void **)&out->v, &out->n, gitea_user_free_v, st);
 
@@ -573,7 +556,7 @@ gitea_org_members(struct gitea *g, const char *org, struct gitea_users *out, str
 enum http_class
 gitea_org_remove_member(struct gitea *g, const char *org, const char *user, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/members/%s", org, user, NULL);
+	char *path = http_path("/orgs/%s/members/%s", org, user, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
@@ -586,7 +569,7 @@ enum http_class
 gitea_repo_get(struct gitea *g, const char *org, const char *repo, struct gitea_repo *out,
                struct http_status *st)
 {
-	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
+	char *path = http_path("/repos/%s/%s", org, repo, NULL);
 	enum http_class cls =
 	    http_call_object(g->http, "GET", path, NULL, gitea_parse_repo, out, st);
 
@@ -599,7 +582,7 @@ gitea_repo_create(struct gitea *g, const char *org, const char *repo,
                   const struct gitea_repo_spec *spec, struct gitea_repo *out,
                   struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/repos", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/repos", org, NULL, NULL);
 	json_t *body = json_object();
 	enum http_class cls;
 
@@ -621,7 +604,7 @@ enum http_class
 gitea_repo_edit(struct gitea *g, const char *org, const char *repo,
                 const struct gitea_repo_spec *spec, struct gitea_repo *out, struct http_status *st)
 {
-	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
+	char *path = http_path("/repos/%s/%s", org, repo, NULL);
 	json_t *body = json_object();
 	enum http_class cls;
 
@@ -638,7 +621,7 @@ gitea_repo_edit(struct gitea *g, const char *org, const char *repo,
 enum http_class
 gitea_repo_delete(struct gitea *g, const char *org, const char *repo, struct http_status *st)
 {
-	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
+	char *path = http_path("/repos/%s/%s", org, repo, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
@@ -648,7 +631,7 @@ gitea_repo_delete(struct gitea *g, const char *org, const char *repo, struct htt
 enum http_class
 gitea_repo_list(struct gitea *g, const char *org, struct gitea_repos *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/repos", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/repos", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_repo,
 	                                 (void **)&out->v, &out->n, gitea_repo_free_v, st);
 
@@ -681,7 +664,7 @@ gitea_hook_body(const struct gitea_hook_spec *spec, int create)
 enum http_class
 gitea_hook_list(struct gitea *g, const char *org, struct gitea_hooks *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/hooks", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/hooks", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_hook,
 	                                 (void **)&out->v, &out->n, gitea_hook_free_v, st);
 
@@ -693,7 +676,7 @@ enum http_class
 gitea_hook_create(struct gitea *g, const char *org, const struct gitea_hook_spec *spec,
                   struct gitea_hook *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/hooks", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/hooks", org, NULL, NULL);
 	json_t *body = gitea_hook_body(spec, 1);
 	enum http_class cls =
 	    http_call_object(g->http, "POST", path, body, gitea_parse_hook, out, st);
@@ -736,7 +719,7 @@ gitea_hook_delete(struct gitea *g, const char *org, int64_t id, struct http_stat
 enum http_class
 gitea_user_get(struct gitea *g, const char *user, struct gitea_user *out, struct http_status *st)
 {
-	char *path = gitea_path("/users/%s", user, NULL, NULL);
+	char *path = http_path("/users/%s", user, NULL, NULL);
 	enum http_class cls =
 	    http_call_object(g->http, "GET", path, NULL, gitea_parse_user, out, st);
 

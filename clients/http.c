@@ -470,6 +470,22 @@ http_escape(const char *s)
 	return buf_release(&b);
 }
 
+char *
+http_path(const char *fmt, const char *a, const char *b, const char *c)
+{
+	char *ea = a ? http_escape(a) : NULL, *eb = b ? http_escape(b) : NULL;
+	char *ec = c ? http_escape(c) : NULL, *p;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	p = xasprintf(fmt, ea, eb, ec);
+#pragma GCC diagnostic pop
+	free(ea);
+	free(eb);
+	free(ec);
+	return p;
+}
+
 static size_t
 http_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
