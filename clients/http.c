@@ -430,12 +430,6 @@ http_client_deadline(const struct http_client *c)
 	return c->deadline_ms;
 }
 
-const char *
-http_client_upstream(const struct http_client *c)
-{
-	return c->upstream;
-}
-
 void
 http_client_curl_opts(const struct http_client *c, struct http_curl_opts *o)
 {

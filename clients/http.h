@@ -98,8 +98,6 @@ void http_client_free(struct http_client *c);
 void http_client_set_deadline(struct http_client *c, int64_t deadline_ms);
 /* The deadline set by http_client_set_deadline, or 0. */
 int64_t http_client_deadline(const struct http_client *c);
-/* The upstream name given at creation (borrowed). */
-const char *http_client_upstream(const struct http_client *c);
 
 /* Sends method base_url+path (path starts with '/', may carry a query string already
  * escaped; a POST always goes on a new connection, so libcurl never re-sends it by itself) with
