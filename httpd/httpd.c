@@ -319,18 +319,6 @@ httpd_stop(void)
 }
 
 const char *
-httpd_method(const struct httpd_req *req)
-{
-	return req->method;
-}
-
-const char *
-httpd_path(const struct httpd_req *req)
-{
-	return req->path;
-}
-
-const char *
 httpd_param(const struct httpd_req *req, const char *name)
 {
 	for (int i = 0; i < req->nparams; i++)
@@ -370,12 +358,6 @@ httpd_body(struct httpd_req *req, size_t *len)
 	if (*len == 0)
 		return NULL;
 	return evbuffer_pullup(in, -1);
-}
-
-struct evhttp_request *
-httpd_evreq(struct httpd_req *req)
-{
-	return req->ev;
 }
 
 void

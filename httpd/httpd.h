@@ -26,7 +26,6 @@
 #define HTTPD_MAX_PARAMS  8
 
 struct httpd_req;
-struct evhttp_request;
 
 typedef void (*httpd_handler)(struct httpd_req *req, void *arg);
 
@@ -39,8 +38,6 @@ void httpd_route(const char *method, const char *pattern, httpd_handler fn, void
 void httpd_stop(void);
 
 /* Request accessors (borrowed; valid until the reply). */
-const char *httpd_method(const struct httpd_req *req);
-const char *httpd_path(const struct httpd_req *req); /* decoded path, no query */
 /* A {name} segment of the matched pattern, or NULL. */
 const char *httpd_param(const struct httpd_req *req, const char *name);
 /* A query-string value (decoded), or NULL. */
@@ -48,8 +45,6 @@ const char *httpd_query(struct httpd_req *req, const char *name);
 const char *httpd_header(const struct httpd_req *req, const char *name);
 /* The raw body (not NUL-terminated; *len set), or NULL when empty. */
 const unsigned char *httpd_body(struct httpd_req *req, size_t *len);
-/* The underlying libevent request, for what the accessors do not cover. */
-struct evhttp_request *httpd_evreq(struct httpd_req *req);
 
 /* Adds a response header (before the reply). */
 void httpd_set_header(struct httpd_req *req, const char *name, const char *value);
