@@ -452,32 +452,6 @@ gitea_team_list(struct gitea *g, const char *org, struct gitea_teams *out, struc
 }
 
 enum http_class
-gitea_team_find_owners(struct gitea *g, const char *org, struct gitea_team *out,
-                       struct http_status *st)
-{
-	struct gitea_teams teams = {0};
-	enum http_class cls = gitea_team_list(g, org, &teams, st);
-
-	if (cls != HTTP_OK)
-		return cls;
-	for (size_t i = 0; i < teams.n; i++) {
-		/* Gitea compares the name exactly (OwnerTeamName). */
-		if (strcmp(teams.v[i].name, "Owners") == 0) {
-			*out = teams.v[i];
-			memset(&teams.v[i], 0, sizeof teams.v[i]);
-			gitea_teams_free(&teams);
-			return HTTP_OK;
-		}
-	}
-	gitea_teams_free(&teams);
-	if (st != NULL) {
-		st->cls = HTTP_NOT_FOUND;
-		snprintf(st->message, sizeof st->message, "org %s has no Owners team", org);
-	}
-	return HTTP_NOT_FOUND;
-}
-
-enum http_class
 gitea_team_create(struct gitea *g, const char *org, const char *name, const char *description,
                   const char *permission, int includes_all_repositories, struct gitea_team *out,
                   struct http_status *st)
