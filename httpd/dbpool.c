@@ -448,15 +448,13 @@ void
 dbpool_reply_error(struct dbpool_reply *out, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg, *body;
+	char *body;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	body = httpd_error_body(code, fmt, ap);
 	va_end(ap);
-	body = httpd_error_body(code, msg);
 	dbpool_reply_json(out, status, body);
 	free(body);
-	free(msg);
 }
 
 void

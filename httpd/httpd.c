@@ -406,19 +406,18 @@ httpd_json_text(json_t *doc)
 }
 
 char *
-httpd_error_body(const char *code, const char *msg)
+httpd_error_body(const char *code, const char *fmt, va_list ap)
 {
+	char *msg = xvasprintf(fmt, ap);
 	json_t *m = json_string(msg);
 
 	if (m == NULL) {
-		char *safe = xstrdup(msg);
-
-		for (char *p = safe; *p != '\0'; p++)
+		for (char *p = msg; *p != '\0'; p++)
 			if ((unsigned char)*p >= 0x80)
 				*p = '?';
-		m = json_string(safe);
-		free(safe);
+		m = json_string(msg);
 	}
+	free(msg);
 	return httpd_json_text(json_pack("{s:o, s:s}", "error", m, "code", code));
 }
 
@@ -426,15 +425,13 @@ void
 httpd_error(struct httpd_req *req, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg, *body;
+	char *body;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	body = httpd_error_body(code, fmt, ap);
 	va_end(ap);
-	body = httpd_error_body(code, msg);
 	httpd_reply_json(req, status, body);
 	free(body);
-	free(msg);
 }
 
 void

@@ -17,6 +17,7 @@
 #ifndef VIBN_HTTPD_H
 #define VIBN_HTTPD_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -62,9 +63,10 @@ void httpd_defer(struct httpd_req *req);
 /* doc (stolen) serialized as one line, with ", " and ": " between items, and a newline: a
  * new string, for a reply body. */
 char *httpd_json_text(json_t *doc);
-/* The body of an error reply, {"error": msg, "code": code} and a newline: a new string.
- * Bytes of msg that are not UTF-8 become '?' (JSON cannot carry them), so a reply always
- * goes out. */
-char *httpd_error_body(const char *code, const char *msg);
+/* The body of an error reply, {"error": <fmt formatted>, "code": code} and a newline: a new
+ * string. Bytes of the message that are not UTF-8 become '?' (JSON cannot carry them), so a
+ * reply always goes out. */
+char *httpd_error_body(const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif
