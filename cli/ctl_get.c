@@ -103,7 +103,7 @@ ctl_get_json_row(const PGresult *res, int r)
 	json_object_set_new(o, "generation", json_integer(atoll(PQgetvalue(res, r, G_GEN))));
 	json_object_set_new(o, "observedGeneration",
 	                    json_integer(atoll(PQgetvalue(res, r, G_OBSGEN))));
-	json_object_set_new(o, "paused", json_boolean(*PQgetvalue(res, r, G_PAUSED) == 't'));
+	json_object_set_new(o, "paused", json_boolean(db_bool(res, r, G_PAUSED)));
 	json_object_set_new(o, "deletionPolicy", db_json_text(res, r, G_POLICY));
 	conds = json_loads(PQgetvalue(res, r, G_CONDITIONS), 0, NULL);
 	json_object_set_new(o, "conditions", conds ? conds : json_array());
@@ -375,7 +375,7 @@ ctl_describe_queue(PGconn *conn, const char *id)
 		ctl_fmt_age(PQgetisnull(res, 0, 6) ? 0 : atof(PQgetvalue(res, 0, 6)), when,
 		            sizeof when);
 		printf("  %-18s%s (lease expires in %s)%s\n", "State:", "reconciling", when,
-		       *PQgetvalue(res, 0, 3) == 't' ? ", will run again after" : "");
+		       db_bool(res, 0, 3) ? ", will run again after" : "");
 		printf("  %-18s%s\n", "Worker:", PQgetvalue(res, 0, 4));
 	} else {
 		due = atof(PQgetvalue(res, 0, 5));
@@ -449,9 +449,9 @@ ctl_describe(int argc, char **argv)
 	snprintf(buf, sizeof buf, "%s (observed %s)", PQgetvalue(res, 0, 9),
 	         PQgetvalue(res, 0, 10));
 	ctl_describe_field("Generation:", buf);
-	ctl_describe_field("Paused:", *PQgetvalue(res, 0, 11) == 't' ? "true" : "false");
+	ctl_describe_field("Paused:", db_bool(res, 0, 11) ? "true" : "false");
 	ctl_describe_field("Deletion Policy:", PQgetvalue(res, 0, 12));
-	ctl_describe_field("Prune Members:", *PQgetvalue(res, 0, 13) == 't' ? "true" : "false");
+	ctl_describe_field("Prune Members:", db_bool(res, 0, 13) ? "true" : "false");
 	ctl_fmt_age(atof(PQgetvalue(res, 0, 16)), age, sizeof age);
 	snprintf(buf, sizeof buf, "%s (%s ago)", PQgetvalue(res, 0, 15), age);
 	ctl_describe_field("Created:", buf);

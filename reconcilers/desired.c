@@ -132,9 +132,9 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	ws->visibility = db_text_dup(res, 0, 4);
 	ws->deletion_policy = db_text_dup(res, 0, 5);
 	ws->source = db_text_dup(res, 0, 6);
-	ws->prune_members = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
-	ws->paused = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
-	ws->deleted = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	ws->prune_members = db_bool(res, 0, 7);
+	ws->paused = db_bool(res, 0, 8);
+	ws->deleted = db_bool(res, 0, 9);
 	ws->generation = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
 	ws->observed_generation = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
 	ws->coolify_project_uuid = db_text_dup(res, 0, 12);
@@ -142,7 +142,7 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	ws->provision_status = db_text_dup(res, 0, 14);
 	ws->last_error = db_text_dup(res, 0, 15);
 	ws->conditions = conditions_parse(PQgetvalue(res, 0, 16));
-	ws->project_pending = strcmp(PQgetvalue(res, 0, 17), "t") == 0;
+	ws->project_pending = db_bool(res, 0, 17);
 	desired_load_names(ws, PQgetvalue(res, 0, 18));
 	members = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
 	repos = json_loads(PQgetvalue(res, 0, 20), 0, NULL);
