@@ -62,12 +62,6 @@ api_call_free(void *p)
 	free(c);
 }
 
-static char *
-api_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 api_not_found(struct dbpool_reply *out)
 {
@@ -136,7 +130,7 @@ api_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 	const char *params[3] = {p->admin ? NULL : p->workspace_id, c->after, limit};
 	char *cause = NULL;
 	PGresult *res;
-	struct buf b;
+	json_t *page;
 
 	snprintf(limit, sizeof limit, "%ld", c->limit);
 	res = db_exec(db,
@@ -154,15 +148,16 @@ api_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 		free(cause);
 		return;
 	}
-	buf_init(&b);
-	buf_printf(&b, "{\"workspaces\": %s, \"next\": ", PQgetvalue(res, 0, 0));
-	if (atol(PQgetvalue(res, 0, 1)) == c->limit && !PQgetisnull(res, 0, 2))
-		httpd_json_string(&b, PQgetvalue(res, 0, 2));
-	else
-		buf_puts(&b, "null");
-	buf_puts(&b, "}\n");
-	dbpool_reply_json(out, 200, buf_str(&b));
-	buf_free(&b);
+	/* Postgres built the rows' JSON; a full page names the slug to continue after. */
+	page = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	if (page == NULL) {
+		dbpool_reply_db_error(out, "list workspaces", "unreadable json_agg result");
+	} else {
+		api_reply_doc(
+		    out, 200,
+		    json_pack("{s:o, s:s?}", "workspaces", page, "next",
+		              atol(PQgetvalue(res, 0, 1)) == c->limit ? db_text(res, 0, 2) : NULL));
+	}
 	PQclear(res);
 }
 
@@ -234,12 +229,6 @@ api_provision(PGconn *db, const struct api_call *c, const struct auth_principal 
 	PQclear(res);
 }
 
-static json_t *
-api_str_or_null(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
-}
-
 static void
 api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
               struct dbpool_reply *out)
@@ -259,12 +248,11 @@ api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal 
 	}
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr,
-		                      json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", keys[i].id,
-		                                "name", keys[i].name, "prefix", keys[i].prefix,
-		                                "created_at", keys[i].created_at, "last_used_at",
-		                                api_str_or_null(keys[i].last_used_at), "revoked_at",
-		                                api_str_or_null(keys[i].revoked_at)));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "id", keys[i].id, "name",
+		                   keys[i].name, "prefix", keys[i].prefix, "created_at",
+		                   keys[i].created_at, "last_used_at", keys[i].last_used_at,
+		                   "revoked_at", keys[i].revoked_at));
 	keys_list_free(keys, n);
 	api_reply_doc(out, 200, json_pack("{s:s, s:o}", "workspace", c->slug, "keys", arr));
 }
@@ -421,13 +409,13 @@ api_handle(struct httpd_req *req, void *arg)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->op = op;
-	c->authorization = api_dup(httpd_header(req, "Authorization"));
-	c->admin = api_dup(httpd_header(req, "x-admin-secret"));
-	c->slug = api_dup(httpd_param(req, "slug"));
-	c->key_id = api_dup(httpd_param(req, "keyId"));
+	c->authorization = xstrdup(httpd_header(req, "Authorization"));
+	c->admin = xstrdup(httpd_header(req, "x-admin-secret"));
+	c->slug = xstrdup(httpd_param(req, "slug"));
+	c->key_id = xstrdup(httpd_param(req, "keyId"));
 	c->limit = limit;
 	if (op == API_LIST)
-		c->after = api_dup(httpd_query(req, "after"));
+		c->after = xstrdup(httpd_query(req, "after"));
 	if (op == API_KEYS_MINT && body != NULL) {
 		c->body = xmalloc(len);
 		memcpy(c->body, body, len);
@@ -442,7 +430,7 @@ api_handle(struct httpd_req *req, void *arg)
 void
 api_register(const char *admin_secret)
 {
-	api.admin_secret = admin_secret != NULL ? xstrdup(admin_secret) : NULL;
+	api.admin_secret = xstrdup(admin_secret);
 	httpd_route("GET", "/api/workspaces", api_handle, (void *)(intptr_t)API_LIST);
 	httpd_route("GET", "/api/workspaces/{slug}", api_handle, (void *)(intptr_t)API_GET);
 	httpd_route("POST", "/api/workspaces/{slug}/provision", api_handle,

@@ -69,19 +69,15 @@ api_webhook_array(struct buf *b, char *const *v, int n)
 static void
 api_webhook_reply(struct dbpool_reply *out, const char *result, const char *slug)
 {
-	struct buf b;
+	json_t *doc = json_pack("{s:s}", "result", result);
+	char *text;
 
 	metrics_webhook_delivery(result);
-	buf_init(&b);
-	buf_puts(&b, "{\"result\": ");
-	httpd_json_string(&b, result);
-	if (slug != NULL && strcmp(result, "accepted") == 0) {
-		buf_puts(&b, ", \"workspace\": ");
-		httpd_json_string(&b, slug);
-	}
-	buf_puts(&b, "}\n");
-	dbpool_reply_json(out, 202, buf_str(&b));
-	buf_free(&b);
+	if (slug != NULL && strcmp(result, "accepted") == 0)
+		json_object_set_new(doc, "workspace", json_string(slug));
+	text = httpd_json_text(doc);
+	dbpool_reply_json(out, 202, text);
+	free(text);
 }
 
 /* Database thread: the deliveries queued together, in one round trip and one transaction
@@ -131,9 +127,7 @@ api_webhook_accept(PGconn *db, void *const *args, struct dbpool_reply *const *ou
 		long k = atol(PQgetvalue(res, row, 0)) - 1;
 
 		if (k >= 0 && k < n)
-			api_webhook_reply(outs[k], PQgetvalue(res, row, 1),
-			                  PQgetisnull(res, row, 2) ? NULL
-			                                           : PQgetvalue(res, row, 2));
+			api_webhook_reply(outs[k], PQgetvalue(res, row, 1), db_text(res, row, 2));
 	}
 	PQclear(res);
 }
@@ -141,15 +135,11 @@ api_webhook_accept(PGconn *db, void *const *args, struct dbpool_reply *const *ou
 static void
 api_webhook_ignored(struct httpd_req *req, const char *why)
 {
-	struct buf b;
+	char *text = httpd_json_text(json_pack("{s:s, s:s}", "result", "ignored", "reason", why));
 
 	metrics_webhook_delivery("ignored");
-	buf_init(&b);
-	buf_puts(&b, "{\"result\": \"ignored\", \"reason\": ");
-	httpd_json_string(&b, why);
-	buf_puts(&b, "}\n");
-	httpd_reply_json(req, 202, buf_str(&b));
-	buf_free(&b);
+	httpd_reply_json(req, 202, text);
+	free(text);
 }
 
 static const char *
@@ -210,7 +200,7 @@ api_webhook_handle(struct httpd_req *req, void *unused)
 		api_webhook_ignored(req, "no organization in the payload");
 	} else {
 		j = xcalloc(1, sizeof *j);
-		j->delivery = delivery ? xstrdup(delivery) : NULL;
+		j->delivery = xstrdup(delivery);
 		j->org = xstrdup(ev.org);
 		j->event = xstrdup(ev.event);
 		log_debug("webhook: %s %s org=%s repo=%s delivery=%s", ev.event,

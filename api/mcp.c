@@ -82,29 +82,6 @@ mcp_reply_free(struct mcp_reply *r)
 	r->body = NULL;
 }
 
-static char *
-mcp_vfmt(const char *fmt, va_list ap)
-{
-	char *s = NULL;
-
-	if (vasprintf(&s, fmt, ap) < 0)
-		fatal("out of memory");
-	return s;
-}
-
-static char *mcp_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *
-mcp_fmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = mcp_vfmt(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /* ---- JSON-RPC messages ------------------------------------------------------------ */
 
 /* A JSON-RPC error response; id is borrowed (NULL: null). Returns a new reference. */
@@ -118,7 +95,7 @@ mcp_error(json_t *id, int code, const char *fmt, ...)
 	json_t *e;
 
 	va_start(ap, fmt);
-	msg = mcp_vfmt(fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	e = json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(),
 	              "error", "code", code, "message", msg);
@@ -160,7 +137,7 @@ mcp_arg_string(json_t *args, const char *key, const char *def, const char **out,
 		return 0;
 	}
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		*err = mcp_fmt("argument \"%s\" must be a string", key);
+		*err = xasprintf("argument \"%s\" must be a string", key);
 		return 1;
 	}
 	*out = json_string_value(v);
@@ -177,7 +154,7 @@ mcp_arg_bool(json_t *args, const char *key, int def, int *out, char **err)
 		return 0;
 	}
 	if (!json_is_boolean(v)) {
-		*err = mcp_fmt("argument \"%s\" must be true or false", key);
+		*err = xasprintf("argument \"%s\" must be true or false", key);
 		return 1;
 	}
 	*out = json_is_true(v);
@@ -198,7 +175,7 @@ mcp_args_known(json_t *args, const struct mcp_tool *t, char **err)
 	json_object_foreach(args, key, v)
 	{
 		if (strcmp(key, "workspace") != 0 && json_object_get(props, key) == NULL) {
-			*err = mcp_fmt("%s: unknown argument \"%s\"", t->name, key);
+			*err = xasprintf("%s: unknown argument \"%s\"", t->name, key);
 			rc = 1;
 			break;
 		}
@@ -235,33 +212,13 @@ mcp_scope(PGconn *db, const struct auth_principal *p, json_t *args, struct tenan
 		return -1;
 	}
 	if (slug != NULL)
-		*err = mcp_fmt("workspace \"%s\" not found", slug);
+		*err = xasprintf("workspace \"%s\" not found", slug);
 	else
 		*err = xstrdup("this key's workspace no longer exists");
 	return 1;
 }
 
 /* ---- tools ------------------------------------------------------------------------ */
-
-static json_t *
-mcp_col_string(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? json_null() : json_string(PQgetvalue(res, row, col));
-}
-
-static json_t *
-mcp_col_int(PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col)
-	           ? json_null()
-	           : json_integer(strtoll(PQgetvalue(res, row, col), NULL, 10));
-}
-
-static json_t *
-mcp_col_bool(PGresult *res, int row, int col)
-{
-	return json_boolean(strcmp(PQgetvalue(res, row, col), "t") == 0);
-}
 
 static int
 mcp_tool_status(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result, char **err)
@@ -294,13 +251,13 @@ mcp_tool_status(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **
 	conds = json_loads(PQgetvalue(res, 0, 9), 0, NULL);
 	*result = json_pack(
 	    "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "workspace",
-	    mcp_col_string(res, 0, 0), "name", mcp_col_string(res, 0, 1), "provisionStatus",
-	    mcp_col_string(res, 0, 2), "paused", mcp_col_bool(res, 0, 3), "generation",
-	    mcp_col_int(res, 0, 4), "observedGeneration", mcp_col_int(res, 0, 5), "giteaOrg",
-	    mcp_col_string(res, 0, 6), "coolifyProjectUuid", mcp_col_string(res, 0, 7), "lastError",
-	    mcp_col_string(res, 0, 8), "conditions", conds ? conds : json_array(), "repos",
-	    mcp_col_int(res, 0, 10), "apps", mcp_col_int(res, 0, 11), "reconcilePending",
-	    mcp_col_bool(res, 0, 12));
+	    db_json_text(res, 0, 0), "name", db_json_text(res, 0, 1), "provisionStatus",
+	    db_json_text(res, 0, 2), "paused", json_boolean(db_bool(res, 0, 3)), "generation",
+	    db_json_int(res, 0, 4), "observedGeneration", db_json_int(res, 0, 5), "giteaOrg",
+	    db_json_text(res, 0, 6), "coolifyProjectUuid", db_json_text(res, 0, 7), "lastError",
+	    db_json_text(res, 0, 8), "conditions", conds ? conds : json_array(), "repos",
+	    db_json_int(res, 0, 10), "apps", db_json_int(res, 0, 11), "reconcilePending",
+	    json_boolean(db_bool(res, 0, 12)));
 	PQclear(res);
 	return 0;
 }
@@ -308,10 +265,10 @@ mcp_tool_status(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **
 static json_t *
 mcp_repo_json(PGresult *res, int row)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "name", mcp_col_string(res, row, 0),
-	                 "private", mcp_col_bool(res, row, 1), "description",
-	                 mcp_col_string(res, row, 2), "defaultBranch", mcp_col_string(res, row, 3),
-	                 "giteaRepoId", mcp_col_int(res, row, 4));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "name", db_json_text(res, row, 0), "private",
+	                 json_boolean(db_bool(res, row, 1)), "description",
+	                 db_json_text(res, row, 2), "defaultBranch", db_json_text(res, row, 3),
+	                 "giteaRepoId", db_json_int(res, row, 4));
 }
 
 static int
@@ -358,19 +315,19 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 		*err = xstrdup("argument \"name\" is required");
 		return 1;
 	}
-	if (!mf_spec_valid_repo_name(name)) {
+	if (!names_valid_repo_name(name)) {
 		*err =
-		    mcp_fmt("invalid repo name \"%s\": use letters, digits, '-', '_' and '.', at "
-		            "most %d characters, not ending in .git, .wiki, .rss or .atom",
-		            name, MF_REPO_NAME_MAX);
+		    xasprintf("invalid repo name \"%s\": use letters, digits, '-', '_' and '.', at "
+		              "most %d characters, not ending in .git, .wiki, .rss or .atom",
+		              name, NAMES_REPO_MAX);
 		return 1;
 	}
 	if (strlen(desc) > MF_DESCRIPTION_MAX) {
-		*err = mcp_fmt("description is longer than %d bytes", MF_DESCRIPTION_MAX);
+		*err = xasprintf("description is longer than %d bytes", MF_DESCRIPTION_MAX);
 		return 1;
 	}
 	if (!mf_spec_valid_branch(branch)) {
-		*err = mcp_fmt("invalid branch name \"%s\"", branch);
+		*err = xasprintf("invalid branch name \"%s\"", branch);
 		return 1;
 	}
 	param[0] = ws->id;
@@ -391,9 +348,9 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 	}
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		*err = mcp_fmt("a repo named \"%s\" already exists in workspace %s (names are "
-		               "case-insensitive)",
-		               name, ws->slug);
+		*err = xasprintf("a repo named \"%s\" already exists in workspace %s (names are "
+		                 "case-insensitive)",
+		                 name, ws->slug);
 		return 1;
 	}
 	*result = json_pack("{s:s, s:o, s:b, s:s}", "workspace", ws->slug, "repo",
@@ -406,11 +363,10 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 static json_t *
 mcp_app_json(PGresult *res, int row)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "name", mcp_col_string(res, row, 0),
-	                 "repo", mcp_col_string(res, row, 1), "branch", mcp_col_string(res, row, 2),
-	                 "buildPack", mcp_col_string(res, row, 3), "ports",
-	                 mcp_col_string(res, row, 4), "coolifyAppUuid",
-	                 mcp_col_string(res, row, 5));
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "name", db_json_text(res, row, 0),
+	                 "repo", db_json_text(res, row, 1), "branch", db_json_text(res, row, 2),
+	                 "buildPack", db_json_text(res, row, 3), "ports", db_json_text(res, row, 4),
+	                 "coolifyAppUuid", db_json_text(res, row, 5));
 }
 
 static int
@@ -460,13 +416,13 @@ mcp_app_conflict(PGconn *db, const struct tenancy_ws *ws, const char *name, cons
 	have_repo = PQntuples(res) > 0;
 	PQclear(res);
 	if (!have_repo)
-		*err = mcp_fmt("repo \"%s\" is not declared in workspace %s: create it first "
-		               "(create_repo)",
-		               repo, ws->slug);
+		*err = xasprintf("repo \"%s\" is not declared in workspace %s: create it first "
+		                 "(create_repo)",
+		                 repo, ws->slug);
 	else
-		*err = mcp_fmt("an app named \"%s\" already exists in workspace %s (names are "
-		               "case-insensitive)",
-		               name, ws->slug);
+		*err = xasprintf("an app named \"%s\" already exists in workspace %s (names are "
+		                 "case-insensitive)",
+		                 name, ws->slug);
 	return 1;
 }
 
@@ -488,27 +444,27 @@ mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 		*err = xstrdup("arguments \"name\" and \"repo\" are required");
 		return 1;
 	}
-	if (!mf_spec_valid_repo_name(name)) {
-		*err = mcp_fmt("invalid app name \"%s\": apps follow the repo name rule", name);
+	if (!names_valid_repo_name(name)) {
+		*err = xasprintf("invalid app name \"%s\": apps follow the repo name rule", name);
 		return 1;
 	}
-	if (!mf_spec_valid_repo_name(repo)) {
-		*err = mcp_fmt("invalid repo name \"%s\"", repo);
+	if (!names_valid_repo_name(repo)) {
+		*err = xasprintf("invalid repo name \"%s\"", repo);
 		return 1;
 	}
 	if (!mf_spec_valid_branch(branch)) {
-		*err = mcp_fmt("invalid branch name \"%s\"", branch);
+		*err = xasprintf("invalid branch name \"%s\"", branch);
 		return 1;
 	}
 	if (!mf_spec_valid_build_pack(pack)) {
-		*err = mcp_fmt("invalid buildPack \"%s\": one of nixpacks, railpack, static, "
-		               "dockerfile, dockercompose",
-		               pack);
+		*err = xasprintf("invalid buildPack \"%s\": one of nixpacks, railpack, static, "
+		                 "dockerfile, dockercompose",
+		                 pack);
 		return 1;
 	}
 	if (!mf_spec_valid_ports(ports)) {
-		*err = mcp_fmt("invalid ports \"%s\": comma-separated port numbers, e.g. \"3000\"",
-		               ports);
+		*err = xasprintf(
+		    "invalid ports \"%s\": comma-separated port numbers, e.g. \"3000\"", ports);
 		return 1;
 	}
 	param[0] = ws->id;

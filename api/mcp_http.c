@@ -33,12 +33,6 @@ struct mcp_http_call {
 	size_t len;
 };
 
-static char *
-mcp_http_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 mcp_http_call_free(void *arg)
 {
@@ -62,8 +56,8 @@ mcp_http_call_new(struct httpd_req *req)
 {
 	struct mcp_http_call *c = xcalloc(1, sizeof *c);
 
-	c->authorization = mcp_http_dup(httpd_header(req, "Authorization"));
-	c->admin = mcp_http_dup(httpd_header(req, "x-admin-secret"));
+	c->authorization = xstrdup(httpd_header(req, "Authorization"));
+	c->admin = xstrdup(httpd_header(req, "x-admin-secret"));
 	return c;
 }
 
@@ -106,7 +100,7 @@ mcp_http_post(struct httpd_req *req, void *arg)
 	}
 	body = httpd_body(req, &len);
 	c = mcp_http_call_new(req);
-	c->version = mcp_http_dup(httpd_header(req, "MCP-Protocol-Version"));
+	c->version = xstrdup(httpd_header(req, "MCP-Protocol-Version"));
 	c->len = len;
 	c->body = xmalloc(len + 1);
 	if (len > 0)
@@ -179,15 +173,15 @@ mcp_http_connect(struct httpd_req *req, void *arg)
 	(void)arg;
 	if (mcp_http.public_url != NULL)
 		base = xstrdup(mcp_http.public_url);
-	else if (host != NULL && asprintf(&base, "http://%s", host) < 0)
-		fatal("out of memory");
+	else if (host != NULL)
+		base = xasprintf("http://%s", host);
 	if (base == NULL || !connect_valid_url(base)) {
 		free(base);
 		httpd_error(req, 400, "bad_request", "set VIBN_PUBLIC_URL: no usable URL to embed");
 		return;
 	}
 	c = mcp_http_call_new(req);
-	c->slug = mcp_http_dup(httpd_param(req, "slug"));
+	c->slug = xstrdup(httpd_param(req, "slug"));
 	c->base = base;
 	(void)dbpool_submit(req, mcp_http_connect_work, c, mcp_http_call_free);
 }
@@ -195,8 +189,8 @@ mcp_http_connect(struct httpd_req *req, void *arg)
 void
 mcp_http_register(const char *admin_secret, const char *public_url)
 {
-	mcp_http.admin_secret = mcp_http_dup(admin_secret);
-	mcp_http.public_url = mcp_http_dup(public_url);
+	mcp_http.admin_secret = xstrdup(admin_secret);
+	mcp_http.public_url = xstrdup(public_url);
 	httpd_route("POST", "/api/mcp", mcp_http_post, NULL);
 	httpd_route("GET", "/api/workspaces/{slug}/connect", mcp_http_connect, NULL);
 }

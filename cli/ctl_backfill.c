@@ -45,10 +45,9 @@ ctl_backfill_email_sql(PGconn *conn, const char **expr, char **cause)
 
 	if (res == NULL)
 		return -1;
-	*expr = *PQgetvalue(res, 0, 0) == 't'
-	            ? "coalesce(nullif((SELECT u.email::text FROM users u "
-	              "WHERE u.id::text = o.uid LIMIT 1), ''), o.uid)"
-	            : "o.uid";
+	*expr = db_bool(res, 0, 0) ? "coalesce(nullif((SELECT u.email::text FROM users u "
+	                             "WHERE u.id::text = o.uid LIMIT 1), ''), o.uid)"
+	                           : "o.uid";
 	PQclear(res);
 	return 0;
 }

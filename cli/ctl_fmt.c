@@ -10,6 +10,7 @@
 
 #include "ctl.h"
 #include "common/xmalloc.h"
+#include "manifests/mf_yaml.h"
 
 void
 ctl_fmt_table_init(struct ctl_table *t, size_t ncols)
@@ -95,24 +96,6 @@ ctl_fmt_output(const char *arg, enum ctl_output *out)
 	return 0;
 }
 
-/* Strings that a YAML reader would take for something else must be quoted. */
-static int
-ctl_fmt_needs_quotes(const char *s)
-{
-	static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
-	                                    "null", "y",     "n",   "~",  ""};
-	char *end;
-
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strcasecmp(s, words[i]) == 0)
-			return 1;
-	/* Numbers, and what YAML 1.1 readers take for dates and times, start with a digit. */
-	if ((*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '+')
-		return 1;
-	(void)strtod(s, &end);
-	return *end == '\0';
-}
-
 static int
 ctl_fmt_emit(yaml_emitter_t *e, yaml_event_t *ev)
 {
@@ -146,7 +129,7 @@ ctl_fmt_node(yaml_emitter_t *e, json_t *j)
 			return -1;
 		json_object_foreach(j, key, v)
 		{
-			if (ctl_fmt_scalar(e, key, ctl_fmt_needs_quotes(key)) != 0 ||
+			if (ctl_fmt_scalar(e, key, mf_yaml_needs_quotes(key)) != 0 ||
 			    ctl_fmt_node(e, v) != 0)
 				return -1;
 		}
@@ -165,7 +148,7 @@ ctl_fmt_node(yaml_emitter_t *e, json_t *j)
 		return ctl_fmt_emit(e, &ev);
 	case JSON_STRING:
 		return ctl_fmt_scalar(e, json_string_value(j),
-		                      ctl_fmt_needs_quotes(json_string_value(j)));
+		                      mf_yaml_needs_quotes(json_string_value(j)));
 	case JSON_INTEGER:
 		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
 		return ctl_fmt_scalar(e, num, 0);

@@ -87,41 +87,29 @@ enum {
 	G_READY
 };
 
-static const char *
-ctl_get_val(const PGresult *res, int r, int c)
-{
-	return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
-}
-
-static json_t *
-ctl_get_str(const PGresult *res, int r, int c)
-{
-	return PQgetisnull(res, r, c) ? json_null() : json_string(PQgetvalue(res, r, c));
-}
-
 static json_t *
 ctl_get_json_row(const PGresult *res, int r)
 {
 	json_t *o = json_object(), *conds;
 
-	json_object_set_new(o, "slug", ctl_get_str(res, r, G_SLUG));
-	json_object_set_new(o, "displayName", ctl_get_str(res, r, G_NAME));
-	json_object_set_new(o, "owner", ctl_get_str(res, r, G_OWNER));
-	json_object_set_new(o, "source", ctl_get_str(res, r, G_SOURCE));
-	json_object_set_new(o, "ready", ctl_get_str(res, r, G_READY));
-	json_object_set_new(o, "status", ctl_get_str(res, r, G_STATUS));
-	json_object_set_new(o, "giteaOrg", ctl_get_str(res, r, G_ORG));
-	json_object_set_new(o, "coolifyProjectUuid", ctl_get_str(res, r, G_PROJECT));
+	json_object_set_new(o, "slug", db_json_text(res, r, G_SLUG));
+	json_object_set_new(o, "displayName", db_json_text(res, r, G_NAME));
+	json_object_set_new(o, "owner", db_json_text(res, r, G_OWNER));
+	json_object_set_new(o, "source", db_json_text(res, r, G_SOURCE));
+	json_object_set_new(o, "ready", db_json_text(res, r, G_READY));
+	json_object_set_new(o, "status", db_json_text(res, r, G_STATUS));
+	json_object_set_new(o, "giteaOrg", db_json_text(res, r, G_ORG));
+	json_object_set_new(o, "coolifyProjectUuid", db_json_text(res, r, G_PROJECT));
 	json_object_set_new(o, "generation", json_integer(atoll(PQgetvalue(res, r, G_GEN))));
 	json_object_set_new(o, "observedGeneration",
 	                    json_integer(atoll(PQgetvalue(res, r, G_OBSGEN))));
-	json_object_set_new(o, "paused", json_boolean(*PQgetvalue(res, r, G_PAUSED) == 't'));
-	json_object_set_new(o, "deletionPolicy", ctl_get_str(res, r, G_POLICY));
+	json_object_set_new(o, "paused", json_boolean(db_bool(res, r, G_PAUSED)));
+	json_object_set_new(o, "deletionPolicy", db_json_text(res, r, G_POLICY));
 	conds = json_loads(PQgetvalue(res, r, G_CONDITIONS), 0, NULL);
 	json_object_set_new(o, "conditions", conds ? conds : json_array());
-	json_object_set_new(o, "lastError", ctl_get_str(res, r, G_LAST_ERROR));
-	json_object_set_new(o, "createdAt", ctl_get_str(res, r, G_CREATED));
-	json_object_set_new(o, "deletedAt", ctl_get_str(res, r, G_DELETED));
+	json_object_set_new(o, "lastError", db_json_text(res, r, G_LAST_ERROR));
+	json_object_set_new(o, "createdAt", db_json_text(res, r, G_CREATED));
+	json_object_set_new(o, "deletedAt", db_json_text(res, r, G_DELETED));
 	return o;
 }
 
@@ -212,10 +200,9 @@ ctl_get(int argc, char **argv)
 		ctl_fmt_table_add(&t, head);
 		for (int r = 0; r < PQntuples(res); r++) {
 			char age[32];
-			const char *row[6] = {
-			    ctl_get_val(res, r, G_SLUG),    ctl_get_val(res, r, G_READY),
-			    ctl_get_val(res, r, G_STATUS),  ctl_get_val(res, r, G_ORG),
-			    ctl_get_val(res, r, G_PROJECT), age};
+			const char *row[6] = {db_text(res, r, G_SLUG),    db_text(res, r, G_READY),
+			                      db_text(res, r, G_STATUS),  db_text(res, r, G_ORG),
+			                      db_text(res, r, G_PROJECT), age};
 
 			ctl_fmt_age(atof(PQgetvalue(res, r, G_AGE)), age, sizeof age);
 			ctl_fmt_table_add(&t, row);
@@ -283,7 +270,7 @@ ctl_describe_section(PGconn *conn, const char *id, const char *title, const char
 		const char *row[8];
 
 		for (size_t c = 0; c < ncols && c < 8; c++)
-			row[c] = ctl_get_val(res, r, (int)c);
+			row[c] = db_text(res, r, (int)c);
 		ctl_fmt_table_add(&t, row);
 	}
 	ctl_fmt_table_print(&t, stdout, "  ");
@@ -345,8 +332,8 @@ ctl_describe_conditions(PGconn *conn, const char *id)
 	ctl_fmt_table_add(&t, head);
 	for (int r = 0; r < PQntuples(res); r++) {
 		char age[32] = "<unknown>";
-		const char *row[5] = {ctl_get_val(res, r, 0), ctl_get_val(res, r, 1),
-		                      ctl_get_val(res, r, 2), age, ctl_get_val(res, r, 4)};
+		const char *row[5] = {db_text(res, r, 0), db_text(res, r, 1), db_text(res, r, 2),
+		                      age, db_text(res, r, 4)};
 
 		if (!PQgetisnull(res, r, 3))
 			ctl_fmt_age(atof(PQgetvalue(res, r, 3)), age, sizeof age);
@@ -388,7 +375,7 @@ ctl_describe_queue(PGconn *conn, const char *id)
 		ctl_fmt_age(PQgetisnull(res, 0, 6) ? 0 : atof(PQgetvalue(res, 0, 6)), when,
 		            sizeof when);
 		printf("  %-18s%s (lease expires in %s)%s\n", "State:", "reconciling", when,
-		       *PQgetvalue(res, 0, 3) == 't' ? ", will run again after" : "");
+		       db_bool(res, 0, 3) ? ", will run again after" : "");
 		printf("  %-18s%s\n", "Worker:", PQgetvalue(res, 0, 4));
 	} else {
 		due = atof(PQgetvalue(res, 0, 5));
@@ -457,22 +444,22 @@ ctl_describe(int argc, char **argv)
 	ctl_describe_field("Source:", PQgetvalue(res, 0, 4));
 	ctl_describe_field("Visibility:", PQgetvalue(res, 0, 5));
 	ctl_describe_field("Status:", PQgetvalue(res, 0, 6));
-	ctl_describe_field("Gitea Org:", ctl_get_val(res, 0, 7));
-	ctl_describe_field("Coolify Project:", ctl_get_val(res, 0, 8));
+	ctl_describe_field("Gitea Org:", db_text(res, 0, 7));
+	ctl_describe_field("Coolify Project:", db_text(res, 0, 8));
 	snprintf(buf, sizeof buf, "%s (observed %s)", PQgetvalue(res, 0, 9),
 	         PQgetvalue(res, 0, 10));
 	ctl_describe_field("Generation:", buf);
-	ctl_describe_field("Paused:", *PQgetvalue(res, 0, 11) == 't' ? "true" : "false");
+	ctl_describe_field("Paused:", db_bool(res, 0, 11) ? "true" : "false");
 	ctl_describe_field("Deletion Policy:", PQgetvalue(res, 0, 12));
-	ctl_describe_field("Prune Members:", *PQgetvalue(res, 0, 13) == 't' ? "true" : "false");
+	ctl_describe_field("Prune Members:", db_bool(res, 0, 13) ? "true" : "false");
 	ctl_fmt_age(atof(PQgetvalue(res, 0, 16)), age, sizeof age);
 	snprintf(buf, sizeof buf, "%s (%s ago)", PQgetvalue(res, 0, 15), age);
 	ctl_describe_field("Created:", buf);
-	ctl_describe_field("Deleted:", ctl_get_val(res, 0, 17));
+	ctl_describe_field("Deleted:", db_text(res, 0, 17));
 	snprintf(buf, sizeof buf, "%s active, %s revoked", PQgetvalue(res, 0, 18),
 	         PQgetvalue(res, 0, 19));
 	ctl_describe_field("API Keys:", buf);
-	ctl_describe_field("Last Error:", ctl_get_val(res, 0, 14));
+	ctl_describe_field("Last Error:", db_text(res, 0, 14));
 	PQclear(res);
 	if (ctl_describe_section(conn, id, "Members",
 	                         "SELECT user_id, gitea_username, role FROM vibn_workspace_members "

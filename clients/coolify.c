@@ -236,20 +236,10 @@ coolify_server_free(struct coolify_server *s)
 	memset(s, 0, sizeof *s);
 }
 
-#define COOLIFY_LIST_FREE(fn, listtype, itemfree)                                                  \
-	void fn(struct listtype *l)                                                                \
-	{                                                                                          \
-		for (size_t i = 0; i < l->n; i++)                                                  \
-			itemfree(&l->v[i]);                                                        \
-		free(l->v);                                                                        \
-		l->v = NULL;                                                                       \
-		l->n = 0;                                                                          \
-	}
-
-COOLIFY_LIST_FREE(coolify_envs_free, coolify_envs, coolify_env_free)
-COOLIFY_LIST_FREE(coolify_projects_free, coolify_projects, coolify_project_free)
-COOLIFY_LIST_FREE(coolify_apps_free, coolify_apps, coolify_app_free)
-COOLIFY_LIST_FREE(coolify_servers_free, coolify_servers, coolify_server_free)
+JSONX_LIST_FREE(coolify_envs_free, coolify_envs, coolify_env_free)
+JSONX_LIST_FREE(coolify_projects_free, coolify_projects, coolify_project_free)
+JSONX_LIST_FREE(coolify_apps_free, coolify_apps, coolify_app_free)
+JSONX_LIST_FREE(coolify_servers_free, coolify_servers, coolify_server_free)
 
 static void
 coolify_project_free_v(void *p)
@@ -292,12 +282,11 @@ enum http_class
 coolify_project_get(struct coolify *c, const char *uuid, struct coolify_project *out,
                     struct http_status *st)
 {
-	char *eu = http_escape(uuid), *path = xasprintf("/projects/%s", eu);
+	char *path = http_path("/projects/%s", uuid, NULL, NULL);
 	enum http_class cls =
 	    http_call_object(c->http, "GET", path, NULL, coolify_parse_project, out, st);
 
 	free(path);
-	free(eu);
 	return cls;
 }
 
@@ -320,33 +309,30 @@ enum http_class
 coolify_project_update(struct coolify *c, const char *uuid, const char *name,
                        const char *description, struct http_status *st)
 {
-	char *eu, *path;
+	char *path;
 	json_t *body;
 	enum http_class cls;
 
 	/* Coolify answers an empty object with 400 "Empty JSON.". */
 	if (name == NULL && description == NULL)
 		return coolify_refuse(st, "coolify_project_update: nothing to change");
-	eu = http_escape(uuid);
-	path = xasprintf("/projects/%s", eu);
+	path = http_path("/projects/%s", uuid, NULL, NULL);
 	body = json_object();
 	jsonx_set_str(body, "name", name);
 	jsonx_set_str(body, "description", description);
 	cls = http_call_object(c->http, "PATCH", path, body, NULL, NULL, st);
 	json_decref(body);
 	free(path);
-	free(eu);
 	return cls;
 }
 
 enum http_class
 coolify_project_delete(struct coolify *c, const char *uuid, struct http_status *st)
 {
-	char *eu = http_escape(uuid), *path = xasprintf("/projects/%s", eu);
+	char *path = http_path("/projects/%s", uuid, NULL, NULL);
 	enum http_class cls = http_call_object(c->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
-	free(eu);
 	return cls;
 }
 
@@ -356,12 +342,11 @@ enum http_class
 coolify_env_list(struct coolify *c, const char *project_uuid, struct coolify_envs *out,
                  struct http_status *st)
 {
-	char *eu = http_escape(project_uuid), *path = xasprintf("/projects/%s/environments", eu);
+	char *path = http_path("/projects/%s/environments", project_uuid, NULL, NULL);
 	enum http_class cls = http_call_array(c->http, path, sizeof *out->v, coolify_parse_env,
 	                                      coolify_env_free_v, (void **)&out->v, &out->n, st);
 
 	free(path);
-	free(eu);
 	return cls;
 }
 
@@ -369,14 +354,11 @@ enum http_class
 coolify_env_get(struct coolify *c, const char *project_uuid, const char *name_or_uuid,
                 struct coolify_env *out, struct http_status *st)
 {
-	char *eu = http_escape(project_uuid), *ee = http_escape(name_or_uuid);
-	char *path = xasprintf("/projects/%s/%s", eu, ee);
+	char *path = http_path("/projects/%s/%s", project_uuid, name_or_uuid, NULL);
 	enum http_class cls =
 	    http_call_object(c->http, "GET", path, NULL, coolify_parse_env, out, st);
 
 	free(path);
-	free(ee);
-	free(eu);
 	return cls;
 }
 
@@ -384,7 +366,7 @@ enum http_class
 coolify_env_create(struct coolify *c, const char *project_uuid, const char *name, char **uuid,
                    struct http_status *st)
 {
-	char *eu = http_escape(project_uuid), *path = xasprintf("/projects/%s/environments", eu);
+	char *path = http_path("/projects/%s/environments", project_uuid, NULL, NULL);
 	json_t *body = json_object();
 	char *tmp = NULL;
 	enum http_class cls;
@@ -397,7 +379,6 @@ coolify_env_create(struct coolify *c, const char *project_uuid, const char *name
 		free(tmp);
 	json_decref(body);
 	free(path);
-	free(eu);
 	return cls;
 }
 
@@ -493,12 +474,11 @@ enum http_class
 coolify_app_get(struct coolify *c, const char *uuid, struct coolify_app *out,
                 struct http_status *st)
 {
-	char *eu = http_escape(uuid), *path = xasprintf("/applications/%s", eu);
+	char *path = http_path("/applications/%s", uuid, NULL, NULL);
 	enum http_class cls =
 	    http_call_object(c->http, "GET", path, NULL, coolify_parse_app, out, st);
 
 	free(path);
-	free(eu);
 	return cls;
 }
 
@@ -506,13 +486,12 @@ enum http_class
 coolify_app_list(struct coolify *c, const char *tag, struct coolify_apps *out,
                  struct http_status *st)
 {
-	char *et = tag ? http_escape(tag) : NULL;
-	char *path = tag ? xasprintf("/applications?tag=%s", et) : xstrdup("/applications");
+	char *path =
+	    tag ? http_path("/applications?tag=%s", tag, NULL, NULL) : xstrdup("/applications");
 	enum http_class cls = http_call_array(c->http, path, sizeof *out->v, coolify_parse_app,
 	                                      coolify_app_free_v, (void **)&out->v, &out->n, st);
 
 	free(path);
-	free(et);
 	return cls;
 }
 
@@ -520,7 +499,7 @@ enum http_class
 coolify_app_update(struct coolify *c, const char *uuid, const struct coolify_app_patch *p,
                    struct http_status *st)
 {
-	char *eu, *path;
+	char *path;
 	json_t *body = json_object();
 	enum http_class cls;
 
@@ -534,23 +513,20 @@ coolify_app_update(struct coolify *c, const char *uuid, const struct coolify_app
 		json_decref(body);
 		return coolify_refuse(st, "coolify_app_update: nothing to change");
 	}
-	eu = http_escape(uuid);
-	path = xasprintf("/applications/%s", eu);
+	path = http_path("/applications/%s", uuid, NULL, NULL);
 	cls = http_call_object(c->http, "PATCH", path, body, NULL, NULL, st);
 	json_decref(body);
 	free(path);
-	free(eu);
 	return cls;
 }
 
 enum http_class
 coolify_app_delete(struct coolify *c, const char *uuid, struct http_status *st)
 {
-	char *eu = http_escape(uuid), *path = xasprintf("/applications/%s", eu);
+	char *path = http_path("/applications/%s", uuid, NULL, NULL);
 	enum http_class cls = http_call_object(c->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
-	free(eu);
 	return cls;
 }
 

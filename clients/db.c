@@ -117,3 +117,38 @@ db_sqlstate(const PGresult *res)
 
 	return s ? s : "";
 }
+
+const char *
+db_text(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+char *
+db_text_dup(const PGresult *res, int row, int col)
+{
+	return xstrdup(db_text(res, row, col));
+}
+
+json_t *
+db_json_text(const PGresult *res, int row, int col)
+{
+	const char *s = db_text(res, row, col);
+
+	return s != NULL ? json_string(s) : json_null();
+}
+
+json_t *
+db_json_int(const PGresult *res, int row, int col)
+{
+	const char *s = db_text(res, row, col);
+
+	return s != NULL ? json_integer(strtoll(s, NULL, 10)) : json_null();
+}
+
+int
+db_bool(const PGresult *res, int row, int col)
+{
+	/* libpq shows a NULL as "", so it reads as false. */
+	return strcmp(PQgetvalue(res, row, col), "t") == 0;
+}

@@ -5,6 +5,8 @@
 
 #include <libpq-fe.h>
 
+#include <jansson.h>
+
 /* Connects to conninfo (a libpq URI or key=value string) with a connect timeout and
  * application_name unless the string sets them. Returns a new connection, or NULL with a
  * one-line *cause (owned by the caller). */
@@ -27,5 +29,17 @@ int db_command(PGconn *conn, const char *sql, int nparams, const char *const *pa
 
 /* The SQLSTATE of a failed result, or "" when there is none. */
 const char *db_sqlstate(const PGresult *res);
+
+/* Reading a result's columns, where SQL NULL is not "": */
+/* The column's text, borrowed from res (valid until PQclear), or NULL for SQL NULL. */
+const char *db_text(const PGresult *res, int row, int col);
+/* A new copy of the column's text, or NULL for SQL NULL. */
+char *db_text_dup(const PGresult *res, int row, int col);
+/* The column as a new JSON value: its text as a string, or null for SQL NULL. */
+json_t *db_json_text(const PGresult *res, int row, int col);
+/* An integer column as a new JSON value: a number, or null for SQL NULL. */
+json_t *db_json_int(const PGresult *res, int row, int col);
+/* 1 when a boolean column is true (SQL NULL counts as false). */
+int db_bool(const PGresult *res, int row, int col);
 
 #endif

@@ -262,21 +262,11 @@ gitea_hook_free(struct gitea_hook *h)
 	memset(h, 0, sizeof *h);
 }
 
-#define GITEA_LIST_FREE(fn, listtype, itemfree)                                                    \
-	void fn(struct listtype *l)                                                                \
-	{                                                                                          \
-		for (size_t i = 0; i < l->n; i++)                                                  \
-			itemfree(&l->v[i]);                                                        \
-		free(l->v);                                                                        \
-		l->v = NULL;                                                                       \
-		l->n = 0;                                                                          \
-	}
-
-GITEA_LIST_FREE(gitea_orgs_free, gitea_orgs, gitea_org_free)
-GITEA_LIST_FREE(gitea_teams_free, gitea_teams, gitea_team_free)
-GITEA_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
-GITEA_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
-GITEA_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
+JSONX_LIST_FREE(gitea_orgs_free, gitea_orgs, gitea_org_free)
+JSONX_LIST_FREE(gitea_teams_free, gitea_teams, gitea_team_free)
+JSONX_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
+JSONX_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
+JSONX_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
 
 /* GETs every page of path into a new array (*items, a new reference) on HTTP_OK. */
 static enum http_class
@@ -376,29 +366,12 @@ gitea_hook_free_v(void *p)
 	gitea_hook_free(p);
 }
 
-/* Formats a path whose %s arguments are escaped first (up to three). */
-static char *
-gitea_path(const char *fmt, const char *a, const char *b, const char *c)
-{
-	char *ea = a ? http_escape(a) : NULL, *eb = b ? http_escape(b) : NULL;
-	char *ec = c ? http_escape(c) : NULL, *p;
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	p = xasprintf(fmt, ea, eb, ec);
-#pragma GCC diagnostic pop
-	free(ea);
-	free(eb);
-	free(ec);
-	return p;
-}
-
 /* ---- orgs ---- */
 
 enum http_class
 gitea_org_get(struct gitea *g, const char *org, struct gitea_org *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
+	char *path = http_path("/orgs/%s", org, NULL, NULL);
 	enum http_class cls =
 	    http_call_object(g->http, "GET", path, NULL, gitea_parse_org, out, st);
 
@@ -423,7 +396,7 @@ enum http_class
 gitea_org_create(struct gitea *g, const char *org, const struct gitea_org_spec *spec,
                  struct gitea_org *out, struct http_status *st)
 {
-	char *path = gitea_path("/admin/users/%s/orgs", g->admin_user, NULL, NULL);
+	char *path = http_path("/admin/users/%s/orgs", g->admin_user, NULL, NULL);
 	json_t *body = gitea_org_body(spec);
 	enum http_class cls;
 
@@ -438,7 +411,7 @@ enum http_class
 gitea_org_edit(struct gitea *g, const char *org, const struct gitea_org_spec *spec,
                struct gitea_org *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
+	char *path = http_path("/orgs/%s", org, NULL, NULL);
 	json_t *body = gitea_org_body(spec);
 	enum http_class cls =
 	    http_call_object(g->http, "PATCH", path, body, gitea_parse_org, out, st);
@@ -451,7 +424,7 @@ gitea_org_edit(struct gitea *g, const char *org, const struct gitea_org_spec *sp
 enum http_class
 gitea_org_delete(struct gitea *g, const char *org, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s", org, NULL, NULL);
+	char *path = http_path("/orgs/%s", org, NULL, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
@@ -470,38 +443,12 @@ gitea_org_list(struct gitea *g, struct gitea_orgs *out, struct http_status *st)
 enum http_class
 gitea_team_list(struct gitea *g, const char *org, struct gitea_teams *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/teams", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/teams", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_team,
 	                                 (void **)&out->v, &out->n, gitea_team_free_v, st);
 
 	free(path);
 	return cls;
-}
-
-enum http_class
-gitea_team_find_owners(struct gitea *g, const char *org, struct gitea_team *out,
-                       struct http_status *st)
-{
-	struct gitea_teams teams = {0};
-	enum http_class cls = gitea_team_list(g, org, &teams, st);
-
-	if (cls != HTTP_OK)
-		return cls;
-	for (size_t i = 0; i < teams.n; i++) {
-		/* Gitea compares the name exactly (OwnerTeamName). */
-		if (strcmp(teams.v[i].name, "Owners") == 0) {
-			*out = teams.v[i];
-			memset(&teams.v[i], 0, sizeof teams.v[i]);
-			gitea_teams_free(&teams);
-			return HTTP_OK;
-		}
-	}
-	gitea_teams_free(&teams);
-	if (st != NULL) {
-		st->cls = HTTP_NOT_FOUND;
-		snprintf(st->message, sizeof st->message, "org %s has no Owners team", org);
-	}
-	return HTTP_NOT_FOUND;
 }
 
 enum http_class
@@ -513,7 +460,7 @@ gitea_team_create(struct gitea *g, const char *org, const char *name, const char
 	static const char *const units[] = {"repo.code",     "repo.issues", "repo.pulls",
 	                                    "repo.releases", "repo.wiki",   "repo.projects",
 	                                    "repo.packages", "repo.actions"};
-	char *path = gitea_path("/orgs/%s/teams", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/teams", org, NULL, NULL);
 	json_t *body = json_object(), *map = json_object();
 	enum http_class cls;
 
@@ -572,7 +519,7 @@ gitea_team_remove_member(struct gitea *g, int64_t team_id, const char *user, str
 enum http_class
 gitea_org_members(struct gitea *g, const char *org, struct gitea_users *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/members", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/members", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_user,
 	                                 (void **)&out->v, &out->n, gitea_user_free_v, st);
 
@@ -583,7 +530,7 @@ gitea_org_members(struct gitea *g, const char *org, struct gitea_users *out, str
 enum http_class
 gitea_org_remove_member(struct gitea *g, const char *org, const char *user, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/members/%s", org, user, NULL);
+	char *path = http_path("/orgs/%s/members/%s", org, user, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
@@ -596,7 +543,7 @@ enum http_class
 gitea_repo_get(struct gitea *g, const char *org, const char *repo, struct gitea_repo *out,
                struct http_status *st)
 {
-	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
+	char *path = http_path("/repos/%s/%s", org, repo, NULL);
 	enum http_class cls =
 	    http_call_object(g->http, "GET", path, NULL, gitea_parse_repo, out, st);
 
@@ -609,7 +556,7 @@ gitea_repo_create(struct gitea *g, const char *org, const char *repo,
                   const struct gitea_repo_spec *spec, struct gitea_repo *out,
                   struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/repos", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/repos", org, NULL, NULL);
 	json_t *body = json_object();
 	enum http_class cls;
 
@@ -631,7 +578,7 @@ enum http_class
 gitea_repo_edit(struct gitea *g, const char *org, const char *repo,
                 const struct gitea_repo_spec *spec, struct gitea_repo *out, struct http_status *st)
 {
-	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
+	char *path = http_path("/repos/%s/%s", org, repo, NULL);
 	json_t *body = json_object();
 	enum http_class cls;
 
@@ -648,7 +595,7 @@ gitea_repo_edit(struct gitea *g, const char *org, const char *repo,
 enum http_class
 gitea_repo_delete(struct gitea *g, const char *org, const char *repo, struct http_status *st)
 {
-	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
+	char *path = http_path("/repos/%s/%s", org, repo, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
 
 	free(path);
@@ -658,7 +605,7 @@ gitea_repo_delete(struct gitea *g, const char *org, const char *repo, struct htt
 enum http_class
 gitea_repo_list(struct gitea *g, const char *org, struct gitea_repos *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/repos", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/repos", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_repo,
 	                                 (void **)&out->v, &out->n, gitea_repo_free_v, st);
 
@@ -691,7 +638,7 @@ gitea_hook_body(const struct gitea_hook_spec *spec, int create)
 enum http_class
 gitea_hook_list(struct gitea *g, const char *org, struct gitea_hooks *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/hooks", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/hooks", org, NULL, NULL);
 	enum http_class cls = gitea_list(g, path, sizeof *out->v, gitea_parse_hook,
 	                                 (void **)&out->v, &out->n, gitea_hook_free_v, st);
 
@@ -703,7 +650,7 @@ enum http_class
 gitea_hook_create(struct gitea *g, const char *org, const struct gitea_hook_spec *spec,
                   struct gitea_hook *out, struct http_status *st)
 {
-	char *path = gitea_path("/orgs/%s/hooks", org, NULL, NULL);
+	char *path = http_path("/orgs/%s/hooks", org, NULL, NULL);
 	json_t *body = gitea_hook_body(spec, 1);
 	enum http_class cls =
 	    http_call_object(g->http, "POST", path, body, gitea_parse_hook, out, st);
@@ -746,7 +693,7 @@ gitea_hook_delete(struct gitea *g, const char *org, int64_t id, struct http_stat
 enum http_class
 gitea_user_get(struct gitea *g, const char *user, struct gitea_user *out, struct http_status *st)
 {
-	char *path = gitea_path("/users/%s", user, NULL, NULL);
+	char *path = http_path("/users/%s", user, NULL, NULL);
 	enum http_class cls =
 	    http_call_object(g->http, "GET", path, NULL, gitea_parse_user, out, st);
 

@@ -153,9 +153,6 @@ enum http_class gitea_org_list(struct gitea *g, struct gitea_orgs *out, struct h
 /* GET /orgs/{org}/teams, every page. */
 enum http_class gitea_team_list(struct gitea *g, const char *org, struct gitea_teams *out,
                                 struct http_status *st);
-/* The org's "Owners" team (from the team list): HTTP_NOT_FOUND when the org has none. */
-enum http_class gitea_team_find_owners(struct gitea *g, const char *org, struct gitea_team *out,
-                                       struct http_status *st);
 /* POST /orgs/{org}/teams with every repo unit at permission ("read", "write" or "admin").
  * description may be NULL. out may be NULL. */
 enum http_class gitea_team_create(struct gitea *g, const char *org, const char *name,

@@ -430,12 +430,6 @@ http_client_deadline(const struct http_client *c)
 	return c->deadline_ms;
 }
 
-const char *
-http_client_upstream(const struct http_client *c)
-{
-	return c->upstream;
-}
-
 void
 http_client_curl_opts(const struct http_client *c, struct http_curl_opts *o)
 {
@@ -468,6 +462,22 @@ http_escape(const char *s)
 		}
 	}
 	return buf_release(&b);
+}
+
+char *
+http_path(const char *fmt, const char *a, const char *b, const char *c)
+{
+	char *ea = a ? http_escape(a) : NULL, *eb = b ? http_escape(b) : NULL;
+	char *ec = c ? http_escape(c) : NULL, *p;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	p = xasprintf(fmt, ea, eb, ec);
+#pragma GCC diagnostic pop
+	free(ea);
+	free(eb);
+	free(ec);
+	return p;
 }
 
 static size_t

@@ -98,8 +98,6 @@ void http_client_free(struct http_client *c);
 void http_client_set_deadline(struct http_client *c, int64_t deadline_ms);
 /* The deadline set by http_client_set_deadline, or 0. */
 int64_t http_client_deadline(const struct http_client *c);
-/* The upstream name given at creation (borrowed). */
-const char *http_client_upstream(const struct http_client *c);
 
 /* Sends method base_url+path (path starts with '/', may carry a query string already
  * escaped; a POST always goes on a new connection, so libcurl never re-sends it by itself) with
@@ -127,6 +125,10 @@ enum http_class http_call_array(struct http_client *c, const char *path, size_t 
 /* Returns a new string: s percent-encoded for use as one path segment or query value
  * (everything but ALPHA, DIGIT, "-", ".", "_", "~" is escaped). */
 char *http_escape(const char *s);
+/* Returns a new path: fmt with its %s conversions (up to three) filled by a, b and c, each
+ * escaped with http_escape first (NULL for those fmt does not use): how the Gitea and
+ * Coolify clients put names and uuids into their paths. */
+char *http_path(const char *fmt, const char *a, const char *b, const char *c);
 
 /* Counts requests for metrics: called once per request that reached the wire (status 0 when
  * no response arrived), from the worker's thread. Set it once at start-up. */

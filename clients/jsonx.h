@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
@@ -26,5 +27,17 @@ typedef int (*jsonx_parse_fn)(const json_t *obj, void *out);
  * item does not parse (nothing is kept then). */
 int jsonx_parse_array(const json_t *arr, size_t elemsize, jsonx_parse_fn fn,
                       void (*itemfree)(void *), void **v, size_t *count);
+
+/* Defines void fn(struct listtype *l), which frees a list of the shape jsonx_parse_array
+ * fills (v, n): itemfree on each item, then the array; l is left empty. */
+#define JSONX_LIST_FREE(fn, listtype, itemfree)                                                    \
+	void fn(struct listtype *l)                                                                \
+	{                                                                                          \
+		for (size_t i = 0; i < l->n; i++)                                                  \
+			itemfree(&l->v[i]);                                                        \
+		free(l->v);                                                                        \
+		l->v = NULL;                                                                       \
+		l->n = 0;                                                                          \
+	}
 
 #endif

@@ -20,12 +20,6 @@ log_init(const char *progname, enum log_level min_level)
 	log_min = min_level;
 }
 
-enum log_level
-log_get_level(void)
-{
-	return log_min;
-}
-
 int
 log_enabled(enum log_level level)
 {

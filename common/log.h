@@ -14,7 +14,6 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
 /* Sets the lowest level printed (default info) and the program name in fatal messages. */
 void log_init(const char *progname, enum log_level min_level);
-enum log_level log_get_level(void);
 int log_enabled(enum log_level level);
 
 void log_emit(enum log_level level, const char *fields, const char *fmt, ...)

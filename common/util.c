@@ -115,6 +115,18 @@ util_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
 }
 
 int
+util_str_eq_null(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+int
+util_str_eq_empty(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+int
 util_parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;

@@ -27,6 +27,13 @@ void util_hex(const unsigned char *in, size_t len, char *out);
 /* Constant-time equality of two byte strings of the same length (0 when lengths differ). */
 int util_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
+/* 1 when a and b are the same string or both NULL: for values where NULL (unset) and ""
+ * are different things, such as database columns. */
+int util_str_eq_null(const char *a, const char *b);
+/* 1 when a and b are the same string, NULL counting as "": for upstream fields, which show
+ * an unset string as "" or leave it out. */
+int util_str_eq_empty(const char *a, const char *b);
+
 /* Parses a whole decimal integer in [min, max]; 0 on success, -1 otherwise. */
 int util_parse_long(const char *s, long min, long max, long *out);
 

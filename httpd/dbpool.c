@@ -50,7 +50,6 @@ static struct {
 	char *appname;
 	int64_t timeout_ms;
 	struct event *done_ev;
-	struct dbpool_stats st;
 } dbpool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void
@@ -130,7 +129,6 @@ dbpool_timeout(evutil_socket_t fd, short what, void *p)
 		TAILQ_REMOVE(&dbpool.pending, job, entry);
 		dbpool.npending--;
 	}
-	dbpool.st.timeouts++;
 	pthread_mutex_unlock(&dbpool.mu);
 	if (job->req != NULL)
 		httpd_error(job->req, 503, "timeout", "the database did not answer in time");
@@ -258,8 +256,6 @@ dbpool_thread(void *unused)
 		pthread_mutex_lock(&dbpool.mu);
 		for (int i = 0; i < n; i++) {
 			batch[i]->state = DBPOOL_DONE;
-			dbpool.st.done++;
-			dbpool.st.unavailable += (unsigned long long)batch[i]->unavailable;
 			TAILQ_INSERT_TAIL(&dbpool.done, batch[i], entry);
 		}
 		pthread_mutex_unlock(&dbpool.mu);
@@ -284,7 +280,6 @@ dbpool_start(const struct dbpool_config *cfg)
 	dbpool.appname = xstrdup(cfg->appname ? cfg->appname : "vibnd-api");
 	dbpool.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
 	dbpool.nthreads = cfg->threads > 0 ? cfg->threads : 1;
-	memset(&dbpool.st, 0, sizeof dbpool.st);
 	dbpool.done_ev = event_new(loop_base(), -1, 0, dbpool_deliver, NULL);
 	if (dbpool.done_ev == NULL)
 		fatalx("dbpool: cannot create the completion event");
@@ -333,7 +328,7 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
                void (*free_arg)(void *), int64_t timeout_ms)
 {
 	struct dbpool_job *job;
-	int refused = 0;
+	int refused;
 
 	if (timeout_ms <= 0)
 		timeout_ms = dbpool.timeout_ms;
@@ -347,10 +342,7 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
 	buf_init(&job->reply.body);
 
 	pthread_mutex_lock(&dbpool.mu);
-	if (!dbpool.started || dbpool.stopping || dbpool.npending >= dbpool.queue_max) {
-		refused = 1;
-		dbpool.st.overloaded++;
-	}
+	refused = !dbpool.started || dbpool.stopping || dbpool.npending >= dbpool.queue_max;
 	pthread_mutex_unlock(&dbpool.mu);
 	if (refused) {
 		if (req != NULL) {
@@ -456,20 +448,13 @@ void
 dbpool_reply_error(struct dbpool_reply *out, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	char *body;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	body = httpd_error_body(code, fmt, ap);
 	va_end(ap);
-	out->status = status;
-	out->content_type = "application/json";
-	buf_reset(&out->body);
-	buf_puts(&out->body, "{\"error\": ");
-	httpd_json_string(&out->body, msg);
-	buf_puts(&out->body, ", \"code\": ");
-	httpd_json_string(&out->body, code);
-	buf_puts(&out->body, "}\n");
-	free(msg);
+	dbpool_reply_json(out, status, body);
+	free(body);
 }
 
 void
@@ -487,13 +472,4 @@ dbpool_reply_db_error(struct dbpool_reply *out, const char *what, const char *ca
 {
 	log_warn("api database: %s: %s", what, cause ? cause : "error");
 	dbpool_reply_error(out, 503, "db_error", "database error");
-}
-
-void
-dbpool_stats(struct dbpool_stats *st)
-{
-	pthread_mutex_lock(&dbpool.mu);
-	*st = dbpool.st;
-	st->queued = dbpool.npending;
-	pthread_mutex_unlock(&dbpool.mu);
 }

@@ -104,11 +104,4 @@ void dbpool_reply_header(struct dbpool_reply *out, const char *name, const char 
 /* A database failure: 503 {"code":"db_error"}; logs cause (which must hold no secret). */
 void dbpool_reply_db_error(struct dbpool_reply *out, const char *what, const char *cause);
 
-/* Counters for tests and /metrics: jobs waiting now, and totals since start. */
-struct dbpool_stats {
-	long queued;
-	unsigned long long done, timeouts, overloaded, unavailable;
-};
-void dbpool_stats(struct dbpool_stats *st);
-
 #endif

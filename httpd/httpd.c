@@ -319,18 +319,6 @@ httpd_stop(void)
 }
 
 const char *
-httpd_method(const struct httpd_req *req)
-{
-	return req->method;
-}
-
-const char *
-httpd_path(const struct httpd_req *req)
-{
-	return req->path;
-}
-
-const char *
 httpd_param(const struct httpd_req *req, const char *name)
 {
 	for (int i = 0; i < req->nparams; i++)
@@ -372,12 +360,6 @@ httpd_body(struct httpd_req *req, size_t *len)
 	return evbuffer_pullup(in, -1);
 }
 
-struct evhttp_request *
-httpd_evreq(struct httpd_req *req)
-{
-	return req->ev;
-}
-
 void
 httpd_set_header(struct httpd_req *req, const char *name, const char *value)
 {
@@ -410,48 +392,46 @@ httpd_reply_json(struct httpd_req *req, int status, const char *json)
 	httpd_reply(req, status, "application/json", json, strlen(json));
 }
 
-void
-httpd_json_string(struct buf *out, const char *s)
+char *
+httpd_json_text(json_t *doc)
 {
-	buf_putc(out, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	char *s = doc != NULL ? json_dumps(doc, 0) : NULL, *text;
 
-		if (c == '"' || c == '\\')
-			buf_printf(out, "\\%c", c);
-		else if (c == '\n')
-			buf_puts(out, "\\n");
-		else if (c == '\r')
-			buf_puts(out, "\\r");
-		else if (c == '\t')
-			buf_puts(out, "\\t");
-		else if (c < 0x20)
-			buf_printf(out, "\\u%04x", c);
-		else
-			buf_putc(out, (char)c);
+	if (s == NULL)
+		fatalx("httpd_json_text: cannot serialize the reply");
+	json_decref(doc);
+	text = xasprintf("%s\n", s);
+	free(s);
+	return text;
+}
+
+char *
+httpd_error_body(const char *code, const char *fmt, va_list ap)
+{
+	char *msg = xvasprintf(fmt, ap);
+	json_t *m = json_string(msg);
+
+	if (m == NULL) {
+		for (char *p = msg; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		m = json_string(msg);
 	}
-	buf_putc(out, '"');
+	free(msg);
+	return httpd_json_text(json_pack("{s:o, s:s}", "error", m, "code", code));
 }
 
 void
 httpd_error(struct httpd_req *req, int status, const char *code, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
-	char *msg;
+	char *body;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	body = httpd_error_body(code, fmt, ap);
 	va_end(ap);
-	buf_init(&b);
-	buf_puts(&b, "{\"error\": ");
-	httpd_json_string(&b, msg);
-	buf_puts(&b, ", \"code\": ");
-	httpd_json_string(&b, code);
-	buf_puts(&b, "}\n");
-	httpd_reply(req, status, "application/json", buf_str(&b), b.len);
-	buf_free(&b);
-	free(msg);
+	httpd_reply_json(req, status, body);
+	free(body);
 }
 
 void

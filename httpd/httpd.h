@@ -17,14 +17,16 @@
 #ifndef VIBN_HTTPD_H
 #define VIBN_HTTPD_H
 
+#include <stdarg.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 #define HTTPD_MAX_BODY    (1024 * 1024)
 #define HTTPD_MAX_HEADERS (64 * 1024)
 #define HTTPD_MAX_PARAMS  8
 
 struct httpd_req;
-struct evhttp_request;
 
 typedef void (*httpd_handler)(struct httpd_req *req, void *arg);
 
@@ -37,8 +39,6 @@ void httpd_route(const char *method, const char *pattern, httpd_handler fn, void
 void httpd_stop(void);
 
 /* Request accessors (borrowed; valid until the reply). */
-const char *httpd_method(const struct httpd_req *req);
-const char *httpd_path(const struct httpd_req *req); /* decoded path, no query */
 /* A {name} segment of the matched pattern, or NULL. */
 const char *httpd_param(const struct httpd_req *req, const char *name);
 /* A query-string value (decoded), or NULL. */
@@ -46,8 +46,6 @@ const char *httpd_query(struct httpd_req *req, const char *name);
 const char *httpd_header(const struct httpd_req *req, const char *name);
 /* The raw body (not NUL-terminated; *len set), or NULL when empty. */
 const unsigned char *httpd_body(struct httpd_req *req, size_t *len);
-/* The underlying libevent request, for what the accessors do not cover. */
-struct evhttp_request *httpd_evreq(struct httpd_req *req);
 
 /* Adds a response header (before the reply). */
 void httpd_set_header(struct httpd_req *req, const char *name, const char *value);
@@ -62,8 +60,13 @@ void httpd_error(struct httpd_req *req, int status, const char *code, const char
 /* Keeps the request open after the handler returns; reply later on the loop thread. */
 void httpd_defer(struct httpd_req *req);
 
-/* Appends s to out as a JSON string (with quotes); for handlers building JSON by hand. */
-struct buf;
-void httpd_json_string(struct buf *out, const char *s);
+/* doc (stolen) serialized as one line, with ", " and ": " between items, and a newline: a
+ * new string, for a reply body. */
+char *httpd_json_text(json_t *doc);
+/* The body of an error reply, {"error": <fmt formatted>, "code": code} and a newline: a new
+ * string. Bytes of the message that are not UTF-8 become '?' (JSON cannot carry them), so a
+ * reply always goes out. */
+char *httpd_error_body(const char *code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif

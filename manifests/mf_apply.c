@@ -58,18 +58,6 @@ mf_live_free(struct mf_live *l)
 	memset(l, 0, sizeof *l);
 }
 
-static char *
-mf_apply_val(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
-}
-
-static int
-mf_apply_bool(const PGresult *res, int row, int col)
-{
-	return strcmp(PQgetvalue(res, row, col), "t") == 0;
-}
-
 /* Reads the stored desired state of slug into *l (l->exists 0 when there is none). */
 static int
 mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
@@ -90,15 +78,15 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 		return 0;
 	}
 	l->exists = 1;
-	l->id = mf_apply_val(res, 0, 0);
+	l->id = db_text_dup(res, 0, 0);
 	w->slug = xstrdup(slug);
-	w->display_name = mf_apply_val(res, 0, 1);
-	w->owner = mf_apply_val(res, 0, 2);
-	w->prune_members = mf_apply_bool(res, 0, 3);
-	w->deletion_policy = mf_apply_val(res, 0, 4);
-	w->paused = mf_apply_bool(res, 0, 5);
-	l->source = mf_apply_val(res, 0, 6);
-	l->deleting = mf_apply_bool(res, 0, 7);
+	w->display_name = db_text_dup(res, 0, 1);
+	w->owner = db_text_dup(res, 0, 2);
+	w->prune_members = db_bool(res, 0, 3);
+	w->deletion_policy = db_text_dup(res, 0, 4);
+	w->paused = db_bool(res, 0, 5);
+	l->source = db_text_dup(res, 0, 6);
+	l->deleting = db_bool(res, 0, 7);
 	PQclear(res);
 
 	p[0] = l->id;
@@ -111,14 +99,14 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 	w->members = xcalloc((size_t)PQntuples(res) + 1, sizeof *w->members);
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct mf_member *m = &w->members[w->nmembers++];
+		const char *gitea_user = db_text(res, r, 2);
 
 		m->id = atoll(PQgetvalue(res, r, 0));
-		m->user = mf_apply_val(res, r, 1);
-		m->role = mf_apply_val(res, r, 3);
+		m->user = db_text_dup(res, r, 1);
+		m->role = db_text_dup(res, r, 3);
 		/* Manifest members are Gitea users: the username should be the user id. */
-		if (PQgetisnull(res, r, 2) || strcmp(PQgetvalue(res, r, 2), m->user) != 0)
-			m->gitea_user =
-			    PQgetisnull(res, r, 2) ? xstrdup("(none)") : mf_apply_val(res, r, 2);
+		if (gitea_user == NULL || strcmp(gitea_user, m->user) != 0)
+			m->gitea_user = xstrdup(gitea_user != NULL ? gitea_user : "(none)");
 	}
 	PQclear(res);
 
@@ -133,10 +121,10 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 		struct mf_repo *rp = &w->repos[w->nrepos++];
 
 		rp->id = atoll(PQgetvalue(res, r, 0));
-		rp->name = mf_apply_val(res, r, 1);
-		rp->private = mf_apply_bool(res, r, 2);
-		rp->description = mf_apply_val(res, r, 3);
-		rp->default_branch = mf_apply_val(res, r, 4);
+		rp->name = db_text_dup(res, r, 1);
+		rp->private = db_bool(res, r, 2);
+		rp->description = db_text_dup(res, r, 3);
+		rp->default_branch = db_text_dup(res, r, 4);
 	}
 	PQclear(res);
 
@@ -151,11 +139,11 @@ mf_apply_load(PGconn *conn, const char *slug, struct mf_live *l, char **cause)
 		struct mf_app *a = &w->apps[w->napps++];
 
 		a->id = atoll(PQgetvalue(res, r, 0));
-		a->name = mf_apply_val(res, r, 1);
-		a->repo = mf_apply_val(res, r, 2);
-		a->branch = mf_apply_val(res, r, 3);
-		a->build_pack = mf_apply_val(res, r, 4);
-		a->ports = mf_apply_val(res, r, 5);
+		a->name = db_text_dup(res, r, 1);
+		a->repo = db_text_dup(res, r, 2);
+		a->branch = db_text_dup(res, r, 3);
+		a->build_pack = db_text_dup(res, r, 4);
+		a->ports = db_text_dup(res, r, 5);
 	}
 	PQclear(res);
 	mf_diff_sort(w);

@@ -6,34 +6,27 @@
 
 #include "common/buf.h"
 #include "common/xmalloc.h"
+#include "manifests/mf_yaml.h"
 
 #define MF_DIFF_CONTEXT   3
 #define MF_DIFF_MAX_CELLS (4u << 20) /* beyond this, a changed middle is shown whole */
 
-/* Whether s can be written as a plain YAML scalar and read back as the same string. */
+/* Whether s can be written as a plain YAML scalar and read back as the same string: not
+ * something a reader would type (mf_yaml_needs_quotes), and, as there is no emitter here to
+ * choose a style, only characters that are plain anywhere. */
 static int
 mf_diff_plain_ok(const char *s)
 {
-	static const char *const words[] = {"true", "false", "yes", "no", "on",
-	                                    "off",  "null",  "y",   "n",  "~"};
-	size_t len = strlen(s);
-	int numeric = 1;
-
-	if (len == 0 || s[0] == ' ' || s[len - 1] == ' ' || s[0] == '-' || s[0] == '@')
+	if (mf_yaml_needs_quotes(s) || s[0] == ' ' || s[strlen(s) - 1] == ' ' || s[0] == '@')
 		return 0;
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strcasecmp(s, words[i]) == 0)
-			return 0;
 	for (const char *p = s; *p != '\0'; p++) {
 		char c = *p;
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      strchr(" _./@+-", c) != NULL))
 			return 0;
-		if (!((c >= '0' && c <= '9') || strchr(".+-eE_", c) != NULL))
-			numeric = 0;
 	}
-	return !numeric;
+	return 1;
 }
 
 static void

@@ -28,37 +28,6 @@ static const char *const mf_roles[] = {"owner", "admin", "member"};
 static const char *const mf_policies[] = {"Orphan", "Delete"};
 static const char *const mf_build_packs[] = {"nixpacks", "railpack", "static", "dockerfile",
                                              "dockercompose"};
-/* Gitea's reserved user and org names (compared lower-cased). */
-static const char *const mf_reserved_users[] = {".",
-                                                "..",
-                                                ".well-known",
-                                                "api",
-                                                "metrics",
-                                                "v2",
-                                                "assets",
-                                                "attachments",
-                                                "avatar",
-                                                "avatars",
-                                                "repo-avatars",
-                                                "captcha",
-                                                "login",
-                                                "org",
-                                                "repo",
-                                                "user",
-                                                "explore",
-                                                "issues",
-                                                "pulls",
-                                                "milestones",
-                                                "notifications",
-                                                "favicon.ico",
-                                                "manifest.json",
-                                                "robots.txt",
-                                                "sitemap.xml",
-                                                "ssh_info",
-                                                "swagger.v1.json",
-                                                "openapi3.v1.json",
-                                                "ghost",
-                                                "gitea-actions"};
 
 static void mf_verr(struct mf_vctx *v, const struct mf_node *at, const char *path, const char *fmt,
                     ...) __attribute__((format(printf, 4, 5)));
@@ -310,72 +279,11 @@ mf_expect(struct mf_vctx *v, const struct mf_node *n, enum mf_node_kind kind, co
 }
 
 static int
-mf_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-static int
-mf_reserved_user(const char *s)
-{
-	for (size_t i = 0; i < nitems(mf_reserved_users); i++)
-		if (strcasecmp(s, mf_reserved_users[i]) == 0)
-			return 1;
-	return 0;
-}
-
-int
-mf_spec_valid_username(const char *s)
-{
-	size_t len = strlen(s);
-	static const char *const patterns[] = {".keys", ".gpg", ".rss", ".atom", ".png"};
-
-	/* Gitea: ^[\da-zA-Z][-.\w]*$, and no [-._]{2,} nor a trailing [-._]; at most 40. */
-	if (len == 0 || len > MF_USER_MAX || !mf_alnum(s[0]))
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		int special = s[i] == '-' || s[i] == '.' || s[i] == '_';
-
-		if (!mf_alnum(s[i]) && !special)
-			return 0;
-		if (special &&
-		    (i + 1 == len || s[i + 1] == '-' || s[i + 1] == '.' || s[i + 1] == '_'))
-			return 0;
-	}
-	if (mf_reserved_user(s))
-		return 0;
-	for (size_t i = 0; i < nitems(patterns); i++) {
-		size_t pl = strlen(patterns[i]);
-
-		if (len > pl && strcasecmp(s + len - pl, patterns[i]) == 0)
-			return 0;
-	}
-	return 1;
-}
-
-static int
 mf_ends_with(const char *s, const char *suffix)
 {
 	size_t ls = strlen(s), lx = strlen(suffix);
 
 	return ls >= lx && strcasecmp(s + ls - lx, suffix) == 0;
-}
-
-int
-mf_spec_valid_repo_name(const char *s)
-{
-	size_t len = strlen(s);
-
-	/* Gitea: AlphaDashDot, at most 100, no "..", not ".", ".." or "-", and not ending in
-	 * .git, .wiki, .rss or .atom. */
-	if (len == 0 || len > MF_REPO_NAME_MAX || strstr(s, "..") != NULL || strcmp(s, ".") == 0 ||
-	    strcmp(s, "-") == 0)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!mf_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			return 0;
-	return !mf_ends_with(s, ".git") && !mf_ends_with(s, ".wiki") && !mf_ends_with(s, ".rss") &&
-	       !mf_ends_with(s, ".atom");
 }
 
 int
@@ -552,7 +460,7 @@ mf_members(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 			continue;
 		}
 		mf_check_fields(v, item, path, mf_member_fields, nitems(mf_member_fields));
-		user = mf_named(v, item, "user", path, "user name", mf_spec_valid_username,
+		user = mf_named(v, item, "user", path, "user name", names_valid_username,
 		                mf_user_rule);
 		role = mf_opt_string(v, item, "role", path, "member", &bad);
 		if (role != NULL && !mf_in(role, mf_roles, nitems(mf_roles))) {
@@ -622,7 +530,7 @@ mf_repos(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w)
 		}
 		memset(&r, 0, sizeof r);
 		mf_check_fields(v, item, path, mf_repo_fields, nitems(mf_repo_fields));
-		r.name = mf_named(v, item, "name", path, "repo name", mf_spec_valid_repo_name,
+		r.name = mf_named(v, item, "name", path, "repo name", names_valid_repo_name,
 		                  mf_repo_rule);
 		r.private = mf_opt_bool(v, item, "private", path, 1);
 		r.description = mf_opt_string(v, item, "description", path, "", &bad);
@@ -698,9 +606,9 @@ mf_apps(struct mf_vctx *v, const struct mf_node *seq, struct mf_workspace *w, in
 		}
 		memset(&a, 0, sizeof a);
 		mf_check_fields(v, item, path, mf_app_fields, nitems(mf_app_fields));
-		a.name = mf_named(v, item, "name", path, "app name", mf_spec_valid_repo_name,
+		a.name = mf_named(v, item, "name", path, "app name", names_valid_repo_name,
 		                  mf_repo_rule);
-		a.repo = mf_named(v, item, "repo", path, "repo name", mf_spec_valid_repo_name,
+		a.repo = mf_named(v, item, "repo", path, "repo name", names_valid_repo_name,
 		                  mf_repo_rule);
 		/* Only a valid repo list can say what is declared. */
 		if (a.repo != NULL && repos_ok && (repo = mf_find_repo(w, a.repo)) == NULL) {
@@ -797,8 +705,7 @@ mf_spec_body(struct mf_vctx *v, const struct mf_node *spec, struct mf_workspace 
 	int bad = 0, before;
 
 	mf_check_fields(v, spec, "spec", mf_spec_fields, nitems(mf_spec_fields));
-	w->owner =
-	    mf_named(v, spec, "owner", "spec", "owner", mf_spec_valid_username, mf_user_rule);
+	w->owner = mf_named(v, spec, "owner", "spec", "owner", names_valid_username, mf_user_rule);
 	w->display_name = mf_opt_string(v, spec, "displayName", "spec", NULL, &bad);
 	if (w->display_name != NULL && (mf_has_control(w->display_name, 0) ||
 	                                mf_utf8_chars(w->display_name) > MF_DISPLAY_NAME_MAX))

@@ -10,8 +10,6 @@
 #include "manifests/mf_diag.h"
 #include "manifests/mf_yaml.h"
 
-#define MF_USER_MAX         40
-#define MF_REPO_NAME_MAX    100
 #define MF_DISPLAY_NAME_MAX 100
 #define MF_DESCRIPTION_MAX  2048
 #define MF_BRANCH_MAX       255
@@ -86,8 +84,6 @@ int mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *
 int mf_spec_check_set(const struct mf_set *set, struct mf_diags *d)
     __attribute__((warn_unused_result));
 
-int mf_spec_valid_username(const char *s); /* Gitea user names: what owner and members name */
-int mf_spec_valid_repo_name(const char *s);
 int mf_spec_valid_branch(const char *s);
 int mf_spec_valid_ports(const char *s);
 int mf_spec_valid_build_pack(const char *s); /* nixpacks, railpack, static, ... */

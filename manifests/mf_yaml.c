@@ -2,9 +2,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
+#include "common/util.h"
 #include "common/xmalloc.h"
 
 struct mf_anchor {
@@ -693,6 +695,23 @@ mf_yaml_describe(const struct mf_node *n)
 	if (mf_yaml_is_number(n))
 		return "a number";
 	return "a string";
+}
+
+int
+mf_yaml_needs_quotes(const char *s)
+{
+	static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
+	                                    "null", "y",     "n",   "~",  ""};
+	char *end;
+
+	for (size_t i = 0; i < nitems(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return 1;
+	/* Numbers, and what YAML 1.1 readers take for dates and times, start with a digit. */
+	if ((*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '+')
+		return 1;
+	(void)strtod(s, &end);
+	return *end == '\0';
 }
 
 struct mf_node *

@@ -57,4 +57,10 @@ int mf_yaml_bool(const struct mf_node *n);
 /* The value of key in mapping map (borrowed), or NULL. */
 struct mf_node *mf_yaml_get(const struct mf_node *map, const char *key);
 
+/* For writing YAML: 1 when s, written as a plain scalar, could be read back as something
+ * other than this string (null, a boolean, a number or a date, by YAML 1.1 readers too), so
+ * it must be quoted. Over-quotes rather than guess. Says nothing of syntax (": ", " #",
+ * leading spaces), which an emitter handles. */
+int mf_yaml_needs_quotes(const char *s);
+
 #endif

@@ -8,12 +8,6 @@
 
 static const char *const cond_status_names[] = {"True", "False", "Unknown"};
 
-const char *
-conditions_status_name(enum cond_status st)
-{
-	return cond_status_names[st];
-}
-
 json_t *
 conditions_find(const json_t *conds, const char *type)
 {

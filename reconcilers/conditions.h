@@ -19,8 +19,6 @@
 
 enum cond_status { COND_TRUE, COND_FALSE, COND_UNKNOWN };
 
-const char *conditions_status_name(enum cond_status st);
-
 /* Sets condition `type` in conds (a JSON array, modified in place; borrowed). A new or
  * status-changed condition gets lastTransitionTime = now_rfc3339; otherwise the old time
  * stays. Returns 1 when anything about the condition changed, 0 when it was already so. */

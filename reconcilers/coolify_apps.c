@@ -73,12 +73,6 @@ apps_repo(struct pass *ctx, const char *name)
 	return NULL;
 }
 
-static int
-apps_differs(const char *have, const char *want)
-{
-	return strcmp(have ? have : "", want ? want : "") != 0;
-}
-
 /* The git URL Coolify builds from: SSH with the deploy key for private repos when one is
  * configured, the HTTP clone URL otherwise. */
 static const char *
@@ -123,13 +117,13 @@ apps_converge_one(struct pass *ctx, const struct desired_app *d, struct coolify_
 	if (a != NULL) {
 		struct coolify_app_patch patch = {0};
 
-		if (apps_differs(a->git_repository, git))
+		if (!util_str_eq_empty(a->git_repository, git))
 			patch.git_repository = git;
-		if (apps_differs(a->git_branch, d->branch))
+		if (!util_str_eq_empty(a->git_branch, d->branch))
 			patch.git_branch = d->branch;
-		if (apps_differs(a->build_pack, d->build_pack))
+		if (!util_str_eq_empty(a->build_pack, d->build_pack))
 			patch.build_pack = d->build_pack;
-		if (apps_differs(a->ports_exposes, d->ports))
+		if (!util_str_eq_empty(a->ports_exposes, d->ports))
 			patch.ports_exposes = d->ports;
 		if (d->coolify_app_uuid == NULL || strcmp(d->coolify_app_uuid, a->uuid) != 0)
 			pass_record_app_uuid(ctx, d->name, a->uuid);

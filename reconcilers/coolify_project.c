@@ -25,8 +25,8 @@ static void
 project_update(struct pass *ctx, const struct coolify_project *p, const char *desc)
 {
 	struct http_status st;
-	int name_drift = strcmp(p->name ? p->name : "", ctx->project_name) != 0;
-	int desc_drift = strcmp(p->description ? p->description : "", desc) != 0;
+	int name_drift = !util_str_eq_empty(p->name, ctx->project_name);
+	int desc_drift = !util_str_eq_empty(p->description, desc);
 
 	project_set(ctx, p->uuid);
 	for (size_t i = 0; i < p->envs.n; i++)

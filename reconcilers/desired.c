@@ -52,13 +52,6 @@ desired_role_parse(const char *s)
 	return ROLE_MEMBER;
 }
 
-/* A new copy of a column, or NULL for SQL NULL. */
-static char *
-desired_col(PGresult *res, int col)
-{
-	return PQgetisnull(res, 0, col) ? NULL : xstrdup(PQgetvalue(res, 0, col));
-}
-
 static void
 desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, json_t *apps)
 {
@@ -132,24 +125,24 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 		return 0;
 	}
 	ws = xcalloc(1, sizeof *ws);
-	ws->id = desired_col(res, 0);
-	ws->slug = desired_col(res, 1);
-	ws->name = desired_col(res, 2);
-	ws->owner = desired_col(res, 3);
-	ws->visibility = desired_col(res, 4);
-	ws->deletion_policy = desired_col(res, 5);
-	ws->source = desired_col(res, 6);
-	ws->prune_members = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
-	ws->paused = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
-	ws->deleted = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
+	ws->id = db_text_dup(res, 0, 0);
+	ws->slug = db_text_dup(res, 0, 1);
+	ws->name = db_text_dup(res, 0, 2);
+	ws->owner = db_text_dup(res, 0, 3);
+	ws->visibility = db_text_dup(res, 0, 4);
+	ws->deletion_policy = db_text_dup(res, 0, 5);
+	ws->source = db_text_dup(res, 0, 6);
+	ws->prune_members = db_bool(res, 0, 7);
+	ws->paused = db_bool(res, 0, 8);
+	ws->deleted = db_bool(res, 0, 9);
 	ws->generation = strtoll(PQgetvalue(res, 0, 10), NULL, 10);
 	ws->observed_generation = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
-	ws->coolify_project_uuid = desired_col(res, 12);
-	ws->gitea_org = desired_col(res, 13);
-	ws->provision_status = desired_col(res, 14);
-	ws->last_error = desired_col(res, 15);
+	ws->coolify_project_uuid = db_text_dup(res, 0, 12);
+	ws->gitea_org = db_text_dup(res, 0, 13);
+	ws->provision_status = db_text_dup(res, 0, 14);
+	ws->last_error = db_text_dup(res, 0, 15);
 	ws->conditions = conditions_parse(PQgetvalue(res, 0, 16));
-	ws->project_pending = strcmp(PQgetvalue(res, 0, 17), "t") == 0;
+	ws->project_pending = db_bool(res, 0, 17);
 	desired_load_names(ws, PQgetvalue(res, 0, 18));
 	members = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
 	repos = json_loads(PQgetvalue(res, 0, 20), 0, NULL);

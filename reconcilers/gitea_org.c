@@ -3,6 +3,7 @@
  * never a redirect to follow. */
 #include <string.h>
 
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/pass.h"
@@ -16,12 +17,6 @@ gitea_org_spec(struct pass *ctx, struct gitea_org_spec *spec, char **desc)
 	spec->visibility = ctx->ws->visibility;
 }
 
-static int
-gitea_org_differs(const char *have, const char *want)
-{
-	return strcmp(have ? have : "", want ? want : "") != 0;
-}
-
 /* The org exists: bring its settings in step. Returns the condition reason to use. */
 static const char *
 gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct gitea_org_spec *want)
@@ -29,11 +24,11 @@ gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct git
 	struct gitea_org_spec patch = {0};
 	struct http_status st;
 
-	if (gitea_org_differs(org->full_name, want->full_name))
+	if (!util_str_eq_empty(org->full_name, want->full_name))
 		patch.full_name = want->full_name;
-	if (gitea_org_differs(org->description, want->description))
+	if (!util_str_eq_empty(org->description, want->description))
 		patch.description = want->description;
-	if (gitea_org_differs(org->visibility, want->visibility))
+	if (!util_str_eq_empty(org->visibility, want->visibility))
 		patch.visibility = want->visibility;
 	if (patch.full_name == NULL && patch.description == NULL && patch.visibility == NULL)
 		return ctx->ws->gitea_org == NULL ? "Adopted" : "UpToDate";

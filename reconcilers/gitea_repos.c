@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/pass.h"
@@ -26,12 +27,6 @@ repos_remember(struct pass *ctx, struct gitea_repo *r)
 	ctx->repos.v = xreallocarray(ctx->repos.v, ctx->repos.n + 1, sizeof *ctx->repos.v);
 	ctx->repos.v[ctx->repos.n++] = *r;
 	memset(r, 0, sizeof *r);
-}
-
-static int
-repos_str_differs(const char *have, const char *want)
-{
-	return strcmp(have ? have : "", want ? want : "") != 0;
 }
 
 /* What one repo's step did. REPO_WOULD: paused, a change was reported and not made. */
@@ -87,12 +82,12 @@ repos_update(struct pass *ctx, const struct desired_repo *d, struct gitea_repo *
 		patch.set_private = 1;
 		drift = 1;
 	}
-	if (repos_str_differs(r->description, d->description)) {
+	if (!util_str_eq_empty(r->description, d->description)) {
 		patch.description = d->description;
 		drift = 1;
 	}
 	/* An empty repo has no branch to make default yet. */
-	if (!r->empty && repos_str_differs(r->default_branch, d->default_branch)) {
+	if (!r->empty && !util_str_eq_empty(r->default_branch, d->default_branch)) {
 		patch.default_branch = d->default_branch;
 		drift = 1;
 	}

@@ -121,8 +121,8 @@ project_cache_lookup(struct project_cache *pc, struct coolify *c, const char *uu
 				continue;
 			out->id = p->id;
 			out->uuid = xstrdup(p->uuid);
-			out->name = p->name ? xstrdup(p->name) : NULL;
-			out->description = p->description ? xstrdup(p->description) : NULL;
+			out->name = xstrdup(p->name);
+			out->description = xstrdup(p->description);
 			found = 1;
 		}
 	}

@@ -43,12 +43,6 @@ workspace_provision_status(struct pass *ctx)
 	return "provisioning";
 }
 
-static int
-workspace_str_eq(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 /* Writes status only when something differs from what was loaded: a steady state writes
  * no row. */
 static void
@@ -62,8 +56,8 @@ workspace_write_status(struct pass *ctx)
 	const char *params[6];
 
 	if (json_equal(ctx->conds, ws->conditions) && ws->observed_generation == ws->generation &&
-	    workspace_str_eq(status, ws->provision_status) &&
-	    workspace_str_eq(last_error, ws->last_error) && workspace_str_eq(org, ws->gitea_org))
+	    util_str_eq_null(status, ws->provision_status) &&
+	    util_str_eq_null(last_error, ws->last_error) && util_str_eq_null(org, ws->gitea_org))
 		return;
 	snprintf(gen, sizeof gen, "%lld", ws->generation);
 	conds = conditions_dump(ctx->conds);

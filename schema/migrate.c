@@ -27,7 +27,7 @@ migrate_table_exists(PGconn *conn, int *exists, char **cause)
 
 	if (res == NULL)
 		return -1;
-	*exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	*exists = db_bool(res, 0, 0);
 	PQclear(res);
 	return 0;
 }

@@ -205,11 +205,12 @@ connect_build(PGconn *db, const char *workspace_id, const char *public_url, cons
 	base = xstrdup(public_url);
 	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
 		base[n - 1] = '\0';
-#define COL(i) (PQgetisnull(res, 0, (i)) ? NULL : PQgetvalue(res, 0, (i)))
 	/* slug and name are NOT NULL columns. */
-	out->v[CONNECT_RULE] = (struct connect_file){
-	    CONNECT_RULE_PATH,
-	    connect_rule(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), COL(2), COL(3), base), 0};
+	out->v[CONNECT_RULE] =
+	    (struct connect_file){CONNECT_RULE_PATH,
+	                          connect_rule(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+	                                       db_text(res, 0, 2), db_text(res, 0, 3), base),
+	                          0};
 	out->v[CONNECT_CURSOR] = (struct connect_file){
 	    CONNECT_CURSOR_PATH, connect_mcp_json(PQgetvalue(res, 0, 0), base, 0), 0};
 	out->v[CONNECT_CLAUDE] = (struct connect_file){
@@ -220,7 +221,6 @@ connect_build(PGconn *db, const char *workspace_id, const char *public_url, cons
 	out->claude_command = xasprintf("claude mcp add --transport http vibn-%s '%s/api/mcp' "
 	                                "--header \"Authorization: Bearer $VIBN_API_KEY\"",
 	                                PQgetvalue(res, 0, 0), base);
-#undef COL
 	free(base);
 	PQclear(res);
 	return 0;

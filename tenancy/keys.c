@@ -107,12 +107,6 @@ keys_mint(PGconn *conn, const char *workspace_id, const char *name, char **token
 	return 0;
 }
 
-static char *
-keys_val(const PGresult *res, int row, int col)
-{
-	return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
-}
-
 int
 keys_list(PGconn *conn, const char *workspace_id, struct keys_info **keys, size_t *n, char **cause)
 {
@@ -138,14 +132,14 @@ keys_list(PGconn *conn, const char *workspace_id, struct keys_info **keys, size_
 	for (int r = 0; r < PQntuples(res); r++) {
 		struct keys_info *k = &(*keys)[r];
 
-		k->id = keys_val(res, r, 0);
-		k->workspace_id = keys_val(res, r, 1);
-		k->workspace = keys_val(res, r, 2);
-		k->name = keys_val(res, r, 3);
-		k->prefix = keys_val(res, r, 4);
-		k->created_at = keys_val(res, r, 5);
-		k->last_used_at = keys_val(res, r, 6);
-		k->revoked_at = keys_val(res, r, 7);
+		k->id = db_text_dup(res, r, 0);
+		k->workspace_id = db_text_dup(res, r, 1);
+		k->workspace = db_text_dup(res, r, 2);
+		k->name = db_text_dup(res, r, 3);
+		k->prefix = db_text_dup(res, r, 4);
+		k->created_at = db_text_dup(res, r, 5);
+		k->last_used_at = db_text_dup(res, r, 6);
+		k->revoked_at = db_text_dup(res, r, 7);
 	}
 	PQclear(res);
 	return 0;

@@ -158,6 +158,21 @@ has_user(const struct gitea_users *l, const char *login)
 	return 0;
 }
 
+/* A new org's only team, Gitea's Owners, moved into *out. */
+static void
+owners_team(struct gitea *g, const char *org, struct gitea_team *out)
+{
+	struct gitea_teams teams = {0};
+	struct http_status st;
+
+	assert_int_equal(gitea_team_list(g, org, &teams, &st), HTTP_OK);
+	assert_int_equal(teams.n, 1);
+	assert_string_equal(teams.v[0].name, "Owners");
+	*out = teams.v[0];
+	memset(&teams.v[0], 0, sizeof teams.v[0]);
+	gitea_teams_free(&teams);
+}
+
 static void
 test_teams_and_members(void **state)
 {
@@ -171,8 +186,7 @@ test_teams_and_members(void **state)
 	simproc_seed_user(sim, "alice");
 	make_org(g, "vibn-team");
 
-	assert_int_equal(gitea_team_find_owners(g, "vibn-team", &owners, &st), HTTP_OK);
-	assert_string_equal(owners.name, "Owners");
+	owners_team(g, "vibn-team", &owners);
 	assert_string_equal(owners.permission, "owner");
 	assert_true(owners.id > 0);
 	/* The creator is the only owner. */
@@ -219,7 +233,7 @@ test_teams_and_members(void **state)
 	/* The last owner cannot go: Gitea's unmapped ErrLastOrgOwner is a 500. */
 	assert_int_equal(gitea_team_remove_member(g, owners.id, "vibn-admin", &st), HTTP_TRANSIENT);
 	assert_int_equal(st.status, 500);
-	assert_int_equal(gitea_team_find_owners(g, "vibn-missing", &owners, &st), HTTP_NOT_FOUND);
+	assert_int_equal(gitea_team_list(g, "vibn-missing", &teams, &st), HTTP_NOT_FOUND);
 	gitea_team_free(&owners);
 	gitea_team_free(&dev);
 }
@@ -411,7 +425,7 @@ test_pagination_other_lists(void **state)
 	assert_true(orgs.n >= 51);
 	gitea_orgs_free(&orgs);
 
-	assert_int_equal(gitea_team_find_owners(g, "vibn-o00", &owners, &st), HTTP_OK);
+	owners_team(g, "vibn-o00", &owners);
 	for (int i = 0; i < 55; i++) {
 		snprintf(name, sizeof name, "user%02d", i);
 		simproc_seed_user(sim, name);

@@ -160,7 +160,7 @@ def test_org_create_owners_team_and_namespace(sim):
 
 
 @pytest.mark.parametrize("name", ["-bad", "bad-", "a--b", "a._b", "a b", "ä", "x" * 41, "api",
-                                  "Login", "thing.keys", "pic.png", ""])
+                                  "Login", "thing.keys", "pic.png", "openapi3.v1.json", ""])
 def test_org_name_rules(sim, name):
     r = g(sim, "POST", "/admin/users/vibn-admin/orgs", {"username": name})
     assert r.status == 422, (name, r.raw)

@@ -531,7 +531,7 @@ simcoolify_proj_new(const char *name, const char *description)
 		p->uuid = simcoolify_uuid();
 	} while (simtab_get(C.projects, p->uuid) != NULL);
 	p->name = xstrdup(name);
-	p->description = description != NULL ? xstrdup(description) : NULL;
+	p->description = xstrdup(description);
 	TAILQ_INIT(&p->envs);
 	sim_now_iso(p->created);
 	memcpy(p->updated, p->created, sizeof(p->updated));

@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "tests/sim/sim.h"
@@ -186,102 +187,20 @@ simgitea_body(struct sim_req *r)
 	return b;
 }
 
-/* Gitea's IsValidUsername: ^[\da-zA-Z][-.\w]*$ without [-._]{2,} or a trailing [-._]. */
-static int
-simgitea_valid_username(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		int alnum =
-		    (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-		int punct = c == '-' || c == '.' || c == '_';
-
-		if (!alnum && !punct)
-			return 0;
-		if (i == 0 && !alnum)
-			return 0;
-		if (punct && (i + 1 == n || s[i + 1] == '-' || s[i + 1] == '.' || s[i + 1] == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-simgitea_alpha_dash_dot(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s != '\0'; s++) {
-		char c = *s;
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      c == '-' || c == '_' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-simgitea_ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
-
-/* Reserved user/org names and patterns; answers 422 and returns -1 when name is one. */
+/* Reserved user/org names and patterns (common/names.c: Gitea's lists); answers 422 and
+ * returns -1 when name is one. */
 static int
 simgitea_usable_name(struct sim_req *r, const char *name)
 {
-	static const char *const reserved[] = {".",
-	                                       "..",
-	                                       ".well-known",
-	                                       "api",
-	                                       "metrics",
-	                                       "v2",
-	                                       "assets",
-	                                       "attachments",
-	                                       "avatar",
-	                                       "avatars",
-	                                       "repo-avatars",
-	                                       "captcha",
-	                                       "login",
-	                                       "org",
-	                                       "repo",
-	                                       "user",
-	                                       "explore",
-	                                       "issues",
-	                                       "pulls",
-	                                       "milestones",
-	                                       "notifications",
-	                                       "favicon.ico",
-	                                       "manifest.json",
-	                                       "robots.txt",
-	                                       "sitemap.xml",
-	                                       "ssh_info",
-	                                       "swagger.v1.json",
-	                                       "ghost",
-	                                       "gitea-actions"};
-	static const char *const patterns[] = {".keys", ".gpg", ".rss", ".atom", ".png"};
+	const char *pattern;
 
-	for (size_t i = 0; i < nitems(reserved); i++) {
-		if (strcasecmp(name, reserved[i]) == 0) {
-			sim_error(r, 422, "name is reserved [name: %s]", name);
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < nitems(patterns); i++) {
-		if (simgitea_ends_with(name, patterns[i])) {
-			sim_error(r, 422, "name pattern is not allowed [pattern: *%s]",
-			          patterns[i]);
-			return -1;
-		}
-	}
-	return 0;
+	if (!names_gitea_user_reserved(name, &pattern))
+		return 0;
+	if (pattern != NULL)
+		sim_error(r, 422, "name pattern is not allowed [pattern: %s]", pattern);
+	else
+		sim_error(r, 422, "name is reserved [name: %s]", name);
+	return -1;
 }
 
 static int
@@ -1149,11 +1068,11 @@ simgitea_org_create(struct sim_req *r, struct guser *creator)
 		sim_error(r, 422, "[UserName]: Required");
 		return;
 	}
-	if (strlen(name) > 40) {
+	if (strlen(name) > NAMES_USER_MAX) {
 		sim_error(r, 422, "[UserName]: MaxSize");
 		return;
 	}
-	if (!simgitea_valid_username(name)) {
+	if (!names_gitea_username_chars(name)) {
 		sim_error(r, 422, "[UserName]: invalid username");
 		return;
 	}
@@ -1330,7 +1249,7 @@ simgitea_team_create(struct sim_req *r)
 		sim_error(r, 422, "[Name]: Required");
 		return;
 	}
-	if (!simgitea_alpha_dash_dot(name) || strlen(name) > 255) {
+	if (!names_alpha_dash_dot(name) || strlen(name) > 255) {
 		sim_error(r, 422, "[Name]: AlphaDashDot");
 		return;
 	}
@@ -1547,26 +1466,22 @@ simgitea_org_member_delete(struct sim_req *r)
 static int
 simgitea_repo_name_ok(struct sim_req *r, const char *name)
 {
-	static const char *const patterns[] = {".wiki", ".git", ".rss", ".atom"};
+	const char *pattern;
 
 	if (name == NULL || *name == '\0') {
 		sim_error(r, 422, "[Name]: Required");
 		return -1;
 	}
-	if (!simgitea_alpha_dash_dot(name) || strlen(name) > 100) {
+	if (!names_alpha_dash_dot(name) || strlen(name) > NAMES_REPO_MAX) {
 		sim_error(r, 422, "[Name]: AlphaDashDot");
 		return -1;
 	}
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strcmp(name, "-") == 0) {
-		sim_error(r, 422, "name is reserved [name: %s]", name);
+	if (names_gitea_repo_reserved(name, &pattern)) {
+		if (pattern != NULL)
+			sim_error(r, 422, "name pattern is not allowed [pattern: %s]", pattern);
+		else
+			sim_error(r, 422, "name is reserved [name: %s]", name);
 		return -1;
-	}
-	for (size_t i = 0; i < nitems(patterns); i++) {
-		if (simgitea_ends_with(name, patterns[i])) {
-			sim_error(r, 422, "name pattern is not allowed [pattern: *%s]",
-			          patterns[i]);
-			return -1;
-		}
 	}
 	if (strstr(name, "..") != NULL) {
 		sim_error(
@@ -2160,7 +2075,7 @@ simgitea_seed_user(json_t *args, json_t **out)
 	const char *full = json_string_value(json_object_get(args, "full_name"));
 	struct guser *u;
 
-	if (name == NULL || !simgitea_valid_username(name) || strlen(name) > 40)
+	if (name == NULL || !names_gitea_username_chars(name) || strlen(name) > NAMES_USER_MAX)
 		return simgitea_ctl_error(out, 422, "username is missing or invalid");
 	if (simgitea_name_taken(name))
 		return simgitea_ctl_error(out, 422, "user already exists");
@@ -2309,14 +2224,14 @@ simgitea_drift_rename(const char *action, json_t *args, struct gorg *o, struct g
 	if (nn == NULL || *nn == '\0')
 		return simgitea_ctl_error(out, 400, "new_name is required");
 	if (strcmp(action, "rename_repo") == 0) {
-		if (!simgitea_alpha_dash_dot(nn))
+		if (!names_alpha_dash_dot(nn))
 			return simgitea_ctl_error(out, 400, "invalid repo name");
 		if (strcasecmp(nn, rp->name) != 0 && simtab_get(o->repos, nn) != NULL)
 			return simgitea_ctl_error(out, 409, "repo name taken");
 		simgitea_repo_rename(rp, nn);
 		return simgitea_drift_ok(out);
 	}
-	if (!simgitea_valid_username(nn))
+	if (!names_gitea_username_chars(nn))
 		return simgitea_ctl_error(out, 400, "invalid org name");
 	if (strcasecmp(nn, o->name) != 0 && simgitea_name_taken(nn))
 		return simgitea_ctl_error(out, 409, "name taken");
@@ -2344,7 +2259,7 @@ simgitea_drift(const char *action, json_t *args, json_t **out)
 
 		if ((rc = simgitea_drift_target(args, 0, &o, &rp, out)) != 0)
 			return rc;
-		if (name == NULL || !simgitea_alpha_dash_dot(name))
+		if (name == NULL || !names_alpha_dash_dot(name))
 			return simgitea_ctl_error(out, 400, "repo is required");
 		if (simtab_get(o->repos, name) != NULL)
 			return simgitea_ctl_error(out, 409, "repo exists");

@@ -19,14 +19,14 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
-#define SIM_READY_MS 10000
-#define SIM_STOP_MS  5000
-#define SIM_SEED     7 /* as simproc.py */
+#define SIMPROC_READY_MS 10000
+#define SIMPROC_STOP_MS  5000
+#define SIMPROC_SEED     7 /* as simproc.py */
 
 /* The seed of the last simulator started, for the messages; -1 before. */
 static long simproc_seed_used = -1;
 
-static void __attribute__((noreturn, format(printf, 1, 2))) sim_die(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) simproc_die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -48,25 +48,25 @@ static long
 simproc_seed(const char *const *extra_args)
 {
 	const char *env = getenv("VIBN_SIM_SEED");
-	long seed = SIM_SEED;
+	long seed = SIMPROC_SEED;
 
 	if (env != NULL && *env != '\0' && util_parse_long(env, 0, LONG_MAX, &seed) != 0)
-		sim_die("VIBN_SIM_SEED: expected an integer >= 0, got '%s'", env);
+		simproc_die("VIBN_SIM_SEED: expected an integer >= 0, got '%s'", env);
 	for (; extra_args != NULL && *extra_args != NULL; extra_args++) {
 		if (strcmp(*extra_args, "--seed") == 0 && extra_args[1] != NULL &&
 		    util_parse_long(extra_args[1], 0, LONG_MAX, &seed) != 0)
-			sim_die("--seed: expected an integer >= 0, got '%s'", extra_args[1]);
+			simproc_die("--seed: expected an integer >= 0, got '%s'", extra_args[1]);
 	}
 	return seed;
 }
 
 /* Reads the ready line (up to '\n') within the deadline. */
 static void
-sim_read_ready(struct simproc *s)
+simproc_read_ready(struct simproc *s)
 {
 	char line[512];
 	size_t len = 0;
-	int64_t deadline = util_now_ms() + SIM_READY_MS;
+	int64_t deadline = util_now_ms() + SIMPROC_READY_MS;
 
 	for (;;) {
 		struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
@@ -74,12 +74,12 @@ sim_read_ready(struct simproc *s)
 		ssize_t n;
 
 		if (left <= 0)
-			sim_die("no ready line within %d ms", SIM_READY_MS);
+			simproc_die("no ready line within %d ms", SIMPROC_READY_MS);
 		if (poll(&p, 1, (int)left) <= 0)
 			continue;
 		n = read(s->out_fd, line + len, 1);
 		if (n <= 0)
-			sim_die("vibn-sim exited before its ready line");
+			simproc_die("vibn-sim exited before its ready line");
 		if (line[len] == '\n' || len + 2 >= sizeof line)
 			break;
 		len++;
@@ -87,7 +87,7 @@ sim_read_ready(struct simproc *s)
 	line[len] = '\0';
 	if (sscanf(line, "vibn-sim ready gitea=%127s coolify=%127s", s->gitea_url,
 	           s->coolify_url) != 2)
-		sim_die("unexpected ready line: %s", line);
+		simproc_die("unexpected ready line: %s", line);
 	snprintf(s->gitea_api, sizeof s->gitea_api, "%s/api/v1", s->gitea_url);
 }
 
@@ -101,7 +101,7 @@ simproc_start(const char *const *extra_args)
 	int fds[2], n = 0;
 
 	if (access(prog, X_OK) != 0)
-		sim_die("%s: %s (build it with make)", prog, strerror(errno));
+		simproc_die("%s: %s (build it with make)", prog, strerror(errno));
 	s->seed = simproc_seed(extra_args);
 	argv[n++] = xstrdup(prog);
 	argv[n++] = xstrdup("--gitea-port");
@@ -114,11 +114,11 @@ simproc_start(const char *const *extra_args)
 		argv[n++] = xstrdup(*extra_args);
 	argv[n] = NULL;
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		sim_die("pipe: %s", strerror(errno));
+		simproc_die("pipe: %s", strerror(errno));
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0)
-		sim_die("fork: %s", strerror(errno));
+		simproc_die("fork: %s", strerror(errno));
 	if (s->pid == 0) {
 		/* Never outlive the test program, even when it crashes. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -134,14 +134,14 @@ simproc_start(const char *const *extra_args)
 	simproc_seed_used = s->seed;
 	/* On stderr, which the test runner shows when a test fails. */
 	fprintf(stderr, "sim: vibn-sim --seed %ld (VIBN_SIM_SEED=N to change it)\n", s->seed);
-	sim_read_ready(s);
+	simproc_read_ready(s);
 	return s;
 }
 
 int
 simproc_stop(struct simproc *s)
 {
-	int64_t deadline = util_now_ms() + SIM_STOP_MS;
+	int64_t deadline = util_now_ms() + SIMPROC_STOP_MS;
 	int status = -1;
 
 	if (s == NULL)
@@ -161,7 +161,7 @@ simproc_stop(struct simproc *s)
 		}
 		if (util_now_ms() >= deadline) {
 			fprintf(stderr, "sim: vibn-sim ignored SIGTERM for %d ms; killing it\n",
-			        SIM_STOP_MS);
+			        SIMPROC_STOP_MS);
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, NULL, 0);
 			status = -1;
@@ -182,8 +182,8 @@ sim_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 static json_t *
-sim_request(const char *url, const char *token, const char *method, const char *path,
-            const char *body, long *status)
+simproc_request(const char *url, const char *token, const char *method, const char *path,
+                const char *body, long *status)
 {
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -194,7 +194,7 @@ sim_request(const char *url, const char *token, const char *method, const char *
 	CURLcode rc;
 
 	if (e == NULL)
-		sim_die("curl_easy_init failed");
+		simproc_die("curl_easy_init failed");
 	if (auth != NULL)
 		h = curl_slist_append(h, auth);
 	buf_init(&out);
@@ -211,7 +211,7 @@ sim_request(const char *url, const char *token, const char *method, const char *
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
 	rc = curl_easy_perform(e);
 	if (rc != CURLE_OK)
-		sim_die("%s %s: %s", method, path, curl_easy_strerror(rc));
+		simproc_die("%s %s: %s", method, path, curl_easy_strerror(rc));
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	if (out.len > 0)
 		res = json_loadb(out.data, out.len, 0, NULL);
@@ -229,7 +229,7 @@ simproc_call(struct simproc *s, const char *method, const char *path, const char
              long *status)
 {
 	char *url = xasprintf("%s%s", s->gitea_url, path);
-	json_t *res = sim_request(url, NULL, method, path, body, status);
+	json_t *res = simproc_request(url, NULL, method, path, body, status);
 
 	free(url);
 	return res;
@@ -241,7 +241,7 @@ simproc_api(struct simproc *s, const char *upstream, const char *token, const ch
 {
 	char *url = xasprintf(
 	    "%s/api/v1%s", strcmp(upstream, "coolify") == 0 ? s->coolify_url : s->gitea_url, path);
-	json_t *res = sim_request(url, token, method, path, body, status);
+	json_t *res = simproc_request(url, token, method, path, body, status);
 
 	free(url);
 	return res;
@@ -256,8 +256,8 @@ simproc_must(struct simproc *s, const char *method, const char *path, const char
 	if (status < 200 || status >= 300) {
 		char *dump = res ? json_dumps(res, JSON_COMPACT) : NULL;
 
-		sim_die("%s %s %s: status %ld %s", method, path, body ? body : "", status,
-		        dump ? dump : "");
+		simproc_die("%s %s %s: status %ld %s", method, path, body ? body : "", status,
+		            dump ? dump : "");
 	}
 	json_decref(res);
 }

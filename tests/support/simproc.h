@@ -2,8 +2,8 @@
  * Failures to start or to reach the control API end the test program (exit 1) with a
  * message: every test using the simulator depends on it. No cmocka here, so benchmarks can
  * link it too. */
-#ifndef VIBN_TEST_SIM_H
-#define VIBN_TEST_SIM_H
+#ifndef VIBN_TEST_SIMPROC_H
+#define VIBN_TEST_SIMPROC_H
 
 #include <sys/types.h>
 

@@ -30,16 +30,17 @@ testdb_admin(const char *sql)
 	PQfinish(conn);
 }
 
-static char *
-testdb_new(const char *template)
+char *
+testdb_create(void)
 {
 	static int seq;
 	const char *admin = getenv("VIBN_TEST_ADMIN_URL");
+	const char *template = getenv("VIBN_TEST_TEMPLATE");
 	char name[64], *sql, *url, *slash;
 
 	snprintf(name, sizeof name, "t_c_%d_%d", (int)getpid(), ++seq);
-	sql = template ? xasprintf("CREATE DATABASE %s TEMPLATE %s", name, template)
-	               : xasprintf("CREATE DATABASE %s", name);
+	sql = xasprintf("CREATE DATABASE %s TEMPLATE %s", name,
+	                template ? template : "vibn_template");
 	testdb_admin(sql);
 	free(sql);
 	url = xstrdup(admin);
@@ -48,20 +49,6 @@ testdb_new(const char *template)
 	sql = xasprintf("%s/%s", url, name);
 	free(url);
 	return sql;
-}
-
-char *
-testdb_create(void)
-{
-	const char *template = getenv("VIBN_TEST_TEMPLATE");
-
-	return testdb_new(template ? template : "vibn_template");
-}
-
-char *
-testdb_create_empty(void)
-{
-	return testdb_new(NULL);
 }
 
 void

@@ -6,8 +6,6 @@
 /* Creates a fresh migrated database. Returns its connection URL (a new string); aborts
  * the test program when the harness variables are missing or Postgres refuses. */
 char *testdb_create(void);
-/* Creates a fresh database with no schema at all. */
-char *testdb_create_empty(void);
 /* Drops the database named in url and frees url. */
 void testdb_drop(char *url);
 

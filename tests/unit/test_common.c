@@ -46,6 +46,22 @@ test_ct_equal(void **state)
 	assert_true(util_ct_equal("", 0, "", 0));
 }
 
+/* Two rules on purpose: a database column tells NULL from "", an upstream field does not. */
+static void
+test_str_eq(void **state)
+{
+	assert_true(util_str_eq_null(NULL, NULL));
+	assert_true(util_str_eq_null("a", "a"));
+	assert_false(util_str_eq_null(NULL, ""));
+	assert_false(util_str_eq_null("a", NULL));
+	assert_false(util_str_eq_null("a", "b"));
+	assert_true(util_str_eq_empty(NULL, NULL));
+	assert_true(util_str_eq_empty(NULL, ""));
+	assert_true(util_str_eq_empty("", NULL));
+	assert_false(util_str_eq_empty(NULL, "a"));
+	assert_false(util_str_eq_empty("a", "b"));
+}
+
 static void
 test_parse_long(void **state)
 {
@@ -133,6 +149,7 @@ main(void)
 	    cmocka_unit_test(test_sha256_known_vector),
 	    cmocka_unit_test(test_hmac_rfc4231_case2),
 	    cmocka_unit_test(test_ct_equal),
+	    cmocka_unit_test(test_str_eq),
 	    cmocka_unit_test(test_parse_long),
 	    cmocka_unit_test(test_random_unit_range),
 	    cmocka_unit_test(test_buf_grows_and_releases),

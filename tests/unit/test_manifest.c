@@ -15,6 +15,7 @@
 #include "common/xmalloc.h"
 #include "manifests/mf_diff.h"
 #include "manifests/mf_load.h"
+#include "manifests/mf_yaml.h"
 
 /* Parses text as t.yaml; returns every diagnostic joined by newlines (a new string, "" when
  * valid) and the number of workspaces in *nws. */
@@ -219,10 +220,10 @@ test_repo_and_app_name_rules(void **state)
 		free(got);
 		free(text);
 	}
-	assert_false(mf_spec_valid_repo_name(
+	assert_false(names_valid_repo_name(
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaa"));
-	assert_true(mf_spec_valid_repo_name("My_repo.v2-x"));
+	assert_true(names_valid_repo_name("My_repo.v2-x"));
 	expect_has(
 	    HEAD "spec:\n  owner: al\n  repos: [{name: web}]\n  apps: [{name: x.git, "
 	         "repo: web}]\n",
@@ -240,11 +241,34 @@ test_usernames(void **state)
 	           "'-', '_' or '.' between them, starting with a "
 	           "letter or digit, at most 40 characters, and not a "
 	           "reserved name");
-	assert_false(mf_spec_valid_username("a..b"));
-	assert_false(mf_spec_valid_username("ab_"));
-	assert_false(mf_spec_valid_username("api"));
-	assert_false(mf_spec_valid_username("bob.keys"));
-	assert_true(mf_spec_valid_username("bob.smith-2"));
+	assert_false(names_valid_username("a..b"));
+	assert_false(names_valid_username("ab_"));
+	assert_false(names_valid_username("api"));
+	assert_false(names_valid_username("bob.keys"));
+	assert_true(names_valid_username("bob.smith-2"));
+	assert_false(names_valid_username("OpenAPI3.v1.json"));
+	assert_false(names_valid_username("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 41 */
+}
+
+/* One list for the manifests and vibn-sim: what matched is reported for the sim's message. */
+static void
+test_gitea_reserved_names(void **state)
+{
+	const char *pattern = "unset";
+
+	assert_true(names_gitea_user_reserved("Ghost", &pattern));
+	assert_null(pattern);
+	assert_true(names_gitea_user_reserved("bob.PNG", &pattern));
+	assert_string_equal(pattern, "*.png");
+	assert_false(names_gitea_user_reserved("bob", &pattern));
+	assert_null(pattern);
+	assert_true(names_gitea_repo_reserved("-", &pattern));
+	assert_null(pattern);
+	assert_true(names_gitea_repo_reserved("site.Wiki", &pattern));
+	assert_string_equal(pattern, "*.wiki");
+	assert_false(names_gitea_repo_reserved("wiki", NULL));
+	assert_true(names_gitea_username_chars("a.b-c_d"));
+	assert_false(names_gitea_username_chars("_ab"));
 }
 
 static void
@@ -589,7 +613,7 @@ test_diff_render_quotes(void **state)
 {
 	char user[] = "al", role[] = "owner", web[] = "web", yes[] = "yes", main_[] = "main",
 	     stat[] = "static", ports[] = "3000", slug[] = "acme", dn[] = "Acme: \"Inc\"",
-	     orphan[] = "Orphan";
+	     orphan[] = "Orphan", inf[] = ".inf", hex[] = "0x1F";
 	struct mf_member m = {.user = user, .role = role};
 	struct mf_repo r = {.name = web, .private = 1, .description = yes, .default_branch = main_};
 	struct mf_app a = {
@@ -610,6 +634,17 @@ test_diff_render_quotes(void **state)
 	assert_non_null(strstr(s, "    description: \"yes\"\n"));
 	assert_non_null(strstr(s, "    ports: \"3000\"\n"));
 	free(s);
+	/* Read plain, these would come back as numbers. */
+	r.description = inf;
+	a.branch = hex;
+	s = mf_diff_render(&w);
+	assert_non_null(strstr(s, "    description: \".inf\"\n"));
+	assert_non_null(strstr(s, "    branch: \"0x1F\"\n"));
+	free(s);
+	assert_true(mf_yaml_needs_quotes("0o17"));
+	assert_true(mf_yaml_needs_quotes("NULL"));
+	assert_true(mf_yaml_needs_quotes(""));
+	assert_false(mf_yaml_needs_quotes("main"));
 }
 
 int
@@ -625,6 +660,7 @@ main(void)
 	    cmocka_unit_test(test_slug_rule),
 	    cmocka_unit_test(test_repo_and_app_name_rules),
 	    cmocka_unit_test(test_usernames),
+	    cmocka_unit_test(test_gitea_reserved_names),
 	    cmocka_unit_test(test_roles_and_duplicate_members),
 	    cmocka_unit_test(test_duplicate_repos_and_apps),
 	    cmocka_unit_test(test_app_repo_must_be_declared),
