@@ -25,6 +25,7 @@
 #include "reconcilers/reconciler.h"
 #include "engine/resync.h"
 #include "engine/worker.h"
+#include "tenancy/quota.h"
 
 #define VIBND_CHANNEL "vibn_reconcile"
 
@@ -243,6 +244,7 @@ static void
 vibnd_api_start(struct vibnd *d)
 {
 	struct dbpool_config ac;
+	struct quota_limits quota;
 
 	memset(&ac, 0, sizeof ac);
 	ac.conninfo = config_str(&d->cfg, CFG_DATABASE_URL);
@@ -250,6 +252,10 @@ vibnd_api_start(struct vibnd *d)
 	ac.timeout_ms = config_ms(&d->cfg, CFG_API_TIMEOUT);
 	ac.appname = "vibnd-api";
 	dbpool_start(&ac);
+	quota.v[QUOTA_REPOS] = config_int(&d->cfg, CFG_QUOTA_REPOS);
+	quota.v[QUOTA_APPS] = config_int(&d->cfg, CFG_QUOTA_APPS);
+	quota.v[QUOTA_PROJECTS] = config_int(&d->cfg, CFG_QUOTA_PROJECTS);
+	quota_set_defaults(&quota);
 	if (config_int(&d->cfg, CFG_WEBHOOKS))
 		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
 	else
