@@ -180,11 +180,12 @@ apps_converge_one(struct pass *ctx, const struct desired_app *d, struct coolify_
 		act = APP_FAILED;
 		goto out;
 	}
-	pass_record_app_uuid(ctx, d->name, uuid);
-	act = APP_CREATED;
-	/* The domains Coolify generated: shown with the app (projects API) from now on. */
+	/* The domains Coolify generated, shown with the app (projects API); recorded before the
+	 * uuid, so that an app with a uuid has its domains too. */
 	if (coolify_app_get(ctx->env->coolify, uuid, &made, &st) == HTTP_OK && made.fqdn != NULL)
 		pass_record_app_domains(ctx, d, made.fqdn);
+	pass_record_app_uuid(ctx, d->name, uuid);
+	act = APP_CREATED;
 out:
 	coolify_app_free(&made);
 	free(uuid);
