@@ -364,3 +364,41 @@ def test_mcp_project_tools(db_url, daemons):
     with connect(db_url) as conn:
         assert conn.execute("SELECT managed_by, project_id IS NOT NULL FROM vibn_workspace_apps"
                             ).fetchone() == ("api", True)
+
+
+def test_reapplying_the_manifest_keeps_what_agents_made(db_url, sim, daemons, tmp_path):
+    """The data-loss bug of issue 15: an agent makes a repo and an app (MCP) and a project
+    (REST) in a manifest workspace; ops re-apply the unchanged manifest, with and without
+    --prune: nothing the agent made leaves desired state or Coolify."""
+    manifest = tmp_path / "acme.yaml"
+    manifest.write_text("apiVersion: vibn/v1\nkind: Workspace\nmetadata:\n  name: acme\n"
+                        "spec:\n  owner: alice\n  repos: [{name: web}]\n"
+                        "  apps: [{name: web, repo: web}]\n")
+    d = start(daemons, db_url, sim)
+    r = ctl("apply", "-f", str(manifest), db_url=db_url)
+    assert r.returncode == 0, r.stderr
+    h = bearer(mint(db_url, "acme"))
+
+    def tool(name, args):
+        r = call(d, "POST", "/api/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                         "params": {"name": name, "arguments": args}}, headers=h)
+        assert r.status == 200 and not r.json["result"]["isError"], r.raw
+    tool("create_repo", {"name": "agent"})
+    tool("create_app", {"name": "agent", "repo": "agent"})
+    r = call(d, "POST", "/api/workspaces/acme/projects", {"name": "shop", "app": {}}, headers=h)
+    assert r.status == 201, r.raw
+    want_apps = {"acme-web", "acme-agent", "acme-shop"}
+    wait_for(lambda: want_apps <= set(sim_apps(sim)), timeout=30, what="every app upstream")
+    with connect(db_url) as conn:
+        before = conn.execute("SELECT name, managed_by FROM vibn_workspace_apps ORDER BY name"
+                              ).fetchall()
+        assert before == [("agent", "api"), ("shop", "api"), ("web", "manifest")]
+        for extra in ([], ["--prune", "--all"]):
+            r = ctl("apply", "-f", str(manifest), *extra, db_url=db_url)
+            assert r.returncode == 0 and r.stdout.strip() == "workspace/acme unchanged", r.stdout
+        assert ctl("reconcile", "acme", "--wait", db_url=db_url).returncode == 0
+        assert conn.execute("SELECT name, managed_by FROM vibn_workspace_apps ORDER BY name"
+                            ).fetchall() == before
+        assert conn.execute("SELECT count(*) FROM vibn_workspace_repos").fetchone()[0] == 3
+    assert want_apps <= set(sim_apps(sim))
+    assert sim_repos(sim, "vibn-acme") == ["agent", "shop", "web"]
