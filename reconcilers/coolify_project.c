@@ -108,8 +108,8 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 	project_set(ctx, uuid);
 	ctx->project_fresh = 1;
 	pass_event(ctx, EVENTS_NORMAL, recreate ? "Recreated" : "Created", "project",
-	           ctx->project_name, "%s%s", recreate ? "had been deleted upstream; created " : "",
-	           uuid);
+	           ctx->project_name, "%s %s",
+	           recreate ? "had been deleted upstream; created again:" : "created:", uuid);
 	if (recreate)
 		pass_cond(ctx, COND_COOLIFY_PROJECT, 1, "Recreated",
 		          "project %s had been deleted upstream; created %s", ctx->project_name,
