@@ -741,10 +741,12 @@ mf_apply_owners(const struct mf_live *l, struct mf_workspace *d, int force, stru
 	buf_init(&o->taken);
 	buf_init(&o->conflicts);
 	o->repos = xcalloc(h->nrepos + l->napi_repos + 1, sizeof *o->repos);
-	memcpy(o->repos, h->repos, h->nrepos * sizeof *h->repos);
+	if (h->nrepos > 0) /* a new workspace has no arrays at all */
+		memcpy(o->repos, h->repos, h->nrepos * sizeof *h->repos);
 	o->nrepos = h->nrepos;
 	o->apps = xcalloc(h->napps + l->napi_apps + 1, sizeof *o->apps);
-	memcpy(o->apps, h->apps, h->napps * sizeof *h->apps);
+	if (h->napps > 0)
+		memcpy(o->apps, h->apps, h->napps * sizeof *h->apps);
 	o->napps = h->napps;
 	d->api_repos = xcalloc(l->napi_repos + 1, sizeof *d->api_repos);
 	d->api_apps = xcalloc(l->napi_apps + 1, sizeof *d->api_apps);
