@@ -209,6 +209,11 @@ api_projects_handle(struct httpd_req *req, void *arg)
 		            "the body must be application/json");
 		return;
 	}
+	if (op == API_PROJECTS_LIST && httpd_query(req, "after") != NULL &&
+	    !api_parse_project_id(httpd_query(req, "after"))) {
+		httpd_error(req, 400, "bad_request", "after must be a project id");
+		return;
+	}
 	if ((op == API_PROJECTS_LIST &&
 	     api_parse_limit(httpd_query(req, "limit"), &limit, &cause) != 0) ||
 	    (op == API_PROJECTS_DELETE &&

@@ -37,7 +37,8 @@ mcp_projects_list(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t 
 	if (mcp_projects_int(args, "limit", 1, API_PARSE_PAGE_MAX, API_PARSE_PAGE_DEFAULT, &limit,
 	                     err) != 0)
 		return 1;
-	if (after != NULL && !json_is_null(after) && !json_is_string(after)) {
+	if (after != NULL && !json_is_null(after) &&
+	    (!json_is_string(after) || !api_parse_project_id(json_string_value(after)))) {
 		*err = xstrdup("argument \"after\" must be a project id (a string)");
 		return 1;
 	}

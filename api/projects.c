@@ -298,8 +298,6 @@ projects_list(PGconn *db, const struct tenancy_ws *ws, long limit, const char *a
 	json_t *arr, *next = json_null();
 
 	*out = NULL;
-	if (after != NULL && !api_parse_project_id(after))
-		after = "\x01"; /* names no project: an empty page, as for any unknown cursor */
 	if (projects_read(db, ws, NULL, after, limit, &arr, cause) != 0)
 		return -1;
 	if ((long)json_array_size(arr) == limit && limit > 0)

@@ -56,7 +56,9 @@ int projects_get(PGconn *db, const struct tenancy_ws *ws, const char *id, json_t
                  struct projects_err *err, char **cause) __attribute__((warn_unused_result));
 
 /* A page of the workspace's projects by name, after the project id after (NULL: from the
- * start): *out is {"workspace", "projects": [...], "next": id | null}. 0 or -1. */
+ * start; callers check it with api_parse_project_id; an id that names no project of the
+ * workspace gives an empty page): *out is {"workspace", "projects": [...], "next": id |
+ * null}. 0 or -1. */
 int projects_list(PGconn *db, const struct tenancy_ws *ws, long limit, const char *after,
                   json_t **out, char **cause) __attribute__((warn_unused_result));
 

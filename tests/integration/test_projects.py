@@ -252,6 +252,9 @@ def test_bodies_conflicts_and_fields(db_url, daemons):
         assert conn.execute("SELECT count(*) FROM fs_projects").fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM vibn_workspace_repos").fetchone()[0] == 2
     assert call(d, "GET", "/api/workspaces/acme/projects?limit=0", headers=h).status == 400
+    assert call(d, "GET", "/api/workspaces/acme/projects?after=a%20b", headers=h).status == 400
+    r = call(d, "GET", "/api/workspaces/acme/projects?after=no-such-id", headers=h)
+    assert r.status == 200 and r.json["projects"] == [] and r.json["next"] is None
     # deleteRepo of a repo a manifest took over: refused, nothing deleted.
     with connect(db_url) as conn:
         conn.execute("UPDATE vibn_workspace_repos SET managed_by = 'manifest' WHERE name = 'shop'")
