@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clients/db.h"
 #include "common/xmalloc.h"
@@ -21,6 +22,7 @@ events_params(const struct events_settings *s, struct events_params *p)
 	    s && s->retention_ms > 0 ? s->retention_ms : EVENTS_DEFAULT_RETENTION_S * 1000LL;
 	int keep = s && s->keep > 0 ? s->keep : EVENTS_DEFAULT_KEEP;
 
+	memset(p, 0, sizeof *p);
 	snprintf(p->window, sizeof p->window, "%lld milliseconds", (long long)win);
 	snprintf(p->retention, sizeof p->retention, "%lld milliseconds", (long long)ret);
 	snprintf(p->keep, sizeof p->keep, "%d", keep);
