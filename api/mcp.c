@@ -14,6 +14,8 @@
 #include "common/xmalloc.h"
 #include "manifests/mf_spec.h"
 #include "common/names.h"
+#include "api/mcp_projects.h"
+#include "tenancy/quota.h"
 #include "tenancy/tenancy.h"
 
 #ifndef VIBN_VERSION
@@ -297,6 +299,40 @@ mcp_tool_list_repos(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 	return 0;
 }
 
+/* Opens a transaction holding the workspace's quota of kind k for one more object: 0 (in
+ * the transaction: end it with mcp_end), 1 with *err (the quota is reached), -1 with *err
+ * (database); both after a rollback. */
+static int
+mcp_quota_begin(PGconn *db, const struct tenancy_ws *ws, enum quota_kind k, char **err)
+{
+	char *msg = NULL;
+	int rc;
+
+	if (db_command(db, "BEGIN", 0, NULL, err) != 0)
+		return -1;
+	rc = quota_check(db, ws->id, ws->slug, k, 1, &msg, err);
+	if (rc == 0)
+		return 0;
+	if (rc == 1)
+		*err = msg;
+	if (db_command(db, "ROLLBACK", 0, NULL, &msg) != 0)
+		free(msg);
+	return rc;
+}
+
+/* Ends mcp_quota_begin's transaction: COMMIT when commit, else ROLLBACK. 0 or -1 (*err). */
+static int
+mcp_end(PGconn *db, int commit, char **err)
+{
+	char *e = NULL;
+
+	if (commit)
+		return db_command(db, "COMMIT", 0, NULL, err);
+	if (db_command(db, "ROLLBACK", 0, NULL, &e) != 0)
+		free(e);
+	return 0;
+}
+
 static int
 mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
                      char **err)
@@ -304,7 +340,7 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 	const char *name, *desc, *branch, *param[5];
 	char *cause = NULL;
 	PGresult *res;
-	int priv;
+	int priv, rc;
 
 	if (mcp_arg_string(args, "name", NULL, &name, err) ||
 	    mcp_arg_bool(args, "private", 1, &priv, err) ||
@@ -335,6 +371,8 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 	param[2] = priv ? "t" : "f";
 	param[3] = desc;
 	param[4] = branch;
+	if ((rc = mcp_quota_begin(db, ws, QUOTA_REPOS, err)) != 0)
+		return rc;
 	/* The repos trigger bumps the workspace's generation, which enqueues it. */
 	res = db_exec(db,
 	              "INSERT INTO vibn_workspace_repos "
@@ -342,7 +380,9 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 	              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING "
 	              "RETURNING name, private, description, default_branch, gitea_repo_id",
 	              5, param, &cause);
-	if (res == NULL) {
+	if (res == NULL || mcp_end(db, PQntuples(res) == 1, &cause) != 0) {
+		PQclear(res);
+		mcp_end(db, 0, err);
 		*err = cause;
 		return -1;
 	}
@@ -433,6 +473,7 @@ mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 	const char *name, *repo, *branch, *pack, *ports, *param[6];
 	char *cause = NULL;
 	PGresult *res;
+	int rc;
 
 	if (mcp_arg_string(args, "name", NULL, &name, err) ||
 	    mcp_arg_string(args, "repo", NULL, &repo, err) ||
@@ -473,6 +514,8 @@ mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 	param[3] = branch;
 	param[4] = pack;
 	param[5] = ports;
+	if ((rc = mcp_quota_begin(db, ws, QUOTA_APPS, err)) != 0)
+		return rc;
 	/* Only from a declared repo (its stored spelling): what manifests require too. */
 	res = db_exec(db,
 	              "INSERT INTO vibn_workspace_apps "
@@ -482,7 +525,9 @@ mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 	              "ON CONFLICT DO NOTHING "
 	              "RETURNING name, repo, branch, build_pack, ports, coolify_app_uuid",
 	              6, param, &cause);
-	if (res == NULL) {
+	if (res == NULL || mcp_end(db, PQntuples(res) == 1, &cause) != 0) {
+		PQclear(res);
+		mcp_end(db, 0, err);
 		*err = cause;
 		return -1;
 	}
@@ -552,6 +597,38 @@ static const struct mcp_tool mcp_tools[] = {
      "Queues the workspace for reconciliation at interactive priority (repairs drift, retries "
      "after an error).",
      "{}", "[]", 0, mcp_tool_reconcile},
+    {"list_projects", "List projects",
+     "The workspace's projects (as the web app creates them: a repo in the workspace's Gitea "
+     "org and optionally the Coolify application built from it), by name, with their repo, "
+     "app and status (status.ready turns true once the reconciler has created both).",
+     "{\"limit\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000, "
+     "\"default\": 100}, \"after\": {\"type\": \"string\", \"description\": \"the id of the "
+     "last project of the previous page\"}}",
+     "[]", 1, mcp_projects_list},
+    {"create_project", "Create a project",
+     "Creates a project: the repo <name> in the workspace's Gitea org and, with app, the "
+     "Coolify application {workspace}-<name> built from it, in one step (what the web app's "
+     "project creation does). The reconciler creates both upstream within seconds.",
+     "{\"name\": " MCP_NAME_SCHEMA "\"description\": \"project name: its repo's and app's "
+     "(the repo name rule)\"}, "
+     "\"description\": {\"type\": \"string\", \"maxLength\": 2048, \"default\": \"\"}, "
+     "\"private\": {\"type\": \"boolean\", \"default\": true}, "
+     "\"app\": {\"type\": [\"object\", \"null\"], \"description\": \"the application built "
+     "from the repo; null or absent: a repo only\", \"additionalProperties\": false, "
+     "\"properties\": {\"buildPack\": {\"type\": \"string\", \"enum\": [\"nixpacks\", "
+     "\"railpack\", \"static\", \"dockerfile\", \"dockercompose\"], \"default\": "
+     "\"nixpacks\"}, \"ports\": {\"type\": \"string\", \"pattern\": \"^[0-9]+(,[0-9]+)*$\", "
+     "\"default\": \"3000\"}, \"branch\": {\"type\": \"string\", \"maxLength\": 255, "
+     "\"default\": \"main\"}}}}",
+     "[\"name\"]", 0, mcp_projects_create},
+    {"workspace_events", "Workspace events",
+     "What happened to the workspace, newest first, in the shape of Kubernetes Events: type "
+     "(Normal or Warning), reason (Created, Recreated, Deleted, Unauthorized, ...), object "
+     "(kind and name), message, count (repeats) and first/last time.",
+     "{\"limit\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000, "
+     "\"default\": 50}, \"after\": {\"type\": \"integer\", \"minimum\": 1, \"description\": "
+     "\"the seq of the last event of the previous page: older ones follow\"}}",
+     "[]", 1, mcp_projects_events},
 };
 
 static const struct mcp_tool *

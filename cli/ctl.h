@@ -57,5 +57,11 @@ int ctl_keys(int argc, char **argv);
 int ctl_signup(int argc, char **argv);
 int ctl_backfill(int argc, char **argv);
 int ctl_connect_cursor(int argc, char **argv);
+int ctl_events(int argc, char **argv);
+
+/* How many of its newest events vibnctl describe shows. */
+#define CTL_EVENTS_DESCRIBE 20
+/* Prints describe's Events section (kubectl's shape) for workspace ws_id. 0 or -1. */
+int ctl_events_describe(PGconn *conn, const char *ws_id);
 
 #endif

@@ -33,17 +33,17 @@ ctl_get_usage(FILE *out)
 static void
 ctl_describe_usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "usage: vibnctl describe workspace SLUG\n"
-	    "\n"
-	    "Shows one workspace: its desired spec (members, repos, apps), its status\n"
-	    "conditions with reason, message and age, the last error, its reconcile queue entry\n"
-	    "and how many API keys it has.\n"
-	    "\n"
-	    "  -h, --help  this help\n"
-	    "\n"
-	    "Exit status: 0 shown; 1 not found or a database failure; 2 usage error.\n");
+	fprintf(out,
+	        "usage: vibnctl describe workspace SLUG\n"
+	        "\n"
+	        "Shows one workspace: its desired spec (members, repos, apps, each repo and app\n"
+	        "with its owner: the manifest or the API), its status conditions with reason,\n"
+	        "message and age, the last error, its reconcile queue entry, how many API keys it\n"
+	        "has, and its newest events (what happened to it; all of them: vibnctl events).\n"
+	        "\n"
+	        "  -h, --help  this help\n"
+	        "\n"
+	        "Exit status: 0 shown; 1 not found or a database failure; 2 usage error.\n");
 }
 
 static int
@@ -290,7 +290,12 @@ static const char ctl_describe_ws_sql[] =
                                         "(SELECT count(*) FROM vibn_workspace_api_keys k WHERE k.workspace_id = w.id "
                                         " AND k.revoked_at IS NULL), "
                                         "(SELECT count(*) FROM vibn_workspace_api_keys k WHERE k.workspace_id = w.id "
-                                        " AND k.revoked_at IS NOT NULL) "
+                                        " AND k.revoked_at IS NOT NULL), "
+                                        "(SELECT string_agg(key || '=' || value, ', ' ORDER BY key) "
+                                        " FROM jsonb_each_text(w.manifest_labels)), apply_set, "
+                                        "concat_ws(', ', 'repos ' || coalesce(quota_repos::text, 'default'), "
+                                        " 'apps ' || coalesce(quota_apps::text, 'default'), "
+                                        " 'projects ' || coalesce(quota_projects::text, 'default')) "
                                         "FROM vibn_workspaces w WHERE slug = $1";
 
 static void
@@ -399,10 +404,10 @@ ctl_describe(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	static const char *const mhead[3] = {"USER", "GITEA USER", "ROLE"};
-	static const char *const rhead[5] = {"NAME", "PRIVATE", "DEFAULT BRANCH", "GITEA ID",
-	                                     "DESCRIPTION"};
-	static const char *const ahead[6] = {"NAME",       "REPO",  "BRANCH",
-	                                     "BUILD PACK", "PORTS", "COOLIFY UUID"};
+	static const char *const rhead[6] = {"NAME",     "PRIVATE",    "DEFAULT BRANCH",
+	                                     "GITEA ID", "MANAGED BY", "DESCRIPTION"};
+	static const char *const ahead[7] = {"NAME",  "REPO",         "BRANCH",    "BUILD PACK",
+	                                     "PORTS", "COOLIFY UUID", "MANAGED BY"};
 	PGconn *conn;
 	PGresult *res;
 	const char *p[1];
@@ -452,6 +457,9 @@ ctl_describe(int argc, char **argv)
 	ctl_describe_field("Paused:", db_bool(res, 0, 11) ? "true" : "false");
 	ctl_describe_field("Deletion Policy:", PQgetvalue(res, 0, 12));
 	ctl_describe_field("Prune Members:", db_bool(res, 0, 13) ? "true" : "false");
+	ctl_describe_field("Labels:", db_text(res, 0, 20));
+	ctl_describe_field("Apply Set:", db_text(res, 0, 21));
+	ctl_describe_field("Quotas:", db_text(res, 0, 22));
 	ctl_fmt_age(atof(PQgetvalue(res, 0, 16)), age, sizeof age);
 	snprintf(buf, sizeof buf, "%s (%s ago)", PQgetvalue(res, 0, 15), age);
 	ctl_describe_field("Created:", buf);
@@ -468,15 +476,16 @@ ctl_describe(int argc, char **argv)
 	    ctl_describe_section(
 	        conn, id, "Repos",
 	        "SELECT name, CASE WHEN private THEN 'true' ELSE 'false' END, "
-	        "default_branch, gitea_repo_id::text, description "
+	        "default_branch, gitea_repo_id::text, managed_by, description "
 	        "FROM vibn_workspace_repos WHERE workspace_id = $1 ORDER BY lower(name)",
-	        rhead, 5, "<none>") != 0 ||
+	        rhead, 6, "<none>") != 0 ||
 	    ctl_describe_section(
 	        conn, id, "Apps",
-	        "SELECT name, repo, branch, build_pack, ports, coolify_app_uuid "
+	        "SELECT name, repo, branch, build_pack, ports, coolify_app_uuid, managed_by "
 	        "FROM vibn_workspace_apps WHERE workspace_id = $1 ORDER BY lower(name)",
-	        ahead, 6, "<none>") != 0 ||
-	    ctl_describe_conditions(conn, id) != 0 || ctl_describe_queue(conn, id) != 0)
+	        ahead, 7, "<none>") != 0 ||
+	    ctl_describe_conditions(conn, id) != 0 || ctl_describe_queue(conn, id) != 0 ||
+	    ctl_events_describe(conn, id) != 0)
 		goto out;
 	rc = CTL_OK;
 out:

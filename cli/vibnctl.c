@@ -13,7 +13,8 @@ struct ctl_command {
 
 static const struct ctl_command ctl_commands[] = {
     {"migrate", ctl_migrate, "apply pending schema migrations"},
-    {"apply", ctl_apply, "apply workspace manifests (-f PATH [--dry-run] [--prune])"},
+    {"apply", ctl_apply,
+     "apply workspace manifests (-f PATH [--dry-run] [--prune --all|-l SEL|--applyset N])"},
     {"diff", ctl_diff, "show what apply -f PATH would change"},
     {"get", ctl_get, "list workspaces (get workspaces [-o table|json|yaml])"},
     {"describe", ctl_describe, "show one workspace (describe workspace SLUG)"},
@@ -24,6 +25,7 @@ static const struct ctl_command ctl_commands[] = {
     {"signup", ctl_signup, "ensure a user's workspace (signup --user ID --email EMAIL)"},
     {"backfill", ctl_backfill, "assign legacy fs_projects to their owners' workspaces"},
     {"connect-cursor", ctl_connect_cursor, "write a workspace's Cursor/MCP connect files"},
+    {"events", ctl_events, "what happened to workspaces (events [SLUG] [-o json] [--watch])"},
 };
 
 static void

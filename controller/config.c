@@ -9,6 +9,8 @@
 
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "reconcilers/events.h"
+#include "tenancy/quota.h"
 
 /* The one table of settings. Order matches enum config_id. */
 static const struct config_setting config_table[CFG_COUNT] = {
@@ -69,6 +71,24 @@ static const struct config_setting config_table[CFG_COUNT] = {
     [CFG_API_TIMEOUT] =
         {"VIBN_API_TIMEOUT", "api-timeout", CONFIG_SECONDS, "2", 0.05, 60, 0,
          "deadline of a webhook or API request's database work (seconds; 503 after)"},
+    [CFG_EVENT_WINDOW] = {"VIBN_EVENT_WINDOW", "event-window", CONFIG_INT,
+                          QUOTA_STR(EVENTS_DEFAULT_WINDOW_S), 1, 86400, 0,
+                          "seconds within which a repeated workspace event is counted on its "
+                          "row instead of added"},
+    [CFG_EVENT_RETENTION] = {"VIBN_EVENT_RETENTION", "event-retention", CONFIG_INT,
+                             QUOTA_STR(EVENTS_DEFAULT_RETENTION_S), 1, 31536000, 0,
+                             "seconds workspace events are kept"},
+    [CFG_EVENT_KEEP] = {"VIBN_EVENT_KEEP", "event-keep", CONFIG_INT, QUOTA_STR(EVENTS_DEFAULT_KEEP),
+                        1, 100000, 0, "newest events kept per workspace"},
+    [CFG_QUOTA_REPOS] = {"VIBN_QUOTA_REPOS", "quota-repos", CONFIG_INT,
+                         QUOTA_STR(QUOTA_DEFAULT_REPOS), 0, QUOTA_MAX, 0,
+                         "repos a workspace may declare (spec.quotas.repos overrides it)"},
+    [CFG_QUOTA_APPS] = {"VIBN_QUOTA_APPS", "quota-apps", CONFIG_INT, QUOTA_STR(QUOTA_DEFAULT_APPS),
+                        0, QUOTA_MAX, 0,
+                        "apps a workspace may declare (spec.quotas.apps overrides it)"},
+    [CFG_QUOTA_PROJECTS] = {"VIBN_QUOTA_PROJECTS", "quota-projects", CONFIG_INT,
+                            QUOTA_STR(QUOTA_DEFAULT_PROJECTS), 0, QUOTA_MAX, 0,
+                            "projects a workspace may hold (spec.quotas.projects overrides it)"},
 };
 
 const struct config_setting *

@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "api/api.h"
+#include "api/api_events.h"
+#include "api/api_projects.h"
 #include "api/api_webhook.h"
 #include "httpd/dbpool.h"
 #include "controller/config.h"
@@ -25,6 +27,7 @@
 #include "reconcilers/reconciler.h"
 #include "engine/resync.h"
 #include "engine/worker.h"
+#include "tenancy/quota.h"
 
 #define VIBND_CHANNEL "vibn_reconcile"
 
@@ -123,8 +126,10 @@ vibnd_finish(struct vibnd *d)
 	d->listen = NULL;
 	/* Owed API replies go out before the server closes. */
 	api_webhook_stop();
+	api_events_stop();
 	dbpool_stop();
 	api_stop();
+	api_projects_stop();
 	mcp_http_stop();
 	httpd_stop();
 	if (d->drain_timer != NULL)
@@ -243,6 +248,8 @@ static void
 vibnd_api_start(struct vibnd *d)
 {
 	struct dbpool_config ac;
+	struct quota_limits quota;
+	struct events_settings events;
 
 	memset(&ac, 0, sizeof ac);
 	ac.conninfo = config_str(&d->cfg, CFG_DATABASE_URL);
@@ -250,12 +257,21 @@ vibnd_api_start(struct vibnd *d)
 	ac.timeout_ms = config_ms(&d->cfg, CFG_API_TIMEOUT);
 	ac.appname = "vibnd-api";
 	dbpool_start(&ac);
+	quota.v[QUOTA_REPOS] = config_int(&d->cfg, CFG_QUOTA_REPOS);
+	quota.v[QUOTA_APPS] = config_int(&d->cfg, CFG_QUOTA_APPS);
+	quota.v[QUOTA_PROJECTS] = config_int(&d->cfg, CFG_QUOTA_PROJECTS);
+	quota_set_defaults(&quota);
 	if (config_int(&d->cfg, CFG_WEBHOOKS))
 		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
 	else
 		log_info(
 		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");
 	api_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
+	api_projects_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
+	events.window_ms = config_int(&d->cfg, CFG_EVENT_WINDOW) * 1000;
+	events.retention_ms = config_int(&d->cfg, CFG_EVENT_RETENTION) * 1000;
+	events.keep = (int)config_int(&d->cfg, CFG_EVENT_KEEP);
+	api_events_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET), &events);
 	mcp_http_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET),
 	                  config_str(&d->cfg, CFG_PUBLIC_URL));
 }

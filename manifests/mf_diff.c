@@ -68,6 +68,10 @@ mf_diff_render(const struct mf_workspace *w)
 	buf_init(&b);
 	buf_puts(&b, "metadata:\n");
 	mf_diff_field(&b, "  ", "name", w->slug);
+	if (w->nlabels > 0)
+		buf_puts(&b, "  labels:\n");
+	for (size_t i = 0; i < w->nlabels; i++)
+		mf_diff_field(&b, "    ", w->labels[i].key, w->labels[i].value);
 	buf_puts(&b, "spec:\n");
 	mf_diff_field(&b, "  ", "displayName", w->display_name);
 	mf_diff_field(&b, "  ", "owner", w->owner);
@@ -96,6 +100,28 @@ mf_diff_render(const struct mf_workspace *w)
 		mf_diff_field(&b, "    ", "branch", a->branch);
 		mf_diff_field(&b, "    ", "buildPack", a->build_pack);
 		mf_diff_field(&b, "    ", "ports", a->ports);
+	}
+	if (w->napi_repos + w->napi_apps > 0)
+		buf_puts(
+		    &b,
+		    "  # owned by the API (made through the API or MCP): apply and --prune leave\n"
+		    "  # them alone; declaring one here with --force-conflicts takes it over\n");
+	for (size_t i = 0; i < w->napi_repos; i++)
+		buf_printf(&b, "  #   repo %s%s%s%s\n", w->api_repos[i].name,
+		           w->api_repos[i].project ? " (project " : "",
+		           w->api_repos[i].project ? w->api_repos[i].project : "",
+		           w->api_repos[i].project ? ")" : "");
+	for (size_t i = 0; i < w->napi_apps; i++)
+		buf_printf(&b, "  #   app %s (from repo %s)%s%s%s\n", w->api_apps[i].name,
+		           w->api_apps[i].repo, w->api_apps[i].project ? " (project " : "",
+		           w->api_apps[i].project ? w->api_apps[i].project : "",
+		           w->api_apps[i].project ? ")" : "");
+	for (int k = 0, any = 0; k < QUOTA_KINDS; k++) {
+		if (w->quota[k] < 0)
+			continue;
+		if (!any++)
+			buf_puts(&b, "  quotas:\n");
+		buf_printf(&b, "    %s: %ld\n", quota_name(k), w->quota[k]);
 	}
 	buf_printf(&b, "  pruneMembers: %s\n", w->prune_members ? "true" : "false");
 	mf_diff_field(&b, "  ", "deletionPolicy", w->deletion_policy);
@@ -140,6 +166,15 @@ mf_diff_app_cmp(const void *pa, const void *pb)
 	return c ? c : strcmp(a->name, b->name);
 }
 
+static int
+mf_diff_api_cmp(const void *pa, const void *pb)
+{
+	const struct mf_api_owned *a = pa, *b = pb;
+	int c = strcasecmp(a->name, b->name);
+
+	return c ? c : strcmp(a->name, b->name);
+}
+
 void
 mf_diff_sort(struct mf_workspace *w)
 {
@@ -151,6 +186,10 @@ mf_diff_sort(struct mf_workspace *w)
 		qsort(w->repos, w->nrepos, sizeof *w->repos, mf_diff_repo_cmp);
 	if (w->napps > 1)
 		qsort(w->apps, w->napps, sizeof *w->apps, mf_diff_app_cmp);
+	if (w->napi_repos > 1)
+		qsort(w->api_repos, w->napi_repos, sizeof *w->api_repos, mf_diff_api_cmp);
+	if (w->napi_apps > 1)
+		qsort(w->api_apps, w->napi_apps, sizeof *w->api_apps, mf_diff_api_cmp);
 }
 
 struct mf_lines {

@@ -18,9 +18,11 @@ struct mf_vctx {
 };
 
 static const char *const mf_top_fields[] = {"apiVersion", "kind", "metadata", "spec"};
-static const char *const mf_meta_fields[] = {"name"};
-static const char *const mf_spec_fields[] = {
-    "displayName", "owner", "members", "repos", "apps", "pruneMembers", "deletionPolicy", "paused"};
+static const char *const mf_meta_fields[] = {"name", "labels"};
+static const char *const mf_spec_fields[] = {"displayName",  "owner",          "members",
+                                             "repos",        "apps",           "quotas",
+                                             "pruneMembers", "deletionPolicy", "paused"};
+static const char *const mf_quota_fields[] = {"repos", "apps", "projects"};
 static const char *const mf_member_fields[] = {"user", "role"};
 static const char *const mf_repo_fields[] = {"name", "private", "description", "defaultBranch"};
 static const char *const mf_app_fields[] = {"name", "repo", "branch", "buildPack", "ports"};
@@ -364,6 +366,23 @@ mf_spec_workspace_free(struct mf_workspace *w)
 		free(w->apps[i].build_pack);
 		free(w->apps[i].ports);
 	}
+	for (size_t i = 0; i < w->nlabels; i++) {
+		free(w->labels[i].key);
+		free(w->labels[i].value);
+	}
+	for (size_t i = 0; i < w->napi_repos; i++) {
+		free(w->api_repos[i].name);
+		free(w->api_repos[i].repo);
+		free(w->api_repos[i].project);
+	}
+	for (size_t i = 0; i < w->napi_apps; i++) {
+		free(w->api_apps[i].name);
+		free(w->api_apps[i].repo);
+		free(w->api_apps[i].project);
+	}
+	free(w->labels);
+	free(w->api_repos);
+	free(w->api_apps);
 	free(w->members);
 	free(w->repos);
 	free(w->apps);
@@ -698,6 +717,81 @@ mf_list_field(struct mf_vctx *v, const struct mf_node *spec, const char *key)
 	return n;
 }
 
+/* spec.quotas: {repos, apps, projects}, each an integer from 0 to QUOTA_MAX. */
+static void
+mf_quotas(struct mf_vctx *v, const struct mf_node *map, struct mf_workspace *w)
+{
+	if (mf_expect(v, map, MF_NODE_MAP, "spec.quotas") != 0)
+		return;
+	mf_check_fields(v, map, "spec.quotas", mf_quota_fields, nitems(mf_quota_fields));
+	for (int k = 0; k < QUOTA_KINDS; k++) {
+		const struct mf_node *n = mf_field(map, quota_name(k));
+		char *p;
+		long val;
+
+		if (n == NULL)
+			continue;
+		if (n->kind == MF_NODE_SCALAR && n->plain && strlen(n->str) == n->len &&
+		    isdigit((unsigned char)n->str[0]) &&
+		    util_parse_long(n->str, 0, QUOTA_MAX, &val) == 0) {
+			w->quota[k] = val;
+			continue;
+		}
+		p = mf_join("spec.quotas", quota_name(k));
+		mf_verr(v, n, p, "expected an integer from 0 to %d, got %s", QUOTA_MAX,
+		        mf_yaml_describe(n));
+		free(p);
+	}
+}
+
+static int
+mf_label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct mf_label *)a)->key, ((const struct mf_label *)b)->key);
+}
+
+/* metadata.labels: a mapping of label keys to string values (Kubernetes' syntax). */
+static void
+mf_labels(struct mf_vctx *v, const struct mf_node *map, struct mf_workspace *w)
+{
+	if (mf_expect(v, map, MF_NODE_MAP, "metadata.labels") != 0)
+		return;
+	w->labels = xcalloc(map->n + 1, sizeof *w->labels);
+	for (size_t i = 0; i < map->n; i++) {
+		const struct mf_node *k = map->keys[i], *val = map->items[i];
+		char *p = xasprintf("metadata.labels.%s", k->str), *s = NULL, *q;
+
+		if (strlen(k->str) != k->len || !mf_select_valid_key(k->str)) {
+			q = mf_diag_quote(k->str, k->len);
+			mf_verr(
+			    v, k, "metadata.labels",
+			    "invalid label key %s: [prefix/]name, the name 1 to 63 letters, digits, "
+			    "'-', '_' or '.' starting and ending with a letter or digit",
+			    q);
+			free(q);
+		} else if (mf_yaml_is_null(val)) {
+			s = xstrdup("");
+		} else if ((s = mf_string(v, val, p)) != NULL && !mf_select_valid_value(s)) {
+			q = mf_diag_quote(s, strlen(s));
+			mf_verr(
+			    v, val, p,
+			    "invalid label value %s: empty, or at most 63 letters, digits, '-', '_' "
+			    "or '.' starting and ending with a letter or digit",
+			    q);
+			free(q);
+			free(s);
+			s = NULL;
+		}
+		if (s != NULL) {
+			w->labels[w->nlabels].key = xstrdup(k->str);
+			w->labels[w->nlabels].value = s;
+			w->nlabels++;
+		}
+		free(p);
+	}
+	qsort(w->labels, w->nlabels, sizeof *w->labels, mf_label_cmp);
+}
+
 static void
 mf_spec_body(struct mf_vctx *v, const struct mf_node *spec, struct mf_workspace *w)
 {
@@ -712,6 +806,8 @@ mf_spec_body(struct mf_vctx *v, const struct mf_node *spec, struct mf_workspace 
 		mf_verr(v, mf_field(spec, "displayName"), "spec.displayName",
 		        "must be at most %d characters, without control characters",
 		        MF_DISPLAY_NAME_MAX);
+	if ((n = mf_field(spec, "quotas")) != NULL)
+		mf_quotas(v, n, w);
 	w->prune_members = mf_opt_bool(v, spec, "pruneMembers", "spec", 0);
 	w->paused = mf_opt_bool(v, spec, "paused", "spec", 0);
 	w->deletion_policy = mf_opt_string(v, spec, "deletionPolicy", "spec", "Orphan", &bad);
@@ -770,6 +866,8 @@ mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set,
 	struct mf_workspace w;
 
 	memset(&w, 0, sizeof w);
+	for (int k = 0; k < QUOTA_KINDS; k++)
+		w.quota[k] = -1;
 	if (mf_expect(&v, root, MF_NODE_MAP, "") != 0)
 		return -1;
 	mf_header(&v, root);
@@ -778,6 +876,8 @@ mf_spec_from_doc(const char *file, const struct mf_doc *doc, struct mf_set *set,
 		mf_check_fields(&v, meta, "metadata", mf_meta_fields, nitems(mf_meta_fields));
 		w.slug = mf_named(&v, meta, "name", "metadata", "workspace name", names_valid_slug,
 		                  mf_slug_rule);
+		if (mf_field(meta, "labels") != NULL)
+			mf_labels(&v, mf_field(meta, "labels"), &w);
 	}
 	if ((spec = mf_require(&v, root, "spec", "", NULL)) != NULL &&
 	    mf_expect(&v, spec, MF_NODE_MAP, "spec") == 0)

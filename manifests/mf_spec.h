@@ -8,7 +8,9 @@
 #include <stddef.h>
 
 #include "manifests/mf_diag.h"
+#include "manifests/mf_select.h"
 #include "manifests/mf_yaml.h"
+#include "tenancy/quota.h"
 
 #define MF_DISPLAY_NAME_MAX 100
 #define MF_DESCRIPTION_MAX  2048
@@ -34,8 +36,18 @@ struct mf_repo {
 	int private;
 	char *description;
 	char *default_branch;
-	long long id; /* live state only: the row's id */
+	long long id;  /* live state only: the row's id */
+	int take_over; /* live state only: an API-owned row this apply takes over */
 	struct mf_pos pos;
+};
+
+/* Live state only: a repo or app the API owns (created through the API or MCP), which
+ * apply leaves alone; shown by diff as such. */
+struct mf_api_owned {
+	char *name;
+	char *repo;    /* apps: the repo they build from; repos: NULL */
+	char *project; /* the fs_projects id it belongs to, or NULL */
+	long long id;  /* the row's id */
 };
 
 struct mf_app {
@@ -43,8 +55,9 @@ struct mf_app {
 	char *repo;
 	char *branch;
 	char *build_pack;
-	char *ports;  /* "3000" or "3000,8080" */
-	long long id; /* live state only: the row's id */
+	char *ports;   /* "3000" or "3000,8080" */
+	long long id;  /* live state only: the row's id */
+	int take_over; /* live state only: an API-owned row this apply takes over */
 	struct mf_pos pos;
 };
 
@@ -53,8 +66,11 @@ struct mf_workspace {
 	char *file;        /* where it was declared */
 	struct mf_pos pos; /* of its metadata.name */
 	char *slug;
-	char *display_name; /* defaults to the slug */
-	char *owner;        /* Gitea username */
+	struct mf_label *labels; /* metadata.labels, sorted by key */
+	size_t nlabels;
+	long quota[QUOTA_KINDS]; /* spec.quotas; -1: not set (the VIBN_QUOTA_* default) */
+	char *display_name;      /* defaults to the slug */
+	char *owner;             /* Gitea username */
 	char *deletion_policy;
 	int prune_members;
 	int paused;
@@ -64,6 +80,11 @@ struct mf_workspace {
 	size_t nrepos;
 	struct mf_app *apps;
 	size_t napps;
+	/* Live state only: what the API owns in the workspace. */
+	struct mf_api_owned *api_repos;
+	size_t napi_repos;
+	struct mf_api_owned *api_apps;
+	size_t napi_apps;
 };
 
 struct mf_set {

@@ -102,6 +102,7 @@ apps_converge_one(struct pass *ctx, const struct desired_app *d, struct coolify_
 	char *name = desired_coolify_app_name(ctx->ws->slug, d->name);
 	struct coolify_app *a = apps_find(seen, d->coolify_app_uuid, name);
 	enum app_action act = APP_NONE;
+	struct coolify_app made = {0};
 	struct http_status st;
 	char what[200], *uuid = NULL;
 	const char *git;
@@ -125,8 +126,13 @@ apps_converge_one(struct pass *ctx, const struct desired_app *d, struct coolify_
 			patch.build_pack = d->build_pack;
 		if (!util_str_eq_empty(a->ports_exposes, d->ports))
 			patch.ports_exposes = d->ports;
-		if (d->coolify_app_uuid == NULL || strcmp(d->coolify_app_uuid, a->uuid) != 0)
+		if (d->coolify_app_uuid == NULL || strcmp(d->coolify_app_uuid, a->uuid) != 0) {
 			pass_record_app_uuid(ctx, d->name, a->uuid);
+			pass_event(ctx, EVENTS_NORMAL, "Adopted", "app", name,
+			           "an application with this name existed; adopted %s", a->uuid);
+		}
+		if (a->fqdn != NULL)
+			pass_record_app_domains(ctx, d, a->fqdn);
 		if (!patch.git_repository && !patch.git_branch && !patch.build_pack &&
 		    !patch.ports_exposes)
 			goto out;
@@ -168,9 +174,14 @@ apps_converge_one(struct pass *ctx, const struct desired_app *d, struct coolify_
 		act = APP_FAILED;
 		goto out;
 	}
+	/* The domains Coolify generated, shown with the app (projects API); recorded before the
+	 * uuid, so that an app with a uuid has its domains too. */
+	if (coolify_app_get(ctx->env->coolify, uuid, &made, &st) == HTTP_OK && made.fqdn != NULL)
+		pass_record_app_domains(ctx, d, made.fqdn);
 	pass_record_app_uuid(ctx, d->name, uuid);
 	act = APP_CREATED;
 out:
+	coolify_app_free(&made);
 	free(uuid);
 	free(name);
 	return act;
@@ -199,6 +210,7 @@ apps_delete_one(struct pass *ctx, struct coolify_apps *seen, const char *name)
 	struct http_status st;
 	char what[200];
 	enum http_class cls;
+	int issued = 0;
 
 	if (a == NULL)
 		return APP_DELETED;
@@ -207,6 +219,7 @@ apps_delete_one(struct pass *ctx, struct coolify_apps *seen, const char *name)
 		return APP_WOULD;
 	}
 	if (a->status == NULL || strcmp(a->status, "deleting") != 0) {
+		issued = 1;
 		cls = coolify_app_delete(ctx->env->coolify, a->uuid, &st);
 		if (cls != HTTP_OK && cls != HTTP_NOT_FOUND) {
 			snprintf(what, sizeof what, "deleting app %s", name);
@@ -216,8 +229,13 @@ apps_delete_one(struct pass *ctx, struct coolify_apps *seen, const char *name)
 	}
 	cls = coolify_app_wait_gone(ctx->env->coolify, a->uuid,
 	                            util_now_ms() + ctx->env->set->app_delete_wait_ms, &st);
-	if (cls == HTTP_OK)
+	if (cls == HTTP_OK) {
+		pass_event(ctx, EVENTS_NORMAL, "Deleted", "app", name, "deleted %s", a->uuid);
 		return APP_DELETED;
+	}
+	if (cls == HTTP_TRANSIENT && st.status == 200 && issued)
+		pass_event(ctx, EVENTS_NORMAL, "Deleting", "app", name,
+		           "deleting %s (Coolify deletes asynchronously)", a->uuid);
 	if (cls == HTTP_TRANSIENT && st.status == 200)
 		return APP_DELETING;
 	snprintf(what, sizeof what, "waiting for app %s to go", name);
@@ -250,18 +268,29 @@ coolify_apps_reconcile(struct pass *ctx)
 	for (size_t i = 0; i < ws->napps + ws->napp_names; i++) {
 		enum app_action act;
 
-		if (i < ws->napps)
+		if (i < ws->napps) {
+			char *name = desired_coolify_app_name(ws->slug, ws->apps[i].name);
+
+			pass_object(ctx, "app", "%s", name);
+			free(name);
 			act = apps_converge_one(ctx, &ws->apps[i], &seen);
-		else if (apps_declared(ws, ws->app_names[i - ws->napps]))
+		} else if (apps_declared(ws, ws->app_names[i - ws->napps])) {
 			continue;
-		else
+		} else {
+			pass_object(ctx, "app", "%s", ws->app_names[i - ws->napps]);
 			act = apps_delete_one(ctx, &seen, ws->app_names[i - ws->napps]);
+		}
 		switch (act) {
 		case APP_CREATED:
 			created++;
+			pass_event(ctx, EVENTS_NORMAL, "Created", "app", ctx->obj_name,
+			           "created from repo %s, branch %s", ws->apps[i].repo,
+			           ws->apps[i].branch);
 			break;
 		case APP_UPDATED:
 			updated++;
+			pass_event(ctx, EVENTS_NORMAL, "Updated", "app", ctx->obj_name,
+			           "settings edited back to the spec");
 			break;
 		case APP_DELETED:
 			deleted++;
@@ -279,6 +308,7 @@ coolify_apps_reconcile(struct pass *ctx)
 			break;
 		}
 	}
+	pass_object_clear(ctx);
 	coolify_apps_free(&seen);
 	/* The condition already says what failed, or what a paused workspace would do. */
 	if (failed > 0 || would > 0)
@@ -324,10 +354,12 @@ coolify_apps_delete(struct pass *ctx)
 		        ? xstrdup(ws->app_names[i])
 		        : desired_coolify_app_name(ws->slug, ws->apps[i - ws->napp_names].name);
 
+		pass_object(ctx, "app", "%s", name);
 		if (apps_delete_one(ctx, &seen, name) != APP_DELETED)
 			done = 0;
 		free(name);
 	}
+	pass_object_clear(ctx);
 	coolify_apps_free(&seen);
 	return done;
 }

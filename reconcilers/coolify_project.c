@@ -49,6 +49,8 @@ project_update(struct pass *ctx, const struct coolify_project *p, const char *de
 	}
 	pass_cond(ctx, COND_COOLIFY_PROJECT, 1, "Updated", "project %s (%s)", ctx->project_name,
 	          p->uuid);
+	pass_event(ctx, EVENTS_NORMAL, "Updated", "project", ctx->project_name,
+	           "name or description edited back (%s)", p->uuid);
 }
 
 /* No usable recorded project: adopt one by name, or create it. */
@@ -74,6 +76,9 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 			pass_would(ctx, COND_COOLIFY_PROJECT, "adopt project %s", uuids[0]);
 		} else if (pass_record_project(ctx, uuids[0], 0) == 0) {
 			project_set(ctx, uuids[0]);
+			pass_event(ctx, EVENTS_NORMAL, "Adopted", "project", ctx->project_name,
+			           "a project with this name existed; adopted %s%s%s", uuids[0],
+			           n > 1 ? "; left alone: " : "", others);
 			if (n > 1)
 				pass_cond(ctx, COND_COOLIFY_PROJECT, 1, "Adopted",
 				          "adopted project %s, the oldest named %s; left alone: %s",
@@ -102,6 +107,9 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 	project_cache_add(ctx->env->projects, uuid, ctx->project_name, desc);
 	project_set(ctx, uuid);
 	ctx->project_fresh = 1;
+	pass_event(ctx, EVENTS_NORMAL, recreate ? "Recreated" : "Created", "project",
+	           ctx->project_name, "%s %s",
+	           recreate ? "had been deleted upstream; created again:" : "created:", uuid);
 	if (recreate)
 		pass_cond(ctx, COND_COOLIFY_PROJECT, 1, "Recreated",
 		          "project %s had been deleted upstream; created %s", ctx->project_name,
@@ -159,6 +167,9 @@ coolify_project_delete_all(struct pass *ctx)
 		return 1;
 	switch (coolify_project_delete(ctx->env->coolify, ctx->project_uuid, &st)) {
 	case HTTP_OK:
+		pass_event(ctx, EVENTS_NORMAL, "Deleted", "project", ctx->project_name,
+		           "deleted %s (deletionPolicy Delete)", ctx->project_uuid);
+		return 1;
 	case HTTP_NOT_FOUND:
 		return 1;
 	case HTTP_INVALID:

@@ -20,12 +20,15 @@ static const char desired_sql[] =
     "   FROM vibn_workspace_members m WHERE m.workspace_id = w.id)::text,"
     " (SELECT coalesce(json_agg(json_build_object('name', r.name, 'private', r.private,"
     "   'description', r.description, 'default_branch', r.default_branch, 'gitea_repo_id',"
-    "   r.gitea_repo_id) ORDER BY r.id), '[]')"
+    "   r.gitea_repo_id, 'clone_url', r.clone_url, 'ssh_url', r.ssh_url) ORDER BY r.id), '[]')"
     "   FROM vibn_workspace_repos r WHERE r.workspace_id = w.id)::text,"
     " (SELECT coalesce(json_agg(json_build_object('name', a.name, 'repo', a.repo, 'branch',"
     "   a.branch, 'build_pack', a.build_pack, 'ports', a.ports, 'coolify_app_uuid',"
-    "   a.coolify_app_uuid) ORDER BY a.id), '[]')"
-    "   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text"
+    "   a.coolify_app_uuid, 'domains', a.domains) ORDER BY a.id), '[]')"
+    "   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text,"
+    " (SELECT coalesce(json_agg(json_build_object('id', d.id, 'name', d.name, 'gitea_repo_id',"
+    "   d.gitea_repo_id) ORDER BY d.id), '[]')"
+    "   FROM vibn_workspace_repo_deletions d WHERE d.workspace_id = w.id)::text"
     " FROM vibn_workspaces w WHERE w.id = $1";
 
 const char *
@@ -53,6 +56,25 @@ desired_role_parse(const char *s)
 }
 
 static void
+desired_load_deletions(struct desired_ws *ws, const char *text)
+{
+	json_t *arr = json_loads(text, 0, NULL);
+	size_t i;
+	json_t *v;
+
+	ws->repo_deletions = xcalloc(json_array_size(arr) + 1, sizeof *ws->repo_deletions);
+	json_array_foreach(arr, i, v)
+	{
+		struct desired_deletion *d = &ws->repo_deletions[ws->nrepo_deletions++];
+
+		d->id = json_integer_value(json_object_get(v, "id"));
+		d->name = jsonx_str(v, "name");
+		d->gitea_repo_id = json_integer_value(json_object_get(v, "gitea_repo_id"));
+	}
+	json_decref(arr);
+}
+
+static void
 desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, json_t *apps)
 {
 	size_t i;
@@ -77,6 +99,8 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 		r->description = jsonx_str(v, "description");
 		r->default_branch = jsonx_str(v, "default_branch");
 		r->gitea_repo_id = json_integer_value(json_object_get(v, "gitea_repo_id"));
+		r->clone_url = jsonx_str(v, "clone_url");
+		r->ssh_url = jsonx_str(v, "ssh_url");
 	}
 	ws->apps = xcalloc(json_array_size(apps) + 1, sizeof *ws->apps);
 	json_array_foreach(apps, i, v)
@@ -89,6 +113,7 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 		a->build_pack = jsonx_str(v, "build_pack");
 		a->ports = jsonx_str(v, "ports");
 		a->coolify_app_uuid = jsonx_str(v, "coolify_app_uuid");
+		a->domains = jsonx_str(v, "domains");
 	}
 }
 
@@ -147,6 +172,7 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	members = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
 	repos = json_loads(PQgetvalue(res, 0, 20), 0, NULL);
 	apps = json_loads(PQgetvalue(res, 0, 21), 0, NULL);
+	desired_load_deletions(ws, PQgetvalue(res, 0, 22));
 	PQclear(res);
 	desired_load_children(ws, members, repos, apps);
 	json_decref(members);
@@ -169,6 +195,8 @@ desired_free(struct desired_ws *ws)
 		free(ws->repos[i].name);
 		free(ws->repos[i].description);
 		free(ws->repos[i].default_branch);
+		free(ws->repos[i].clone_url);
+		free(ws->repos[i].ssh_url);
 	}
 	for (size_t i = 0; i < ws->napps; i++) {
 		free(ws->apps[i].name);
@@ -177,7 +205,11 @@ desired_free(struct desired_ws *ws)
 		free(ws->apps[i].build_pack);
 		free(ws->apps[i].ports);
 		free(ws->apps[i].coolify_app_uuid);
+		free(ws->apps[i].domains);
 	}
+	for (size_t i = 0; i < ws->nrepo_deletions; i++)
+		free(ws->repo_deletions[i].name);
+	free(ws->repo_deletions);
 	for (size_t i = 0; i < ws->napp_names; i++)
 		free(ws->app_names[i]);
 	free(ws->app_names);

@@ -20,6 +20,15 @@ struct desired_repo {
 	char *description;
 	char *default_branch;
 	long long gitea_repo_id; /* 0 when not recorded */
+	char *clone_url;         /* recorded clone URLs, NULL when not recorded */
+	char *ssh_url;
+};
+
+/* A repo the API undeclared and asked to delete upstream (vibn_workspace_repo_deletions). */
+struct desired_deletion {
+	long long id;            /* the request's row */
+	char *name;              /* the repo's name in the org */
+	long long gitea_repo_id; /* the repo recorded when it was undeclared; 0: never created */
 };
 
 struct desired_app {
@@ -29,6 +38,7 @@ struct desired_app {
 	char *build_pack;
 	char *ports;
 	char *coolify_app_uuid; /* NULL when not recorded */
+	char *domains;          /* recorded domains (Coolify's fqdn), NULL when not recorded */
 };
 
 struct desired_ws {
@@ -60,6 +70,8 @@ struct desired_ws {
 	size_t nrepos;
 	struct desired_app *apps;
 	size_t napps;
+	struct desired_deletion *repo_deletions;
+	size_t nrepo_deletions;
 };
 
 /* Loads workspace ws_id. On success returns 0 and sets *out to a new desired_ws, or to

@@ -66,20 +66,27 @@ gitea_hook_reconcile(struct pass *ctx)
 		           found ? "re-activate" : "create", url);
 	} else if (found != NULL) {
 		if (gitea_hook_edit(ctx->env->gitea, ctx->org, found->id, &spec, NULL, &st) !=
-		    HTTP_OK)
+		    HTTP_OK) {
 			pass_fail_call(ctx, COND_WEBHOOK, "re-activating the org hook", &st);
-		else
+		} else {
 			pass_cond(ctx, COND_WEBHOOK, 1, "Updated",
 			          "hook %lld was inactive or changed; restored",
 			          (long long)found->id);
+			pass_event(ctx, EVENTS_NORMAL, "Updated", "hook", ctx->org,
+			           "hook %lld was inactive or changed; restored",
+			           (long long)found->id);
+		}
 	} else {
-		if (gitea_hook_create(ctx->env->gitea, ctx->org, &spec, NULL, &st) != HTTP_OK)
+		const char *reason =
+		    ctx->org_fresh || ctx->ws->observed_generation == 0 ? "Created" : "Recreated";
+
+		if (gitea_hook_create(ctx->env->gitea, ctx->org, &spec, NULL, &st) != HTTP_OK) {
 			pass_fail_call(ctx, COND_WEBHOOK, "creating the org hook", &st);
-		else
-			pass_cond(ctx, COND_WEBHOOK, 1,
-			          ctx->org_fresh || ctx->ws->observed_generation == 0 ? "Created"
-			                                                              : "Recreated",
-			          "hook delivers to %s", url);
+		} else {
+			pass_cond(ctx, COND_WEBHOOK, 1, reason, "hook delivers to %s", url);
+			pass_event(ctx, EVENTS_NORMAL, reason, "hook", ctx->org, "delivers to %s",
+			           url);
+		}
 	}
 out:
 	gitea_hooks_free(&hooks);

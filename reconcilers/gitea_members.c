@@ -115,11 +115,16 @@ members_ensure_team(struct pass *ctx, struct members_state *ms, enum members_tea
 	}
 	snprintf(desc, sizeof desc, "Vibn workspace %ss",
 	         desired_role_name(t == TEAM_ADMINS ? ROLE_ADMIN : ROLE_MEMBER));
+	pass_object(ctx, "team", "%s/%s", ctx->org, members_team_names[t]);
 	if (gitea_team_create(ctx->env->gitea, ctx->org, members_team_names[t], desc,
 	                      team_permission[t], 1, &team, &st) != HTTP_OK) {
 		pass_fail_call(ctx, COND_MEMBERS, "creating a team", &st);
+		pass_object_clear(ctx);
 		return -1;
 	}
+	pass_event(ctx, EVENTS_NORMAL, "Created", "team", ctx->obj_name,
+	           "created with %s permission", team_permission[t]);
+	pass_object_clear(ctx);
 	ms->team_id[t] = team.id;
 	gitea_team_free(&team);
 	return 0;
@@ -139,6 +144,7 @@ members_apply(struct pass *ctx, struct members_state *ms, const struct members_p
 
 		if (s->op == MEMBERS_ADD && members_ensure_team(ctx, ms, s->team) != 0)
 			return -1;
+		pass_object(ctx, "member", "%s", s->user);
 		switch (s->op) {
 		case MEMBERS_ADD:
 			cls = gitea_team_add_member(g, ms->team_id[s->team], s->user, &st);
@@ -155,8 +161,13 @@ members_apply(struct pass *ctx, struct members_state *ms, const struct members_p
 			snprintf(what, sizeof what, "removing %s from the org", s->user);
 			break;
 		}
-		if (cls == HTTP_OK)
+		if (cls == HTTP_OK) {
+			pass_event(ctx, EVENTS_NORMAL, "Synced", "member", s->user, "%s %s",
+			           s->op == MEMBERS_ADD ? "added to" : "removed from",
+			           s->op == MEMBERS_REMOVE_FROM_ORG ? "the org"
+			                                            : members_team_names[s->team]);
 			continue;
+		}
 		if (cls == HTTP_NOT_FOUND && s->op == MEMBERS_ADD) {
 			/* An unknown Gitea user: report it, keep converging the others. */
 			snprintf(what, sizeof what, "adding %s (no such Gitea user?)", s->user);
@@ -165,8 +176,10 @@ members_apply(struct pass *ctx, struct members_state *ms, const struct members_p
 			continue;
 		}
 		pass_fail_call(ctx, COND_MEMBERS, what, &st);
+		pass_object_clear(ctx);
 		return -1;
 	}
+	pass_object_clear(ctx);
 	return 0;
 }
 

@@ -109,6 +109,13 @@ gitea_org_reconcile(struct pass *ctx)
 	}
 	if (reason == NULL)
 		return;
+	if (strcmp(reason, "UpToDate") != 0)
+		pass_event(
+		    ctx, EVENTS_NORMAL, reason, "org", ctx->org, "%s",
+		    strcmp(reason, "Recreated") == 0 ? "had been deleted upstream; created again"
+		    : strcmp(reason, "Adopted") == 0 ? "an org with this name existed; adopted"
+		    : strcmp(reason, "Updated") == 0 ? "settings edited back to the spec"
+		                                     : "created");
 	if (strcmp(reason, "Recreated") == 0)
 		pass_cond(ctx, COND_GITEA_ORG, 1, reason,
 		          "org %s had been deleted upstream; created it again", ctx->org);
@@ -123,6 +130,9 @@ gitea_org_delete_all(struct pass *ctx)
 
 	switch (gitea_org_delete(ctx->env->gitea, ctx->org, &st)) {
 	case HTTP_OK:
+		pass_event(ctx, EVENTS_NORMAL, "Deleted", "org", ctx->org,
+		           "deleted (deletionPolicy Delete)");
+		return 1;
 	case HTTP_NOT_FOUND:
 		return 1;
 	case HTTP_TRANSIENT:

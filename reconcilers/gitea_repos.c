@@ -64,7 +64,7 @@ repos_create(struct pass *ctx, const struct desired_repo *d)
 		gitea_repo_free(&made);
 		return REPO_FAILED;
 	}
-	pass_record_repo_id(ctx, d->name, made.id);
+	pass_record_repo(ctx, d, &made);
 	repos_remember(ctx, &made);
 	return d->gitea_repo_id != 0 ? REPO_RECREATED : REPO_CREATED;
 }
@@ -91,8 +91,7 @@ repos_update(struct pass *ctx, const struct desired_repo *d, struct gitea_repo *
 		patch.default_branch = d->default_branch;
 		drift = 1;
 	}
-	if (r->id != d->gitea_repo_id)
-		pass_record_repo_id(ctx, d->name, r->id);
+	pass_record_repo(ctx, d, r);
 	if (!drift)
 		return REPO_NONE;
 	if (ctx->dry) {
@@ -133,21 +132,28 @@ gitea_repos_reconcile(struct pass *ctx)
 	ctx->repos_known = 1;
 	for (size_t i = 0; i < ws->nrepos; i++) {
 		struct gitea_repo *r = repos_find(&ctx->repos, ws->repos[i].name);
-		enum repo_action a =
-		    r ? repos_update(ctx, &ws->repos[i], r) : repos_create(ctx, &ws->repos[i]);
+		enum repo_action a;
 
+		pass_object(ctx, "repo", "%s/%s", ctx->org, ws->repos[i].name);
+		a = r ? repos_update(ctx, &ws->repos[i], r) : repos_create(ctx, &ws->repos[i]);
 		switch (a) {
 		case REPO_CREATED:
 			created++;
+			pass_event(ctx, EVENTS_NORMAL, "Created", "repo", ctx->obj_name,
+			           "created (%s)", ws->repos[i].private ? "private" : "public");
 			break;
 		case REPO_RECREATED:
 			recreated++;
+			pass_event(ctx, EVENTS_NORMAL, "Recreated", "repo", ctx->obj_name,
+			           "had been deleted upstream; created again (empty)");
 			snprintf(recreated_names + strlen(recreated_names),
 			         sizeof recreated_names - strlen(recreated_names), "%s%s",
 			         recreated_names[0] ? ", " : "", ws->repos[i].name);
 			break;
 		case REPO_UPDATED:
 			updated++;
+			pass_event(ctx, EVENTS_NORMAL, "Updated", "repo", ctx->obj_name,
+			           "settings edited back to the spec");
 			break;
 		case REPO_WOULD:
 			would++;
@@ -159,6 +165,7 @@ gitea_repos_reconcile(struct pass *ctx)
 			break;
 		}
 	}
+	pass_object_clear(ctx);
 	/* The condition already says what failed, or what a paused workspace would do. */
 	if (failed > 0 || would > 0)
 		return;
@@ -183,8 +190,12 @@ gitea_repos_delete(struct pass *ctx)
 		struct http_status st;
 		char what[160];
 
+		pass_object(ctx, "repo", "%s/%s", ctx->org, ctx->ws->repos[i].name);
 		switch (gitea_repo_delete(ctx->env->gitea, ctx->org, ctx->ws->repos[i].name, &st)) {
 		case HTTP_OK:
+			pass_event(ctx, EVENTS_NORMAL, "Deleted", "repo", ctx->obj_name,
+			           "deleted (deletionPolicy Delete)");
+			break;
 		case HTTP_NOT_FOUND:
 			break;
 		default:
@@ -193,5 +204,6 @@ gitea_repos_delete(struct pass *ctx)
 			done = 0;
 		}
 	}
+	pass_object_clear(ctx);
 	return done;
 }

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/events.h"
 
 static const char *
 pass_reason_for(enum http_class cls)
@@ -45,6 +46,78 @@ pass_class_for(enum http_class cls)
 	}
 }
 
+static void
+pass_event_write(struct pass *ctx, const char *type, const char *reason, const char *kind,
+                 const char *name, const char *msg)
+{
+	char *cause = NULL;
+
+	if (events_record(ctx->env->db, ctx->ws->id, type, reason, kind, name, msg,
+	                  ctx->env->reconcile_id, &ctx->env->set->events, &cause) != 0) {
+		log_warn("recording an event of workspace %s: %s", ctx->ws->slug, cause);
+		free(cause);
+	}
+}
+
+void
+pass_event(struct pass *ctx, const char *type, const char *reason, const char *kind,
+           const char *name, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pass_event_write(ctx, type, reason, kind, name, msg);
+}
+
+void
+pass_object_clear(struct pass *ctx)
+{
+	free(ctx->obj_kind);
+	free(ctx->obj_name);
+	ctx->obj_kind = NULL;
+	ctx->obj_name = NULL;
+}
+
+void
+pass_object(struct pass *ctx, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	pass_object_clear(ctx);
+	ctx->obj_kind = xstrdup(kind);
+	va_start(ap, fmt);
+	ctx->obj_name = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* A failure's Warning event, against the object being worked on, else the one the
+ * condition is about: the org (its members and repos), the hook, the Coolify project (its
+ * apps), or the workspace. */
+static void
+pass_warn(struct pass *ctx, const char *type, const char *reason, const char *msg)
+{
+	const char *kind = "workspace", *name = ctx->ws->slug;
+
+	if (ctx->obj_kind != NULL) {
+		kind = ctx->obj_kind;
+		name = ctx->obj_name;
+	} else if (strcmp(type, COND_GITEA_ORG) == 0 || strcmp(type, COND_MEMBERS) == 0 ||
+	           strcmp(type, COND_REPOS) == 0) {
+		kind = "org";
+		name = ctx->org;
+	} else if (strcmp(type, COND_WEBHOOK) == 0) {
+		kind = "hook";
+		name = ctx->org;
+	} else if (strcmp(type, COND_COOLIFY_PROJECT) == 0 || strcmp(type, COND_APPS) == 0) {
+		kind = "project";
+		name = ctx->project_name;
+	}
+	pass_event_write(ctx, EVENTS_WARNING, reason, kind, name, msg);
+}
+
 void
 pass_fail_call(struct pass *ctx, const char *type, const char *what, const struct http_status *st)
 {
@@ -62,6 +135,7 @@ pass_fail_call(struct pass *ctx, const char *type, const char *what, const struc
 	conditions_set(ctx->conds, type, COND_FALSE, pass_reason_for(st->cls), msg,
 	               ctx->ws->generation, ctx->now);
 	rec_fold(&ctx->out, pass_class_for(st->cls), st->not_before_ms, msg);
+	pass_warn(ctx, type, pass_reason_for(st->cls), msg);
 }
 
 void
@@ -76,6 +150,7 @@ pass_fail_msg(struct pass *ctx, const char *type, const char *reason, enum rec_c
 	va_end(ap);
 	conditions_set(ctx->conds, type, COND_FALSE, reason, msg, ctx->ws->generation, ctx->now);
 	rec_fold(&ctx->out, fail, 0, msg);
+	pass_warn(ctx, type, reason, msg);
 }
 
 void
@@ -143,18 +218,26 @@ pass_record_project(struct pass *ctx, const char *uuid, int pending)
 	    3, params);
 }
 
+static int
+pass_str_differs(const char *have, const char *want)
+{
+	return strcmp(have ? have : "", want ? want : "") != 0;
+}
+
 int
-pass_record_repo_id(struct pass *ctx, const char *repo, int64_t id)
+pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r)
 {
 	char idbuf[32];
-	const char *params[3] = {ctx->ws->id, repo, idbuf};
+	const char *params[5] = {ctx->ws->id, d->name, idbuf, r->clone_url, r->ssh_url};
 
-	snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
-	return pass_record(
-	    ctx,
-	    "UPDATE vibn_workspace_repos SET gitea_repo_id = $3 WHERE workspace_id = $1"
-	    " AND lower(name) = lower($2) AND gitea_repo_id IS DISTINCT FROM $3::bigint",
-	    3, params);
+	if (r->id == d->gitea_repo_id && !pass_str_differs(r->clone_url, d->clone_url) &&
+	    !pass_str_differs(r->ssh_url, d->ssh_url))
+		return 0;
+	snprintf(idbuf, sizeof idbuf, "%lld", (long long)r->id);
+	return pass_record(ctx,
+	                   "UPDATE vibn_workspace_repos SET gitea_repo_id = $3, clone_url = $4,"
+	                   " ssh_url = $5 WHERE workspace_id = $1 AND lower(name) = lower($2)",
+	                   5, params);
 }
 
 int
@@ -167,6 +250,32 @@ pass_record_app_uuid(struct pass *ctx, const char *app, const char *uuid)
 	    "UPDATE vibn_workspace_apps SET coolify_app_uuid = $3 WHERE workspace_id = $1"
 	    " AND lower(name) = lower($2) AND coolify_app_uuid IS DISTINCT FROM $3",
 	    3, params);
+}
+
+int
+pass_record_app_domains(struct pass *ctx, const struct desired_app *d, const char *domains)
+{
+	const char *params[3] = {ctx->ws->id, d->name, domains};
+
+	if (!pass_str_differs(d->domains, domains))
+		return 0;
+	return pass_record(ctx,
+	                   "UPDATE vibn_workspace_apps SET domains = $3 WHERE workspace_id = $1"
+	                   " AND lower(name) = lower($2)",
+	                   3, params);
+}
+
+int
+pass_record_deletion_done(struct pass *ctx, long long id)
+{
+	char idbuf[32];
+	const char *params[2] = {ctx->ws->id, idbuf};
+
+	snprintf(idbuf, sizeof idbuf, "%lld", id);
+	return pass_record(ctx,
+	                   "DELETE FROM vibn_workspace_repo_deletions WHERE workspace_id = $1"
+	                   " AND id = $2",
+	                   2, params);
 }
 
 int

@@ -15,6 +15,7 @@
 #include "clients/coolify.h"
 #include "clients/gitea.h"
 #include "reconcilers/desired.h"
+#include "reconcilers/events.h"
 #include "reconcilers/project_cache.h"
 #include "reconcilers/reconciler.h"
 
@@ -27,6 +28,7 @@ struct pass_settings {
 	const char *coolify_deploy_key_uuid; /* optional: Coolify key for private repos' apps */
 	int64_t timeout_ms;                  /* one reconcile's deadline (upstream calls) */
 	int64_t app_delete_wait_ms;          /* how long to wait for Coolify's async app delete */
+	struct events_settings events;       /* VIBN_EVENT_*: zero fields take the defaults */
 };
 
 /* What one worker brings to a reconcile (all borrowed). */
@@ -40,6 +42,7 @@ struct pass_env {
 	 * shared project-list snapshot (one list call serves the whole sweep, DESIGN 2) and
 	 * read directly only when missing from it. Interactive runs always read it. */
 	int sweep;
+	const char *reconcile_id; /* this run's id, recorded on its events; may be NULL */
 };
 
 struct pass {
@@ -60,6 +63,11 @@ struct pass {
 	struct gitea_repos repos; /* observed org repos (clone URLs for apps) */
 	int repos_known;
 
+	/* The object a step is working on ("repo", "vibn-acme/web"), owned; NULL kind: the
+	 * step's default (the org, the hook, the project). Failures are recorded against it. */
+	char *obj_kind;
+	char *obj_name;
+
 	/* Status to record (written once, at the end, only when changed). */
 	char *gitea_org; /* owned; what vibn_workspaces.gitea_org should say */
 
@@ -68,7 +76,8 @@ struct pass {
 
 /* Records a failed upstream call on condition `type` (reason from the class: Unauthorized,
  * RateLimited, UpstreamUnavailable, UpstreamRejected, NameTaken, Renamed, NotFound) with
- * "what: upstream message (HTTP n)", and folds its retry class into the outcome. */
+ * "what: upstream message (HTTP n)", and folds its retry class into the outcome. Both
+ * failure writers also record a Warning event against the current object (pass_object). */
 void pass_fail_call(struct pass *ctx, const char *type, const char *what,
                     const struct http_status *st);
 /* Records a non-call failure (e.g. a database error) as transient on condition `type`. */
@@ -82,6 +91,18 @@ void pass_cond(struct pass *ctx, const char *type, int ok, const char *reason, c
 void pass_would(struct pass *ctx, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Records an event of the workspace (type EVENTS_NORMAL or EVENTS_WARNING; reason
+ * CamelCase; the object's kind and name). Call it for every upstream change made; the
+ * failure writers above record their own Warning. A write that fails is logged: the trail
+ * never stops convergence. */
+void pass_event(struct pass *ctx, const char *type, const char *reason, const char *kind,
+                const char *name, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Names the object the following failures are about. Per-object loops set it for each
+ * object and clear it after (back to the step's default object). */
+void pass_object(struct pass *ctx, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void pass_object_clear(struct pass *ctx);
+
 /* Per-resource reconcilers. Each sets its condition; failures go through pass_fail_*. */
 void gitea_org_reconcile(struct pass *ctx);
 void gitea_members_reconcile(struct pass *ctx);
@@ -89,6 +110,8 @@ void gitea_repos_reconcile(struct pass *ctx);
 void gitea_hook_reconcile(struct pass *ctx);
 void coolify_project_reconcile(struct pass *ctx);
 void coolify_apps_reconcile(struct pass *ctx);
+/* Repos the API asked to delete upstream (gitea_reap.c). Returns 1 when none is left. */
+int gitea_reap_reconcile(struct pass *ctx);
 
 /* Deletion (deletionPolicy Delete): each returns 1 when its resources are gone upstream. */
 int coolify_apps_delete(struct pass *ctx);
@@ -99,8 +122,14 @@ int coolify_project_delete_all(struct pass *ctx);
 /* Status helpers writing to vibn_workspaces / child rows at once (status columns only, so
  * no generation bump). 0 or -1 (recorded on the outcome as transient). */
 int pass_record_project(struct pass *ctx, const char *uuid, int pending);
-int pass_record_repo_id(struct pass *ctx, const char *repo, int64_t id);
+/* Records what Gitea says of declared repo d (r: observed, or just created): its id and
+ * clone URLs, written only when they differ from what d says is recorded. */
+int pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r);
 int pass_record_app_uuid(struct pass *ctx, const char *app, const char *uuid);
+/* Records an app's domains (Coolify's fqdn: comma-separated URLs) when they differ. */
+int pass_record_app_domains(struct pass *ctx, const struct desired_app *d, const char *domains);
+/* Forgets a settled repo deletion request (vibn_workspace_repo_deletions.id). */
+int pass_record_deletion_done(struct pass *ctx, long long id);
 /* Records the set of upstream app names we own (n names). */
 int pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
 

@@ -115,6 +115,8 @@ workspace_delete(struct pass *ctx)
 	ctx->project_uuid = xstrdup(ctx->ws->coolify_project_uuid);
 	apps = coolify_apps_delete(ctx);
 	repos = gitea_repos_delete(ctx);
+	/* Repos the API asked to delete go first too: Gitea deletes no org that owns repos. */
+	repos = gitea_reap_reconcile(ctx) && repos;
 	if (repos)
 		org = gitea_org_delete_all(ctx);
 	if (apps)
@@ -145,6 +147,8 @@ workspace_ctx_free(struct pass *ctx)
 	free(ctx->project_name);
 	free(ctx->project_uuid);
 	free(ctx->gitea_org);
+	free(ctx->obj_kind);
+	free(ctx->obj_name);
 	gitea_repos_free(&ctx->repos);
 }
 
@@ -184,6 +188,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 		gitea_org_reconcile(&ctx);
 		gitea_members_reconcile(&ctx);
 		gitea_repos_reconcile(&ctx);
+		(void)gitea_reap_reconcile(&ctx);
 		gitea_hook_reconcile(&ctx);
 		coolify_project_reconcile(&ctx);
 		coolify_apps_reconcile(&ctx);

@@ -60,6 +60,9 @@ wsd_init(const struct rec_host *host, void **state, char **cause)
 	s->set.coolify_deploy_key_uuid = host->setting(host, "VIBN_COOLIFY_DEPLOY_KEY_UUID");
 	s->set.timeout_ms = WSD_TIMEOUT_MS;
 	s->set.app_delete_wait_ms = WSD_APP_DELETE_WAIT_MS;
+	s->set.events.window_ms = (int64_t)wsd_int(host, "VIBN_EVENT_WINDOW") * 1000;
+	s->set.events.retention_ms = (int64_t)wsd_int(host, "VIBN_EVENT_RETENTION") * 1000;
+	s->set.events.keep = wsd_int(host, "VIBN_EVENT_KEEP");
 	s->projects = project_cache_new(WSD_PROJECT_LIST_TTL_MS);
 	s->gitea_budget = gitea_budget_new(wsd_int(host, "VIBN_GITEA_RPS"));
 	s->coolify_budget = coolify_budget_new(wsd_int(host, "VIBN_COOLIFY_RPM"));
@@ -87,8 +90,8 @@ wsd_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out)
 {
 	struct wsd_state *s = state;
 	struct wsd_worker *w = &s->workers[ctx->worker];
-	struct pass_env env = {ctx->db, w->gitea,    w->coolify,
-	                       &s->set, s->projects, ctx->priority > 0};
+	struct pass_env env = {ctx->db,     w->gitea,          w->coolify,       &s->set,
+	                       s->projects, ctx->priority > 0, ctx->reconcile_id};
 
 	workspace_reconcile(&env, ctx->workspace_id, out);
 }

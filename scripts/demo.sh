@@ -153,6 +153,8 @@ stack__wait 30 repo_back || die "vibn-acme/web was not repaired within 30 s"
 ms=$((($(date +%s%N) - ts) / 1000000))
 say "repaired: vibn-acme/web is back (new repo id $after) ${ms} ms after the deletion, driven by the $how"
 ctl describe workspace acme 2>&1 | grep -E '^[[:space:]]*(TYPE|ReposSynced|Ready)[[:space:]]' | indent
+echo "          and the event it left (vibnctl events acme):"
+ctl events acme 2>&1 | grep -E '^LAST SEEN|[[:space:]]Recreated[[:space:]]' | indent
 
 say "the daemon's metrics (excerpt of $VIBND_URL/metrics)"
 curl -fsS --max-time 5 "$VIBND_URL/metrics" |

@@ -102,11 +102,15 @@ connect_rule(const char *slug, const char *name, const char *org, const char *pr
 	    "## API\n\n"
 	    "Authenticate every request with `Authorization: Bearer $VIBN_API_KEY`.\n\n"
 	    "- MCP server (Streamable HTTP): `POST %s/api/mcp`, registered as `vibn-%s` in "
-	    "`.cursor/mcp.json` (Cursor) and `.mcp.json` (Claude Code). Tools: `workspace_status`, `list_repos`, `create_repo`, `list_apps`, "
-	    "`create_app`, `reconcile_now`.\n"
+	    "`.cursor/mcp.json` (Cursor) and `.mcp.json` (Claude Code). Tools: "
+	    "`workspace_status`, `list_repos`, `create_repo`, `list_apps`, `create_app`, "
+	    "`reconcile_now`, `list_projects`, `create_project`, `workspace_events`.\n"
 	    "- `GET %s/api/workspaces/%s`: the workspace and its conditions.\n"
+	    "- `GET|POST %s/api/workspaces/%s/projects`, `GET|DELETE .../projects/{id}`: "
+	    "projects (a repo and optionally the app built from it).\n"
+	    "- `GET %s/api/workspaces/%s/events`: what happened to the workspace, newest first.\n"
 	    "- `POST %s/api/workspaces/%s/provision`: reconcile now.\n\n",
-	    base, slug, base, slug, base, slug);
+	    base, slug, base, slug, base, slug, base, slug, base, slug);
 	buf_printf(
 	    &b,
 	    "## House rules\n\n"
@@ -118,8 +122,8 @@ connect_rule(const char *slug, const char *name, const char *org, const char *pr
 	    "3. Names of repos and apps: letters, digits, `-`, `_` and `.`, at most 100 "
 	    "characters, not ending in `.git`; an app builds from a repo of this workspace.\n"
 	    "4. After a change, call `workspace_status` until the `Ready` condition is `True`; "
-	    "when a condition is `False`, read its message, fix the cause, then call "
-	    "`reconcile_now`.\n"
+	    "when a condition is `False`, read its message (and `workspace_events`), fix the "
+	    "cause, then call `reconcile_now`.\n"
 	    "5. Never print, log or commit the key: it lives only in `.env.local`, which git "
 	    "ignores; the MCP files name it as `VIBN_API_KEY` and can be committed.\n",
 	    slug);

@@ -1,6 +1,7 @@
-/* libFuzzer target: the tenant API's request parsing (the POST keys body, ?limit=, slugs,
- * key ids, content types and delivery ids) never crashes, leaks or reads out of bounds, and
- * what it accepts obeys the rules. Its corpus (tests/fuzz/corpus/fuzz_api/) is replayed by
+/* libFuzzer target: the tenant API's request parsing (the POST keys and projects bodies,
+ * ?limit=, ?after=<seq>, ?deleteRepo=, slugs, key and project ids, content types and
+ * delivery ids) never crashes, leaks or reads out of bounds, and what it accepts obeys the
+ * rules. Its corpus (tests/fuzz/corpus/fuzz_api/) is replayed by
  * tests/unit/test_fuzz_corpus.c in every `make test`. */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,8 +12,50 @@
 #include "tenancy/keys.h"
 #include "common/xmalloc.h"
 #include "api/api_parse.h"
+#include "api/api_parse_project.h"
+#include "manifests/mf_spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fuzz_api_printable(const char *s)
+{
+	for (const char *c = s; c != NULL && *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			abort(); /* shown to the client: one printable line */
+}
+
+/* A project body: accepted ones obey the rules, refused ones say why in one line. */
+static void
+fuzz_api_project(const uint8_t *data, size_t size)
+{
+	struct api_project_req r;
+	char *field = NULL, *cause = NULL;
+	int rc = api_parse_project(data, size, &r, &field, &cause);
+
+	if (rc == 0) {
+		if (cause != NULL || field != NULL || r.name == NULL ||
+		    !names_valid_repo_name(r.name) || r.description == NULL ||
+		    strlen(r.description) > 4 * MF_DESCRIPTION_MAX ||
+		    (r.private != 0 && r.private != 1))
+			abort();
+		if (r.has_app && (!mf_spec_valid_build_pack(r.build_pack) ||
+		                  !mf_spec_valid_ports(r.ports) || !mf_spec_valid_branch(r.branch)))
+			abort();
+		if (!r.has_app && (r.build_pack != NULL || r.ports != NULL || r.branch != NULL))
+			abort();
+		api_parse_project_free(&r);
+		return;
+	}
+	if ((rc != API_PARSE_BAD && rc != API_PARSE_INVALID) || cause == NULL || r.name != NULL)
+		abort();
+	if (rc == API_PARSE_BAD && field != NULL)
+		abort();
+	fuzz_api_printable(cause);
+	fuzz_api_printable(field);
+	free(cause);
+	free(field);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -20,6 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *name = NULL, *cause = NULL, *text;
 	long limit;
 
+	fuzz_api_project(data, size);
 	if (api_parse_key_request(data, size, &name, &cause) == 0) {
 		if (cause != NULL || name == NULL || !keys_valid_name(name))
 			abort();
@@ -49,6 +93,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (api_parse_delivery(text) && strlen(text) > 128)
 		abort();
+	if (api_parse_project_id(text) && (strlen(text) > 128 || strlen(text) == 0))
+		abort();
+	{
+		long long seq = -1;
+		int b = -1;
+
+		cause = NULL;
+		if (api_parse_project_seq(text, &seq, &cause) == 0) {
+			if (cause != NULL || seq <= 0)
+				abort();
+		} else {
+			if (cause == NULL || seq != 0)
+				abort();
+			free(cause);
+		}
+		cause = NULL;
+		if (api_parse_project_bool("deleteRepo", text, &b, &cause) == 0) {
+			if (cause != NULL || (b != 0 && b != 1))
+				abort();
+		} else {
+			free(cause);
+		}
+	}
 	(void)api_parse_is_json(text);
 	free(text);
 	return 0;

@@ -160,12 +160,12 @@ def test_prune_never_touches_signup_workspaces(db, db_url, tmp_path):
     assert s.returncode == 0 and s.stdout.strip() == "zed", s.stderr
     d = tmp_path / "prune"
     shutil.copytree(os.path.join(EXAMPLES, "prune"), d)
-    r = ctl("apply", "-f", str(d), "--prune", db_url=db_url)
+    r = ctl("apply", "-f", str(d), "--prune", "--all", db_url=db_url)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["workspace/prune-a", "created", "workspace/prune-b", "created",
                                 "workspace/prune-c", "created"]
     os.remove(d / "a.yaml")
-    r = ctl("apply", "-f", str(d), "--prune", db_url=db_url)
+    r = ctl("apply", "-f", str(d), "--prune", "--all", db_url=db_url)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["workspace/prune-c unchanged",
                                      "workspace/prune-a pruned", "workspace/prune-b pruned"]
@@ -174,7 +174,7 @@ def test_prune_never_touches_signup_workspaces(db, db_url, tmp_path):
     assert not ws["prune-c"][2]
     assert ws["zed"][1] == "signup" and not ws["zed"][2]
     # Pruning again finds nothing more (already deleting, or declared).
-    r = ctl("apply", "-f", str(d), "--prune", db_url=db_url)
+    r = ctl("apply", "-f", str(d), "--prune", "--all", db_url=db_url)
     assert r.stdout.splitlines() == ["workspace/prune-c unchanged"]
 
 
@@ -194,7 +194,7 @@ def test_dry_run_writes_nothing(db, db_url, tmp_path):
     assert ctl("apply", "-f", path, "-f", EXAMPLES, db_url=db_url).returncode == 0
     before = workspaces(db)
     write(tmp_path / "t.yaml", TEAM.replace("The Team", "Renamed"))
-    r = ctl("apply", "-f", path, "--dry-run", "--prune", db_url=db_url)
+    r = ctl("apply", "-f", path, "--dry-run", "--prune", "--all", db_url=db_url)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == "workspace/team configured (dry run)"
     assert "workspace/acme pruned (dry run)" in r.stdout.splitlines()

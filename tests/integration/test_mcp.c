@@ -261,8 +261,9 @@ static void
 test_tools_list(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const names[] = {"workspace_status", "list_repos", "create_repo",
-	                                    "list_apps",        "create_app", "reconcile_now"};
+	static const char *const names[] = {
+	    "workspace_status", "list_repos",    "create_repo",    "list_apps",       "create_app",
+	    "reconcile_now",    "list_projects", "create_project", "workspace_events"};
 	const struct auth_principal *who[2] = {&f->key_a, &f->admin};
 
 	for (int w = 0; w < 2; w++) {
@@ -270,8 +271,8 @@ test_tools_list(void **state)
 		                   "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\"}", 200);
 		json_t *tools = json_object_get(json_object_get(doc, "result"), "tools");
 
-		assert_int_equal(json_array_size(tools), 6);
-		for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(json_array_size(tools), sizeof names / sizeof names[0]);
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 			json_t *t = json_array_get(tools, i),
 			       *schema = json_object_get(t, "inputSchema");
 			json_t *req = json_object_get(schema, "required"), *r;
@@ -518,7 +519,10 @@ test_key_cannot_reach_other_workspace(void **state)
 	    {"create_repo", "{\"name\":\"evil\"}"},
 	    {"list_apps", "{}"},
 	    {"create_app", "{\"name\":\"evil\",\"repo\":\"secret-b\"}"},
-	    {"reconcile_now", "{}"}};
+	    {"reconcile_now", "{}"},
+	    {"list_projects", "{}"},
+	    {"create_project", "{\"name\":\"evil\"}"},
+	    {"workspace_events", "{}"}};
 	char *before = one(f->conn, "SELECT generation::text FROM vibn_workspaces WHERE id = $1",
 	                   f->ws_b),
 	     *after;

@@ -121,7 +121,7 @@ def test_handshake_and_tools_over_http(env):
     assert status == 200
     assert [t["name"] for t in doc["result"]["tools"]] == [
         "workspace_status", "list_repos", "create_repo", "list_apps", "create_app",
-        "reconcile_now"]
+        "reconcile_now", "list_projects", "create_project", "workspace_events"]
     # Transport rules: credentials, other browser origins, no GET stream, bad JSON.
     status, headers, _ = mcp(d, None, {"jsonrpc": "2.0", "id": 3, "method": "ping"})
     assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")

@@ -95,7 +95,7 @@ setup(void **state)
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_wait_ms = 5000;
 	f->projects = project_cache_new(60000);
-	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0};
+	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0, NULL};
 	*state = f;
 	return 0;
 }

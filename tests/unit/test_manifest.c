@@ -153,9 +153,10 @@ test_unknown_fields_with_suggestion(void **state)
 	           "\"private\"?)");
 	expect_one(HEAD "spec:\n  owner: al\n  zzz: 1\n",
 	           "t.yaml:7:3: spec: unknown field \"zzz\" (known fields: displayName, owner, "
-	           "members, repos, apps, pruneMembers, deletionPolicy, paused)");
-	expect_one(HEAD "  labels: {}\nspec: {owner: al}\n",
-	           "t.yaml:5:3: metadata: unknown field \"labels\" (known fields: name)");
+	           "members, repos, apps, quotas, pruneMembers, deletionPolicy, paused)");
+	expect_one(HEAD "  annotations: {}\nspec: {owner: al}\n",
+	           "t.yaml:5:3: metadata: unknown field \"annotations\" (known fields: name, "
+	           "labels)");
 	expect_one(HEAD "spec: {owner: al}\nstatus: {}\n",
 	           "t.yaml:6:1: unknown field \"status\" (known fields: apiVersion, kind, "
 	           "metadata, spec)");
