@@ -269,11 +269,18 @@ def test_teams_and_members(sim):
     new_org(sim, "acme")
     owners = g(sim, "GET", "/orgs/acme/teams").json[0]
     tid = owners["id"]
+    # below admin a team needs units (routers/api/v1/org/team.go CreateTeam)
+    r = g(sim, "POST", "/orgs/acme/teams", {"name": "devs", "permission": "write"})
+    assert r.status == 500 and r.json["message"] == "units permission should not be empty"
+    assert g(sim, "POST", "/orgs/acme/teams", {"name": "devs", "units_map": {}}).status == 500
     r = g(sim, "POST", "/orgs/acme/teams", {"name": "devs", "permission": "write",
-                                            "description": "d"})
+                                            "description": "d", "units_map": {"repo.code": "write"}})
     assert r.status == 201 and r.json["name"] == "devs" and r.json["permission"] == "write"
     devs = r.json["id"]
-    assert g(sim, "POST", "/orgs/acme/teams", {"name": "DEVS"}).status == 422
+    assert g(sim, "POST", "/orgs/acme/teams", {"name": "ops", "units": ["repo.code"]}).status == 201
+    assert g(sim, "POST", "/orgs/acme/teams", {"name": "leads", "permission": "admin"}).status == 201
+    r = g(sim, "POST", "/orgs/acme/teams", {"name": "DEVS", "units": ["repo.code"]})
+    assert r.status == 422 and r.json["message"].startswith("team already exists")
     assert g(sim, "POST", "/orgs/acme/teams", {"name": "bad name"}).status == 422
     assert g(sim, "POST", "/orgs/acme/teams", {"name": "x", "permission": "owner"}).status == 422
     assert g(sim, "POST", "/orgs/missing/teams", {"name": "x"}).status == 404
@@ -362,13 +369,25 @@ def test_hooks(sim):
         assert r.status == 422 and r.json["message"] == msg, (bad, r.raw)
     r = g(sim, "GET", "/orgs/acme/hooks")
     assert r.status == 200 and len(r.json) == 2
-    assert r.header("X-Total-Count") is None and r.header("Link") is None  # unpaginated
+    # paginated, with a count but no Link (routers/api/v1/utils/hook.go ListOwnerHooks)
+    assert r.header("X-Total-Count") == "2" and r.header("Link") is None
+    r = g(sim, "GET", "/orgs/acme/hooks?limit=1&page=2")
+    assert [h["id"] for h in r.json] != [hook["id"]] and len(r.json) == 1
     assert g(sim, "GET", "/orgs/acme/hooks/%d" % hook["id"]).json["id"] == hook["id"]
     r = g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"],
           {"active": False, "events": ["push", "repository"], "config": {"url": "http://127.0.0.1:10/h"}})
     assert r.status == 200 and r.json["active"] is False and r.json["config"]["url"] == "http://127.0.0.1:10/h"
     assert r.json["events"] == ["push", "repository"]
     assert g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"], {"config": {"content_type": "xml"}}).status == 422
+    # an edit is the whole state: without events they are reset to push, and the branch
+    # filter and authorization header are cleared (routers/api/v1/utils/hook.go editHook)
+    r = g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"],
+          {"events": ["repository"], "branch_filter": "main", "authorization_header": "Bearer x"})
+    assert r.json["events"] == ["repository"] and r.json["branch_filter"] == "main"
+    r = g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"], {"active": True})
+    assert r.json["events"] == ["push"] and r.json["branch_filter"] == "" and r.json["active"] is True
+    st = [h for o in ctl(sim, "GET", "state")["gitea"]["orgs"] for h in o["hooks"]]
+    assert [h["authorization_header"] for h in st if h["id"] == hook["id"]] == [""]
     assert g(sim, "DELETE", "/orgs/acme/hooks/%d" % hook["id"]).status == 204
     assert g(sim, "GET", "/orgs/acme/hooks/%d" % hook["id"]).status == 404
     assert g(sim, "DELETE", "/orgs/acme/hooks/%d" % hook["id"]).status == 404

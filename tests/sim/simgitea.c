@@ -18,7 +18,6 @@
 #include "tests/sim/simtab.h"
 
 #define GITEA_VERSION      "1.26.4"
-#define GITEA_MAX_ITEMS    50
 #define GITEA_DEFAULT_PAGE 30
 #define GITEA_JSON         "application/json;charset=utf-8"
 
@@ -421,7 +420,9 @@ simgitea_hook_json(const struct ghook *h)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* pagination: page (1-based), limit clamped to 50, X-Total-Count and Link like Gitea */
+/* pagination: page (1-based), limit clamped to [api] MAX_RESPONSE_ITEMS (the gitea_max_items
+ * knob, 50 by default, often lower), X-Total-Count and Link like Gitea
+ * (services/convert/utils.go ToCorrectPageSize, services/context/api.go SetLinkHeader) */
 
 struct gpage {
 	long page;  /* as asked, at least 1 */
@@ -438,8 +439,8 @@ simgitea_page_parse(struct sim_req *r, struct gpage *pg)
 	if (l == NULL || util_parse_long(l, -1000000000, 1000000000, &pg->limit) != 0 ||
 	    pg->limit <= 0)
 		pg->limit = GITEA_DEFAULT_PAGE;
-	if (pg->limit > GITEA_MAX_ITEMS)
-		pg->limit = GITEA_MAX_ITEMS;
+	if (pg->limit > sim_knobs.gitea_max_items)
+		pg->limit = sim_knobs.gitea_max_items;
 }
 
 static void
@@ -1274,6 +1275,14 @@ simgitea_teams_list(struct sim_req *r)
 	simgitea_json(r, 200, a);
 }
 
+/* A non-empty JSON array or object. */
+static int
+simgitea_nonempty(const json_t *v)
+{
+	return (json_is_array(v) && json_array_size(v) > 0) ||
+	       (json_is_object(v) && json_object_size(v) > 0);
+}
+
 static void
 simgitea_team_create(struct sim_req *r)
 {
@@ -1306,6 +1315,15 @@ simgitea_team_create(struct sim_req *r)
 	if (permission != NULL && *permission != '\0' && strcmp(permission, "read") != 0 &&
 	    strcmp(permission, "write") != 0 && strcmp(permission, "admin") != 0) {
 		sim_error(r, 422, "[Permission]: In");
+		return;
+	}
+	/* Below admin, a team needs unit permissions: without units or units_map Gitea answers
+	 * 500 (routers/api/v1/org/team.go CreateTeam: "units permission should not be empty");
+	 * an admin team gets every unit. */
+	if ((permission == NULL || strcmp(permission, "admin") != 0) &&
+	    !simgitea_nonempty(json_object_get(body, "units_map")) &&
+	    !simgitea_nonempty(json_object_get(body, "units"))) {
+		sim_error(r, 500, "units permission should not be empty");
 		return;
 	}
 	TAILQ_FOREACH(t, &o->teams, entry)
@@ -1790,17 +1808,16 @@ simgitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creati
 		simgitea_set(&h->content_type, ct);
 	if (secret != NULL)
 		simgitea_set(&h->secret, secret);
-	if (bf != NULL)
-		simgitea_set(&h->branch_filter, bf);
-	if (auth != NULL)
-		simgitea_set(&h->auth_header, auth);
-	if (events != NULL && json_is_array(events) && json_array_size(events) > 0) {
-		json_decref(h->events);
+	/* Create and edit alike (routers/api/v1/utils/hook.go addHook, editHook): the events,
+	 * branch filter and authorization header are replaced by what the body says, so an edit
+	 * that leaves them out resets the events to push and clears the other two. */
+	simgitea_set(&h->branch_filter, bf);
+	simgitea_set(&h->auth_header, auth);
+	json_decref(h->events);
+	if (events != NULL && json_is_array(events) && json_array_size(events) > 0)
 		h->events = json_deep_copy(events);
-	} else if (creating) {
-		json_decref(h->events);
-		h->events = json_pack("[s]", "push"); /* Gitea's default */
-	}
+	else
+		h->events = json_pack("[s]", "push");
 	if (active >= 0)
 		h->active = active;
 	sim_now_iso(h->updated);
@@ -1829,14 +1846,29 @@ simgitea_hooks_list(struct sim_req *r)
 {
 	struct gorg *o = simgitea_org_at(r, 1);
 	struct ghook *h;
+	struct gpage pg;
+	size_t i = 0, n = 0, start, end;
+	char num[32];
 	json_t *a;
 
 	if (o == NULL)
 		return;
-	/* unpaginated, and without X-Total-Count or Link (ListOwnerHooks) */
+	/* Paginated like every list, with X-Total-Count but no Link header: ListOwnerHooks in
+	 * routers/api/v1/utils/hook.go builds ListOptions from the request and calls
+	 * SetTotalCountHeader only. */
+	TAILQ_FOREACH(h, &o->hooks, entry)
+	n++;
+	simgitea_page_parse(r, &pg);
+	simgitea_page_range(&pg, n, &start, &end);
 	a = json_array();
 	TAILQ_FOREACH(h, &o->hooks, entry)
-	json_array_append_new(a, simgitea_hook_json(h));
+	{
+		if (i >= start && i < end)
+			json_array_append_new(a, simgitea_hook_json(h));
+		i++;
+	}
+	snprintf(num, sizeof(num), "%zu", n);
+	sim_header(r, "X-Total-Count", num);
 	simgitea_json(r, 200, a);
 }
 
@@ -2087,11 +2119,12 @@ simgitea_state(void)
 		}
 		TAILQ_FOREACH(h, &o->hooks, entry)
 		{
-			json_array_append_new(hooks,
-			                      json_pack("{s:I, s:s, s:b, s:s, s:O, s:s}", "id",
-			                                (json_int_t)h->id, "url", h->url, "active",
-			                                h->active, "content_type", h->content_type,
-			                                "events", h->events, "secret", h->secret));
+			json_array_append_new(
+			    hooks, json_pack("{s:I, s:s, s:b, s:s, s:O, s:s, s:s, s:s}", "id",
+			                     (json_int_t)h->id, "url", h->url, "active", h->active,
+			                     "content_type", h->content_type, "events", h->events,
+			                     "secret", h->secret, "branch_filter", h->branch_filter,
+			                     "authorization_header", h->auth_header));
 		}
 		json_array_append_new(
 		    orgs,
