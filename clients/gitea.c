@@ -278,7 +278,11 @@ GITEA_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
 GITEA_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
 GITEA_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
 
-/* GETs every page of path into a new array (*items, a new reference) on HTTP_OK. */
+/* GETs every page of path into a new array (*items, a new reference) on HTTP_OK.
+ *
+ * Gitea clamps limit to its [api] MAX_RESPONSE_ITEMS, 50 by default and often set lower, so
+ * a page shorter than the limit asked for is not the last one: read until X-Total-Count items
+ * have come, or a page comes back empty (services/convert/utils.go ToCorrectPageSize). */
 static enum http_class
 gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_status *st)
 {
@@ -311,9 +315,9 @@ gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_statu
 		else if (n > 0 && first_id > 0 &&
 		         json_integer_value(json_object_get(item0, "id")) == first_id)
 			break;
-		json_array_extend(all, r.body);
-		if (n < GITEA_PAGE_LIMIT)
+		if (n == 0)
 			break;
+		json_array_extend(all, r.body);
 		if (r.total_count >= 0 && (long)json_array_size(all) >= r.total_count)
 			break;
 	}

@@ -5,7 +5,8 @@
  * returns the class of the outcome and, when st is not NULL, fills *st (status, upstream
  * message, Retry-After as not_before_ms, Location of a 301/307 rename redirect). Output
  * structs are filled only on HTTP_OK; free them with their *_free function (safe on a zeroed
- * struct, and after a failed call). Lists follow Gitea's pages (limit=50) to the end.
+ * struct, and after a failed call). Lists follow Gitea's pages (limit=50, which the server
+ * may clamp lower) to X-Total-Count or an empty page.
  *
  * Names passed in (org, repo, user) are escaped here; callers pass them raw. */
 #ifndef VIBN_GITEA_H

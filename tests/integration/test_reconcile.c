@@ -252,6 +252,21 @@ drift(const char *body)
 	simproc_must(sim, "POST", "/_sim/drift", body);
 }
 
+/* An upstream API call outside the clients under test (as a person or script would make it);
+ * fails the test unless the answer is 2xx. Returns the answer (new reference, or NULL). */
+static json_t *
+upstream_must(const char *upstream, const char *method, const char *path, const char *body)
+{
+	long status = 0;
+	json_t *res = simproc_api(sim, upstream,
+	                          strcmp(upstream, "gitea") == 0 ? "gitea-token" : "coolify-token",
+	                          method, path, body, &status);
+
+	if (status < 200 || status >= 300)
+		fail_msg("%s %s %s: HTTP %ld", upstream, method, path, status);
+	return res;
+}
+
 static long
 mutating(void)
 {
@@ -670,6 +685,90 @@ test_private_repo_app_uses_the_deploy_key(void **state_)
 	free(key_uuid);
 }
 
+/* Lists longer than Gitea's page cap (MAX_RESPONSE_ITEMS, often below 50): seven members,
+ * seven repos, and the org hook behind six hand-made ones. A converged workspace then costs
+ * no mutating call, whatever the cap: every list is read to its X-Total-Count. */
+static void
+test_long_lists_read_to_the_end(void **state_)
+{
+	struct fixture *f = *state_;
+	static const char *const extra[] = {"dave", "erin", "frank", "grace"};
+	char body[256];
+	json_t *st, *org;
+
+	for (size_t i = 0; i < 4; i++)
+		simproc_seed_user(sim, extra[i]);
+	/* The org exists before the workspace (adopted), with six hooks of its own. */
+	json_decref(upstream_must("gitea", "POST", "/admin/users/vibn-admin/orgs",
+	                          "{\"username\":\"vibn-big\",\"visibility\":\"private\"}"));
+	for (int i = 0; i < 6; i++) {
+		snprintf(body, sizeof body,
+		         "{\"type\":\"gitea\",\"active\":true,\"events\":[\"push\"],"
+		         "\"config\":{\"url\":\"http://127.0.0.1:9/other-%d\","
+		         "\"content_type\":\"json\"}}",
+		         i);
+		json_decref(upstream_must("gitea", "POST", "/orgs/vibn-big/hooks", body));
+	}
+	sql(f, "INSERT INTO vibn_workspaces (slug, name, owner, source)"
+	       " VALUES ('big', 'Big', 'alice', 'manifest')");
+	sql(f, "INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username, role)"
+	       " SELECT id, u, u, CASE u WHEN 'alice' THEN 'owner' WHEN 'bob' THEN 'admin'"
+	       " ELSE 'member' END FROM vibn_workspaces, unnest(ARRAY['alice', 'bob', 'carol',"
+	       " 'dave', 'erin', 'frank', 'grace']) u");
+	sql(f, "INSERT INTO vibn_workspace_repos (workspace_id, name, private)"
+	       " SELECT id, 'repo' || n, true FROM vibn_workspaces, generate_series(1, 7) n");
+	assert_int_equal(reconcile(f, "big").cls, REC_OK);
+	assert_cond(f, "big", COND_READY, "True", "Ready");
+
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "big").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
+	assert_cond(f, "big", COND_READY, "True", "Ready");
+	st = state();
+	org = sim_org(st, "vibn-big");
+	assert_int_equal(json_array_size(json_object_get(org, "repos")), 7);
+	assert_int_equal(json_array_size(json_object_get(org, "hooks")), 7);
+	assert_true(team_has(org, "Members", "grace"));
+	json_decref(st);
+}
+
+/* Another replica creates the Admins team between this reconcile's team list and its create:
+ * Gitea answers 422 "team already exists"; the team is listed again and adopted. */
+static void
+test_racing_team_create_is_adopted(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *teams, *owners, *rule;
+	char *rule_text;
+	json_t *st;
+
+	json_decref(upstream_must("gitea", "POST", "/admin/users/vibn-admin/orgs",
+	                          "{\"username\":\"vibn-acme\",\"visibility\":\"private\"}"));
+	teams = upstream_must("gitea", "GET", "/orgs/vibn-acme/teams", NULL);
+	owners = json_array_get(teams, 0);
+	json_decref(upstream_must("gitea", "POST", "/orgs/vibn-acme/teams",
+	                          "{\"name\":\"Admins\",\"permission\":\"admin\","
+	                          "\"includes_all_repositories\":true}"));
+	/* The reconcile's team list still shows the org as it was before that create. */
+	rule = json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:[O]}", "upstream", "gitea", "method",
+	                 "GET", "path", "/api/v1/orgs/vibn-acme/teams", "count", 1, "action",
+	                 "status", "status", 200, "body", owners);
+	rule_text = json_dumps(rule, JSON_COMPACT);
+	simproc_rule(sim, rule_text);
+	free(rule_text);
+	json_decref(rule);
+	json_decref(teams);
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_MEMBERS, "True", "Synced");
+	st = state();
+	assert_true(team_has(sim_org(st, "vibn-acme"), "Admins", "bob"));
+	assert_int_equal(
+	    count_named(json_object_get(sim_org(st, "vibn-acme"), "teams"), "name", "Admins"), 1);
+	json_decref(st);
+}
+
 int
 main(void)
 {
@@ -698,11 +797,18 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_removed_app_is_deleted_upstream, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_private_repo_app_uses_the_deploy_key, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_long_lists_read_to_the_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_racing_team_create_is_adopted, setup, teardown),
 	};
+	static const char *const cap5[] = {"--gitea-max-items", "5", NULL};
 	int rc;
 
+	/* Once as Gitea ships (50 items a page), once as operators often set it. */
 	sim = simproc_start(NULL);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests_name("reconcile, Gitea page cap 50", tests, NULL, NULL);
+	simproc_stop(sim);
+	sim = simproc_start(cap5);
+	rc += cmocka_run_group_tests_name("reconcile, Gitea page cap 5", tests, NULL, NULL);
 	simproc_stop(sim);
 	return rc;
 }
