@@ -325,8 +325,9 @@ def test_repos(sim):
     assert r.status == 201
     repo = r.json
     assert repo["full_name"] == "acme/web" and repo["private"] is True
-    assert repo["clone_url"] == "%s/acme/web.git" % sim.gitea
-    assert repo["ssh_url"] == "git@127.0.0.1:acme/web.git"
+    assert repo["clone_url"] == "https://git.vibn-sim.test/acme/web.git"  # from ROOT_URL
+    assert repo["ssh_url"] == "git@git.vibn-sim.test:acme/web.git"
+    assert repo["html_url"] == "https://git.vibn-sim.test/acme/web" and repo["empty"] is True
     assert repo["owner"]["login"] == "acme" and repo["default_branch"] == "main"
     r = g(sim, "POST", "/orgs/acme/repos", {"name": "WEB"})
     assert r.status == 409 and r.json["message"] == "The repository with the same name already exists."
@@ -343,6 +344,54 @@ def test_repos(sim):
     assert g(sim, "DELETE", "/repos/acme/web").status == 204
     assert g(sim, "GET", "/repos/acme/web").status == 404
     assert g(sim, "DELETE", "/repos/acme/web").status == 404
+
+
+def test_clone_urls_follow_root_url_and_ssh_port(sim):
+    new_org(sim, "acme")
+    assert g(sim, "POST", "/orgs/acme/repos", {"name": "web"}).status == 201
+    # ComposeHTTPSCloneURL / ComposeSSHCloneURL (models/repo/repo.go): a port other than 22
+    # needs the full ssh:// form
+    ctl(sim, "POST", "config", {"gitea_root_url": "http://10.0.0.5:3000", "gitea_ssh_port": 2222})
+    r = g(sim, "GET", "/repos/acme/web").json
+    assert r["clone_url"] == "http://10.0.0.5:3000/acme/web.git"
+    assert r["ssh_url"] == "ssh://git@10.0.0.5:2222/acme/web.git"
+    ctl(sim, "POST", "config", {"gitea_root_url": "https://gitea.internal/git/", "gitea_ssh_port": 22})
+    r = g(sim, "GET", "/repos/acme/web").json
+    assert r["clone_url"] == "https://gitea.internal/git/acme/web.git"
+    assert r["ssh_url"] == "git@gitea.internal:acme/web.git"
+    assert call(sim.gitea, "POST", "/_sim/config", {"gitea_root_url": "ftp://x"}).status == 400
+    assert call(sim.gitea, "POST", "/_sim/config", {"gitea_ssh_port": 0}).status == 400
+    assert call(sim.gitea, "POST", "/_sim/config", {"nope": 1}).status == 400
+    ctl(sim, "POST", "reset")
+    assert ctl(sim, "GET", "config")["gitea_root_url"] == "https://git.vibn-sim.test/"
+
+
+def test_repo_branches_and_default_branch(sim):
+    new_org(sim, "acme")
+    r = g(sim, "POST", "/orgs/acme/repos", {"name": "web", "default_branch": "trunk"})
+    assert r.json["empty"] is True and r.json["default_branch"] == "trunk"
+    assert g(sim, "GET", "/repos/acme/web/branches/trunk").status == 404
+    # an empty repo takes any name
+    r = g(sim, "PATCH", "/repos/acme/web", {"default_branch": "dev"})
+    assert r.status == 200 and r.json["default_branch"] == "dev"
+    # the first push makes its branch the default (services/repository/push.go pushNewBranch)
+    ctl(sim, "POST", "drift", {"action": "push", "org": "acme", "repo": "web", "branch": "main"})
+    r = g(sim, "GET", "/repos/acme/web").json
+    assert r["empty"] is False and r["default_branch"] == "main"
+    b = g(sim, "GET", "/repos/acme/web/branches/main")
+    assert b.status == 200 and b.json["name"] == "main" and len(b.json["commit"]["id"]) == 40
+    # a branch that does not exist is ignored, with 200 (repo.go updateBasicProperties)
+    r = g(sim, "PATCH", "/repos/acme/web", {"default_branch": "trunk"})
+    assert r.status == 200 and r.json["default_branch"] == "main"
+    ctl(sim, "POST", "drift", {"action": "push", "org": "acme", "repo": "web", "branch": "trunk"})
+    r = g(sim, "PATCH", "/repos/acme/web", {"default_branch": "trunk"})
+    assert r.json["default_branch"] == "trunk"
+    st = ctl(sim, "GET", "state")["gitea"]["orgs"][0]["repos"][0]
+    assert st["branches"] == ["main", "trunk"] and st["default_branch"] == "trunk"
+    # auto_init commits to the default branch
+    r = g(sim, "POST", "/orgs/acme/repos", {"name": "api", "auto_init": True, "default_branch": "dev"})
+    assert r.json["empty"] is False and g(sim, "GET", "/repos/acme/api/branches/dev").status == 200
+    assert g(sim, "GET", "/repos/acme/missing/branches/main").status == 404
     assert g(sim, "GET", "/repos/nobody/web").status == 404
     assert g(sim, "GET", "/orgs/missing/repos").status == 404
 
@@ -931,8 +980,9 @@ def test_state_shape_and_reset(sim):
     o = st["gitea"]["orgs"][0]
     assert set(o) == {"name", "full_name", "description", "visibility", "id", "teams", "members", "repos", "hooks"}
     assert set(o["teams"][0]) == {"id", "name", "permission", "members"}
-    assert set(o["repos"][0]) == {"id", "name", "private", "description", "default_branch", "clone_url"}
-    assert o["repos"][0]["clone_url"] == sim.gitea + "/acme/web.git"
+    assert set(o["repos"][0]) == {"id", "name", "private", "description", "default_branch", "clone_url",
+                                  "ssh_url", "branches"}
+    assert o["repos"][0]["clone_url"] == "https://git.vibn-sim.test/acme/web.git"
     assert [u["username"] for u in st["gitea"]["users"]] == ["vibn-admin", "bob"]
     pr = st["coolify"]["projects"][0]
     assert set(pr) >= {"uuid", "name", "description", "environments"} and pr["environments"][0]["name"] == "production"

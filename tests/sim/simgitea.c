@@ -51,6 +51,7 @@ struct grepo {
 	char *description;
 	char *website;
 	char *default_branch;
+	json_t *branches; /* owned array of branch names; empty: the repo is empty */
 	int private;
 	int archived;
 	int template;
@@ -374,15 +375,38 @@ simgitea_team_json(const struct gteam *t)
 	                 "units", ul, "units_map", um, "can_create_org_repo", t->can_create_repo);
 }
 
+/* A repo's HTTP clone URL: ROOT_URL + owner/name.git (models/repo/repo.go
+ * ComposeHTTPSCloneURL); a new string. */
+static char *
+simgitea_clone_url(const struct grepo *rp)
+{
+	return xasprintf("%s%s/%s.git", sim_knobs.gitea_root_url, rp->org->name, rp->name);
+}
+
+/* A repo's SSH clone URL, as ComposeSSHCloneURL (models/repo/repo.go) makes it: the short
+ * scp-like form on port 22, else a full ssh:// URI with the port. SSH_DOMAIN defaults to
+ * ROOT_URL's host. A new string. */
+static char *
+simgitea_ssh_url(const struct grepo *rp)
+{
+	const char *h = strstr(sim_knobs.gitea_root_url, "://") + 3;
+	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+
+	if (sim_knobs.gitea_ssh_port != 22)
+		return xasprintf("ssh://git@%.*s:%d/%s/%s.git", (int)n, h, sim_knobs.gitea_ssh_port,
+		                 rp->org->name, rp->name);
+	return xasprintf("git@%.*s:%s/%s.git", (int)n, h, rp->org->name, rp->name);
+}
+
 static json_t *
 simgitea_repo_json(const struct grepo *rp)
 {
-	const char *base = sim_base_url(SIM_GITEA);
+	const char *base = sim_knobs.gitea_root_url; /* ends in '/' */
 	char *full = xasprintf("%s/%s", rp->org->name, rp->name);
-	char *html = xasprintf("%s/%s", base, full);
-	char *url = xasprintf("%s/api/v1/repos/%s", base, full);
-	char *clone = xasprintf("%s/%s.git", base, full);
-	char *ssh = xasprintf("git@127.0.0.1:%s.git", full);
+	char *html = xasprintf("%s%s", base, full);
+	char *url = xasprintf("%sapi/v1/repos/%s", base, full);
+	char *clone = simgitea_clone_url(rp);
+	char *ssh = simgitea_ssh_url(rp);
 	char *langs = xasprintf("%s/languages", url);
 	json_t *j = json_pack(
 	    "{s:I, s:o, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:n, s:b, s:i, "
@@ -390,15 +414,16 @@ simgitea_repo_json(const struct grepo *rp)
 	    "s:i, s:i, s:s, s:b, s:s, s:s, s:{s:b, s:b, s:b}, s:b, s:b, s:b, "
 	    "s:b, s:b, s:s, s:[], s:b}",
 	    "id", (json_int_t)rp->id, "owner", simgitea_org_user_json(rp->org), "name", rp->name,
-	    "full_name", full, "description", rp->description, "empty", 1, "private", rp->private,
-	    "fork", 0, "template", rp->template, "parent", "mirror", 0, "size", 0, "language", "",
-	    "languages_url", langs, "html_url", html, "url", url, "link", "", "ssh_url", ssh,
-	    "clone_url", clone, "original_url", "", "website", rp->website, "stars_count", 0,
-	    "forks_count", 0, "watchers_count", 1, "open_issues_count", 0, "open_pr_counter", 0,
-	    "release_counter", 0, "default_branch", rp->default_branch, "archived", rp->archived,
-	    "created_at", rp->created, "updated_at", rp->updated, "permissions", "admin", 1, "push",
-	    1, "pull", 1, "has_issues", 1, "has_wiki", 1, "has_pull_requests", 1, "has_projects", 1,
-	    "internal", 0, "object_format_name", "sha1", "topics", "has_releases", 1);
+	    "full_name", full, "description", rp->description, "empty",
+	    json_array_size(rp->branches) == 0, "private", rp->private, "fork", 0, "template",
+	    rp->template, "parent", "mirror", 0, "size", 0, "language", "", "languages_url", langs,
+	    "html_url", html, "url", url, "link", "", "ssh_url", ssh, "clone_url", clone,
+	    "original_url", "", "website", rp->website, "stars_count", 0, "forks_count", 0,
+	    "watchers_count", 1, "open_issues_count", 0, "open_pr_counter", 0, "release_counter", 0,
+	    "default_branch", rp->default_branch, "archived", rp->archived, "created_at",
+	    rp->created, "updated_at", rp->updated, "permissions", "admin", 1, "push", 1, "pull", 1,
+	    "has_issues", 1, "has_wiki", 1, "has_pull_requests", 1, "has_projects", 1, "internal",
+	    0, "object_format_name", "sha1", "topics", "has_releases", 1);
 
 	free(full);
 	free(html);
@@ -772,6 +797,7 @@ simgitea_repo_new(struct gorg *o, const char *name)
 	rp->description = xstrdup("");
 	rp->website = xstrdup("");
 	rp->default_branch = xstrdup("main");
+	rp->branches = json_array();
 	sim_now_iso(rp->created);
 	memcpy(rp->updated, rp->created, sizeof(rp->updated));
 	TAILQ_INSERT_TAIL(&o->repolist, rp, entry);
@@ -830,6 +856,7 @@ simgitea_repo_free(struct gorg *o, struct grepo *rp)
 	free(rp->description);
 	free(rp->website);
 	free(rp->default_branch);
+	json_decref(rp->branches);
 	free(rp);
 }
 
@@ -1561,12 +1588,38 @@ simgitea_repo_name_ok(struct sim_req *r, const char *name)
 	return 0;
 }
 
+static int
+simgitea_has_branch(const struct grepo *rp, const char *branch)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(rp->branches, i, v)
+	{
+		if (strcmp(json_string_value(v), branch) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A push of branch: the first one into an empty repo also makes it the default branch,
+ * whatever the default branch was (services/repository/push.go pushNewBranch). */
+static void
+simgitea_push(struct grepo *rp, const char *branch)
+{
+	if (json_array_size(rp->branches) == 0 && strcmp(rp->default_branch, branch) != 0)
+		simgitea_set(&rp->default_branch, branch);
+	if (!simgitea_has_branch(rp, branch))
+		json_array_append_new(rp->branches, json_string(branch));
+	sim_now_iso(rp->updated);
+}
+
 static void
 simgitea_repo_create(struct sim_req *r)
 {
 	struct gorg *o = simgitea_org_at(r, 1);
 	const char *name, *description, *default_branch;
-	int private, template;
+	int private, template, auto_init;
 	json_t *body;
 	struct grepo *rp;
 
@@ -1576,7 +1629,8 @@ simgitea_repo_create(struct sim_req *r)
 	    simgitea_opt_str(r, body, "description", "Description", &description) != 0 ||
 	    simgitea_opt_str(r, body, "default_branch", "DefaultBranch", &default_branch) != 0 ||
 	    simgitea_opt_bool(r, body, "private", &private) != 0 ||
-	    simgitea_opt_bool(r, body, "template", &template) != 0)
+	    simgitea_opt_bool(r, body, "template", &template) != 0 ||
+	    simgitea_opt_bool(r, body, "auto_init", &auto_init) != 0)
 		return;
 	if (simgitea_repo_name_ok(r, name) != 0)
 		return;
@@ -1594,6 +1648,8 @@ simgitea_repo_create(struct sim_req *r)
 		simgitea_set(&rp->default_branch, default_branch);
 	rp->private = private > 0;
 	rp->template = template > 0;
+	if (auto_init > 0) /* an initial commit on the default branch */
+		simgitea_push(rp, rp->default_branch);
 	simgitea_json(r, 201, simgitea_repo_json(rp));
 	simgitea_fire_repo(rp, "created");
 }
@@ -1681,7 +1737,11 @@ simgitea_repo_patch(struct sim_req *r)
 		simgitea_set(&rp->description, description);
 	if (website != NULL)
 		simgitea_set(&rp->website, website);
-	if (default_branch != NULL && *default_branch != '\0')
+	/* "Default branch only updated if changed and exist or the repository is empty", and a
+	 * name that does not exist is ignored with 200 all the same (routers/api/v1/repo/repo.go
+	 * updateBasicProperties). */
+	if (default_branch != NULL && *default_branch != '\0' &&
+	    (json_array_size(rp->branches) == 0 || simgitea_has_branch(rp, default_branch)))
 		simgitea_set(&rp->default_branch, default_branch);
 	if (private >= 0)
 		rp->private = private;
@@ -1709,6 +1769,30 @@ simgitea_repo_delete(struct sim_req *r)
 		return;
 	simgitea_repo_delete_now(rp);
 	sim_reply_raw(r, 204, NULL, NULL, 0);
+}
+
+static void
+simgitea_branch_get(struct sim_req *r)
+{
+	struct grepo *rp = simgitea_repo_at(r);
+	const char *name = r->segs[4];
+	char *err, *sha;
+
+	if (rp == NULL)
+		return;
+	if (!simgitea_has_branch(rp, name)) {
+		err = xasprintf("branch does not exist [name: %s]", name);
+		simgitea_notfound(r, "not found", err);
+		free(err);
+		return;
+	}
+	sha = sim_rand_id(40);
+	simgitea_json(r, 200,
+	              json_pack("{s:s, s:{s:s, s:s, s:s}, s:b, s:b, s:b, s:b, s:s}", "name", name,
+	                        "commit", "id", sha, "message", "update", "timestamp", rp->updated,
+	                        "protected", 0, "enable_status_check", 0, "user_can_push", 1,
+	                        "user_can_merge", 1, "effective_branch_protection_name", ""));
+	free(sha);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1991,6 +2075,7 @@ static struct sim_route gitea_routes[] = {
     SIM_ROUTE("GET", "/repos/{owner}/{repo}", simgitea_repo_get, 0),
     SIM_ROUTE("PATCH", "/repos/{owner}/{repo}", simgitea_repo_patch, 0),
     SIM_ROUTE("DELETE", "/repos/{owner}/{repo}", simgitea_repo_delete, 0),
+    SIM_ROUTE("GET", "/repos/{owner}/{repo}/branches/{branch}", simgitea_branch_get, 0),
     SIM_ROUTE("GET", "/users/{username}", simgitea_user_get, 0),
 };
 
@@ -2106,16 +2191,16 @@ simgitea_state(void)
 		free(mv);
 		TAILQ_FOREACH(rp, &o->repolist, entry)
 		{
-			char *clone =
-			    xasprintf("%s/%s/%s.git", sim_base_url(SIM_GITEA), o->name, rp->name);
+			char *clone = simgitea_clone_url(rp), *ssh = simgitea_ssh_url(rp);
 
-			json_array_append_new(repos,
-			                      json_pack("{s:I, s:s, s:b, s:s, s:s, s:s}", "id",
-			                                (json_int_t)rp->id, "name", rp->name,
-			                                "private", rp->private, "description",
-			                                rp->description, "default_branch",
-			                                rp->default_branch, "clone_url", clone));
+			json_array_append_new(
+			    repos, json_pack("{s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:O}", "id",
+			                     (json_int_t)rp->id, "name", rp->name, "private",
+			                     rp->private, "description", rp->description,
+			                     "default_branch", rp->default_branch, "clone_url",
+			                     clone, "ssh_url", ssh, "branches", rp->branches));
 			free(clone);
+			free(ssh);
 		}
 		TAILQ_FOREACH(h, &o->hooks, entry)
 		{
@@ -2303,9 +2388,17 @@ simgitea_drift(const char *action, json_t *args, json_t **out)
 		return simgitea_drift_ok(out);
 	}
 	if (strcmp(action, "delete_repo") == 0 || strcmp(action, "edit_repo") == 0 ||
-	    strcmp(action, "rename_repo") == 0) {
+	    strcmp(action, "rename_repo") == 0 || strcmp(action, "push") == 0) {
 		if ((rc = simgitea_drift_target(args, 1, &o, &rp, out)) != 0)
 			return rc;
+		if (strcmp(action, "push") == 0) {
+			const char *branch = json_string_value(json_object_get(args, "branch"));
+
+			if (branch == NULL || !simgitea_alpha_dash_dot(branch))
+				return simgitea_ctl_error(out, 400, "branch is required");
+			simgitea_push(rp, branch);
+			return simgitea_drift_ok(out);
+		}
 		if (strcmp(action, "edit_repo") == 0)
 			return simgitea_drift_edit(action, args, o, rp, out);
 		if (strcmp(action, "rename_repo") == 0)
