@@ -41,6 +41,7 @@ static const struct http_route gitea_route_table[] = {
     {"PATCH", "/repos/{owner}/{repo}", NULL, NULL, "description,default_branch,private", NULL},
     {"DELETE", "/repos/{owner}/{repo}", NULL, NULL, NULL, NULL},
     {"GET", "/orgs/{org}/repos", "page,limit", NULL, NULL, NULL},
+    {"GET", "/repos/{owner}/{repo}/branches/{branch}", NULL, NULL, NULL, NULL},
     {"GET", "/orgs/{org}/hooks", "page,limit", NULL, NULL, NULL},
     {"POST", "/orgs/{org}/hooks", NULL, "type,config,config.url,config.content_type,events,active",
      "config.secret", NULL},
@@ -654,6 +655,17 @@ gitea_repo_delete(struct gitea *g, const char *org, const char *repo, struct htt
 {
 	char *path = gitea_path("/repos/%s/%s", org, repo, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
+
+	free(path);
+	return cls;
+}
+
+enum http_class
+gitea_branch_get(struct gitea *g, const char *org, const char *repo, const char *branch,
+                 struct http_status *st)
+{
+	char *path = gitea_path("/repos/%s/%s/branches/%s", org, repo, branch);
+	enum http_class cls = http_call_object(g->http, "GET", path, NULL, NULL, NULL, st);
 
 	free(path);
 	return cls;

@@ -205,6 +205,10 @@ enum http_class gitea_repo_edit(struct gitea *g, const char *org, const char *re
 /* DELETE /repos/{org}/{repo}. */
 enum http_class gitea_repo_delete(struct gitea *g, const char *org, const char *repo,
                                   struct http_status *st);
+/* GET /repos/{org}/{repo}/branches/{branch}: HTTP_OK when the branch exists, HTTP_NOT_FOUND
+ * when it does not (or the repo is empty). */
+enum http_class gitea_branch_get(struct gitea *g, const char *org, const char *repo,
+                                 const char *branch, struct http_status *st);
 /* GET /orgs/{org}/repos, every page. */
 enum http_class gitea_repo_list(struct gitea *g, const char *org, struct gitea_repos *out,
                                 struct http_status *st);

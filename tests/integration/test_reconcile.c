@@ -679,7 +679,7 @@ test_private_repo_app_uses_the_deploy_key(void **state_)
 	assert_non_null(repo);
 	/* Built over SSH from the repo's ssh_url, not its HTTP clone URL. */
 	assert_string_equal(json_string_value(json_object_get(app, "git_repository")),
-	                    "git@127.0.0.1:vibn-acme/web.git");
+	                    "git@git.vibn-sim.test:vibn-acme/web.git");
 	json_decref(st);
 	f->set.coolify_deploy_key_uuid = NULL;
 	free(key_uuid);
@@ -769,6 +769,47 @@ test_racing_team_create_is_adopted(void **state_)
 	json_decref(st);
 }
 
+/* Gitea ignores a default_branch that does not exist on a non-empty repo and still answers
+ * 200. After a first push of another branch (which Gitea makes the default), the declared
+ * default is reported missing by name, once per pass, with no PATCH that cannot work; once
+ * the branch is pushed, it is made the default. */
+static void
+test_missing_default_branch_is_reported_not_patched(void **state_)
+{
+	struct fixture *f = *state_;
+	const char *patch = "PATCH /api/v1/repos/{owner}/{repo}";
+	json_t *st, *repo;
+	char *msg;
+
+	insert_acme(f);
+	sql(f, "INSERT INTO vibn_workspace_repos (workspace_id, name, private, default_branch)"
+	       " SELECT id, 'api', true, 'trunk' FROM vibn_workspaces");
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_REPOS, "True", "Created");
+	/* Someone pushes main first: Gitea makes it the default branch. */
+	drift("{\"action\":\"push\",\"org\":\"vibn-acme\",\"repo\":\"api\","
+	      "\"branch\":\"main\"}");
+	for (int pass = 0; pass < 3; pass++) {
+		simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+		assert_int_equal(reconcile(f, "acme").cls, REC_PERMANENT);
+		assert_int_equal(simproc_counter(sim, "gitea", patch), 0);
+		assert_cond(f, "acme", COND_REPOS, "False", "BranchMissing");
+		msg = cond(f, "acme", COND_REPOS, "message");
+		assert_non_null(strstr(msg, "trunk"));
+		free(msg);
+	}
+	drift("{\"action\":\"push\",\"org\":\"vibn-acme\",\"repo\":\"api\","
+	      "\"branch\":\"trunk\"}");
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", patch), 1);
+	assert_cond(f, "acme", COND_REPOS, "True", "Updated");
+	st = state();
+	repo = find_named(json_object_get(sim_org(st, "vibn-acme"), "repos"), "name", "api");
+	assert_string_equal(json_string_value(json_object_get(repo, "default_branch")), "trunk");
+	json_decref(st);
+}
+
 int
 main(void)
 {
@@ -799,6 +840,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_long_lists_read_to_the_end, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_racing_team_create_is_adopted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_default_branch_is_reported_not_patched,
+	                                    setup, teardown),
 	};
 	static const char *const cap5[] = {"--gitea-max-items", "5", NULL};
 	int rc;
