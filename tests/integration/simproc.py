@@ -47,7 +47,7 @@ class Sim:
                 "GITEA_API_URL": self.gitea + "/api/v1", "GITEA_API_TOKEN": GITEA_TOKEN,
                 "GITEA_ADMIN_USER": "vibn-admin", "GITEA_WEBHOOK_SECRET": "test-hook-secret",
                 "COOLIFY_URL": self.coolify, "COOLIFY_API_TOKEN": COOLIFY_TOKEN,
-                "COOLIFY_SERVER_UUID": "server-0", "VIBN_PUBLIC_URL": public_url}
+                "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01", "VIBN_PUBLIC_URL": public_url}
 
     def stop(self):
         if self.proc.poll() is None:

@@ -252,7 +252,19 @@ test_repos(void **state)
 
 	assert_int_equal(gitea_repo_get(g, "vibn-repos", "web", &repo, &st), HTTP_OK);
 	assert_string_equal(repo.full_name, "vibn-repos/web");
+	assert_true(repo.empty);
 	gitea_repo_free(&repo);
+
+	/* Branches: none in an empty repo; auto_init commits the default branch. */
+	assert_int_equal(gitea_branch_get(g, "vibn-repos", "web", "main", &st), HTTP_NOT_FOUND);
+	spec = (struct gitea_repo_spec){.default_branch = "trunk", .auto_init = 1};
+	assert_int_equal(gitea_repo_create(g, "vibn-repos", "api", &spec, &repo, &st), HTTP_OK);
+	assert_false(repo.empty);
+	assert_string_equal(repo.default_branch, "trunk");
+	gitea_repo_free(&repo);
+	assert_int_equal(gitea_branch_get(g, "vibn-repos", "api", "trunk", &st), HTTP_OK);
+	assert_int_equal(gitea_branch_get(g, "vibn-repos", "api", "main", &st), HTTP_NOT_FOUND);
+	assert_int_equal(gitea_repo_delete(g, "vibn-repos", "api", &st), HTTP_OK);
 
 	spec = (struct gitea_repo_spec){.description = "Public now", .set_private = 1};
 	assert_int_equal(gitea_repo_edit(g, "vibn-repos", "web", &spec, &repo, &st), HTTP_OK);

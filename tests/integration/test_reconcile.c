@@ -91,7 +91,7 @@ setup(void **state)
 	f->set.gitea_admin_user = "vibn-admin";
 	f->set.public_url = "http://127.0.0.1:9";
 	f->set.webhook_secret = "hook-secret";
-	f->set.coolify_server_uuid = "server-0";
+	f->set.coolify_server_uuid = "vibnsimlocalhostserver01";
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_wait_ms = 5000;
 	f->projects = project_cache_new(60000);

@@ -92,7 +92,7 @@ def new_project(sim, name="vibn-ws-x"):
 
 
 def new_app(sim, project, **extra):
-    body = {"project_uuid": project, "server_uuid": "server-0", "environment_name": "production",
+    body = {"project_uuid": project, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
             "git_repository": "https://github.com/acme/web.git", "git_branch": "main",
             "build_pack": "nixpacks", "ports_exposes": "3000"}
     body.update(extra)
@@ -602,7 +602,7 @@ def test_coolify_auth_version_servers(sim):
     r = c(sim, "GET", "/version")
     assert r.status == 200 and r.raw == "4.3.11" and r.header("Content-Type").startswith("text/html")
     r = c(sim, "GET", "/servers")
-    assert r.status == 200 and r.json[0]["uuid"] == "server-0" and r.json[0]["name"] == "localhost"
+    assert r.status == 200 and r.json[0]["uuid"] == "vibnsimlocalhostserver01" and r.json[0]["name"] == "localhost"
     r = c(sim, "GET", "/nothing/here")
     assert r.status == 404 and r.json["message"] == "Not found."
 
@@ -663,7 +663,7 @@ def test_environments(sim):
 def test_applications(sim):
     p = new_project(sim)
     r = c(sim, "POST", "/applications/public", {
-        "project_uuid": p, "server_uuid": "server-0", "environment_name": "production",
+        "project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
         "git_repository": "https://github.com/acme/web.git", "git_branch": "main",
         "build_pack": "nixpacks", "ports_exposes": "3000", "name": "web"})
     assert r.status == 201 and set(r.json) == {"uuid", "domains"}
@@ -678,7 +678,7 @@ def test_applications(sim):
     assert c(sim, "PATCH", "/applications/" + app, {"bogus": 1}).status == 422
     assert c(sim, "PATCH", "/applications/nope", {"name": "x"}).status == 404
     assert c(sim, "GET", "/applications/nope").json == {"message": "Application not found."}
-    base = {"project_uuid": p, "server_uuid": "server-0", "environment_name": "production",
+    base = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
             "git_repository": "https://example.com/x.git", "git_branch": "main", "build_pack": "nixpacks"}
     r = c(sim, "POST", "/applications/public", {k: v for k, v in base.items() if k != "environment_name"})
     assert r.status == 422 and "environment_name or environment_uuid" in r.json["message"]
@@ -696,6 +696,67 @@ def test_applications(sim):
     x = c(sim, "POST", "/applications/public", base)
     assert x.status == 201
     assert c(sim, "GET", "/applications/" + x.json["uuid"]).json["name"].startswith("x.git:main-")
+    # removeSensitiveData hides id always and private_key_id without read:sensitive; uuids are
+    # new_public_id()s: 24 lower-case alphanumerics
+    a = c(sim, "GET", "/applications/" + app).json
+    assert "id" not in a and "private_key_id" not in a and re.match(r"^[a-z0-9]{24}$", app)
+    assert all("id" not in x for x in c(sim, "GET", "/applications").json)
+    assert re.match(r"^[a-z0-9]{24}$", c(sim, "GET", "/servers").json[0]["uuid"])
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("https://git.example.com/acme/web.git", True),
+    ("http://git.example.com:3000/acme/web.git", True),
+    ("git@git.example.com:acme/web.git", True),
+    ("git@git.example.com:2222/acme/web.git", True),  # a custom port, the way Coolify takes it
+    ("git://git.example.com/acme/web.git", True),
+    ("ssh://git@git.example.com:2222/acme/web.git", False),  # Gitea's form for a custom port
+    ("http://127.0.0.1:3000/acme/web.git", False),
+    ("http://10.1.2.3/acme/web.git", False),
+    ("http://localhost:3000/acme/web.git", False),
+    ("http://gitea.local/acme/web.git", False),
+    ("https://git.example.com/acme/web.git?x=1", False),
+    ("https://git.example.com/acme/web.git#main", False),
+    ("https://git.example.com/acme/we%20b.git", False),
+    ("https://git.example.com/acme/../web.git", False),
+    ("git@git.example.com/acme/web.git", False),
+    ("ftp://git.example.com/acme/web.git", False),
+])
+def test_git_repository_url_rule(sim, url, ok):
+    # app/Rules/ValidGitRepositoryUrl.php, on create (both sources) and update
+    p = new_project(sim)
+    body = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+            "git_repository": url, "git_branch": "main", "build_pack": "nixpacks", "ports_exposes": "3000"}
+    r = c(sim, "POST", "/applications/public", body)
+    assert (r.status == 201) == ok, r.raw
+    if not ok:
+        assert r.json["message"] == "Validation failed." and "git_repository" in r.json["errors"]
+    r = c(sim, "POST", "/applications/private-deploy-key", dict(body, private_key_uuid="vibnsimdeploykey00000001"))
+    assert (r.status == 201) == ok, r.raw
+    app = new_app(sim, p, git_repository="https://git.example.com/acme/ok.git")
+    r = c(sim, "PATCH", "/applications/" + app, {"git_repository": url})
+    assert (r.status == 200) == ok, r.raw
+
+
+def test_destinations(sim):
+    p = new_project(sim)
+    body = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+            "git_repository": "https://git.example.com/acme/web.git", "git_branch": "main",
+            "build_pack": "nixpacks", "ports_exposes": "3000"}
+    # one destination: destination_uuid is not needed
+    assert c(sim, "POST", "/applications/public", body).status == 201
+    ctl(sim, "POST", "config", {"coolify_destinations": 2})
+    dests = [d["uuid"] for d in ctl(sim, "GET", "state")["coolify"]["servers"][0]["destinations"]]
+    assert len(dests) == 2 and all(re.match(r"^[a-z0-9]{24}$", d) for d in dests)
+    r = c(sim, "POST", "/applications/public", body)
+    assert r.status == 400 and r.json == {"message": "Server has multiple destinations and you do not set destination_uuid."}
+    r = c(sim, "POST", "/applications/public", dict(body, destination_uuid="nope"))
+    assert r.status == 422 and "destination_uuid" in r.json["errors"]
+    r = c(sim, "POST", "/applications/public", dict(body, destination_uuid=dests[1]))
+    assert r.status == 201 and c(sim, "GET", "/applications/" + r.json["uuid"]).json["destination_id"] == 2
+    ctl(sim, "POST", "config", {"coolify_destinations": 0})
+    r = c(sim, "POST", "/applications/public", body)
+    assert r.status == 400 and r.json == {"message": "Server has no destinations."}
 
 
 def test_deploy_keys_and_private_apps(sim):
@@ -706,15 +767,17 @@ def test_deploy_keys_and_private_apps(sim):
     key = r.json["uuid"]
     assert c(sim, "POST", "/security/keys", {"private_key": "nope"}).status == 422
     assert c(sim, "POST", "/security/keys", {"name": "x"}).status == 422
-    assert [k["uuid"] for k in c(sim, "GET", "/security/keys").json] == [key]
+    # the key Coolify has from the start (localhost's), then the new one
+    assert [k["uuid"] for k in c(sim, "GET", "/security/keys").json] == ["vibnsimdeploykey00000001", key]
     assert c(sim, "GET", "/security/keys/" + key).json["name"] == "deploy"
-    body = {"project_uuid": p, "server_uuid": "server-0", "environment_name": "production",
-            "private_key_uuid": key, "git_repository": "git@127.0.0.1:acme/web.git",
+    body = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+            "private_key_uuid": key, "git_repository": "git@git.example.com:acme/web.git",
             "git_branch": "main", "build_pack": "dockerfile", "ports_exposes": "8080"}
     r = c(sim, "POST", "/applications/private-deploy-key", body)
     assert r.status == 201
     app = c(sim, "GET", "/applications/" + r.json["uuid"]).json
-    assert app["git_repository"] == "git@127.0.0.1:acme/web.git" and app["private_key_id"] is not None
+    assert app["git_repository"] == "git@git.example.com:acme/web.git" and "private_key_id" not in app
+    assert [a["private_key_uuid"] for a in ctl(sim, "GET", "state")["coolify"]["applications"]] == [key]
     assert c(sim, "POST", "/applications/private-deploy-key", dict(body, private_key_uuid="nope")).status == 404
     r = c(sim, "POST", "/applications/private-deploy-key", {k: v for k, v in body.items() if k != "private_key_uuid"})
     assert r.status == 422 and "private_key_uuid" in r.json["errors"]
@@ -989,12 +1052,12 @@ def test_state_shape_and_reset(sim):
     a = st["coolify"]["applications"][0]
     assert set(a) >= {"uuid", "name", "project_uuid", "environment_name", "git_repository", "git_branch",
                       "build_pack", "ports_exposes", "status"}
-    assert st["coolify"]["servers"][0]["uuid"] == "server-0"
+    assert st["coolify"]["servers"][0]["uuid"] == "vibnsimlocalhostserver01"
     ctl(sim, "POST", "rules", {"path": "/api/v1/version", "status": 500})
     ctl(sim, "POST", "reset", port="coolify")
     st = ctl(sim, "GET", "state")
     assert [u["username"] for u in st["gitea"]["users"]] == ["vibn-admin"] and st["gitea"]["orgs"] == []
-    assert st["coolify"]["projects"] == [] and st["coolify"]["servers"][0]["uuid"] == "server-0"
+    assert st["coolify"]["projects"] == [] and st["coolify"]["servers"][0]["uuid"] == "vibnsimlocalhostserver01"
     assert ctl(sim, "GET", "rules") == [] and ctl(sim, "GET", "requests") == []
     assert g(sim, "GET", "/users/vibn-admin").status == 200
     assert call(sim.gitea, "GET", "/_sim/nope").status == 404

@@ -1310,13 +1310,18 @@ sim_usage(FILE *f)
 	    "                                description, visibility}, edit_repo {org, repo,\n"
 	    "                                private, description}, rename_org {org, new_name}\n"
 	    "                                (then 307), rename_repo {org, repo, new_name} (then\n"
-	    "                                301), delete_project {uuid}, delete_app {uuid}\n"
+	    "                                301), push {org, repo, branch} (a first push into\n"
+	    "                                an empty repo makes its branch the default),\n"
+	    "                                delete_project {uuid}, delete_app {uuid}\n"
 	    "  GET  /_sim/deliveries         webhook deliveries {id, hook_url, event, action,\n"
 	    "                                status, ms, error}\n"
 	    "\n"
-	    "Behaviour follows ../shared/reference/gitea.md and coolify.md: Gitea pages clamp to\n"
-	    "50 (default 30) with X-Total-Count and Link; Coolify lists are unpaginated and its\n"
-	    "application DELETE is asynchronous (GET still answers 200 until the job is done).\n",
+	    "Behaviour follows ../shared/reference/gitea.md and coolify.md: Gitea clamps limit to\n"
+	    "--gitea-max-items (an absent one is 30), with X-Total-Count and Link; Coolify lists are\n"
+	    "unpaginated, its application DELETE is asynchronous (GET still answers 200 until\n"
+	    "the job is done) and git URLs follow ValidGitRepositoryUrl. Coolify's server is\n"
+	    "" SIM_COOLIFY_SERVER_UUID ", its destinations " SIM_COOLIFY_DEST_PREFIX "000001...,\n"
+	    "and the private key " SIM_COOLIFY_KEY_UUID " exists from the start.\n",
 	    f);
 }
 
