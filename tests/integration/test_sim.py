@@ -658,6 +658,21 @@ def test_environments(sim):
     assert c(sim, "GET", "/projects/%s/production" % p).json["applications"] == []
     r = c(sim, "GET", "/projects/%s/missing" % p)
     assert r.status == 404 and r.json["message"] == "Environment not found."
+    # a person renames production (its apps go along) or deletes an empty environment: then
+    # creates naming production get 404 until it exists again
+    ctl(sim, "POST", "drift", {"action": "rename_environment", "project": p,
+                               "environment": "production", "new_name": "prod-old"})
+    assert c(sim, "GET", "/projects/%s/production" % p).status == 404
+    r = c(sim, "POST", "/applications/public", {
+        "project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+        "git_repository": "https://github.com/acme/web.git", "git_branch": "main",
+        "build_pack": "nixpacks", "ports_exposes": "3000"})
+    assert r.status == 404 and r.json["message"] == "Environment not found."
+    r = call(sim.gitea, "POST", "/_sim/drift", {"action": "delete_environment", "project": p,
+                                                "environment": "staging"})
+    assert r.status == 400  # it holds an app
+    ctl(sim, "POST", "drift", {"action": "delete_environment", "project": p, "environment": "prod-old"})
+    assert [e["name"] for e in c(sim, "GET", "/projects/%s/environments" % p).json] == ["staging"]
 
 
 def test_applications(sim):

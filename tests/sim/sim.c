@@ -679,7 +679,7 @@ sim_faults_set(enum sim_up up, json_t *o)
 		sim_rl_count[up] = 0;
 	}
 	if ((v = json_object_get(o, "app_delete_ms")) != NULL)
-		sim_cfg.app_delete_ms = (int)json_number_value(v);
+		sim_knobs.app_delete_ms = (int)json_number_value(v);
 }
 
 json_t *
@@ -750,7 +750,7 @@ sim_knobs_set(json_t *o, char **cause)
 		} else if (strcmp(key, "coolify_destinations") == 0 && n >= 0 && n <= 99) {
 			k.coolify_destinations = (int)n;
 		} else if (strcmp(key, "app_delete_ms") == 0 && n >= 0 && n <= 3600000) {
-			sim_cfg.app_delete_ms = (int)n;
+			k.app_delete_ms = (int)n;
 		} else {
 			*cause = xasprintf("%s: unknown, or out of its range", key);
 			goto fail;
@@ -770,7 +770,7 @@ sim_knobs_json(void)
 	return json_pack("{s:i, s:s, s:i, s:i, s:i}", "gitea_max_items", sim_knobs.gitea_max_items,
 	                 "gitea_root_url", sim_knobs.gitea_root_url, "gitea_ssh_port",
 	                 sim_knobs.gitea_ssh_port, "coolify_destinations",
-	                 sim_knobs.coolify_destinations, "app_delete_ms", sim_cfg.app_delete_ms);
+	                 sim_knobs.coolify_destinations, "app_delete_ms", sim_knobs.app_delete_ms);
 }
 
 /* Counts one request against the per-minute limit; 0 when allowed, else the seconds until
@@ -1312,7 +1312,10 @@ sim_usage(FILE *f)
 	    "                                (then 307), rename_repo {org, repo, new_name} (then\n"
 	    "                                301), push {org, repo, branch} (a first push into\n"
 	    "                                an empty repo makes its branch the default),\n"
-	    "                                delete_project {uuid}, delete_app {uuid}\n"
+	    "                                delete_project {uuid}, delete_app {uuid},\n"
+	    "                                rename_environment {project, environment,\n"
+	    "                                new_name}, delete_environment {project,\n"
+	    "                                environment}\n"
 	    "  GET  /_sim/deliveries         webhook deliveries {id, hook_url, event, action,\n"
 	    "                                status, ms, error}\n"
 	    "\n"
@@ -1406,7 +1409,7 @@ sim_parse_args(int argc, char **argv)
 	sim_cfg.token[SIM_COOLIFY] = xstrdup("coolify-token");
 	sim_cfg.gitea_admin = xstrdup("vibn-admin");
 	sim_cfg.webhook_timeout_ms = 5000;
-	sim_cfg.app_delete_ms = 300;
+	sim_cfg.knobs.app_delete_ms = 300;
 	sim_cfg.knobs.gitea_max_items = 50;
 	/* A public-looking ROOT_URL (RFC 2606 .test): Coolify refuses clone URLs of IP or
 	 * internal hosts, so a loopback one is a choice a test makes (--gitea-root-url). */
@@ -1439,7 +1442,7 @@ sim_parse_args(int argc, char **argv)
 			    (int)sim_opt_long("webhook-timeout-ms", optarg, 1, 3600000);
 			break;
 		case O_APPDEL:
-			sim_cfg.app_delete_ms =
+			sim_cfg.knobs.app_delete_ms =
 			    (int)sim_opt_long("app-delete-ms", optarg, 0, 3600000);
 			break;
 		case O_LATENCY:

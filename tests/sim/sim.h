@@ -87,6 +87,7 @@ struct sim_knobs {
 	char *gitea_root_url;     /* [server] ROOT_URL (owned), ends in '/': clone and html URLs */
 	int gitea_ssh_port;       /* [server] SSH_PORT (default 22): the form of ssh_url */
 	int coolify_destinations; /* Docker destinations of the server (default 1) */
+	int app_delete_ms;        /* how long an application DELETE's job takes (default 300) */
 };
 
 /* The Coolify server every application deploys to, its destinations' uuids (a number from 1
@@ -101,7 +102,6 @@ struct sim_config {
 	char *token[SIM_NUP];
 	char *gitea_admin;
 	int webhook_timeout_ms;
-	int app_delete_ms;
 	struct sim_faults faults[SIM_NUP]; /* from the flags; /_sim/reset returns to them */
 	struct sim_knobs knobs;            /* from the flags; /_sim/reset returns to them */
 	uint64_t seed;
@@ -176,6 +176,9 @@ void simcoolify_reset(void);
 void simcoolify_free(void);
 json_t *simcoolify_state(void);
 int simcoolify_drift(const char *action, json_t *args, json_t **out);
+/* Environment drift actions (rename_environment, delete_environment); 0 when the action is
+ * not one of them. */
+int simcoolify_drift_env(const char *action, json_t *args, json_t **out);
 
 /* ---- webhooks (simhook.c) ---- */
 struct simhook_target {

@@ -1296,8 +1296,8 @@ simcoolify_app_delete(struct sim_req *r)
 		return;
 	/* DeleteResourceJob: queued; the row stays visible until the job is done */
 	if (a->del_ev == NULL) {
-		tv.tv_sec = sim_cfg.app_delete_ms / 1000;
-		tv.tv_usec = (sim_cfg.app_delete_ms % 1000) * 1000;
+		tv.tv_sec = sim_knobs.app_delete_ms / 1000;
+		tv.tv_usec = (sim_knobs.app_delete_ms % 1000) * 1000;
 		a->del_ev = evtimer_new(sim_base, simcoolify_app_gone, a);
 		evtimer_add(a->del_ev, &tv);
 	}
@@ -1517,6 +1517,55 @@ simcoolify_state(void)
 	json_object_set_new(server, "destinations", simcoolify_destinations_json());
 	return json_pack("{s:o, s:o, s:[o]}", "projects", projects, "applications", apps, "servers",
 	                 server);
+}
+
+static int simcoolify_ctl(json_t **out, int status, const char *key, const char *msg);
+
+/* Environment drift, what a person does in the web UI: rename_environment {project,
+ * environment, new_name} (its resources go with it) and delete_environment {project,
+ * environment} (refused while it holds resources, as upstream). A project without the
+ * production environment is what application creates then meet: 404 "Environment not
+ * found." (Project::booted made it; nothing makes it again). */
+int
+simcoolify_drift_env(const char *action, json_t *args, json_t **out)
+{
+	const char *uuid = json_string_value(json_object_get(args, "project"));
+	const char *name = json_string_value(json_object_get(args, "environment"));
+	const char *nn = json_string_value(json_object_get(args, "new_name"));
+	struct cproj *p;
+	struct cenv *e;
+	struct capp *a;
+
+	if (strcmp(action, "rename_environment") != 0 && strcmp(action, "delete_environment") != 0)
+		return 0;
+	if (uuid == NULL || name == NULL)
+		return simcoolify_ctl(out, 400, "error", "project and environment are required");
+	if ((p = simtab_get(C.projects, uuid)) == NULL)
+		return simcoolify_ctl(out, 404, "error", "no such project");
+	if ((e = simcoolify_env_find(p, name, name)) == NULL)
+		return simcoolify_ctl(out, 404, "error", "no such environment");
+	if (strcmp(action, "rename_environment") == 0) {
+		if (nn == NULL || *nn == '\0')
+			return simcoolify_ctl(out, 400, "error", "new_name is required");
+		if (simcoolify_env_find(p, nn, NULL) != NULL)
+			return simcoolify_ctl(out, 409, "error",
+			                      "Environment with this name already exists.");
+		simcoolify_set(&e->name, nn);
+		return simcoolify_ctl(out, 200, "ok", NULL);
+	}
+	TAILQ_FOREACH(a, &C.applist, entry)
+	{
+		if (a->env == e)
+			return simcoolify_ctl(
+			    out, 400, "error",
+			    "Environment has resources, so it cannot be deleted.");
+	}
+	TAILQ_REMOVE(&p->envs, e, entry);
+	free(e->uuid);
+	free(e->name);
+	free(e->description);
+	free(e);
+	return simcoolify_ctl(out, 200, "ok", NULL);
 }
 
 static int

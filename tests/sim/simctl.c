@@ -104,6 +104,8 @@ simctl_drift(struct sim_req *r)
 	status = simgitea_drift(action, body, &out);
 	if (status == 0)
 		status = simcoolify_drift(action, body, &out);
+	if (status == 0)
+		status = simcoolify_drift_env(action, body, &out);
 	if (status == 0) {
 		simctl_fail(r, 400, "unknown drift action");
 		return;
