@@ -131,12 +131,21 @@ gitea_org_delete_all(struct pass *ctx)
 	case HTTP_NOT_FOUND:
 		return 1;
 	case HTTP_TRANSIENT:
-		if (st.status == 500) {
-			/* Gitea refuses while the org owns repos: ones nobody declared. */
+		/* Gitea refuses while the org owns repos (ones nobody declared) or packages, with
+		 * a 500 it also answers for any internal error: the message tells them apart
+		 * (models/user/error.go ErrUserOwnRepos, ErrUserOwnPackages). */
+		if (st.status == 500 && strstr(st.message, "still has ownership of repositories")) {
 			pass_fail_msg(
 			    ctx, COND_GITEA_ORG, "OrgNotEmpty", REC_PERMANENT,
 			    "org %s still owns repositories the manifest does not declare;"
 			    " delete or move them, then it is deleted: %s",
+			    ctx->org, st.message);
+			return 0;
+		}
+		if (st.status == 500 && strstr(st.message, "still has ownership of packages")) {
+			pass_fail_msg(
+			    ctx, COND_GITEA_ORG, "OrgNotEmpty", REC_PERMANENT,
+			    "org %s still owns packages; delete them, then it is deleted: %s",
 			    ctx->org, st.message);
 			return 0;
 		}
