@@ -25,7 +25,10 @@ static const char desired_sql[] =
     " (SELECT coalesce(json_agg(json_build_object('name', a.name, 'repo', a.repo, 'branch',"
     "   a.branch, 'build_pack', a.build_pack, 'ports', a.ports, 'coolify_app_uuid',"
     "   a.coolify_app_uuid) ORDER BY a.id), '[]')"
-    "   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text"
+    "   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text,"
+    " (SELECT coalesce(json_object_agg(d.key, (extract(epoch FROM now() - (d.value #>> '{}')"
+    "   ::timestamptz) * 1000)::bigint), '{}') FROM jsonb_each(w.coolify_app_deletes) d)::text,"
+    " w.gitea_hook_id, w.gitea_hook_secret_sha256"
     " FROM vibn_workspaces w WHERE w.id = $1";
 
 const char *
@@ -154,6 +157,13 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	members = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
 	repos = json_loads(PQgetvalue(res, 0, 20), 0, NULL);
 	apps = json_loads(PQgetvalue(res, 0, 21), 0, NULL);
+	ws->app_deletes = json_loads(PQgetvalue(res, 0, 22), 0, NULL);
+	if (!json_is_object(ws->app_deletes)) {
+		json_decref(ws->app_deletes);
+		ws->app_deletes = json_object();
+	}
+	ws->gitea_hook_id = PQgetisnull(res, 0, 23) ? 0 : strtoll(PQgetvalue(res, 0, 23), NULL, 10);
+	ws->gitea_hook_secret_sha256 = desired_col(res, 24);
 	PQclear(res);
 	desired_load_children(ws, members, repos, apps);
 	json_decref(members);
@@ -203,6 +213,8 @@ desired_free(struct desired_ws *ws)
 	free(ws->provision_status);
 	free(ws->last_error);
 	json_decref(ws->conditions);
+	json_decref(ws->app_deletes);
+	free(ws->gitea_hook_secret_sha256);
 	free(ws);
 }
 

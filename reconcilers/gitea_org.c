@@ -35,6 +35,8 @@ gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct git
 		patch.description = want->description;
 	if (gitea_org_differs(org->visibility, want->visibility))
 		patch.visibility = want->visibility;
+	/* As it is until an edit succeeds: what decides how its repos can be cloned. */
+	ctx->org_public = org->visibility != NULL && strcmp(org->visibility, "public") == 0;
 	if (patch.full_name == NULL && patch.description == NULL && patch.visibility == NULL)
 		return ctx->ws->gitea_org == NULL ? "Adopted" : "UpToDate";
 	if (ctx->dry) {
@@ -45,6 +47,7 @@ gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct git
 		pass_fail_call(ctx, COND_GITEA_ORG, "editing the Gitea org", &st);
 		return NULL;
 	}
+	ctx->org_public = want->visibility != NULL && strcmp(want->visibility, "public") == 0;
 	return "Updated";
 }
 
@@ -65,6 +68,9 @@ gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 	if (cls == HTTP_OK) {
 		ctx->org_ready = 1;
 		ctx->org_fresh = 1;
+		/* Gitea's default, when none is sent, is public. */
+		ctx->org_public =
+		    want->visibility == NULL || strcmp(want->visibility, "public") == 0;
 		return ctx->ws->gitea_org != NULL ? "Recreated" : "Created";
 	}
 	if (cls != HTTP_CONFLICT) {

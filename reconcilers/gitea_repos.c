@@ -162,7 +162,11 @@ repos_update(struct pass *ctx, const struct desired_repo *d, struct gitea_repo *
 	/* Read back: a branch gone between the check and the edit is ignored with a 200. */
 	if (branch && repos_str_differs(after.default_branch, d->default_branch))
 		act = repos_branch_missing(ctx, d, after.default_branch);
-	gitea_repo_free(&after);
+	/* Later steps (apps: how to clone it) see the repo as it is now. */
+	if (after.name != NULL) {
+		gitea_repo_free(r);
+		*r = after;
+	}
 	return act;
 }
 

@@ -192,3 +192,50 @@ pass_record_app_names(struct pass *ctx, char *const *names, size_t n)
 	free(text);
 	return rc;
 }
+
+int
+pass_record_app_delete(struct pass *ctx, const char *uuid)
+{
+	const char *params[2] = {ctx->ws->id, uuid};
+
+	return pass_record(ctx,
+	                   "UPDATE vibn_workspaces SET coolify_app_deletes = coolify_app_deletes ||"
+	                   " jsonb_build_object($2::text, now()) WHERE id = $1",
+	                   2, params);
+}
+
+int
+pass_forget_app_deletes(struct pass *ctx, const char *const *uuids, size_t n)
+{
+	json_t *arr = json_array();
+	const char *params[2];
+	char *text;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(uuids[i]));
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	params[0] = ctx->ws->id;
+	params[1] = text;
+	rc = pass_record(ctx,
+	                 "UPDATE vibn_workspaces SET coolify_app_deletes = coolify_app_deletes -"
+	                 " ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) WHERE id = $1",
+	                 2, params);
+	free(text);
+	return rc;
+}
+
+int
+pass_record_hook(struct pass *ctx, int64_t id, const char *secret_sha256)
+{
+	char idbuf[32];
+	const char *params[3] = {ctx->ws->id, idbuf, secret_sha256};
+
+	snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+	return pass_record(ctx,
+	                   "UPDATE vibn_workspaces SET gitea_hook_id = $2,"
+	                   " gitea_hook_secret_sha256 = $3 WHERE id = $1 AND (gitea_hook_id,"
+	                   " gitea_hook_secret_sha256) IS DISTINCT FROM ($2::bigint, $3)",
+	                   3, params);
+}

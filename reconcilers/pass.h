@@ -23,10 +23,12 @@ struct pass_settings {
 	const char *gitea_admin_user; /* GITEA_ADMIN_USER: creates orgs, stays an owner */
 	const char *public_url;       /* VIBN_PUBLIC_URL: org hooks point to it + /webhooks/gitea */
 	const char *webhook_secret;   /* GITEA_WEBHOOK_SECRET */
-	const char *coolify_server_uuid;     /* COOLIFY_SERVER_UUID */
-	const char *coolify_deploy_key_uuid; /* optional: Coolify key for private repos' apps */
-	int64_t timeout_ms;                  /* one reconcile's deadline (upstream calls) */
-	int64_t app_delete_wait_ms;          /* how long to wait for Coolify's async app delete */
+	const char *coolify_server_uuid;      /* COOLIFY_SERVER_UUID */
+	const char *coolify_deploy_key_uuid;  /* optional: Coolify key for private repos' apps */
+	const char *coolify_destination_uuid; /* optional: the server's Docker destination */
+	const char *gitea_clone_host;         /* optional: the host Coolify reaches Gitea at */
+	int64_t timeout_ms;                   /* one reconcile's deadline (upstream calls) */
+	int64_t app_delete_resend_ms;         /* a DELETE still listed after this is sent again */
 };
 
 /* What one worker brings to a reconcile (all borrowed). */
@@ -54,9 +56,9 @@ struct pass {
 	/* Shared observations between steps. */
 	int org_ready;      /* the org exists upstream and is ours */
 	int org_fresh;      /* created by this reconcile: no teams but Owners, no repos, no hooks */
+	int org_public;     /* its visibility is public: anonymous readers may clone its repos */
 	char *project_uuid; /* the Coolify project in use (owned), NULL when none */
 	int project_fresh;  /* created by this reconcile: no apps */
-	int64_t prod_env_id;      /* the project's "production" environment, 0 when unknown */
 	struct gitea_repos repos; /* observed org repos (clone URLs for apps) */
 	int repos_known;
 
@@ -103,5 +105,11 @@ int pass_record_repo_id(struct pass *ctx, const char *repo, int64_t id);
 int pass_record_app_uuid(struct pass *ctx, const char *app, const char *uuid);
 /* Records the set of upstream app names we own (n names). */
 int pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
+/* Records that a DELETE of Coolify application uuid was sent now. */
+int pass_record_app_delete(struct pass *ctx, const char *uuid);
+/* Forgets the recorded DELETEs of these n application uuids (they are gone). */
+int pass_forget_app_deletes(struct pass *ctx, const char *const *uuids, size_t n);
+/* Records the org hook's id and the hex SHA-256 of the secret it was given. */
+int pass_record_hook(struct pass *ctx, int64_t id, const char *secret_sha256);
 
 #endif

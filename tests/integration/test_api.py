@@ -420,7 +420,8 @@ def test_sim_webhook_repairs_a_deleted_repo(db_url, daemons):
         env = {"VIBN_RECONCILER": "workspace", "GITEA_API_URL": sim.gitea + "/api/v1",
                "GITEA_API_TOKEN": "gitea-token", "GITEA_ADMIN_USER": "vibn-admin",
                "COOLIFY_URL": sim.coolify, "COOLIFY_API_TOKEN": "coolify-token",
-               "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01", "VIBN_PUBLIC_URL": "http://127.0.0.1:%d" % port,
+               "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01",
+               "VIBN_COOLIFY_DEPLOY_KEY_UUID": "vibnsimdeploykey00000001", "VIBN_PUBLIC_URL": "http://127.0.0.1:%d" % port,
                "VIBN_RESYNC_INTERVAL": "3600"}
         d = start(daemons, db_url, env=env, port=port)
 

@@ -239,6 +239,7 @@ class Soak:
             "GITEA_ADMIN_USER": "vibn-admin", "GITEA_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "COOLIFY_URL": self.sim.coolify, "COOLIFY_API_TOKEN": "coolify-token",
             "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01",
+            "VIBN_COOLIFY_DEPLOY_KEY_UUID": "vibnsimdeploykey00000001",
             "VIBN_WORKERS": str(a.workers), "VIBN_LEASE_DURATION": "10",
             "VIBN_BACKOFF_BASE": "0.2", "VIBN_BACKOFF_CAP": "5", "VIBN_POLL_INTERVAL": "1",
             "VIBN_RESYNC_INTERVAL": str(a.resync), "VIBN_SHUTDOWN_TIMEOUT": "10",
