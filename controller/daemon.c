@@ -251,7 +251,8 @@ vibnd_api_start(struct vibnd *d)
 	ac.appname = "vibnd-api";
 	dbpool_start(&ac);
 	if (config_int(&d->cfg, CFG_WEBHOOKS))
-		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
+		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET),
+		                     config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET_PREVIOUS));
 	else
 		log_info(
 		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");

@@ -1155,6 +1155,43 @@ test_failures_classified_by_message(void **state_)
 	reconcile_until(f, "acme", COND_COOLIFY_PROJECT, "False", "Unauthorized", 10000);
 }
 
+static const char *
+hook_secret(json_t *st, const char *org)
+{
+	return json_string_value(json_object_get(
+	    json_array_get(json_object_get(sim_org(st, org), "hooks"), 0), "secret"));
+}
+
+/* Gitea never returns a hook's secret: a changed GITEA_WEBHOOK_SECRET is found by the hash
+ * recorded when the hook got its secret, and the hook is edited once. */
+static void
+test_changed_webhook_secret_is_rotated(void **state_)
+{
+	struct fixture *f = *state_;
+	const char *patch = "PATCH /api/v1/orgs/{org}/hooks/{id}";
+	json_t *st;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	st = state();
+	assert_string_equal(hook_secret(st, "vibn-acme"), "hook-secret");
+	json_decref(st);
+
+	f->set.webhook_secret = "rotated-secret";
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", patch), 1);
+	assert_cond(f, "acme", COND_WEBHOOK, "True", "Updated");
+	st = state();
+	assert_string_equal(hook_secret(st, "vibn-acme"), "rotated-secret");
+	assert_int_equal(json_array_size(json_object_get(sim_org(st, "vibn-acme"), "hooks")), 1);
+	json_decref(st);
+
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
+}
+
 int
 main(void)
 {
@@ -1199,6 +1236,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_apps_read_from_the_environment, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_production_environment_recreated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures_classified_by_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changed_webhook_secret_is_rotated, setup,
+	                                    teardown),
 	};
 	static const char *const cap5[] = {"--gitea-max-items", "5", NULL};
 	int rc;
