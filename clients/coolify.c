@@ -156,7 +156,6 @@ coolify_parse_app(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
 		return -1;
-	a->id = jsonx_int(o, "id");
 	a->uuid = jsonx_str(o, "uuid");
 	a->name = jsonx_str(o, "name");
 	a->description = jsonx_str(o, "description");

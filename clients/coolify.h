@@ -66,8 +66,9 @@ struct coolify_projects {
 	size_t n;
 };
 
+/* Coolify hides an application's id (and private_key_id) from the API
+ * (ApplicationsController::removeSensitiveData): the uuid is its identity. */
 struct coolify_app {
-	int64_t id;
 	char *uuid;
 	char *name;
 	char *description;
