@@ -93,7 +93,8 @@ gitea_hook_reconcile(struct pass *ctx)
 			               rotate ? "giving the org hook the current secret"
 			                      : "re-activating the org hook",
 			               &st);
-		} else if (pass_record_hook(ctx, found->id, sha) == 0) {
+		} else {
+			pass_note_hook(ctx, found->id, sha);
 			pass_cond(ctx, COND_WEBHOOK, 1, "Updated",
 			          rotate ? "hook %lld was given the current webhook secret"
 			                 : "hook %lld was inactive or changed; restored",
@@ -102,11 +103,13 @@ gitea_hook_reconcile(struct pass *ctx)
 	} else {
 		if (gitea_hook_create(ctx->env->gitea, ctx->org, &spec, &made, &st) != HTTP_OK)
 			pass_fail_call(ctx, COND_WEBHOOK, "creating the org hook", &st);
-		else if (pass_record_hook(ctx, made.id, sha) == 0)
+		else {
+			pass_note_hook(ctx, made.id, sha);
 			pass_cond(ctx, COND_WEBHOOK, 1,
 			          ctx->org_fresh || ctx->ws->observed_generation == 0 ? "Created"
 			                                                              : "Recreated",
 			          "hook delivers to %s", url);
+		}
 	}
 out:
 	gitea_hook_free(&made);

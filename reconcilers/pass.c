@@ -226,16 +226,9 @@ pass_forget_app_deletes(struct pass *ctx, const char *const *uuids, size_t n)
 	return rc;
 }
 
-int
-pass_record_hook(struct pass *ctx, int64_t id, const char *secret_sha256)
+void
+pass_note_hook(struct pass *ctx, int64_t id, const char *secret_sha256)
 {
-	char idbuf[32];
-	const char *params[3] = {ctx->ws->id, idbuf, secret_sha256};
-
-	snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
-	return pass_record(ctx,
-	                   "UPDATE vibn_workspaces SET gitea_hook_id = $2,"
-	                   " gitea_hook_secret_sha256 = $3 WHERE id = $1 AND (gitea_hook_id,"
-	                   " gitea_hook_secret_sha256) IS DISTINCT FROM ($2::bigint, $3)",
-	                   3, params);
+	ctx->hook_id = id;
+	snprintf(ctx->hook_secret_sha, sizeof ctx->hook_secret_sha, "%s", secret_sha256);
 }

@@ -63,7 +63,9 @@ struct pass {
 	int repos_known;
 
 	/* Status to record (written once, at the end, only when changed). */
-	char *gitea_org; /* owned; what vibn_workspaces.gitea_org should say */
+	char *gitea_org;          /* owned; what vibn_workspaces.gitea_org should say */
+	int64_t hook_id;          /* 0: keep what is recorded */
+	char hook_secret_sha[65]; /* with hook_id */
 
 	struct rec_result out;
 };
@@ -109,7 +111,8 @@ int pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
 int pass_record_app_delete(struct pass *ctx, const char *uuid);
 /* Forgets the recorded DELETEs of these n application uuids (they are gone). */
 int pass_forget_app_deletes(struct pass *ctx, const char *const *uuids, size_t n);
-/* Records the org hook's id and the hex SHA-256 of the secret it was given. */
-int pass_record_hook(struct pass *ctx, int64_t id, const char *secret_sha256);
+/* Notes the org hook's id and the hex SHA-256 of the secret it was given, for the status
+ * write at the end of the pass (no write of its own: a lost note costs one more edit). */
+void pass_note_hook(struct pass *ctx, int64_t id, const char *secret_sha256);
 
 #endif
