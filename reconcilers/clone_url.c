@@ -52,17 +52,16 @@ clone_url_internal(const char *host)
 int
 clone_url_check_host(const char *host, char **cause)
 {
-	const char *why;
-
 	if (!clone_url_chars(host, strlen(host), ".-")) {
 		*cause =
 		    xstrdup("VIBN_GITEA_CLONE_HOST: expected a host name (letters, digits, '.',"
 		            " '-'), without scheme, port or path");
 		return -1;
 	}
-	if ((why = clone_url_internal(host)) != NULL) {
-		*cause =
-		    xasprintf("VIBN_GITEA_CLONE_HOST: %s; Coolify needs a name it can reach", why);
+	if (clone_url_internal(host) != NULL) {
+		*cause = xasprintf("VIBN_GITEA_CLONE_HOST: %s is an IP address or an internal host,"
+		                   " which Coolify refuses; give the name Coolify reaches Gitea at",
+		                   host);
 		return -1;
 	}
 	return 0;

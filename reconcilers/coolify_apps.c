@@ -76,13 +76,14 @@ apps_observe(struct pass *ctx, struct apps_pass *ap, int remake)
 	cls = coolify_env_apps(ctx->env->coolify, ctx->project_uuid, APPS_ENV, &ap->seen, &st);
 	if (cls == HTTP_OK)
 		return 0;
+	/* Deleting: a project or environment already gone holds no app. */
+	if (cls == HTTP_NOT_FOUND && !remake)
+		return 0;
 	/* 404 "Environment not found." (404 "Project not found." is another matter). */
 	if (cls != HTTP_NOT_FOUND || strcasestr(st.message, "environment not found") == NULL) {
 		pass_fail_call(ctx, COND_APPS, "reading the Coolify environment " APPS_ENV, &st);
 		return -1;
 	}
-	if (!remake)
-		return 0;
 	/* Deleted or renamed by someone: every create naming it would get 404. */
 	if (ctx->dry) {
 		pass_would(ctx, COND_APPS,
