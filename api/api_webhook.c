@@ -22,8 +22,29 @@
 
 static struct {
 	char *secret;
+	char *previous; /* GITEA_WEBHOOK_SECRET_PREVIOUS while hooks are rotated, or NULL */
 	struct event *prune;
 } api_webhook;
+
+/* Signed with the secret, or with the previous one while hooks are being rotated to it. */
+static int
+api_webhook_verified(const void *body, size_t len, const char *gitea_sig, const char *hub_sig)
+{
+	if (webhook_verify(api_webhook.secret, body, len, gitea_sig, hub_sig))
+		return 1;
+	return api_webhook.previous != NULL &&
+	       webhook_verify(api_webhook.previous, body, len, gitea_sig, hub_sig);
+}
+
+static void
+api_webhook_forget(char **secret)
+{
+	if (*secret != NULL) {
+		explicit_bzero(*secret, strlen(*secret));
+		free(*secret);
+	}
+	*secret = NULL;
+}
 
 struct api_webhook_job {
 	char *delivery; /* or NULL */
@@ -173,9 +194,9 @@ api_webhook_handle(struct httpd_req *req, void *unused)
 		httpd_error(req, 413, "too_large", "the body is over %d bytes", WEBHOOK_MAX_BODY);
 		return;
 	}
-	if (!webhook_verify(api_webhook.secret, body ? (const void *)body : "", len,
-	                    httpd_header(req, "X-Gitea-Signature"),
-	                    httpd_header(req, "X-Hub-Signature-256"))) {
+	if (!api_webhook_verified(body ? (const void *)body : "", len,
+	                          httpd_header(req, "X-Gitea-Signature"),
+	                          httpd_header(req, "X-Hub-Signature-256"))) {
 		metrics_webhook_delivery("bad_signature");
 		httpd_error(req, 401, "bad_signature", "missing or wrong signature");
 		return;
@@ -236,11 +257,12 @@ api_webhook_prune_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-api_webhook_register(const char *secret)
+api_webhook_register(const char *secret, const char *previous)
 {
 	struct timeval tv = {API_WEBHOOK_PRUNE_MS / 1000, 0};
 
 	api_webhook.secret = xstrdup(secret);
+	api_webhook.previous = previous != NULL && previous[0] != '\0' ? xstrdup(previous) : NULL;
 	httpd_route("POST", "/webhooks/gitea", api_webhook_handle, NULL);
 	api_webhook.prune = event_new(loop_base(), -1, EV_PERSIST, api_webhook_prune_tick, NULL);
 	if (api_webhook.prune == NULL || event_add(api_webhook.prune, &tv) != 0)
@@ -254,9 +276,6 @@ api_webhook_stop(void)
 	if (api_webhook.prune != NULL)
 		event_free(api_webhook.prune);
 	api_webhook.prune = NULL;
-	if (api_webhook.secret != NULL) {
-		explicit_bzero(api_webhook.secret, strlen(api_webhook.secret));
-		free(api_webhook.secret);
-	}
-	api_webhook.secret = NULL;
+	api_webhook_forget(&api_webhook.secret);
+	api_webhook_forget(&api_webhook.previous);
 }

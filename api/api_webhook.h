@@ -9,8 +9,10 @@
 #define VIBN_API_WEBHOOK_H
 
 /* Registers the route and starts the periodic prune of old delivery ids (through dbpool,
- * which must be started). secret is copied. Call on the loop thread. */
-void api_webhook_register(const char *secret);
+ * which must be started). secret and previous (GITEA_WEBHOOK_SECRET_PREVIOUS, accepted too
+ * while org hooks are rotated to secret; NULL when none) are copied. Call on the loop
+ * thread. */
+void api_webhook_register(const char *secret, const char *previous);
 /* Stops the prune timer and forgets the secret (before dbpool_stop). */
 void api_webhook_stop(void);
 

@@ -156,7 +156,6 @@ coolify_parse_app(const json_t *o, void *out)
 
 	if (!json_is_object(o) || !json_is_string(json_object_get(o, "uuid")))
 		return -1;
-	a->id = jsonx_int(o, "id");
 	a->uuid = jsonx_str(o, "uuid");
 	a->name = jsonx_str(o, "name");
 	a->description = jsonx_str(o, "description");
@@ -359,6 +358,34 @@ coolify_env_get(struct coolify *c, const char *project_uuid, const char *name_or
 	    http_call_object(c->http, "GET", path, NULL, coolify_parse_env, out, st);
 
 	free(path);
+	return cls;
+}
+
+static int
+coolify_parse_env_apps(const json_t *o, void *out)
+{
+	struct coolify_apps *apps = out;
+	const json_t *a = json_object_get(o, "applications");
+
+	if (!json_is_object(o) || !json_is_array(a))
+		return -1;
+	return jsonx_parse_array(a, sizeof *apps->v, coolify_parse_app, coolify_app_free_v,
+	                         (void **)&apps->v, &apps->n);
+}
+
+enum http_class
+coolify_env_apps(struct coolify *c, const char *project_uuid, const char *name_or_uuid,
+                 struct coolify_apps *apps, struct http_status *st)
+{
+	char *eu = http_escape(project_uuid), *ee = http_escape(name_or_uuid);
+	char *path = xasprintf("/projects/%s/%s", eu, ee);
+	enum http_class cls;
+
+	memset(apps, 0, sizeof *apps);
+	cls = http_call_object(c->http, "GET", path, NULL, coolify_parse_env_apps, apps, st);
+	free(path);
+	free(ee);
+	free(eu);
 	return cls;
 }
 

@@ -66,8 +66,9 @@ struct coolify_projects {
 	size_t n;
 };
 
+/* Coolify hides an application's id (and private_key_id) from the API
+ * (ApplicationsController::removeSensitiveData): the uuid is its identity. */
 struct coolify_app {
-	int64_t id;
 	char *uuid;
 	char *name;
 	char *description;
@@ -134,6 +135,12 @@ enum http_class coolify_env_list(struct coolify *c, const char *project_uuid,
 enum http_class coolify_env_get(struct coolify *c, const char *project_uuid,
                                 const char *name_or_uuid, struct coolify_env *out,
                                 struct http_status *st);
+/* GET /projects/{uuid}/{name_or_uuid}: the environment's applications (the answer embeds
+ * them), in *apps. 404 is HTTP_NOT_FOUND for a missing project ("Project not found.") and a
+ * missing environment ("Environment not found.") alike: st->message tells them apart. */
+enum http_class coolify_env_apps(struct coolify *c, const char *project_uuid,
+                                 const char *name_or_uuid, struct coolify_apps *apps,
+                                 struct http_status *st);
 /* POST /projects/{uuid}/environments {name}: a taken name is HTTP_CONFLICT (409). *uuid (may
  * be NULL) is a new string on HTTP_OK. */
 enum http_class coolify_env_create(struct coolify *c, const char *project_uuid, const char *name,

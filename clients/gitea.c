@@ -41,6 +41,7 @@ static const struct http_route gitea_route_table[] = {
     {"PATCH", "/repos/{owner}/{repo}", NULL, NULL, "description,default_branch,private", NULL},
     {"DELETE", "/repos/{owner}/{repo}", NULL, NULL, NULL, NULL},
     {"GET", "/orgs/{org}/repos", "page,limit", NULL, NULL, NULL},
+    {"GET", "/repos/{owner}/{repo}/branches/{branch}", NULL, NULL, NULL, NULL},
     {"GET", "/orgs/{org}/hooks", "page,limit", NULL, NULL, NULL},
     {"POST", "/orgs/{org}/hooks", NULL, "type,config,config.url,config.content_type,events,active",
      "config.secret", NULL},
@@ -268,7 +269,11 @@ JSONX_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
 JSONX_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
 JSONX_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
 
-/* GETs every page of path into a new array (*items, a new reference) on HTTP_OK. */
+/* GETs every page of path into a new array (*items, a new reference) on HTTP_OK.
+ *
+ * Gitea clamps limit to its [api] MAX_RESPONSE_ITEMS, 50 by default and often set lower, so
+ * a page shorter than the limit asked for is not the last one: read until X-Total-Count items
+ * have come, or a page comes back empty (services/convert/utils.go ToCorrectPageSize). */
 static enum http_class
 gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_status *st)
 {
@@ -301,9 +306,9 @@ gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_statu
 		else if (n > 0 && first_id > 0 &&
 		         json_integer_value(json_object_get(item0, "id")) == first_id)
 			break;
-		json_array_extend(all, r.body);
-		if (n < GITEA_PAGE_LIMIT)
+		if (n == 0)
 			break;
+		json_array_extend(all, r.body);
 		if (r.total_count >= 0 && (long)json_array_size(all) >= r.total_count)
 			break;
 	}
@@ -597,6 +602,17 @@ gitea_repo_delete(struct gitea *g, const char *org, const char *repo, struct htt
 {
 	char *path = http_path("/repos/%s/%s", org, repo, NULL);
 	enum http_class cls = http_call_object(g->http, "DELETE", path, NULL, NULL, NULL, st);
+
+	free(path);
+	return cls;
+}
+
+enum http_class
+gitea_branch_get(struct gitea *g, const char *org, const char *repo, const char *branch,
+                 struct http_status *st)
+{
+	char *path = http_path("/repos/%s/%s/branches/%s", org, repo, branch);
+	enum http_class cls = http_call_object(g->http, "GET", path, NULL, NULL, NULL, st);
 
 	free(path);
 	return cls;

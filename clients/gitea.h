@@ -5,7 +5,8 @@
  * returns the class of the outcome and, when st is not NULL, fills *st (status, upstream
  * message, Retry-After as not_before_ms, Location of a 301/307 rename redirect). Output
  * structs are filled only on HTTP_OK; free them with their *_free function (safe on a zeroed
- * struct, and after a failed call). Lists follow Gitea's pages (limit=50) to the end.
+ * struct, and after a failed call). Lists follow Gitea's pages (limit=50, which the server
+ * may clamp lower) to X-Total-Count or an empty page.
  *
  * Names passed in (org, repo, user) are escaped here; callers pass them raw. */
 #ifndef VIBN_GITEA_H
@@ -201,6 +202,10 @@ enum http_class gitea_repo_edit(struct gitea *g, const char *org, const char *re
 /* DELETE /repos/{org}/{repo}. */
 enum http_class gitea_repo_delete(struct gitea *g, const char *org, const char *repo,
                                   struct http_status *st);
+/* GET /repos/{org}/{repo}/branches/{branch}: HTTP_OK when the branch exists, HTTP_NOT_FOUND
+ * when it does not (or the repo is empty). */
+enum http_class gitea_branch_get(struct gitea *g, const char *org, const char *repo,
+                                 const char *branch, struct http_status *st);
 /* GET /orgs/{org}/repos, every page. */
 enum http_class gitea_repo_list(struct gitea *g, const char *org, struct gitea_repos *out,
                                 struct http_status *st);

@@ -149,6 +149,13 @@ http_classify(long status, const char *message)
 	case 307:
 	case 308:
 		return HTTP_REDIRECTED;
+	case 400:
+		/* Coolify answers a token whose team is gone with 400 "Invalid token."
+		 * (bootstrap/helpers/api.php invalidTokenResponse), the status it also gives
+		 * "Project has resources": the message tells them apart. */
+		if (message != NULL && strncmp(message, "Invalid token.", 14) == 0)
+			return HTTP_UNAUTHORIZED;
+		return HTTP_INVALID;
 	case 401:
 	case 403:
 		return HTTP_UNAUTHORIZED;

@@ -26,7 +26,7 @@ enum http_class {
 	HTTP_NOT_FOUND,    /* 404, 410 */
 	HTTP_CONFLICT,     /* 409, and 422 whose message says "already exists" (Gitea orgs) */
 	HTTP_INVALID,      /* other 4xx, 422 validation, bad TLS peer, oversized body */
-	HTTP_UNAUTHORIZED, /* 401, 403 */
+	HTTP_UNAUTHORIZED, /* 401, 403, and 400 "Invalid token." (Coolify) */
 	HTTP_RATE_LIMITED, /* 429 from upstream, or our own budget cannot serve before the deadline
 	                    */
 	HTTP_TRANSIENT,    /* 5xx, 408, timeouts, connection errors, unexpected bodies */

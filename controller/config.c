@@ -37,6 +37,19 @@ static const struct config_setting config_table[CFG_COUNT] = {
          "Coolify private key (uuid) that builds apps from private repos"
          " over SSH; its public half must be an SSH key of"
          " GITEA_ADMIN_USER. Unset: apps clone over HTTP"},
+    [CFG_COOLIFY_DESTINATION_UUID] =
+        {"COOLIFY_DESTINATION_UUID", "coolify-destination-uuid", CONFIG_STR, NULL, 0, 0, 0,
+         "Docker destination (uuid) of COOLIFY_SERVER_UUID that apps deploy to; needed when"
+         " the server has several"},
+    [CFG_GITEA_CLONE_HOST] =
+        {"VIBN_GITEA_CLONE_HOST", "gitea-clone-host", CONFIG_STR, NULL, 0, 0, 0,
+         "host name Coolify reaches Gitea at, replacing the host of Gitea's clone URLs when"
+         " its ROOT_URL or SSH_DOMAIN is internal"},
+    [CFG_GITEA_WEBHOOK_SECRET_PREVIOUS] =
+        {"GITEA_WEBHOOK_SECRET_PREVIOUS", "gitea-webhook-secret-previous", CONFIG_STR, NULL, 0, 0,
+         CONFIG_SECRET,
+         "the webhook secret before GITEA_WEBHOOK_SECRET, still accepted while org hooks are"
+         " rotated to the new one"},
     [CFG_ADMIN_MIGRATE_SECRET] = {"ADMIN_MIGRATE_SECRET", "admin-migrate-secret", CONFIG_STR, NULL,
                                   0, 0, CONFIG_SECRET,
                                   "admin secret for /api/admin/migrate and admin API access"},

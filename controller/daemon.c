@@ -262,7 +262,8 @@ vibnd_api_start(struct vibnd *d)
 	quota.v[QUOTA_PROJECTS] = config_int(&d->cfg, CFG_QUOTA_PROJECTS);
 	quota_set_defaults(&quota);
 	if (config_int(&d->cfg, CFG_WEBHOOKS))
-		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
+		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET),
+		                     config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET_PREVIOUS));
 	else
 		log_info(
 		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");

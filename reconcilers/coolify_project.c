@@ -29,9 +29,6 @@ project_update(struct pass *ctx, const struct coolify_project *p, const char *de
 	int desc_drift = !util_str_eq_empty(p->description, desc);
 
 	project_set(ctx, p->uuid);
-	for (size_t i = 0; i < p->envs.n; i++)
-		if (p->envs.v[i].name != NULL && strcmp(p->envs.v[i].name, "production") == 0)
-			ctx->prod_env_id = p->envs.v[i].id;
 	if (!name_drift && !desc_drift) {
 		pass_cond(ctx, COND_COOLIFY_PROJECT, 1, "UpToDate", "project %s (%s)",
 		          ctx->project_name, p->uuid);
@@ -173,12 +170,16 @@ coolify_project_delete_all(struct pass *ctx)
 	case HTTP_NOT_FOUND:
 		return 1;
 	case HTTP_INVALID:
-		/* "Project has resources": an app is still being deleted. Retry soon. */
+		/* 400 "Project has resources, so it cannot be deleted.": an app is still being
+		 * deleted. Retry soon. Any other 400 is what it says. */
+		if (strstr(st.message, "has resources") == NULL)
+			break;
 		pass_fail_msg(ctx, COND_COOLIFY_PROJECT, "Deleting", REC_TRANSIENT,
 		              "project %s still has resources: %s", ctx->project_uuid, st.message);
 		return 0;
 	default:
-		pass_fail_call(ctx, COND_COOLIFY_PROJECT, "deleting the Coolify project", &st);
-		return 0;
+		break;
 	}
+	pass_fail_call(ctx, COND_COOLIFY_PROJECT, "deleting the Coolify project", &st);
+	return 0;
 }

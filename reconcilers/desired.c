@@ -28,7 +28,11 @@ static const char desired_sql[] =
     "   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text,"
     " (SELECT coalesce(json_agg(json_build_object('id', d.id, 'name', d.name, 'gitea_repo_id',"
     "   d.gitea_repo_id) ORDER BY d.id), '[]')"
-    "   FROM vibn_workspace_repo_deletions d WHERE d.workspace_id = w.id)::text"
+    "   FROM vibn_workspace_repo_deletions d WHERE d.workspace_id = w.id)::text,"
+    " (SELECT coalesce(json_object_agg(d.key, json_build_object('age_ms', (extract(epoch FROM"
+    "   now() - coalesce(d.value ->> 'at', d.value #>> '{}')::timestamptz) * 1000)::bigint,"
+    "   'name', d.value ->> 'name')), '{}') FROM jsonb_each(w.coolify_app_deletes) d)::text,"
+    " w.gitea_hook_id, w.gitea_hook_secret_sha256"
     " FROM vibn_workspaces w WHERE w.id = $1";
 
 const char *
@@ -173,6 +177,13 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	repos = json_loads(PQgetvalue(res, 0, 20), 0, NULL);
 	apps = json_loads(PQgetvalue(res, 0, 21), 0, NULL);
 	desired_load_deletions(ws, PQgetvalue(res, 0, 22));
+	ws->app_deletes = json_loads(PQgetvalue(res, 0, 23), 0, NULL);
+	if (!json_is_object(ws->app_deletes)) {
+		json_decref(ws->app_deletes);
+		ws->app_deletes = json_object();
+	}
+	ws->gitea_hook_id = PQgetisnull(res, 0, 24) ? 0 : strtoll(PQgetvalue(res, 0, 24), NULL, 10);
+	ws->gitea_hook_secret_sha256 = db_text_dup(res, 0, 25);
 	PQclear(res);
 	desired_load_children(ws, members, repos, apps);
 	json_decref(members);
@@ -228,6 +239,8 @@ desired_free(struct desired_ws *ws)
 	free(ws->provision_status);
 	free(ws->last_error);
 	json_decref(ws->conditions);
+	json_decref(ws->app_deletes);
+	free(ws->gitea_hook_secret_sha256);
 	free(ws);
 }
 

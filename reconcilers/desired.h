@@ -60,6 +60,9 @@ struct desired_ws {
 	char **app_names;    /* Coolify apps we created or adopted (upstream names) */
 	size_t napp_names;
 	char *gitea_org;
+	json_t *app_deletes;     /* owned: Coolify app uuid -> {age_ms since its DELETE, name} */
+	long long gitea_hook_id; /* the org hook vibnd registered; 0 when not recorded */
+	char *gitea_hook_secret_sha256; /* hex SHA-256 of the secret it was given, or NULL */
 	char *provision_status;
 	char *last_error;
 	json_t *conditions; /* owned array */

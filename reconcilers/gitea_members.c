@@ -98,12 +98,36 @@ members_observe(struct pass *ctx, struct members_state *ms)
 	return 0;
 }
 
+/* Lists the org's teams again for the id of team t, after a create that lost a race (another
+ * replica, or a person, made it meanwhile). 0 with ms->team_id[t] set, or -1 (recorded). */
+static int
+members_adopt_team(struct pass *ctx, struct members_state *ms, enum members_team t,
+                   const struct http_status *conflict)
+{
+	struct gitea_teams teams = {0};
+	struct http_status st;
+
+	if (gitea_team_list(ctx->env->gitea, ctx->org, &teams, &st) != HTTP_OK) {
+		pass_fail_call(ctx, COND_MEMBERS, "listing the org's teams again", &st);
+		return -1;
+	}
+	for (size_t i = 0; i < teams.n && ms->team_id[t] == 0; i++)
+		if (strcasecmp(teams.v[i].name, members_team_names[t]) == 0)
+			ms->team_id[t] = teams.v[i].id;
+	gitea_teams_free(&teams);
+	if (ms->team_id[t] != 0)
+		return 0;
+	pass_fail_call(ctx, COND_MEMBERS, "creating a team", conflict);
+	return -1;
+}
+
 /* Creates a managed team the plan needs. 0 or -1 (recorded). */
 static int
 members_ensure_team(struct pass *ctx, struct members_state *ms, enum members_team t)
 {
 	struct gitea_team team = {0};
 	struct http_status st;
+	enum http_class cls;
 	char desc[96];
 
 	if (ms->team_id[t] != 0)
@@ -116,8 +140,12 @@ members_ensure_team(struct pass *ctx, struct members_state *ms, enum members_tea
 	snprintf(desc, sizeof desc, "Vibn workspace %ss",
 	         desired_role_name(t == TEAM_ADMINS ? ROLE_ADMIN : ROLE_MEMBER));
 	pass_object(ctx, "team", "%s/%s", ctx->org, members_team_names[t]);
-	if (gitea_team_create(ctx->env->gitea, ctx->org, members_team_names[t], desc,
-	                      team_permission[t], 1, &team, &st) != HTTP_OK) {
+	cls = gitea_team_create(ctx->env->gitea, ctx->org, members_team_names[t], desc,
+	                        team_permission[t], 1, &team, &st);
+	/* 422 "team already exists" (routers/api/v1/org/team.go CreateTeam): made meanwhile. */
+	if (cls == HTTP_CONFLICT)
+		return members_adopt_team(ctx, ms, t, &st);
+	if (cls != HTTP_OK) {
 		pass_fail_call(ctx, COND_MEMBERS, "creating a team", &st);
 		pass_object_clear(ctx);
 		return -1;

@@ -30,6 +30,8 @@ gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct git
 		patch.description = want->description;
 	if (!util_str_eq_empty(org->visibility, want->visibility))
 		patch.visibility = want->visibility;
+	/* As it is until an edit succeeds: what decides how its repos can be cloned. */
+	ctx->org_public = org->visibility != NULL && strcmp(org->visibility, "public") == 0;
 	if (patch.full_name == NULL && patch.description == NULL && patch.visibility == NULL)
 		return ctx->ws->gitea_org == NULL ? "Adopted" : "UpToDate";
 	if (ctx->dry) {
@@ -40,6 +42,7 @@ gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct git
 		pass_fail_call(ctx, COND_GITEA_ORG, "editing the Gitea org", &st);
 		return NULL;
 	}
+	ctx->org_public = want->visibility != NULL && strcmp(want->visibility, "public") == 0;
 	return "Updated";
 }
 
@@ -60,6 +63,9 @@ gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 	if (cls == HTTP_OK) {
 		ctx->org_ready = 1;
 		ctx->org_fresh = 1;
+		/* Gitea's default, when none is sent, is public. */
+		ctx->org_public =
+		    want->visibility == NULL || strcmp(want->visibility, "public") == 0;
 		return ctx->ws->gitea_org != NULL ? "Recreated" : "Created";
 	}
 	if (cls != HTTP_CONFLICT) {
@@ -136,12 +142,21 @@ gitea_org_delete_all(struct pass *ctx)
 	case HTTP_NOT_FOUND:
 		return 1;
 	case HTTP_TRANSIENT:
-		if (st.status == 500) {
-			/* Gitea refuses while the org owns repos: ones nobody declared. */
+		/* Gitea refuses while the org owns repos (ones nobody declared) or packages, with
+		 * a 500 it also answers for any internal error: the message tells them apart
+		 * (models/user/error.go ErrUserOwnRepos, ErrUserOwnPackages). */
+		if (st.status == 500 && strstr(st.message, "still has ownership of repositories")) {
 			pass_fail_msg(
 			    ctx, COND_GITEA_ORG, "OrgNotEmpty", REC_PERMANENT,
 			    "org %s still owns repositories the manifest does not declare;"
 			    " delete or move them, then it is deleted: %s",
+			    ctx->org, st.message);
+			return 0;
+		}
+		if (st.status == 500 && strstr(st.message, "still has ownership of packages")) {
+			pass_fail_msg(
+			    ctx, COND_GITEA_ORG, "OrgNotEmpty", REC_PERMANENT,
+			    "org %s still owns packages; delete them, then it is deleted: %s",
 			    ctx->org, st.message);
 			return 0;
 		}

@@ -69,12 +69,53 @@ repos_create(struct pass *ctx, const struct desired_repo *d)
 	return d->gitea_repo_id != 0 ? REPO_RECREATED : REPO_CREATED;
 }
 
+/* The declared default branch cannot be set: Gitea ignores a default_branch that does not
+ * exist on a non-empty repo, and still answers 200 (routers/api/v1/repo/repo.go
+ * updateBasicProperties). Reported, never patched in vain. */
+static enum repo_action
+repos_branch_missing(struct pass *ctx, const struct desired_repo *d, const char *have)
+{
+	pass_fail_msg(ctx, COND_REPOS, "BranchMissing", REC_PERMANENT,
+	              "repo %s/%s: its default branch should be %s, which does not exist"
+	              " (the default is %s); push %s, or declare the branch that exists",
+	              ctx->org, d->name, d->default_branch, have ? have : "unset",
+	              d->default_branch);
+	return REPO_FAILED;
+}
+
+/* Whether the declared default branch can be made the default: an empty repo takes any name;
+ * a non-empty one only a branch it has. 1 yes, 0 no (reported), -1 the read failed
+ * (recorded). */
+static int
+repos_branch_settable(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r)
+{
+	struct http_status st;
+	char what[160];
+
+	if (r->empty)
+		return 1;
+	switch (gitea_branch_get(ctx->env->gitea, ctx->org, r->name, d->default_branch, &st)) {
+	case HTTP_OK:
+		return 1;
+	case HTTP_NOT_FOUND:
+		repos_branch_missing(ctx, d, r->default_branch);
+		return 0;
+	default:
+		snprintf(what, sizeof what, "reading branch %s of repo %s", d->default_branch,
+		         d->name);
+		pass_fail_call(ctx, COND_REPOS, what, &st);
+		return -1;
+	}
+}
+
 static enum repo_action
 repos_update(struct pass *ctx, const struct desired_repo *d, struct gitea_repo *r)
 {
 	struct gitea_repo_spec patch = {0};
+	struct gitea_repo after = {0};
 	struct http_status st;
-	int drift = 0;
+	int drift = 0, branch = 0;
+	enum repo_action act = REPO_UPDATED;
 	char what[160];
 
 	if (r->private != d->private) {
@@ -86,24 +127,41 @@ repos_update(struct pass *ctx, const struct desired_repo *d, struct gitea_repo *
 		patch.description = d->description;
 		drift = 1;
 	}
-	/* An empty repo has no branch to make default yet. */
-	if (!r->empty && !util_str_eq_empty(r->default_branch, d->default_branch)) {
-		patch.default_branch = d->default_branch;
-		drift = 1;
-	}
 	pass_record_repo(ctx, d, r);
-	if (!drift)
-		return REPO_NONE;
+	if (!util_str_eq_empty(r->default_branch, d->default_branch)) {
+		/* Asked only when it differs: a steady state reads no branch. */
+		switch (repos_branch_settable(ctx, d, r)) {
+		case 1:
+			patch.default_branch = d->default_branch;
+			branch = 1;
+			break;
+		case 0:
+			act = REPO_FAILED; /* reported; the other fields may still be edited */
+			break;
+		default:
+			return REPO_FAILED;
+		}
+	}
+	if (!drift && !branch)
+		return act == REPO_FAILED ? REPO_FAILED : REPO_NONE;
 	if (ctx->dry) {
 		pass_would(ctx, COND_REPOS, "edit repo %s/%s back to its spec", ctx->org, d->name);
 		return REPO_WOULD;
 	}
-	if (gitea_repo_edit(ctx->env->gitea, ctx->org, r->name, &patch, NULL, &st) != HTTP_OK) {
+	if (gitea_repo_edit(ctx->env->gitea, ctx->org, r->name, &patch, &after, &st) != HTTP_OK) {
 		snprintf(what, sizeof what, "editing repo %s", d->name);
 		pass_fail_call(ctx, COND_REPOS, what, &st);
 		return REPO_FAILED;
 	}
-	return REPO_UPDATED;
+	/* Read back: a branch gone between the check and the edit is ignored with a 200. */
+	if (branch && !util_str_eq_empty(after.default_branch, d->default_branch))
+		act = repos_branch_missing(ctx, d, after.default_branch);
+	/* Later steps (apps: how to clone it) see the repo as it is now. */
+	if (after.name != NULL) {
+		gitea_repo_free(r);
+		*r = after;
+	}
+	return act;
 }
 
 void

@@ -301,3 +301,44 @@ pass_record_app_names(struct pass *ctx, char *const *names, size_t n)
 	free(text);
 	return rc;
 }
+
+int
+pass_record_app_delete(struct pass *ctx, const char *uuid, const char *name)
+{
+	const char *params[3] = {ctx->ws->id, uuid, name};
+
+	return pass_record(ctx,
+	                   "UPDATE vibn_workspaces SET coolify_app_deletes = coolify_app_deletes ||"
+	                   " jsonb_build_object($2::text, jsonb_build_object('at', now(), 'name',"
+	                   " $3::text)) WHERE id = $1",
+	                   3, params);
+}
+
+int
+pass_forget_app_deletes(struct pass *ctx, const char *const *uuids, size_t n)
+{
+	json_t *arr = json_array();
+	const char *params[2];
+	char *text;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(uuids[i]));
+	text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	params[0] = ctx->ws->id;
+	params[1] = text;
+	rc = pass_record(ctx,
+	                 "UPDATE vibn_workspaces SET coolify_app_deletes = coolify_app_deletes -"
+	                 " ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) WHERE id = $1",
+	                 2, params);
+	free(text);
+	return rc;
+}
+
+void
+pass_note_hook(struct pass *ctx, int64_t id, const char *secret_sha256)
+{
+	ctx->hook_id = id;
+	snprintf(ctx->hook_secret_sha, sizeof ctx->hook_secret_sha, "%s", secret_sha256);
+}

@@ -24,11 +24,13 @@ struct pass_settings {
 	const char *gitea_admin_user; /* GITEA_ADMIN_USER: creates orgs, stays an owner */
 	const char *public_url;       /* VIBN_PUBLIC_URL: org hooks point to it + /webhooks/gitea */
 	const char *webhook_secret;   /* GITEA_WEBHOOK_SECRET */
-	const char *coolify_server_uuid;     /* COOLIFY_SERVER_UUID */
-	const char *coolify_deploy_key_uuid; /* optional: Coolify key for private repos' apps */
-	int64_t timeout_ms;                  /* one reconcile's deadline (upstream calls) */
-	int64_t app_delete_wait_ms;          /* how long to wait for Coolify's async app delete */
-	struct events_settings events;       /* VIBN_EVENT_*: zero fields take the defaults */
+	const char *coolify_server_uuid;      /* COOLIFY_SERVER_UUID */
+	const char *coolify_deploy_key_uuid;  /* optional: Coolify key for private repos' apps */
+	const char *coolify_destination_uuid; /* optional: the server's Docker destination */
+	const char *gitea_clone_host;         /* optional: the host Coolify reaches Gitea at */
+	int64_t timeout_ms;                   /* one reconcile's deadline (upstream calls) */
+	int64_t app_delete_resend_ms;         /* a DELETE still listed after this is sent again */
+	struct events_settings events;        /* VIBN_EVENT_*: zero fields take the defaults */
 };
 
 /* What one worker brings to a reconcile (all borrowed). */
@@ -57,9 +59,9 @@ struct pass {
 	/* Shared observations between steps. */
 	int org_ready;      /* the org exists upstream and is ours */
 	int org_fresh;      /* created by this reconcile: no teams but Owners, no repos, no hooks */
+	int org_public;     /* its visibility is public: anonymous readers may clone its repos */
 	char *project_uuid; /* the Coolify project in use (owned), NULL when none */
 	int project_fresh;  /* created by this reconcile: no apps */
-	int64_t prod_env_id;      /* the project's "production" environment, 0 when unknown */
 	struct gitea_repos repos; /* observed org repos (clone URLs for apps) */
 	int repos_known;
 
@@ -69,7 +71,9 @@ struct pass {
 	char *obj_name;
 
 	/* Status to record (written once, at the end, only when changed). */
-	char *gitea_org; /* owned; what vibn_workspaces.gitea_org should say */
+	char *gitea_org;          /* owned; what vibn_workspaces.gitea_org should say */
+	int64_t hook_id;          /* 0: keep what is recorded */
+	char hook_secret_sha[65]; /* with hook_id */
 
 	struct rec_result out;
 };
@@ -132,5 +136,12 @@ int pass_record_app_domains(struct pass *ctx, const struct desired_app *d, const
 int pass_record_deletion_done(struct pass *ctx, long long id);
 /* Records the set of upstream app names we own (n names). */
 int pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
+/* Records that a DELETE of Coolify application uuid was sent now. */
+int pass_record_app_delete(struct pass *ctx, const char *uuid, const char *name);
+/* Forgets the recorded DELETEs of these n application uuids (they are gone). */
+int pass_forget_app_deletes(struct pass *ctx, const char *const *uuids, size_t n);
+/* Notes the org hook's id and the hex SHA-256 of the secret it was given, for the status
+ * write at the end of the pass (no write of its own: a lost note costs one more edit). */
+void pass_note_hook(struct pass *ctx, int64_t id, const char *secret_sha256);
 
 #endif

@@ -52,14 +52,19 @@ workspace_write_status(struct pass *ctx)
 	const char *status = workspace_provision_status(ctx);
 	const char *last_error = ctx->out.message[0] ? ctx->out.message : NULL;
 	const char *org = ctx->gitea_org ? ctx->gitea_org : ws->gitea_org;
-	char gen[32], *conds, *cause = NULL;
-	const char *params[6];
+	char gen[32], hook[32], *conds, *cause = NULL;
+	const char *params[8];
+	int hook_same = ctx->hook_id == 0 ||
+	                (ctx->hook_id == ws->gitea_hook_id &&
+	                 util_str_eq_null(ctx->hook_secret_sha, ws->gitea_hook_secret_sha256));
 
 	if (json_equal(ctx->conds, ws->conditions) && ws->observed_generation == ws->generation &&
 	    util_str_eq_null(status, ws->provision_status) &&
-	    util_str_eq_null(last_error, ws->last_error) && util_str_eq_null(org, ws->gitea_org))
+	    util_str_eq_null(last_error, ws->last_error) && util_str_eq_null(org, ws->gitea_org) &&
+	    hook_same)
 		return;
 	snprintf(gen, sizeof gen, "%lld", ws->generation);
+	snprintf(hook, sizeof hook, "%lld", (long long)ctx->hook_id);
 	conds = conditions_dump(ctx->conds);
 	params[0] = ws->id;
 	params[1] = conds;
@@ -67,11 +72,17 @@ workspace_write_status(struct pass *ctx)
 	params[3] = status;
 	params[4] = last_error;
 	params[5] = org;
+	/* The hook's record changes only when this pass gave a hook its secret. */
+	params[6] = ctx->hook_id != 0 ? hook : NULL;
+	params[7] = ctx->hook_id != 0 ? ctx->hook_secret_sha : NULL;
 	if (db_command(
 	        ctx->env->db,
 	        "UPDATE vibn_workspaces SET conditions = $2::jsonb, observed_generation = $3,"
-	        " provision_status = $4, last_error = $5, gitea_org = $6 WHERE id = $1",
-	        6, params, &cause) != 0) {
+	        " provision_status = $4, last_error = $5, gitea_org = $6,"
+	        " gitea_hook_id = coalesce($7::bigint, gitea_hook_id),"
+	        " gitea_hook_secret_sha256 = CASE WHEN $7::bigint IS NULL"
+	        " THEN gitea_hook_secret_sha256 ELSE $8 END WHERE id = $1",
+	        8, params, &cause) != 0) {
 		log_warn("writing the status of workspace %s: %s", ws->slug, cause);
 		if (ctx->out.cls < REC_TRANSIENT)
 			ctx->out.cls = REC_TRANSIENT;

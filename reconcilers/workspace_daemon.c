@@ -8,12 +8,15 @@
 #include "clients/gitea.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "reconcilers/clone_url.h"
 #include "reconcilers/reconciler.h"
 #include "reconcilers/workspace.h"
 
-/* One reconcile's deadline for its upstream calls, and Coolify's async app delete wait. */
-#define WSD_TIMEOUT_MS         60000
-#define WSD_APP_DELETE_WAIT_MS 10000
+/* One reconcile's deadline for its upstream calls. */
+#define WSD_TIMEOUT_MS 60000
+/* A Coolify app still listed this long after its DELETE gets another: the first job was
+ * lost (a worker restart), not merely slow (a busy queue takes minutes). */
+#define WSD_APP_DELETE_RESEND_MS (15 * 60 * 1000)
 /* How stale the shared Coolify project list may be for adoption lookups. */
 #define WSD_PROJECT_LIST_TTL_MS 30000
 
@@ -58,11 +61,18 @@ wsd_init(const struct rec_host *host, void **state, char **cause)
 	s->set.webhook_secret = host->setting(host, "GITEA_WEBHOOK_SECRET");
 	s->set.coolify_server_uuid = host->setting(host, "COOLIFY_SERVER_UUID");
 	s->set.coolify_deploy_key_uuid = host->setting(host, "VIBN_COOLIFY_DEPLOY_KEY_UUID");
+	s->set.coolify_destination_uuid = host->setting(host, "COOLIFY_DESTINATION_UUID");
+	s->set.gitea_clone_host = host->setting(host, "VIBN_GITEA_CLONE_HOST");
 	s->set.timeout_ms = WSD_TIMEOUT_MS;
-	s->set.app_delete_wait_ms = WSD_APP_DELETE_WAIT_MS;
+	s->set.app_delete_resend_ms = WSD_APP_DELETE_RESEND_MS;
 	s->set.events.window_ms = (int64_t)wsd_int(host, "VIBN_EVENT_WINDOW") * 1000;
 	s->set.events.retention_ms = (int64_t)wsd_int(host, "VIBN_EVENT_RETENTION") * 1000;
 	s->set.events.keep = wsd_int(host, "VIBN_EVENT_KEEP");
+	if (s->set.gitea_clone_host != NULL &&
+	    clone_url_check_host(s->set.gitea_clone_host, cause) != 0) {
+		free(s);
+		return -1;
+	}
 	s->projects = project_cache_new(WSD_PROJECT_LIST_TTL_MS);
 	s->gitea_budget = gitea_budget_new(wsd_int(host, "VIBN_GITEA_RPS"));
 	s->coolify_budget = coolify_budget_new(wsd_int(host, "VIBN_COOLIFY_RPM"));

@@ -40,7 +40,7 @@ cat <<EOF
 vibn is up (vibnd runs the "workspace" reconciler against vibn-sim):
   vibnd      $VIBND_URL   /healthz /readyz /metrics /webhooks/gitea
   gitea      $SIM_GITEA/api/v1   (vibn-sim; token gitea-token, admin vibn-admin)
-  coolify    $SIM_COOLIFY/api/v1   (vibn-sim; token coolify-token, server server-0)
+  coolify    $SIM_COOLIFY/api/v1   (vibn-sim; token coolify-token, server vibnsimlocalhostserver01)
   simulator  $SIM_GITEA/_sim/state  (control API: vibn-sim --help)
   logs       $dir/vibnd.log  $dir/vibn-sim.log
 

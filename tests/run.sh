@@ -50,18 +50,16 @@ else
 	runner=()
 fi
 
-# One cmocka program: count its test cases from its summary; a crash counts as a failure.
+# One cmocka program: count its test cases from its summaries (a program may run several
+# groups, e.g. test_reconcile under two Gitea page caps); a crash counts as a failure.
 run_c_test() {
 	local prog=$1 name log p f
 	name=${prog#"$BUILD"/tests/}
 	log=$tmp/$(echo "$name" | tr / _).log
 	if timeout 600 "${runner[@]}" "$prog" >"$log" 2>&1; then rc=0; else rc=$?; fi
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | tail -1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | tail -1)
-	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' "$log" | tail -1)
-	p=${p:-0}
-	f=${f:-0}
-	s=${s:-0}
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
 	skipped=$((skipped + s))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	passed=$((passed + p))

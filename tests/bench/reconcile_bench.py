@@ -99,7 +99,8 @@ class Daemon:
                   "GITEA_API_URL": sim.gitea + "/api/v1", "GITEA_API_TOKEN": "gitea-token",
                   "GITEA_ADMIN_USER": "vibn-admin", "GITEA_WEBHOOK_SECRET": "bench-secret",
                   "COOLIFY_URL": sim.coolify, "COOLIFY_API_TOKEN": "coolify-token",
-                  "COOLIFY_SERVER_UUID": "server-0", "VIBN_PUBLIC_URL": "http://127.0.0.1:9",
+                  "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01",
+                  "VIBN_COOLIFY_DEPLOY_KEY_UUID": "vibnsimdeploykey00000001", "VIBN_PUBLIC_URL": "http://127.0.0.1:9",
                   # No periodic resync inside a phase: the bench asks for one itself.
                   "VIBN_RESYNC_INTERVAL": "86400"})
         e.update(env)

@@ -50,7 +50,9 @@ class Sim:
                 "GITEA_API_URL": self.gitea + "/api/v1", "GITEA_API_TOKEN": GITEA_TOKEN,
                 "GITEA_ADMIN_USER": "vibn-admin", "GITEA_WEBHOOK_SECRET": "test-hook-secret",
                 "COOLIFY_URL": self.coolify, "COOLIFY_API_TOKEN": COOLIFY_TOKEN,
-                "COOLIFY_SERVER_UUID": "server-0", "VIBN_PUBLIC_URL": public_url}
+                "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01", "VIBN_PUBLIC_URL": public_url,
+                # the key Coolify has from the start: orgs are private, their repos need one
+                "VIBN_COOLIFY_DEPLOY_KEY_UUID": "vibnsimdeploykey00000001"}
 
     def stop(self):
         if self.proc.poll() is None:

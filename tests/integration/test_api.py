@@ -136,6 +136,23 @@ def test_webhook_signatures_both_forms(db_url, daemons):
     assert metric(d, "bad_signature") == 5
 
 
+def test_webhook_previous_secret_accepted_while_rotating(db_url, daemons):
+    # GITEA_WEBHOOK_SECRET_PREVIOUS: hooks still signing with the old secret keep working until
+    # the reconciler has given each the new one.
+    d = start(daemons, db_url, env={"GITEA_WEBHOOK_SECRET_PREVIOUS": "the-old-secret"})
+    with connect(db_url) as conn:
+        add_ws(conn, "acme")
+        wait_for(lambda: drained(conn), what="the initial run")
+        body = repo_payload("vibn-acme")
+        for secret in (WEBHOOK_SECRET, "the-old-secret"):
+            for form in ("gitea", "hub"):
+                r = deliver(d, body, sig=form, secret=secret)
+                assert r.status == 202 and r.json["result"] == "accepted", (secret, form, r.raw)
+        r = deliver(d, body, secret="another-secret")
+        assert r.status == 401 and r.json["code"] == "bad_signature"
+    assert "the-old-secret" not in d.log()
+
+
 def test_replayed_delivery_enqueues_nothing(db_url, daemons):
     d = start(daemons, db_url)
     with connect(db_url) as conn:
@@ -420,7 +437,8 @@ def test_sim_webhook_repairs_a_deleted_repo(db_url, daemons):
         env = {"VIBN_RECONCILER": "workspace", "GITEA_API_URL": sim.gitea + "/api/v1",
                "GITEA_API_TOKEN": "gitea-token", "GITEA_ADMIN_USER": "vibn-admin",
                "COOLIFY_URL": sim.coolify, "COOLIFY_API_TOKEN": "coolify-token",
-               "COOLIFY_SERVER_UUID": "server-0", "VIBN_PUBLIC_URL": "http://127.0.0.1:%d" % port,
+               "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01",
+               "VIBN_COOLIFY_DEPLOY_KEY_UUID": "vibnsimdeploykey00000001", "VIBN_PUBLIC_URL": "http://127.0.0.1:%d" % port,
                "VIBN_RESYNC_INTERVAL": "3600"}
         d = start(daemons, db_url, env=env, port=port)
 

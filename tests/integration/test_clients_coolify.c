@@ -175,7 +175,7 @@ test_applications(void **state)
 	struct http_status st;
 	char *p = make_project(c, "vibn-ws-apps"), *a = NULL, *b = NULL;
 	struct coolify_app_spec spec = {.project_uuid = p,
-	                                .server_uuid = "server-0",
+	                                .server_uuid = "vibnsimlocalhostserver01",
 	                                .environment_name = "production",
 	                                .git_repository = "http://127.0.0.1:1/vibn-apps/web.git",
 	                                .git_branch = "main",
@@ -190,9 +190,15 @@ test_applications(void **state)
 
 	assert_int_equal(coolify_server_list(c, &servers, &st), HTTP_OK);
 	assert_true(servers.n >= 1);
-	assert_string_equal(servers.v[0].uuid, "server-0");
+	assert_string_equal(servers.v[0].uuid, "vibnsimlocalhostserver01");
 	coolify_servers_free(&servers);
 
+	/* Coolify refuses clone URLs of IP hosts (ValidGitRepositoryUrl). */
+	assert_int_equal(coolify_app_create_public(c, &spec, &a, &st), HTTP_INVALID);
+	assert_int_equal(st.status, 422);
+	assert_non_null(strstr(st.message, "git_repository"));
+	assert_null(a);
+	spec.git_repository = "https://git.example.com/vibn-apps/web.git";
 	assert_int_equal(coolify_app_create_public(c, &spec, &a, &st), HTTP_OK);
 	assert_int_equal(st.status, 201);
 	assert_non_null(a);
@@ -210,7 +216,7 @@ test_applications(void **state)
 	spec.environment_name = NULL;
 	spec.environment_uuid = env.uuid;
 	spec.name = "apps-api";
-	spec.git_repository = "git@127.0.0.1:vibn-apps/api.git";
+	spec.git_repository = "git@git.example.com:2222/vibn-apps/api.git";
 	assert_int_equal(coolify_app_create_deploy_key(c, &spec, key_uuid, &b, &st), HTTP_OK);
 	assert_non_null(b);
 	coolify_env_free(&env);

@@ -266,7 +266,19 @@ test_repos(void **state)
 
 	assert_int_equal(gitea_repo_get(g, "vibn-repos", "web", &repo, &st), HTTP_OK);
 	assert_string_equal(repo.full_name, "vibn-repos/web");
+	assert_true(repo.empty);
 	gitea_repo_free(&repo);
+
+	/* Branches: none in an empty repo; auto_init commits the default branch. */
+	assert_int_equal(gitea_branch_get(g, "vibn-repos", "web", "main", &st), HTTP_NOT_FOUND);
+	spec = (struct gitea_repo_spec){.default_branch = "trunk", .auto_init = 1};
+	assert_int_equal(gitea_repo_create(g, "vibn-repos", "api", &spec, &repo, &st), HTTP_OK);
+	assert_false(repo.empty);
+	assert_string_equal(repo.default_branch, "trunk");
+	gitea_repo_free(&repo);
+	assert_int_equal(gitea_branch_get(g, "vibn-repos", "api", "trunk", &st), HTTP_OK);
+	assert_int_equal(gitea_branch_get(g, "vibn-repos", "api", "main", &st), HTTP_NOT_FOUND);
+	assert_int_equal(gitea_repo_delete(g, "vibn-repos", "api", &st), HTTP_OK);
 
 	spec = (struct gitea_repo_spec){.description = "Public now", .set_private = 1};
 	assert_int_equal(gitea_repo_edit(g, "vibn-repos", "web", &spec, &repo, &st), HTTP_OK);
@@ -362,15 +374,17 @@ test_users_and_version(void **state)
 }
 
 /* Lists an org holding n repos and checks the items and the number of pages fetched:
- * pages of 50 until a short page or X-Total-Count. */
+ * pages of 50 (or the server's cap) until X-Total-Count or an empty page. */
 static void
-check_repo_pages(struct gitea *g, int n, long want_pages)
+check_repo_pages(struct gitea *g, int n, long want_pages, int cap)
 {
 	struct gitea_repos repos = {0};
 	struct http_status st;
-	char org[32], name[32];
+	char org[32], name[64];
 
 	simproc_reset(sim);
+	snprintf(name, sizeof name, "{\"gitea_max_items\":%d}", cap);
+	simproc_must(sim, "POST", "/_sim/config", name);
 	snprintf(org, sizeof org, "vibn-p%d", n);
 	make_org(g, org);
 	for (int i = 0; i < n; i++) {
@@ -398,12 +412,42 @@ test_pagination(void **state)
 {
 	struct gitea *g = *state;
 
-	check_repo_pages(g, 0, 1);
-	check_repo_pages(g, 49, 1);
+	check_repo_pages(g, 0, 1, 50);
+	check_repo_pages(g, 49, 1, 50);
 	/* A full page and X-Total-Count 50: no second request. */
-	check_repo_pages(g, 50, 1);
-	check_repo_pages(g, 51, 2);
-	check_repo_pages(g, 120, 3);
+	check_repo_pages(g, 50, 1, 50);
+	check_repo_pages(g, 51, 2, 50);
+	check_repo_pages(g, 120, 3, 50);
+}
+
+/* A Gitea whose MAX_RESPONSE_ITEMS is 5 answers every page with at most 5 items, whatever
+ * limit asks: a short page is not the end, X-Total-Count is. Org hooks page too. */
+static void
+test_pagination_below_the_asked_limit(void **state)
+{
+	struct gitea *g = *state;
+	struct gitea_hooks hooks = {0};
+	struct http_status st;
+	char url[64];
+	const char *const events[] = {"repository", NULL};
+
+	simproc_reset(sim);
+	check_repo_pages(g, 12, 3, 5);
+	check_repo_pages(g, 10, 2, 5);
+	check_repo_pages(g, 3, 1, 5);
+	simproc_must(sim, "POST", "/_sim/config", "{\"gitea_max_items\":5}");
+	make_org(g, "vibn-hooks");
+	for (int i = 0; i < 7; i++) {
+		struct gitea_hook_spec spec = {url, NULL, events};
+
+		snprintf(url, sizeof url, "http://127.0.0.1:9/hook-%d", i);
+		assert_int_equal(gitea_hook_create(g, "vibn-hooks", &spec, NULL, &st), HTTP_OK);
+	}
+	assert_int_equal(gitea_hook_list(g, "vibn-hooks", &hooks, &st), HTTP_OK);
+	assert_int_equal(hooks.n, 7);
+	assert_string_equal(hooks.v[6].url, "http://127.0.0.1:9/hook-6");
+	gitea_hooks_free(&hooks);
+	simproc_reset(sim);
 }
 
 static void
@@ -562,6 +606,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_users_and_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pagination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pagination_other_lists, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pagination_below_the_asked_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_error_classes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_token_in_logs, setup, teardown),
 	    cmocka_unit_test(test_every_request_conforms),

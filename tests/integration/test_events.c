@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "clients/db.h"
+#include "common/util.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/events.h"
 #include "reconcilers/workspace.h"
@@ -91,9 +93,11 @@ setup(void **state)
 	f->set.gitea_admin_user = "vibn-admin";
 	f->set.public_url = "http://127.0.0.1:9";
 	f->set.webhook_secret = "hook-secret";
-	f->set.coolify_server_uuid = "server-0";
+	f->set.coolify_server_uuid = "vibnsimlocalhostserver01";
+	/* Orgs are private by default: their repos are cloned with Coolify's key. */
+	f->set.coolify_deploy_key_uuid = "vibnsimdeploykey00000001";
 	f->set.timeout_ms = 20000;
-	f->set.app_delete_wait_ms = 5000;
+	f->set.app_delete_resend_ms = 600000;
 	f->projects = project_cache_new(60000);
 	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0, "rec-1"};
 	*state = f;
@@ -322,7 +326,7 @@ test_failure_names_its_object(void **state)
 
 	insert_acme(f);
 	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\","
-	                  "\"path\":\"/api/v1/applications/public\",\"count\":1,"
+	                  "\"path\":\"/api/v1/applications/private-deploy-key\",\"count\":1,"
 	                  "\"action\":\"status\",\"status\":422}");
 	assert_int_equal(reconcile(f).cls, REC_PERMANENT);
 	assert_int_equal(events(f, "Warning", "UpstreamRejected", "app", "acme-web"), 1);
@@ -463,12 +467,19 @@ test_requested_repo_deletion_deletes_only_what_it_created(void **state)
 	assert_int_equal(events(f, "Warning", "NotOwned", "repo", "vibn-acme/docs"), 1);
 	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspace_repo_deletions"), 0);
 
-	/* Undeclared without a request: left alone, as ever. */
+	/* Undeclared without a request: left alone, as ever. The app goes: one DELETE (a
+	 * Deleting event), then, once Coolify's job has ended, Deleted. */
 	sql(f, "DELETE FROM vibn_workspace_apps");
 	sql(f, "DELETE FROM vibn_workspace_repos WHERE name = 'web'");
 	assert_int_equal(reconcile(f).cls, REC_OK);
 	assert_int_equal(sim_repos_named("vibn-acme", "web"), 1);
+	assert_int_equal(events(f, "Normal", "Deleting", "app", "acme-web"), 1);
+	for (int64_t deadline = util_now_ms() + 10000;
+	     events(f, "Normal", "Deleted", "app", "acme-web") == 0 && util_now_ms() < deadline;)
+		if (reconcile(f).cls == REC_OK)
+			usleep(20000); /* a poll interval, not a synchronization */
 	assert_int_equal(events(f, "Normal", "Deleted", "app", "acme-web"), 1);
+	assert_int_equal(sim_repos_named("vibn-acme", "web"), 1);
 }
 
 int

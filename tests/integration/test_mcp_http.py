@@ -75,7 +75,8 @@ def env(db_url):
         "VIBN_PUBLIC_URL": url, "VIBN_WORKERS": "2",
         "GITEA_API_URL": sim.gitea + "/api/v1", "GITEA_API_TOKEN": "gitea-token",
         "GITEA_ADMIN_USER": "vibn-admin", "COOLIFY_URL": sim.coolify,
-        "COOLIFY_API_TOKEN": "coolify-token", "COOLIFY_SERVER_UUID": "server-0",
+        "COOLIFY_API_TOKEN": "coolify-token", "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01",
+        "VIBN_COOLIFY_DEPLOY_KEY_UUID": "vibnsimdeploykey00000001",
         "ADMIN_MIGRATE_SECRET": "admin-secret"})
     d.port, d.url = port, url
     try:

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "clients/db.h"
@@ -91,9 +92,11 @@ setup(void **state)
 	f->set.gitea_admin_user = "vibn-admin";
 	f->set.public_url = "http://127.0.0.1:9";
 	f->set.webhook_secret = "hook-secret";
-	f->set.coolify_server_uuid = "server-0";
+	f->set.coolify_server_uuid = "vibnsimlocalhostserver01";
+	/* Orgs are private by default: their repos are cloned with Coolify's key. */
+	f->set.coolify_deploy_key_uuid = "vibnsimdeploykey00000001";
 	f->set.timeout_ms = 20000;
-	f->set.app_delete_wait_ms = 5000;
+	f->set.app_delete_resend_ms = 600000;
 	f->projects = project_cache_new(60000);
 	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0, NULL};
 	*state = f;
@@ -131,6 +134,31 @@ insert_acme(struct fixture *f)
 	    "INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch, build_pack, ports)"
 	    " SELECT id, 'web', 'web', 'main', 'nixpacks', '3000' FROM vibn_workspaces"
 	    " WHERE slug = 'acme'");
+}
+
+/* A workspace whose org is public, with a public repo web and an app built from it: the one
+ * case an anonymous (public source) clone works. */
+static void
+insert_public(struct fixture *f, const char *slug)
+{
+	char q[512];
+
+	snprintf(q, sizeof q,
+	         "INSERT INTO vibn_workspaces (slug, name, owner, source, visibility)"
+	         " VALUES ('%s', '%s', 'alice', 'manifest', 'public')",
+	         slug, slug);
+	sql(f, q);
+	snprintf(q, sizeof q,
+	         "INSERT INTO vibn_workspace_repos (workspace_id, name, private)"
+	         " SELECT id, 'web', false FROM vibn_workspaces WHERE slug = '%s'",
+	         slug);
+	sql(f, q);
+	snprintf(q, sizeof q,
+	         "INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch, build_pack,"
+	         " ports) SELECT id, 'web', 'web', 'main', 'nixpacks', '3000' FROM vibn_workspaces"
+	         " WHERE slug = '%s'",
+	         slug);
+	sql(f, q);
 }
 
 static struct rec_result
@@ -175,6 +203,33 @@ assert_cond(struct fixture *f, const char *slug, const char *type, const char *s
 	free(s);
 	free(r);
 	free(m);
+}
+
+/* Reconciles until condition type has status and reason, or fails after deadline_ms (for
+ * what the upstream finishes by itself, such as Coolify's asynchronous deletes). */
+static void
+reconcile_until(struct fixture *f, const char *slug, const char *type, const char *status,
+                const char *reason, int64_t deadline_ms)
+{
+	int64_t deadline = util_now_ms() + deadline_ms;
+
+	for (;;) {
+		char *s, *r;
+		int done;
+
+		reconcile(f, slug);
+		s = cond(f, slug, type, "status");
+		r = cond(f, slug, type, "reason");
+		done = s != NULL && r != NULL && strcmp(s, status) == 0 && strcmp(r, reason) == 0;
+		free(s);
+		free(r);
+		if (done)
+			return;
+		if (util_now_ms() > deadline)
+			break;
+		usleep(20000); /* a poll interval, not a synchronization */
+	}
+	assert_cond(f, slug, type, status, reason);
 }
 
 /* ---- simulator state ---- */
@@ -250,6 +305,21 @@ static void
 drift(const char *body)
 {
 	simproc_must(sim, "POST", "/_sim/drift", body);
+}
+
+/* An upstream API call outside the clients under test (as a person or script would make it);
+ * fails the test unless the answer is 2xx. Returns the answer (new reference, or NULL). */
+static json_t *
+upstream_must(const char *upstream, const char *method, const char *path, const char *body)
+{
+	long status = 0;
+	json_t *res = simproc_api(sim, upstream,
+	                          strcmp(upstream, "gitea") == 0 ? "gitea-token" : "coolify-token",
+	                          method, path, body, &status);
+
+	if (status < 200 || status >= 300)
+		fail_msg("%s %s %s: HTTP %ld", upstream, method, path, status);
+	return res;
 }
 
 static long
@@ -407,7 +477,7 @@ test_drift_repaired_by_one_reconcile(void **state_)
 	uuid = sql_value(f, "SELECT coolify_app_uuid FROM vibn_workspace_apps");
 	snprintf(body, sizeof body, "{\"action\":\"delete_app\",\"uuid\":\"%s\"}", uuid);
 	free(uuid);
-	repair_once(f, body, COND_APPS, "Created");
+	repair_once(f, body, COND_APPS, "Recreated");
 	uuid = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
 	snprintf(body, sizeof body, "{\"action\":\"delete_project\",\"uuid\":\"%s\"}", uuid);
 	free(uuid);
@@ -700,15 +770,19 @@ test_delete_policy_delete_removes_everything(void **state_)
 {
 	struct fixture *f = *state_;
 	struct rec_result out;
-	int tries = 0;
+	int64_t deadline = util_now_ms() + 10000;
 	json_t *st;
 
 	insert_acme(f);
 	reconcile(f, "acme");
 	sql(f, "UPDATE vibn_workspaces SET deletion_policy = 'Delete', deleted_at = now()");
+	/* Coolify's app delete job takes its time: the workspace goes once it has run. */
 	do {
 		out = reconcile(f, "acme");
-	} while (sql_long(f, "SELECT count(*) FROM vibn_workspaces") > 0 && ++tries < 20);
+		if (out.cls == REC_OK && out.requeue_after_ms > 0)
+			usleep(20000); /* a poll interval, not a synchronization */
+	} while (sql_long(f, "SELECT count(*) FROM vibn_workspaces") > 0 &&
+	         util_now_ms() < deadline);
 	assert_int_equal(out.cls, REC_OK);
 	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces"), 0);
 	st = state();
@@ -801,7 +875,8 @@ test_removed_app_is_deleted_upstream(void **state_)
 	reconcile(f, "acme");
 	sql(f, "DELETE FROM vibn_workspace_apps");
 	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
-	assert_cond(f, "acme", COND_APPS, "True", "Deleted");
+	assert_cond(f, "acme", COND_APPS, "False", "Deleting");
+	reconcile_until(f, "acme", COND_APPS, "True", "Deleted", 10000);
 	st = state();
 	assert_int_equal(coolify_count(st, "applications", "acme-web"), 0);
 	json_decref(st);
@@ -836,10 +911,457 @@ test_private_repo_app_uses_the_deploy_key(void **state_)
 	assert_non_null(repo);
 	/* Built over SSH from the repo's ssh_url, not its HTTP clone URL. */
 	assert_string_equal(json_string_value(json_object_get(app, "git_repository")),
-	                    "git@127.0.0.1:vibn-acme/web.git");
+	                    "git@git.vibn-sim.test:vibn-acme/web.git");
 	json_decref(st);
-	f->set.coolify_deploy_key_uuid = NULL;
 	free(key_uuid);
+}
+
+/* Lists longer than Gitea's page cap (MAX_RESPONSE_ITEMS, often below 50): seven members,
+ * seven repos, and the org hook behind six hand-made ones. A converged workspace then costs
+ * no mutating call, whatever the cap: every list is read to its X-Total-Count. */
+static void
+test_long_lists_read_to_the_end(void **state_)
+{
+	struct fixture *f = *state_;
+	static const char *const extra[] = {"dave", "erin", "frank", "grace"};
+	char body[256];
+	json_t *st, *org;
+
+	for (size_t i = 0; i < 4; i++)
+		simproc_seed_user(sim, extra[i]);
+	/* The org exists before the workspace (adopted), with six hooks of its own. */
+	json_decref(upstream_must("gitea", "POST", "/admin/users/vibn-admin/orgs",
+	                          "{\"username\":\"vibn-big\",\"visibility\":\"private\"}"));
+	for (int i = 0; i < 6; i++) {
+		snprintf(body, sizeof body,
+		         "{\"type\":\"gitea\",\"active\":true,\"events\":[\"push\"],"
+		         "\"config\":{\"url\":\"http://127.0.0.1:9/other-%d\","
+		         "\"content_type\":\"json\"}}",
+		         i);
+		json_decref(upstream_must("gitea", "POST", "/orgs/vibn-big/hooks", body));
+	}
+	sql(f, "INSERT INTO vibn_workspaces (slug, name, owner, source)"
+	       " VALUES ('big', 'Big', 'alice', 'manifest')");
+	sql(f, "INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username, role)"
+	       " SELECT id, u, u, CASE u WHEN 'alice' THEN 'owner' WHEN 'bob' THEN 'admin'"
+	       " ELSE 'member' END FROM vibn_workspaces, unnest(ARRAY['alice', 'bob', 'carol',"
+	       " 'dave', 'erin', 'frank', 'grace']) u");
+	sql(f, "INSERT INTO vibn_workspace_repos (workspace_id, name, private)"
+	       " SELECT id, 'repo' || n, true FROM vibn_workspaces, generate_series(1, 7) n");
+	assert_int_equal(reconcile(f, "big").cls, REC_OK);
+	assert_cond(f, "big", COND_READY, "True", "Ready");
+
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "big").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
+	assert_cond(f, "big", COND_READY, "True", "Ready");
+	st = state();
+	org = sim_org(st, "vibn-big");
+	assert_int_equal(json_array_size(json_object_get(org, "repos")), 7);
+	assert_int_equal(json_array_size(json_object_get(org, "hooks")), 7);
+	assert_true(team_has(org, "Members", "grace"));
+	json_decref(st);
+}
+
+/* Another replica creates the Admins team between this reconcile's team list and its create:
+ * Gitea answers 422 "team already exists"; the team is listed again and adopted. */
+static void
+test_racing_team_create_is_adopted(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *teams, *owners, *rule;
+	char *rule_text;
+	json_t *st;
+
+	json_decref(upstream_must("gitea", "POST", "/admin/users/vibn-admin/orgs",
+	                          "{\"username\":\"vibn-acme\",\"visibility\":\"private\"}"));
+	teams = upstream_must("gitea", "GET", "/orgs/vibn-acme/teams", NULL);
+	owners = json_array_get(teams, 0);
+	json_decref(upstream_must("gitea", "POST", "/orgs/vibn-acme/teams",
+	                          "{\"name\":\"Admins\",\"permission\":\"admin\","
+	                          "\"includes_all_repositories\":true}"));
+	/* The reconcile's team list still shows the org as it was before that create. */
+	rule = json_pack("{s:s, s:s, s:s, s:i, s:s, s:i, s:[O]}", "upstream", "gitea", "method",
+	                 "GET", "path", "/api/v1/orgs/vibn-acme/teams", "count", 1, "action",
+	                 "status", "status", 200, "body", owners);
+	rule_text = json_dumps(rule, JSON_COMPACT);
+	simproc_rule(sim, rule_text);
+	free(rule_text);
+	json_decref(rule);
+	json_decref(teams);
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_MEMBERS, "True", "Synced");
+	st = state();
+	assert_true(team_has(sim_org(st, "vibn-acme"), "Admins", "bob"));
+	assert_int_equal(
+	    count_named(json_object_get(sim_org(st, "vibn-acme"), "teams"), "name", "Admins"), 1);
+	json_decref(st);
+}
+
+/* Gitea ignores a default_branch that does not exist on a non-empty repo and still answers
+ * 200. After a first push of another branch (which Gitea makes the default), the declared
+ * default is reported missing by name, once per pass, with no PATCH that cannot work; once
+ * the branch is pushed, it is made the default. */
+static void
+test_missing_default_branch_is_reported_not_patched(void **state_)
+{
+	struct fixture *f = *state_;
+	const char *patch = "PATCH /api/v1/repos/{owner}/{repo}";
+	json_t *st, *repo;
+	char *msg;
+
+	insert_acme(f);
+	sql(f, "INSERT INTO vibn_workspace_repos (workspace_id, name, private, default_branch)"
+	       " SELECT id, 'api', true, 'trunk' FROM vibn_workspaces");
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_REPOS, "True", "Created");
+	/* Someone pushes main first: Gitea makes it the default branch. */
+	drift("{\"action\":\"push\",\"org\":\"vibn-acme\",\"repo\":\"api\","
+	      "\"branch\":\"main\"}");
+	for (int pass = 0; pass < 3; pass++) {
+		simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+		assert_int_equal(reconcile(f, "acme").cls, REC_PERMANENT);
+		assert_int_equal(simproc_counter(sim, "gitea", patch), 0);
+		assert_cond(f, "acme", COND_REPOS, "False", "BranchMissing");
+		msg = cond(f, "acme", COND_REPOS, "message");
+		assert_non_null(strstr(msg, "trunk"));
+		free(msg);
+	}
+	drift("{\"action\":\"push\",\"org\":\"vibn-acme\",\"repo\":\"api\","
+	      "\"branch\":\"trunk\"}");
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", patch), 1);
+	assert_cond(f, "acme", COND_REPOS, "True", "Updated");
+	st = state();
+	repo = find_named(json_object_get(sim_org(st, "vibn-acme"), "repos"), "name", "api");
+	assert_string_equal(json_string_value(json_object_get(repo, "default_branch")), "trunk");
+	json_decref(st);
+}
+
+static json_t *
+sim_app(json_t *st, const char *name)
+{
+	return find_named(json_object_get(json_object_get(st, "coolify"), "applications"), "name",
+	                  name);
+}
+
+static const char *
+app_field(json_t *app, const char *key)
+{
+	return json_string_value(json_object_get(app, key));
+}
+
+/* Coolify refuses clone URLs of IP hosts: a Gitea whose ROOT_URL is internal is reported, and
+ * VIBN_GITEA_CLONE_HOST gives the host Coolify reaches it at. */
+static void
+test_clone_url_on_an_ip_is_reported(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st;
+	char *msg;
+
+	simproc_must(sim, "POST", "/_sim/config",
+	             "{\"gitea_root_url\":\"http://127.0.0.1:3000/\"}");
+	insert_public(f, "pub");
+	assert_int_equal(reconcile(f, "pub").cls, REC_PERMANENT);
+	assert_cond(f, "pub", COND_APPS, "False", "CloneURLRejected");
+	msg = cond(f, "pub", COND_APPS, "message");
+	assert_non_null(strstr(msg, "http://127.0.0.1:3000/vibn-pub/web.git"));
+	assert_non_null(strstr(msg, "VIBN_GITEA_CLONE_HOST"));
+	free(msg);
+	st = state();
+	assert_null(sim_app(st, "pub-web"));
+	json_decref(st);
+
+	f->set.gitea_clone_host = "git.example.com";
+	assert_int_equal(reconcile(f, "pub").cls, REC_OK);
+	assert_cond(f, "pub", COND_APPS, "True", "Created");
+	st = state();
+	assert_string_equal(app_field(sim_app(st, "pub-web"), "git_repository"),
+	                    "http://git.example.com:3000/vibn-pub/web.git");
+	assert_null(app_field(sim_app(st, "pub-web"), "private_key_uuid"));
+	json_decref(st);
+}
+
+/* Gitea gives ssh://git@host:PORT/owner/repo.git when its SSH port is not 22; Coolify takes
+ * git@host:PORT/owner/repo.git. */
+static void
+test_ssh_clone_url_with_a_port_is_converted(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st;
+
+	simproc_must(sim, "POST", "/_sim/config", "{\"gitea_ssh_port\":2222}");
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_APPS, "True", "Created");
+	st = state();
+	assert_string_equal(app_field(sim_app(st, "acme-web"), "git_repository"),
+	                    "git@git.vibn-sim.test:2222/vibn-acme/web.git");
+	json_decref(st);
+	/* Steady: nothing to change. */
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
+}
+
+/* A server with several Docker destinations: COOLIFY_DESTINATION_UUID says which. */
+static void
+test_several_destinations_need_the_setting(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st;
+	char *msg;
+
+	simproc_must(sim, "POST", "/_sim/config", "{\"coolify_destinations\":2}");
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_PERMANENT);
+	assert_cond(f, "acme", COND_APPS, "False", "DestinationRequired");
+	msg = cond(f, "acme", COND_APPS, "message");
+	assert_non_null(strstr(msg, "COOLIFY_DESTINATION_UUID"));
+	free(msg);
+
+	f->set.coolify_destination_uuid = "vibnsimdestination000002";
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_APPS, "True", "Created");
+	st = state();
+	assert_non_null(sim_app(st, "acme-web"));
+	json_decref(st);
+}
+
+/* Gitea refuses anonymous clones of every repo of a non-public org: a public repo of a
+ * private org is built with the deploy key, and without one the condition says so. */
+static void
+test_private_org_public_repo_needs_the_deploy_key(void **state_)
+{
+	struct fixture *f = *state_;
+	json_t *st;
+	char *msg;
+
+	insert_acme(f);
+	sql(f, "UPDATE vibn_workspace_repos SET private = false"); /* the org stays private */
+	f->set.coolify_deploy_key_uuid = NULL;
+	assert_int_equal(reconcile(f, "acme").cls, REC_PERMANENT);
+	assert_cond(f, "acme", COND_APPS, "False", "DeployKeyRequired");
+	msg = cond(f, "acme", COND_APPS, "message");
+	assert_non_null(strstr(msg, "VIBN_COOLIFY_DEPLOY_KEY_UUID"));
+	free(msg);
+	st = state();
+	assert_null(sim_app(st, "acme-web"));
+	json_decref(st);
+
+	f->set.coolify_deploy_key_uuid = "vibnsimdeploykey00000001";
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_APPS, "True", "Created");
+	st = state();
+	assert_string_equal(app_field(sim_app(st, "acme-web"), "private_key_uuid"),
+	                    "vibnsimdeploykey00000001");
+	assert_string_equal(app_field(sim_app(st, "acme-web"), "git_repository"),
+	                    "git@git.vibn-sim.test:vibn-acme/web.git");
+	json_decref(st);
+}
+
+/* A repo made private after its app was built from the public source: Coolify's PATCH cannot
+ * change the source. With deletionPolicy Orphan the condition says what to do and nothing is
+ * destroyed; with Delete, the app is deleted and created again with the deploy key. */
+static void
+test_privacy_flip_needs_a_new_source(void **state_)
+{
+	struct fixture *f = *state_;
+	char *uuid, *uuid2, *msg;
+	json_t *st;
+
+	insert_public(f, "pub");
+	assert_int_equal(reconcile(f, "pub").cls, REC_OK);
+	uuid = sql_value(f, "SELECT coolify_app_uuid FROM vibn_workspace_apps");
+	sql(f, "UPDATE vibn_workspace_repos SET private = true");
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "pub").cls, REC_PERMANENT);
+	assert_cond(f, "pub", COND_APPS, "False", "SourceChangeNeeded");
+	msg = cond(f, "pub", COND_APPS, "message");
+	assert_non_null(strstr(msg, "deletionPolicy"));
+	free(msg);
+	assert_int_equal(simproc_counter(sim, "coolify", "mutating"), 0);
+
+	sql(f, "UPDATE vibn_workspaces SET deletion_policy = 'Delete'");
+	reconcile_until(f, "pub", COND_APPS, "True", "Recreated", 10000);
+	uuid2 = sql_value(f, "SELECT coolify_app_uuid FROM vibn_workspace_apps");
+	assert_string_not_equal(uuid, uuid2);
+	st = state();
+	assert_int_equal(coolify_count(st, "applications", "pub-web"), 1);
+	assert_string_equal(app_field(sim_app(st, "pub-web"), "private_key_uuid"),
+	                    "vibnsimdeploykey00000001");
+	json_decref(st);
+	free(uuid);
+	free(uuid2);
+}
+
+/* Coolify deletes applications asynchronously and shows no "deleting" status: one DELETE,
+ * remembered with its time, and the app waited for; sent again only after a long while. */
+static void
+test_app_delete_is_sent_once(void **state_)
+{
+	struct fixture *f = *state_;
+	const char *del = "DELETE /api/v1/applications/{uuid}";
+	char body[256], *uuid;
+	json_t *st;
+
+	simproc_must(sim, "POST", "/_sim/config", "{\"app_delete_ms\":3600000}");
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	uuid = sql_value(f, "SELECT coolify_app_uuid FROM vibn_workspace_apps");
+	sql(f, "DELETE FROM vibn_workspace_apps");
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	for (int pass = 0; pass < 3; pass++) {
+		struct rec_result out = reconcile(f, "acme");
+
+		assert_int_equal(out.cls, REC_OK);
+		assert_true(out.requeue_after_ms > 0);
+		assert_cond(f, "acme", COND_APPS, "False", "Deleting");
+	}
+	assert_int_equal(simproc_counter(sim, "coolify", del), 1);
+	st = state();
+	assert_non_null(sim_app(st, "acme-web")); /* still listed, as upstream */
+	json_decref(st);
+
+	/* Long after the DELETE, still there: it is sent again. */
+	sql(f, "UPDATE vibn_workspaces SET coolify_app_deletes = (SELECT jsonb_object_agg(key,"
+	       " to_jsonb(now() - interval '1 day')) FROM jsonb_each(coolify_app_deletes))");
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "coolify", del), 2);
+
+	/* The job ends. */
+	snprintf(body, sizeof body, "{\"action\":\"delete_app\",\"uuid\":\"%s\"}", uuid);
+	drift(body);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_APPS, "True", "Deleted");
+	assert_int_equal(sql_long(f, "SELECT cardinality(coolify_app_names) FROM vibn_workspaces"),
+	                 0);
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces, jsonb_object_keys("
+	                             "coolify_app_deletes)"),
+	                 0);
+	free(uuid);
+}
+
+/* A reconcile reads its own environment's applications, not the whole team's list. */
+static void
+test_apps_read_from_the_environment(void **state_)
+{
+	struct fixture *f = *state_;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/applications"), 0);
+	assert_int_equal(simproc_counter(sim, "coolify",
+	                                 "GET /api/v1/projects/{uuid}/{environment_name_or_uuid}"),
+	                 1);
+	assert_int_equal(mutating(), 0);
+}
+
+/* Someone renames (or deletes) the production environment: app creates would get 404
+ * forever. It is created again, and the condition says so. */
+static void
+test_production_environment_recreated(void **state_)
+{
+	struct fixture *f = *state_;
+	char body[256], *uuid, *msg;
+	json_t *st, *proj;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	uuid = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces");
+	snprintf(body, sizeof body,
+	         "{\"action\":\"rename_environment\",\"project\":\"%s\","
+	         "\"environment\":\"production\",\"new_name\":\"old-production\"}",
+	         uuid);
+	drift(body);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_APPS, "True", "Recreated");
+	msg = cond(f, "acme", COND_APPS, "message");
+	assert_non_null(strstr(msg, "production"));
+	free(msg);
+	st = state();
+	proj =
+	    find_named(json_object_get(json_object_get(st, "coolify"), "projects"), "uuid", uuid);
+	assert_non_null(find_named(json_object_get(proj, "environments"), "name", "production"));
+	json_decref(st);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	free(uuid);
+}
+
+/* The same status means different things: Coolify's 400 "Invalid token." is a bad token, not
+ * a validation error; Gitea's 500 on an org delete is not always "owns repositories". */
+static void
+test_failures_classified_by_message(void **state_)
+{
+	struct fixture *f = *state_;
+	struct rec_result out;
+
+	insert_acme(f);
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":400,\"body\":{\"message\":"
+	             "\"Invalid token.\",\"docs\":\"https://coolify.io/docs/api-reference/"
+	             "authorization\"}}");
+	out = reconcile(f, "acme");
+	assert_int_equal(out.cls, REC_PERMANENT);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "Unauthorized");
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+
+	sql(f, "UPDATE vibn_workspaces SET deletion_policy = 'Delete', deleted_at = now()");
+	simproc_rule(sim,
+	             "{\"upstream\":\"gitea\",\"method\":\"DELETE\",\"path\":"
+	             "\"/api/v1/orgs/vibn-acme\",\"count\":1,\"action\":\"status\",\"status\":500,"
+	             "\"body\":{\"message\":\"\",\"url\":\"http://x/api/swagger\"}}");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"DELETE\",\"path\":"
+	             "\"/api/v1/projects/{uuid}\",\"count\":1,\"action\":\"status\",\"status\":400,"
+	             "\"body\":{\"message\":\"Invalid token.\"}}");
+	reconcile_until(f, "acme", COND_GITEA_ORG, "False", "UpstreamUnavailable", 10000);
+	/* The project goes once its apps have: then the 400. */
+	reconcile_until(f, "acme", COND_COOLIFY_PROJECT, "False", "Unauthorized", 10000);
+}
+
+static const char *
+hook_secret(json_t *st, const char *org)
+{
+	return json_string_value(json_object_get(
+	    json_array_get(json_object_get(sim_org(st, org), "hooks"), 0), "secret"));
+}
+
+/* Gitea never returns a hook's secret: a changed GITEA_WEBHOOK_SECRET is found by the hash
+ * recorded when the hook got its secret, and the hook is edited once. */
+static void
+test_changed_webhook_secret_is_rotated(void **state_)
+{
+	struct fixture *f = *state_;
+	const char *patch = "PATCH /api/v1/orgs/{org}/hooks/{id}";
+	json_t *st;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	st = state();
+	assert_string_equal(hook_secret(st, "vibn-acme"), "hook-secret");
+	json_decref(st);
+
+	f->set.webhook_secret = "rotated-secret";
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", patch), 1);
+	assert_cond(f, "acme", COND_WEBHOOK, "True", "Updated");
+	st = state();
+	assert_string_equal(hook_secret(st, "vibn-acme"), "rotated-secret");
+	assert_int_equal(json_array_size(json_object_get(sim_org(st, "vibn-acme"), "hooks")), 1);
+	json_decref(st);
+
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
 }
 
 int
@@ -874,11 +1396,34 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_removed_app_is_deleted_upstream, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_private_repo_app_uses_the_deploy_key, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_long_lists_read_to_the_end, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_racing_team_create_is_adopted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_default_branch_is_reported_not_patched,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clone_url_on_an_ip_is_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ssh_clone_url_with_a_port_is_converted, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_several_destinations_need_the_setting, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_private_org_public_repo_needs_the_deploy_key,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_privacy_flip_needs_a_new_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_app_delete_is_sent_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_apps_read_from_the_environment, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_production_environment_recreated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failures_classified_by_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changed_webhook_secret_is_rotated, setup,
+	                                    teardown),
 	};
+	static const char *const cap5[] = {"--gitea-max-items", "5", NULL};
 	int rc;
 
+	/* Once as Gitea ships (50 items a page), once as operators often set it. */
 	sim = simproc_start(NULL);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc = cmocka_run_group_tests_name("reconcile, Gitea page cap 50", tests, NULL, NULL);
+	simproc_stop(sim);
+	sim = simproc_start(cap5);
+	rc += cmocka_run_group_tests_name("reconcile, Gitea page cap 5", tests, NULL, NULL);
 	simproc_stop(sim);
 	return rc;
 }

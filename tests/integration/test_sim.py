@@ -92,7 +92,7 @@ def new_project(sim, name="vibn-ws-x"):
 
 
 def new_app(sim, project, **extra):
-    body = {"project_uuid": project, "server_uuid": "server-0", "environment_name": "production",
+    body = {"project_uuid": project, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
             "git_repository": "https://github.com/acme/web.git", "git_branch": "main",
             "build_pack": "nixpacks", "ports_exposes": "3000"}
     body.update(extra)
@@ -269,11 +269,18 @@ def test_teams_and_members(sim):
     new_org(sim, "acme")
     owners = g(sim, "GET", "/orgs/acme/teams").json[0]
     tid = owners["id"]
+    # below admin a team needs units (routers/api/v1/org/team.go CreateTeam)
+    r = g(sim, "POST", "/orgs/acme/teams", {"name": "devs", "permission": "write"})
+    assert r.status == 500 and r.json["message"] == "units permission should not be empty"
+    assert g(sim, "POST", "/orgs/acme/teams", {"name": "devs", "units_map": {}}).status == 500
     r = g(sim, "POST", "/orgs/acme/teams", {"name": "devs", "permission": "write",
-                                            "description": "d"})
+                                            "description": "d", "units_map": {"repo.code": "write"}})
     assert r.status == 201 and r.json["name"] == "devs" and r.json["permission"] == "write"
     devs = r.json["id"]
-    assert g(sim, "POST", "/orgs/acme/teams", {"name": "DEVS"}).status == 422
+    assert g(sim, "POST", "/orgs/acme/teams", {"name": "ops", "units": ["repo.code"]}).status == 201
+    assert g(sim, "POST", "/orgs/acme/teams", {"name": "leads", "permission": "admin"}).status == 201
+    r = g(sim, "POST", "/orgs/acme/teams", {"name": "DEVS", "units": ["repo.code"]})
+    assert r.status == 422 and r.json["message"].startswith("team already exists")
     assert g(sim, "POST", "/orgs/acme/teams", {"name": "bad name"}).status == 422
     assert g(sim, "POST", "/orgs/acme/teams", {"name": "x", "permission": "owner"}).status == 422
     assert g(sim, "POST", "/orgs/missing/teams", {"name": "x"}).status == 404
@@ -318,8 +325,9 @@ def test_repos(sim):
     assert r.status == 201
     repo = r.json
     assert repo["full_name"] == "acme/web" and repo["private"] is True
-    assert repo["clone_url"] == "%s/acme/web.git" % sim.gitea
-    assert repo["ssh_url"] == "git@127.0.0.1:acme/web.git"
+    assert repo["clone_url"] == "https://git.vibn-sim.test/acme/web.git"  # from ROOT_URL
+    assert repo["ssh_url"] == "git@git.vibn-sim.test:acme/web.git"
+    assert repo["html_url"] == "https://git.vibn-sim.test/acme/web" and repo["empty"] is True
     assert repo["owner"]["login"] == "acme" and repo["default_branch"] == "main"
     r = g(sim, "POST", "/orgs/acme/repos", {"name": "WEB"})
     assert r.status == 409 and r.json["message"] == "The repository with the same name already exists."
@@ -336,6 +344,54 @@ def test_repos(sim):
     assert g(sim, "DELETE", "/repos/acme/web").status == 204
     assert g(sim, "GET", "/repos/acme/web").status == 404
     assert g(sim, "DELETE", "/repos/acme/web").status == 404
+
+
+def test_clone_urls_follow_root_url_and_ssh_port(sim):
+    new_org(sim, "acme")
+    assert g(sim, "POST", "/orgs/acme/repos", {"name": "web"}).status == 201
+    # ComposeHTTPSCloneURL / ComposeSSHCloneURL (models/repo/repo.go): a port other than 22
+    # needs the full ssh:// form
+    ctl(sim, "POST", "config", {"gitea_root_url": "http://10.0.0.5:3000", "gitea_ssh_port": 2222})
+    r = g(sim, "GET", "/repos/acme/web").json
+    assert r["clone_url"] == "http://10.0.0.5:3000/acme/web.git"
+    assert r["ssh_url"] == "ssh://git@10.0.0.5:2222/acme/web.git"
+    ctl(sim, "POST", "config", {"gitea_root_url": "https://gitea.internal/git/", "gitea_ssh_port": 22})
+    r = g(sim, "GET", "/repos/acme/web").json
+    assert r["clone_url"] == "https://gitea.internal/git/acme/web.git"
+    assert r["ssh_url"] == "git@gitea.internal:acme/web.git"
+    assert call(sim.gitea, "POST", "/_sim/config", {"gitea_root_url": "ftp://x"}).status == 400
+    assert call(sim.gitea, "POST", "/_sim/config", {"gitea_ssh_port": 0}).status == 400
+    assert call(sim.gitea, "POST", "/_sim/config", {"nope": 1}).status == 400
+    ctl(sim, "POST", "reset")
+    assert ctl(sim, "GET", "config")["gitea_root_url"] == "https://git.vibn-sim.test/"
+
+
+def test_repo_branches_and_default_branch(sim):
+    new_org(sim, "acme")
+    r = g(sim, "POST", "/orgs/acme/repos", {"name": "web", "default_branch": "trunk"})
+    assert r.json["empty"] is True and r.json["default_branch"] == "trunk"
+    assert g(sim, "GET", "/repos/acme/web/branches/trunk").status == 404
+    # an empty repo takes any name
+    r = g(sim, "PATCH", "/repos/acme/web", {"default_branch": "dev"})
+    assert r.status == 200 and r.json["default_branch"] == "dev"
+    # the first push makes its branch the default (services/repository/push.go pushNewBranch)
+    ctl(sim, "POST", "drift", {"action": "push", "org": "acme", "repo": "web", "branch": "main"})
+    r = g(sim, "GET", "/repos/acme/web").json
+    assert r["empty"] is False and r["default_branch"] == "main"
+    b = g(sim, "GET", "/repos/acme/web/branches/main")
+    assert b.status == 200 and b.json["name"] == "main" and len(b.json["commit"]["id"]) == 40
+    # a branch that does not exist is ignored, with 200 (repo.go updateBasicProperties)
+    r = g(sim, "PATCH", "/repos/acme/web", {"default_branch": "trunk"})
+    assert r.status == 200 and r.json["default_branch"] == "main"
+    ctl(sim, "POST", "drift", {"action": "push", "org": "acme", "repo": "web", "branch": "trunk"})
+    r = g(sim, "PATCH", "/repos/acme/web", {"default_branch": "trunk"})
+    assert r.json["default_branch"] == "trunk"
+    st = ctl(sim, "GET", "state")["gitea"]["orgs"][0]["repos"][0]
+    assert st["branches"] == ["main", "trunk"] and st["default_branch"] == "trunk"
+    # auto_init commits to the default branch
+    r = g(sim, "POST", "/orgs/acme/repos", {"name": "api", "auto_init": True, "default_branch": "dev"})
+    assert r.json["empty"] is False and g(sim, "GET", "/repos/acme/api/branches/dev").status == 200
+    assert g(sim, "GET", "/repos/acme/missing/branches/main").status == 404
     assert g(sim, "GET", "/repos/nobody/web").status == 404
     assert g(sim, "GET", "/orgs/missing/repos").status == 404
 
@@ -362,13 +418,25 @@ def test_hooks(sim):
         assert r.status == 422 and r.json["message"] == msg, (bad, r.raw)
     r = g(sim, "GET", "/orgs/acme/hooks")
     assert r.status == 200 and len(r.json) == 2
-    assert r.header("X-Total-Count") is None and r.header("Link") is None  # unpaginated
+    # paginated, with a count but no Link (routers/api/v1/utils/hook.go ListOwnerHooks)
+    assert r.header("X-Total-Count") == "2" and r.header("Link") is None
+    r = g(sim, "GET", "/orgs/acme/hooks?limit=1&page=2")
+    assert [h["id"] for h in r.json] != [hook["id"]] and len(r.json) == 1
     assert g(sim, "GET", "/orgs/acme/hooks/%d" % hook["id"]).json["id"] == hook["id"]
     r = g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"],
           {"active": False, "events": ["push", "repository"], "config": {"url": "http://127.0.0.1:10/h"}})
     assert r.status == 200 and r.json["active"] is False and r.json["config"]["url"] == "http://127.0.0.1:10/h"
     assert r.json["events"] == ["push", "repository"]
     assert g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"], {"config": {"content_type": "xml"}}).status == 422
+    # an edit is the whole state: without events they are reset to push, and the branch
+    # filter and authorization header are cleared (routers/api/v1/utils/hook.go editHook)
+    r = g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"],
+          {"events": ["repository"], "branch_filter": "main", "authorization_header": "Bearer x"})
+    assert r.json["events"] == ["repository"] and r.json["branch_filter"] == "main"
+    r = g(sim, "PATCH", "/orgs/acme/hooks/%d" % hook["id"], {"active": True})
+    assert r.json["events"] == ["push"] and r.json["branch_filter"] == "" and r.json["active"] is True
+    st = [h for o in ctl(sim, "GET", "state")["gitea"]["orgs"] for h in o["hooks"]]
+    assert [h["authorization_header"] for h in st if h["id"] == hook["id"]] == [""]
     assert g(sim, "DELETE", "/orgs/acme/hooks/%d" % hook["id"]).status == 204
     assert g(sim, "GET", "/orgs/acme/hooks/%d" % hook["id"]).status == 404
     assert g(sim, "DELETE", "/orgs/acme/hooks/%d" % hook["id"]).status == 404
@@ -534,7 +602,7 @@ def test_coolify_auth_version_servers(sim):
     r = c(sim, "GET", "/version")
     assert r.status == 200 and r.raw == "4.3.11" and r.header("Content-Type").startswith("text/html")
     r = c(sim, "GET", "/servers")
-    assert r.status == 200 and r.json[0]["uuid"] == "server-0" and r.json[0]["name"] == "localhost"
+    assert r.status == 200 and r.json[0]["uuid"] == "vibnsimlocalhostserver01" and r.json[0]["name"] == "localhost"
     r = c(sim, "GET", "/nothing/here")
     assert r.status == 404 and r.json["message"] == "Not found."
 
@@ -590,12 +658,27 @@ def test_environments(sim):
     assert c(sim, "GET", "/projects/%s/production" % p).json["applications"] == []
     r = c(sim, "GET", "/projects/%s/missing" % p)
     assert r.status == 404 and r.json["message"] == "Environment not found."
+    # a person renames production (its apps go along) or deletes an empty environment: then
+    # creates naming production get 404 until it exists again
+    ctl(sim, "POST", "drift", {"action": "rename_environment", "project": p,
+                               "environment": "production", "new_name": "prod-old"})
+    assert c(sim, "GET", "/projects/%s/production" % p).status == 404
+    r = c(sim, "POST", "/applications/public", {
+        "project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+        "git_repository": "https://github.com/acme/web.git", "git_branch": "main",
+        "build_pack": "nixpacks", "ports_exposes": "3000"})
+    assert r.status == 404 and r.json["message"] == "Environment not found."
+    r = call(sim.gitea, "POST", "/_sim/drift", {"action": "delete_environment", "project": p,
+                                                "environment": "staging"})
+    assert r.status == 400  # it holds an app
+    ctl(sim, "POST", "drift", {"action": "delete_environment", "project": p, "environment": "prod-old"})
+    assert [e["name"] for e in c(sim, "GET", "/projects/%s/environments" % p).json] == ["staging"]
 
 
 def test_applications(sim):
     p = new_project(sim)
     r = c(sim, "POST", "/applications/public", {
-        "project_uuid": p, "server_uuid": "server-0", "environment_name": "production",
+        "project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
         "git_repository": "https://github.com/acme/web.git", "git_branch": "main",
         "build_pack": "nixpacks", "ports_exposes": "3000", "name": "web"})
     assert r.status == 201 and set(r.json) == {"uuid", "domains"}
@@ -610,7 +693,7 @@ def test_applications(sim):
     assert c(sim, "PATCH", "/applications/" + app, {"bogus": 1}).status == 422
     assert c(sim, "PATCH", "/applications/nope", {"name": "x"}).status == 404
     assert c(sim, "GET", "/applications/nope").json == {"message": "Application not found."}
-    base = {"project_uuid": p, "server_uuid": "server-0", "environment_name": "production",
+    base = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
             "git_repository": "https://example.com/x.git", "git_branch": "main", "build_pack": "nixpacks"}
     r = c(sim, "POST", "/applications/public", {k: v for k, v in base.items() if k != "environment_name"})
     assert r.status == 422 and "environment_name or environment_uuid" in r.json["message"]
@@ -628,6 +711,67 @@ def test_applications(sim):
     x = c(sim, "POST", "/applications/public", base)
     assert x.status == 201
     assert c(sim, "GET", "/applications/" + x.json["uuid"]).json["name"].startswith("x.git:main-")
+    # removeSensitiveData hides id always and private_key_id without read:sensitive; uuids are
+    # new_public_id()s: 24 lower-case alphanumerics
+    a = c(sim, "GET", "/applications/" + app).json
+    assert "id" not in a and "private_key_id" not in a and re.match(r"^[a-z0-9]{24}$", app)
+    assert all("id" not in x for x in c(sim, "GET", "/applications").json)
+    assert re.match(r"^[a-z0-9]{24}$", c(sim, "GET", "/servers").json[0]["uuid"])
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("https://git.example.com/acme/web.git", True),
+    ("http://git.example.com:3000/acme/web.git", True),
+    ("git@git.example.com:acme/web.git", True),
+    ("git@git.example.com:2222/acme/web.git", True),  # a custom port, the way Coolify takes it
+    ("git://git.example.com/acme/web.git", True),
+    ("ssh://git@git.example.com:2222/acme/web.git", False),  # Gitea's form for a custom port
+    ("http://127.0.0.1:3000/acme/web.git", False),
+    ("http://10.1.2.3/acme/web.git", False),
+    ("http://localhost:3000/acme/web.git", False),
+    ("http://gitea.local/acme/web.git", False),
+    ("https://git.example.com/acme/web.git?x=1", False),
+    ("https://git.example.com/acme/web.git#main", False),
+    ("https://git.example.com/acme/we%20b.git", False),
+    ("https://git.example.com/acme/../web.git", False),
+    ("git@git.example.com/acme/web.git", False),
+    ("ftp://git.example.com/acme/web.git", False),
+])
+def test_git_repository_url_rule(sim, url, ok):
+    # app/Rules/ValidGitRepositoryUrl.php, on create (both sources) and update
+    p = new_project(sim)
+    body = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+            "git_repository": url, "git_branch": "main", "build_pack": "nixpacks", "ports_exposes": "3000"}
+    r = c(sim, "POST", "/applications/public", body)
+    assert (r.status == 201) == ok, r.raw
+    if not ok:
+        assert r.json["message"] == "Validation failed." and "git_repository" in r.json["errors"]
+    r = c(sim, "POST", "/applications/private-deploy-key", dict(body, private_key_uuid="vibnsimdeploykey00000001"))
+    assert (r.status == 201) == ok, r.raw
+    app = new_app(sim, p, git_repository="https://git.example.com/acme/ok.git")
+    r = c(sim, "PATCH", "/applications/" + app, {"git_repository": url})
+    assert (r.status == 200) == ok, r.raw
+
+
+def test_destinations(sim):
+    p = new_project(sim)
+    body = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+            "git_repository": "https://git.example.com/acme/web.git", "git_branch": "main",
+            "build_pack": "nixpacks", "ports_exposes": "3000"}
+    # one destination: destination_uuid is not needed
+    assert c(sim, "POST", "/applications/public", body).status == 201
+    ctl(sim, "POST", "config", {"coolify_destinations": 2})
+    dests = [d["uuid"] for d in ctl(sim, "GET", "state")["coolify"]["servers"][0]["destinations"]]
+    assert len(dests) == 2 and all(re.match(r"^[a-z0-9]{24}$", d) for d in dests)
+    r = c(sim, "POST", "/applications/public", body)
+    assert r.status == 400 and r.json == {"message": "Server has multiple destinations and you do not set destination_uuid."}
+    r = c(sim, "POST", "/applications/public", dict(body, destination_uuid="nope"))
+    assert r.status == 422 and "destination_uuid" in r.json["errors"]
+    r = c(sim, "POST", "/applications/public", dict(body, destination_uuid=dests[1]))
+    assert r.status == 201 and c(sim, "GET", "/applications/" + r.json["uuid"]).json["destination_id"] == 2
+    ctl(sim, "POST", "config", {"coolify_destinations": 0})
+    r = c(sim, "POST", "/applications/public", body)
+    assert r.status == 400 and r.json == {"message": "Server has no destinations."}
 
 
 def test_deploy_keys_and_private_apps(sim):
@@ -638,15 +782,17 @@ def test_deploy_keys_and_private_apps(sim):
     key = r.json["uuid"]
     assert c(sim, "POST", "/security/keys", {"private_key": "nope"}).status == 422
     assert c(sim, "POST", "/security/keys", {"name": "x"}).status == 422
-    assert [k["uuid"] for k in c(sim, "GET", "/security/keys").json] == [key]
+    # the key Coolify has from the start (localhost's), then the new one
+    assert [k["uuid"] for k in c(sim, "GET", "/security/keys").json] == ["vibnsimdeploykey00000001", key]
     assert c(sim, "GET", "/security/keys/" + key).json["name"] == "deploy"
-    body = {"project_uuid": p, "server_uuid": "server-0", "environment_name": "production",
-            "private_key_uuid": key, "git_repository": "git@127.0.0.1:acme/web.git",
+    body = {"project_uuid": p, "server_uuid": "vibnsimlocalhostserver01", "environment_name": "production",
+            "private_key_uuid": key, "git_repository": "git@git.example.com:acme/web.git",
             "git_branch": "main", "build_pack": "dockerfile", "ports_exposes": "8080"}
     r = c(sim, "POST", "/applications/private-deploy-key", body)
     assert r.status == 201
     app = c(sim, "GET", "/applications/" + r.json["uuid"]).json
-    assert app["git_repository"] == "git@127.0.0.1:acme/web.git" and app["private_key_id"] is not None
+    assert app["git_repository"] == "git@git.example.com:acme/web.git" and "private_key_id" not in app
+    assert [a["private_key_uuid"] for a in ctl(sim, "GET", "state")["coolify"]["applications"]] == [key]
     assert c(sim, "POST", "/applications/private-deploy-key", dict(body, private_key_uuid="nope")).status == 404
     r = c(sim, "POST", "/applications/private-deploy-key", {k: v for k, v in body.items() if k != "private_key_uuid"})
     assert r.status == 422 and "private_key_uuid" in r.json["errors"]
@@ -1012,20 +1158,21 @@ def test_state_shape_and_reset(sim):
     o = st["gitea"]["orgs"][0]
     assert set(o) == {"name", "full_name", "description", "visibility", "id", "teams", "members", "repos", "hooks"}
     assert set(o["teams"][0]) == {"id", "name", "permission", "members"}
-    assert set(o["repos"][0]) == {"id", "name", "private", "description", "default_branch", "clone_url"}
-    assert o["repos"][0]["clone_url"] == sim.gitea + "/acme/web.git"
+    assert set(o["repos"][0]) == {"id", "name", "private", "description", "default_branch", "clone_url",
+                                  "ssh_url", "branches"}
+    assert o["repos"][0]["clone_url"] == "https://git.vibn-sim.test/acme/web.git"
     assert [u["username"] for u in st["gitea"]["users"]] == ["vibn-admin", "bob"]
     pr = st["coolify"]["projects"][0]
     assert set(pr) >= {"uuid", "name", "description", "environments"} and pr["environments"][0]["name"] == "production"
     a = st["coolify"]["applications"][0]
     assert set(a) >= {"uuid", "name", "project_uuid", "environment_name", "git_repository", "git_branch",
                       "build_pack", "ports_exposes", "status"}
-    assert st["coolify"]["servers"][0]["uuid"] == "server-0"
+    assert st["coolify"]["servers"][0]["uuid"] == "vibnsimlocalhostserver01"
     ctl(sim, "POST", "rules", {"path": "/api/v1/version", "status": 500})
     ctl(sim, "POST", "reset", port="coolify")
     st = ctl(sim, "GET", "state")
     assert [u["username"] for u in st["gitea"]["users"]] == ["vibn-admin"] and st["gitea"]["orgs"] == []
-    assert st["coolify"]["projects"] == [] and st["coolify"]["servers"][0]["uuid"] == "server-0"
+    assert st["coolify"]["projects"] == [] and st["coolify"]["servers"][0]["uuid"] == "vibnsimlocalhostserver01"
     assert ctl(sim, "GET", "rules") == [] and ctl(sim, "GET", "requests") == []
     assert g(sim, "GET", "/users/vibn-admin").status == 200
     assert call(sim.gitea, "GET", "/_sim/nope").status == 404

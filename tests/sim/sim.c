@@ -35,6 +35,7 @@
 #define SIM_IDLE_TIMEOUT_S 120
 
 struct sim_config sim_cfg;
+struct sim_knobs sim_knobs;
 struct event_base *sim_base;
 
 static struct evhttp *sim_http[SIM_NUP];
@@ -678,7 +679,7 @@ sim_faults_set(enum sim_up up, json_t *o)
 		sim_rl_count[up] = 0;
 	}
 	if ((v = json_object_get(o, "app_delete_ms")) != NULL)
-		sim_cfg.app_delete_ms = (int)json_number_value(v);
+		sim_knobs.app_delete_ms = (int)json_number_value(v);
 }
 
 json_t *
@@ -689,6 +690,87 @@ sim_faults_json(enum sim_up up)
 	return json_pack("{s:i, s:i, s:f, s:f, s:f, s:i}", "latency_ms", f->latency_ms, "jitter_ms",
 	                 f->jitter_ms, "error_rate", f->error_rate, "timeout_rate", f->timeout_rate,
 	                 "drop_rate", f->drop_rate, "rate_limit_per_minute", f->rpm);
+}
+
+/* Replaces *dst with a copy of src (the root URL is owned). */
+static void
+sim_knobs_copy(struct sim_knobs *dst, const struct sim_knobs *src)
+{
+	char *root = xstrdup(src->gitea_root_url);
+
+	free(dst->gitea_root_url);
+	*dst = *src;
+	dst->gitea_root_url = root;
+}
+
+/* A ROOT_URL as Gitea keeps it: http(s)://host[:port][/path]/, always ending in '/'. A new
+ * string, or NULL when url is not one. */
+static char *
+sim_root_url(const char *url)
+{
+	size_t n = strlen(url);
+	const char *host;
+
+	if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else
+		return NULL;
+	if (*host == '\0' || *host == '/' || strpbrk(url, " ?#") != NULL)
+		return NULL;
+	return url[n - 1] == '/' ? xstrdup(url) : xasprintf("%s/", url);
+}
+
+int
+sim_knobs_set(json_t *o, char **cause)
+{
+	struct sim_knobs k = {0};
+	const char *key;
+	json_t *v;
+
+	sim_knobs_copy(&k, &sim_knobs);
+	json_object_foreach(o, key, v)
+	{
+		long n = json_is_integer(v) ? (long)json_integer_value(v) : -1;
+
+		if (strcmp(key, "gitea_root_url") == 0) {
+			char *root = json_is_string(v) ? sim_root_url(json_string_value(v)) : NULL;
+
+			if (root == NULL) {
+				*cause = xstrdup("gitea_root_url must be an http(s) URL");
+				goto fail;
+			}
+			free(k.gitea_root_url);
+			k.gitea_root_url = root;
+		} else if (strcmp(key, "gitea_max_items") == 0 && n >= 1 && n <= 100000) {
+			k.gitea_max_items = (int)n;
+		} else if (strcmp(key, "gitea_ssh_port") == 0 && n >= 1 && n <= 65535) {
+			k.gitea_ssh_port = (int)n;
+		} else if (strcmp(key, "coolify_destinations") == 0 && n >= 0 && n <= 99) {
+			k.coolify_destinations = (int)n;
+		} else if (strcmp(key, "app_delete_ms") == 0 && n >= 0 && n <= 3600000) {
+			k.app_delete_ms = (int)n;
+		} else {
+			*cause = xasprintf("%s: unknown, or out of its range", key);
+			goto fail;
+		}
+	}
+	sim_knobs_copy(&sim_knobs, &k);
+	free(k.gitea_root_url);
+	return 0;
+fail:
+	free(k.gitea_root_url);
+	return -1;
+}
+
+json_t *
+sim_knobs_json(void)
+{
+	return json_pack("{s:i, s:s, s:i, s:i, s:i}", "gitea_max_items", sim_knobs.gitea_max_items,
+	                 "gitea_root_url", sim_knobs.gitea_root_url, "gitea_ssh_port",
+	                 sim_knobs.gitea_ssh_port, "coolify_destinations",
+	                 sim_knobs.coolify_destinations, "app_delete_ms", sim_knobs.app_delete_ms);
 }
 
 /* Counts one request against the per-minute limit; 0 when allowed, else the seconds until
@@ -1035,6 +1117,7 @@ sim_reset_all(void)
 		sim_rl_window_ms[up] = 0;
 		sim_rl_count[up] = 0;
 	}
+	sim_knobs_copy(&sim_knobs, &sim_cfg.knobs);
 	simgitea_reset();
 	simcoolify_reset();
 	simhook_reset();
@@ -1172,6 +1255,15 @@ sim_usage(FILE *f)
 	    "  --drop-rate F           fraction of connections closed without an answer (default 0)\n"
 	    "  --coolify-rpm N         Coolify requests per minute before 429 + Retry-After\n"
 	    "                          (default 0 = unlimited; the real default is 200)\n"
+	    "  --gitea-max-items N     Gitea's [api] MAX_RESPONSE_ITEMS: every list page holds at\n"
+	    "                          most N items whatever limit asks (default 50)\n"
+	    "  --gitea-root-url URL    Gitea's ROOT_URL: repos' clone_url and html_url start with\n"
+	    "                          it, ssh_url uses its host (default\n"
+	    "                          https://git.vibn-sim.test/)\n"
+	    "  --gitea-ssh-port N      Gitea's SSH_PORT: 22 gives ssh_url git@HOST:o/r.git, any\n"
+	    "                          other ssh://git@HOST:N/o/r.git (default 22)\n"
+	    "  --coolify-destinations N  Docker destinations of the Coolify server; with more\n"
+	    "                          than one an application create must name one (default 1)\n"
 	    "  --seed N                seed of the fault dice and generated uuids (default: random)\n"
 	    "  --routes                print the served routes ('UPSTREAM METHOD /api/v1/...')\n"
 	    "                          and exit\n"
@@ -1194,6 +1286,10 @@ sim_usage(FILE *f)
 	    "  POST /_sim/faults             {upstream: gitea|coolify|both, latency_ms, jitter_ms,\n"
 	    "                                error_rate, timeout_rate, drop_rate,\n"
 	    "                                rate_limit_per_minute, app_delete_ms} (any subset)\n"
+	    "  GET  /_sim/config             the server settings in force\n"
+	    "  POST /_sim/config             {gitea_max_items, gitea_root_url, gitea_ssh_port,\n"
+	    "                                coolify_destinations, app_delete_ms} (any subset): as\n"
+	    "                                the flags, until the next reset\n"
 	    "  POST /_sim/rules              {upstream, method (or *), path (exact or with {x}\n"
 	    "                                segments), count, action, status, delay_ms,\n"
 	    "                                retry_after, body}: the next count matching requests\n"
@@ -1221,13 +1317,19 @@ sim_usage(FILE *f)
 	    "                                edit_project {uuid, name, description}, edit_app\n"
 	    "                                {uuid, name, description, git_repository, git_branch,\n"
 	    "                                build_pack, ports_exposes} (any subset; Coolify's\n"
-	    "                                validation, 422 with errors)\n"
+	    "                                validation, 422 with errors),\n"
+	    "                                rename_environment {project, environment,\n"
+	    "                                new_name}, delete_environment {project,\n"
+	    "                                environment}\n"
 	    "  GET  /_sim/deliveries         webhook deliveries {id, hook_url, event, action,\n"
 	    "                                status, ms, error}\n"
 	    "\n"
-	    "Behaviour follows ../shared/reference/gitea.md and coolify.md: Gitea pages clamp to\n"
-	    "50 (default 30) with X-Total-Count and Link; Coolify lists are unpaginated and its\n"
-	    "application DELETE is asynchronous (GET still answers 200 until the job is done).\n",
+	    "Behaviour follows ../shared/reference/gitea.md and coolify.md: Gitea clamps limit to\n"
+	    "--gitea-max-items (an absent one is 30), with X-Total-Count and Link; Coolify lists are\n"
+	    "unpaginated, its application DELETE is asynchronous (GET still answers 200 until\n"
+	    "the job is done) and git URLs follow ValidGitRepositoryUrl. Coolify's server is\n"
+	    "" SIM_COOLIFY_SERVER_UUID ", its destinations " SIM_COOLIFY_DEST_PREFIX "000001...,\n"
+	    "and the private key " SIM_COOLIFY_KEY_UUID " exists from the start.\n",
 	    f);
 }
 
@@ -1268,6 +1370,10 @@ enum {
 	O_TIMEOUT,
 	O_DROP,
 	O_RPM,
+	O_MAXITEMS,
+	O_ROOTURL,
+	O_SSHPORT,
+	O_DESTS,
 	O_SEED,
 	O_ROUTES,
 	O_HELP,
@@ -1287,6 +1393,10 @@ static const struct option sim_options[] = {
     {"timeout-rate", required_argument, NULL, O_TIMEOUT},
     {"drop-rate", required_argument, NULL, O_DROP},
     {"coolify-rpm", required_argument, NULL, O_RPM},
+    {"gitea-max-items", required_argument, NULL, O_MAXITEMS},
+    {"gitea-root-url", required_argument, NULL, O_ROOTURL},
+    {"gitea-ssh-port", required_argument, NULL, O_SSHPORT},
+    {"coolify-destinations", required_argument, NULL, O_DESTS},
     {"seed", required_argument, NULL, O_SEED},
     {"routes", no_argument, NULL, O_ROUTES},
     {"help", no_argument, NULL, O_HELP},
@@ -1304,7 +1414,13 @@ sim_parse_args(int argc, char **argv)
 	sim_cfg.token[SIM_COOLIFY] = xstrdup("coolify-token");
 	sim_cfg.gitea_admin = xstrdup("vibn-admin");
 	sim_cfg.webhook_timeout_ms = 5000;
-	sim_cfg.app_delete_ms = 300;
+	sim_cfg.knobs.app_delete_ms = 300;
+	sim_cfg.knobs.gitea_max_items = 50;
+	/* A public-looking ROOT_URL (RFC 2606 .test): Coolify refuses clone URLs of IP or
+	 * internal hosts, so a loopback one is a choice a test makes (--gitea-root-url). */
+	sim_cfg.knobs.gitea_root_url = xstrdup("https://git.vibn-sim.test/");
+	sim_cfg.knobs.gitea_ssh_port = 22;
+	sim_cfg.knobs.coolify_destinations = 1;
 	while ((c = getopt_long(argc, argv, "vh", sim_options, NULL)) != -1) {
 		switch (c) {
 		case O_GPORT:
@@ -1331,7 +1447,7 @@ sim_parse_args(int argc, char **argv)
 			    (int)sim_opt_long("webhook-timeout-ms", optarg, 1, 3600000);
 			break;
 		case O_APPDEL:
-			sim_cfg.app_delete_ms =
+			sim_cfg.knobs.app_delete_ms =
 			    (int)sim_opt_long("app-delete-ms", optarg, 0, 3600000);
 			break;
 		case O_LATENCY:
@@ -1352,6 +1468,28 @@ sim_parse_args(int argc, char **argv)
 		case O_RPM:
 			sim_cfg.faults[SIM_COOLIFY].rpm =
 			    (int)sim_opt_long("coolify-rpm", optarg, 0, 100000000);
+			break;
+		case O_MAXITEMS:
+			sim_cfg.knobs.gitea_max_items =
+			    (int)sim_opt_long("gitea-max-items", optarg, 1, 100000);
+			break;
+		case O_ROOTURL: {
+			char *root = sim_root_url(optarg);
+
+			if (root == NULL)
+				fatalx("--gitea-root-url: expected an http(s) URL, got '%s'",
+				       optarg);
+			free(sim_cfg.knobs.gitea_root_url);
+			sim_cfg.knobs.gitea_root_url = root;
+			break;
+		}
+		case O_SSHPORT:
+			sim_cfg.knobs.gitea_ssh_port =
+			    (int)sim_opt_long("gitea-ssh-port", optarg, 1, 65535);
+			break;
+		case O_DESTS:
+			sim_cfg.knobs.coolify_destinations =
+			    (int)sim_opt_long("coolify-destinations", optarg, 0, 99);
 			break;
 		case O_SEED:
 			sim_cfg.seed = (uint64_t)sim_opt_long("seed", optarg, 0, LONG_MAX);
@@ -1441,6 +1579,7 @@ main(int argc, char **argv)
 	if (sim_cfg.verbose)
 		log_init("vibn-sim", LOG_LVL_DEBUG);
 	sim_rng = sim_cfg.seed;
+	sim_knobs_copy(&sim_knobs, &sim_cfg.knobs);
 	sim_routes_prepare(SIM_GITEA);
 	sim_routes_prepare(SIM_COOLIFY);
 	if (routes) {
@@ -1483,5 +1622,7 @@ out_cfg:
 	free(sim_cfg.token[SIM_GITEA]);
 	free(sim_cfg.token[SIM_COOLIFY]);
 	free(sim_cfg.gitea_admin);
+	free(sim_cfg.knobs.gitea_root_url);
+	free(sim_knobs.gitea_root_url);
 	return 0;
 }

@@ -79,18 +79,37 @@ struct sim_faults {
 	int rpm; /* requests per minute before 429; 0 = unlimited */
 };
 
+/* How the simulated servers are configured, as an operator configures the real ones (Gitea's
+ * app.ini, Coolify's servers): the flags set them, POST /_sim/config changes them at run
+ * time, POST /_sim/reset returns to the flags. */
+struct sim_knobs {
+	int gitea_max_items;      /* [api] MAX_RESPONSE_ITEMS: the page cap (default 50) */
+	char *gitea_root_url;     /* [server] ROOT_URL (owned), ends in '/': clone and html URLs */
+	int gitea_ssh_port;       /* [server] SSH_PORT (default 22): the form of ssh_url */
+	int coolify_destinations; /* Docker destinations of the server (default 1) */
+	int app_delete_ms;        /* how long an application DELETE's job takes (default 300) */
+};
+
+/* The Coolify server every application deploys to, its destinations' uuids (a number from 1
+ * is appended) and the private key that exists from the start, as Coolify's "localhost"
+ * server and its key do: uuids of 24 lower-case alphanumerics, like new_public_id(). */
+#define SIM_COOLIFY_SERVER_UUID "vibnsimlocalhostserver01"
+#define SIM_COOLIFY_DEST_PREFIX "vibnsimdestination"
+#define SIM_COOLIFY_KEY_UUID    "vibnsimdeploykey00000001"
+
 struct sim_config {
 	int port[SIM_NUP];
 	char *token[SIM_NUP];
 	char *gitea_admin;
 	int webhook_timeout_ms;
-	int app_delete_ms;
 	struct sim_faults faults[SIM_NUP]; /* from the flags; /_sim/reset returns to them */
+	struct sim_knobs knobs;            /* from the flags; /_sim/reset returns to them */
 	uint64_t seed;
 	int verbose;
 };
 
 extern struct sim_config sim_cfg;
+extern struct sim_knobs sim_knobs; /* the knobs in force */
 extern struct event_base *sim_base;
 
 /* Start-up helpers: the bound ports, and the base URL of an upstream (borrowed). */
@@ -115,6 +134,10 @@ int sim_body_is_json(struct sim_req *r);
 /* ---- shared state (sim.c) ---- */
 void sim_faults_set(enum sim_up up, json_t *fields);
 json_t *sim_faults_json(enum sim_up up);
+/* Applies the knobs named in o (POST /_sim/config); -1 with *cause (new) on a bad value,
+ * changing nothing. */
+int sim_knobs_set(json_t *o, char **cause);
+json_t *sim_knobs_json(void);
 void sim_reset_all(void);
 json_t *sim_counters_json(void);
 void sim_counters_reset(void);
@@ -153,6 +176,9 @@ void simcoolify_reset(void);
 void simcoolify_free(void);
 json_t *simcoolify_state(void);
 int simcoolify_drift(const char *action, json_t *args, json_t **out);
+/* Environment drift actions (rename_environment, delete_environment); 0 when the action is
+ * not one of them. */
+int simcoolify_drift_env(const char *action, json_t *args, json_t **out);
 
 /* ---- webhooks (simhook.c) ---- */
 struct simhook_target {

@@ -2,10 +2,12 @@
  * from public and deploy-key repos (asynchronous delete), servers and private keys, with the
  * validation, error bodies and status codes of the real API (../shared/reference/coolify.md).
  * Lists are never paginated, as upstream. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <arpa/inet.h>
 
 #include <event2/event.h>
 
@@ -265,6 +267,7 @@ struct capp {
 	struct cproj *proj;
 	struct cenv *env;
 	struct ckey *key;     /* deploy key, or NULL */
+	int destination;      /* the server's destination, from 1 */
 	struct event *del_ev; /* the pending deletion job, or NULL */
 	char created[32];
 	char updated[32];
@@ -658,31 +661,47 @@ simcoolify_proj_json(const struct cproj *p)
 }
 
 /* The application model as GET answers it: no project_uuid or server_uuid (upstream hides
- * them); environment_id and destination_id instead. */
+ * them); environment_id and destination_id instead. removeSensitiveData
+ * (ApplicationsController) hides id always, and private_key_id from tokens without
+ * read:sensitive, as vibnd's is. */
 static json_t *
 simcoolify_app_json(const struct capp *a)
 {
-	return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I, "
-	                 "s:s, s:o, s:s, s:s, s:n, s:{s:b, s:b}}",
-	                 "id", (json_int_t)a->id, "uuid", a->uuid, "name", a->name, "description",
-	                 a->description, "fqdn", a->fqdn, "git_repository", a->git_repository,
-	                 "git_branch", a->git_branch, "git_commit_sha", "HEAD", "build_pack",
-	                 a->build_pack, "ports_exposes", a->ports_exposes, "status", a->status,
-	                 "environment_id", (json_int_t)a->env->id, "destination_id", (json_int_t)1,
-	                 "destination_type", "App\\Models\\StandaloneDocker", "private_key_id",
-	                 a->key != NULL ? json_integer((json_int_t)a->key->id) : json_null(),
-	                 "created_at", a->created, "updated_at", a->updated, "deleted_at",
-	                 "settings", "is_static", 0, "is_auto_deploy_enabled", 1);
+	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I, "
+	                 "s:s, s:s, s:s, s:n, s:{s:b, s:b}}",
+	                 "uuid", a->uuid, "name", a->name, "description", a->description, "fqdn",
+	                 a->fqdn, "git_repository", a->git_repository, "git_branch", a->git_branch,
+	                 "git_commit_sha", "HEAD", "build_pack", a->build_pack, "ports_exposes",
+	                 a->ports_exposes, "status", a->status, "environment_id",
+	                 (json_int_t)a->env->id, "destination_id", (json_int_t)a->destination,
+	                 "destination_type", "App\\Models\\StandaloneDocker", "created_at",
+	                 a->created, "updated_at", a->updated, "deleted_at", "settings",
+	                 "is_static", 0, "is_auto_deploy_enabled", 1);
 }
 
 static json_t *
 simcoolify_server_json(void)
 {
 	return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:i, s:b, s:b, s:{s:b, s:b, s:b}}", "uuid",
-	                 "server-0", "name", "localhost", "description", NULL, "ip",
+	                 SIM_COOLIFY_SERVER_UUID, "name", "localhost", "description", NULL, "ip",
 	                 "host.docker.internal", "user", "root", "port", 22, "is_reachable", 1,
 	                 "is_usable", 1, "settings", "is_build_server", 0, "is_reachable", 1,
 	                 "is_usable", 1);
+}
+
+/* The server's Docker destinations (state dump only: GET /servers does not list them). */
+static json_t *
+simcoolify_destinations_json(void)
+{
+	json_t *a = json_array();
+	char uuid[32], name[32];
+
+	for (int i = 1; i <= sim_knobs.coolify_destinations; i++) {
+		snprintf(uuid, sizeof uuid, "%s%06d", SIM_COOLIFY_DEST_PREFIX, i);
+		snprintf(name, sizeof name, "network-%d", i);
+		json_array_append_new(a, json_pack("{s:s, s:s}", "uuid", uuid, "network", name));
+	}
+	return a;
 }
 
 static json_t *
@@ -943,6 +962,106 @@ simcoolify_app_checks(struct cerrs *e, json_t *body, int creating)
 		cerr_add(e, "name", "The name field must not be greater than 255 characters.");
 }
 
+/* A host FILTER_VALIDATE_IP accepts: an IPv4 or IPv6 address. */
+static int
+simcoolify_is_ip(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static int
+simcoolify_all_of(const char *s, size_t n, const char *extra)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      strchr(extra, c) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+/* Coolify's ValidGitRepositoryUrl (app/Rules/ValidGitRepositoryUrl.php), on application
+ * create and update: NULL when url passes, else the message (static). */
+static const char *
+simcoolify_git_url_error(const char *url)
+{
+	static const char dangerous[] = ";|&$`(){}[]<>\n\r\"'\\!?*^%=+#";
+	const char *p, *host, *end;
+	char hostbuf[256];
+	size_t n;
+
+	if (*url == '\0')
+		return NULL;
+	if (strpbrk(url, dangerous) != NULL)
+		return "The git repository contains invalid characters.";
+	for (p = url; (p = strstr(p, "..")) != NULL; p++)
+		if (p[2] == '/')
+			return "The git repository contains invalid patterns.";
+	if (strncmp(url, "git@", 4) == 0) {
+		/* ^git@[a-zA-Z0-9.-]+:[a-zA-Z0-9-_/.~]+$: no ssh:// form; a custom port goes
+		 * inside, git@host:PORT/owner/repo.git */
+		host = url + 4;
+		n = strcspn(host, ":");
+		if (host[n] != ':' || !simcoolify_all_of(host, n, ".-") ||
+		    !simcoolify_all_of(host + n + 1, strlen(host + n + 1), "-_/.~"))
+			return "The git repository is not a valid SSH repository URL.";
+		return NULL;
+	}
+	if (strncmp(url, "git://", 6) == 0) {
+		host = url + 6;
+		n = strcspn(host, "/");
+		if (host[n] != '/' || !simcoolify_all_of(host, n, ".-") ||
+		    !simcoolify_all_of(host + n + 1, strlen(host + n + 1), "-_/."))
+			return "The git repository is not a valid git:// URL.";
+		return NULL;
+	}
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return "The git repository must start with https://, http://, git://, or git@.";
+	host = strstr(url, "://") + 3;
+	end = host + strcspn(host, "/");
+	/* parse_url: userinfo@ goes, :port goes */
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			host = p + 1;
+	n = (size_t)(end - host);
+	for (p = host; p < end; p++)
+		if (*p == ':')
+			n = (size_t)(p - host);
+	if (n == 0 || n >= sizeof hostbuf)
+		return "The git repository is not a valid URL.";
+	memcpy(hostbuf, host, n);
+	hostbuf[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (hostbuf[i] >= 'A' && hostbuf[i] <= 'Z')
+			hostbuf[i] = (char)(hostbuf[i] - 'A' + 'a');
+	if (!simcoolify_all_of(hostbuf, n, ".-"))
+		return "The git repository is not a valid URL.";
+	if (simcoolify_is_ip(hostbuf))
+		return "The git repository cannot use IP addresses.";
+	if (strcmp(hostbuf, "localhost") == 0 || (n >= 6 && strcmp(hostbuf + n - 6, ".local") == 0))
+		return "The git repository cannot point to internal hosts.";
+	if (*end != '\0' && !simcoolify_all_of(end, strlen(end), "-_/."))
+		return "The git repository path contains invalid characters.";
+	return NULL;
+}
+
+/* Checks git_repository of a create or update body into e. */
+static void
+simcoolify_check_git_url(struct cerrs *e, json_t *body)
+{
+	const char *url = simcoolify_str(body, "git_repository");
+	const char *why = url != NULL ? simcoolify_git_url_error(url) : NULL;
+
+	if (why != NULL)
+		cerr_add(e, "git_repository", why);
+}
+
 static char *
 simcoolify_repo_short(const char *repo)
 {
@@ -957,6 +1076,41 @@ simcoolify_repo_short(const char *repo)
 	return xstrdup(repo);
 }
 
+/* The server's destination an application goes to (from 1), or 0 after answering: a
+ * server with several Docker destinations needs destination_uuid, one with none takes
+ * nothing (ApplicationsController::create_application). */
+static int
+simcoolify_destination(struct sim_req *r, json_t *body)
+{
+	int n = sim_knobs.coolify_destinations;
+	const char *want = simcoolify_str(body, "destination_uuid");
+	char uuid[32];
+
+	if (n == 0) {
+		simcoolify_msg(r, 400, "Server has no destinations.");
+		return 0;
+	}
+	if (n == 1)
+		return 1; /* destination_uuid, if any, is not looked at */
+	if (json_object_get(body, "destination_uuid") == NULL) {
+		simcoolify_msg(
+		    r, 400,
+		    "Server has multiple destinations and you do not set destination_uuid.");
+		return 0;
+	}
+	for (int i = 1; i <= n && want != NULL; i++) {
+		snprintf(uuid, sizeof uuid, "%s%06d", SIM_COOLIFY_DEST_PREFIX, i);
+		if (strcmp(uuid, want) == 0)
+			return i;
+	}
+	sim_reply_json(r, 422,
+	               json_pack("{s:s, s:{s:s}}", "message", "Validation failed.", "errors",
+	                         "destination_uuid",
+	                         "Provided destination_uuid does not belong to the specified "
+	                         "server."));
+	return 0;
+}
+
 static void
 simcoolify_app_create(struct sim_req *r, int deploy_key)
 {
@@ -967,6 +1121,7 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 	struct ckey *key = NULL;
 	struct capp *a;
 	const char *name;
+	int dest;
 
 	if (body == NULL ||
 	    simcoolify_only(r, body, coolify_app_public_fields, nitems(coolify_app_public_fields),
@@ -996,10 +1151,16 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 		simcoolify_msg(r, 404, "Environment not found.");
 		return;
 	}
-	if (strcmp(simcoolify_str(body, "server_uuid"), "server-0") != 0) {
+	if (strcmp(simcoolify_str(body, "server_uuid"), SIM_COOLIFY_SERVER_UUID) != 0) {
 		simcoolify_msg(r, 404, "Server not found.");
 		return;
 	}
+	if ((dest = simcoolify_destination(r, body)) == 0)
+		return;
+	/* Type-specific rules come after the server's: the git URL rule among them. */
+	simcoolify_check_git_url(&e, body);
+	if (cerr_answer(r, &e) != 0)
+		return;
 	if (deploy_key &&
 	    (key = simtab_get(C.keys, simcoolify_str(body, "private_key_uuid"))) == NULL) {
 		simcoolify_msg(r, 404, "Private Key not found.");
@@ -1042,6 +1203,7 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 	a->proj = p;
 	a->env = env;
 	a->key = key;
+	a->destination = dest;
 	if (key != NULL)
 		key->users++;
 	p->napps++;
@@ -1097,6 +1259,7 @@ simcoolify_app_patch(struct sim_req *r)
 	                    NULL) != 0)
 		return;
 	simcoolify_app_checks(&e, body, 0);
+	simcoolify_check_git_url(&e, body);
 	if (cerr_answer(r, &e) != 0)
 		return;
 	if ((v = json_object_get(body, "name")) != NULL && json_is_string(v))
@@ -1133,8 +1296,8 @@ simcoolify_app_delete(struct sim_req *r)
 		return;
 	/* DeleteResourceJob: queued; the row stays visible until the job is done */
 	if (a->del_ev == NULL) {
-		tv.tv_sec = sim_cfg.app_delete_ms / 1000;
-		tv.tv_usec = (sim_cfg.app_delete_ms % 1000) * 1000;
+		tv.tv_sec = sim_knobs.app_delete_ms / 1000;
+		tv.tv_usec = (sim_knobs.app_delete_ms % 1000) * 1000;
 		a->del_ev = evtimer_new(sim_base, simcoolify_app_gone, a);
 		evtimer_add(a->del_ev, &tv);
 	}
@@ -1261,6 +1424,24 @@ simcoolify_routes(size_t *n)
 /* ------------------------------------------------------------------------------------------ */
 /* life cycle, state dump, drift */
 
+/* The private key Coolify has from the start (the localhost server's), kept across resets
+ * like the server: an existing key to build deploy-key applications with. */
+static void
+simcoolify_seed_key(void)
+{
+	struct ckey *k = xcalloc(1, sizeof(*k));
+
+	k->id = C.next_key++;
+	k->uuid = xstrdup(SIM_COOLIFY_KEY_UUID);
+	k->name = xstrdup("localhost's key");
+	k->description = xstrdup("The private key for the Coolify host machine (localhost).");
+	k->private_key = xstrdup("-----BEGIN OPENSSH PRIVATE KEY-----\nvibn-sim\n"
+	                         "-----END OPENSSH PRIVATE KEY-----\n");
+	sim_now_iso(k->created);
+	TAILQ_INSERT_TAIL(&C.keylist, k, entry);
+	simtab_put(C.keys, k->uuid, k);
+}
+
 void
 simcoolify_init(void)
 {
@@ -1271,6 +1452,7 @@ simcoolify_init(void)
 	TAILQ_INIT(&C.applist);
 	TAILQ_INIT(&C.keylist);
 	C.next_proj = C.next_env = C.next_app = C.next_key = 1;
+	simcoolify_seed_key();
 }
 
 void
@@ -1284,12 +1466,17 @@ simcoolify_reset(void)
 	while ((k = TAILQ_FIRST(&C.keylist)) != NULL)
 		simcoolify_key_free(k);
 	C.next_proj = C.next_env = C.next_app = C.next_key = 1;
+	simcoolify_seed_key();
 }
 
 void
 simcoolify_free(void)
 {
+	struct ckey *k;
+
 	simcoolify_reset();
+	while ((k = TAILQ_FIRST(&C.keylist)) != NULL)
+		simcoolify_key_free(k);
 	simtab_free(C.projects);
 	simtab_free(C.apps);
 	simtab_free(C.keys);
@@ -1299,7 +1486,7 @@ simcoolify_free(void)
 json_t *
 simcoolify_state(void)
 {
-	json_t *projects = json_array(), *apps = json_array();
+	json_t *projects = json_array(), *apps = json_array(), *server;
 	struct cproj *p;
 	struct capp *a;
 
@@ -1327,8 +1514,59 @@ simcoolify_state(void)
 		              "status", a->del_ev != NULL ? "deleting" : a->status,
 		              "private_key_uuid", a->key != NULL ? a->key->uuid : NULL));
 	}
+	server = simcoolify_server_json();
+	json_object_set_new(server, "destinations", simcoolify_destinations_json());
 	return json_pack("{s:o, s:o, s:[o]}", "projects", projects, "applications", apps, "servers",
-	                 simcoolify_server_json());
+	                 server);
+}
+
+static int simcoolify_ctl(json_t **out, int status, const char *key, const char *msg);
+
+/* Environment drift, what a person does in the web UI: rename_environment {project,
+ * environment, new_name} (its resources go with it) and delete_environment {project,
+ * environment} (refused while it holds resources, as upstream). A project without the
+ * production environment is what application creates then meet: 404 "Environment not
+ * found." (Project::booted made it; nothing makes it again). */
+int
+simcoolify_drift_env(const char *action, json_t *args, json_t **out)
+{
+	const char *uuid = json_string_value(json_object_get(args, "project"));
+	const char *name = json_string_value(json_object_get(args, "environment"));
+	const char *nn = json_string_value(json_object_get(args, "new_name"));
+	struct cproj *p;
+	struct cenv *e;
+	struct capp *a;
+
+	if (strcmp(action, "rename_environment") != 0 && strcmp(action, "delete_environment") != 0)
+		return 0;
+	if (uuid == NULL || name == NULL)
+		return simcoolify_ctl(out, 400, "error", "project and environment are required");
+	if ((p = simtab_get(C.projects, uuid)) == NULL)
+		return simcoolify_ctl(out, 404, "error", "no such project");
+	if ((e = simcoolify_env_find(p, name, name)) == NULL)
+		return simcoolify_ctl(out, 404, "error", "no such environment");
+	if (strcmp(action, "rename_environment") == 0) {
+		if (nn == NULL || *nn == '\0')
+			return simcoolify_ctl(out, 400, "error", "new_name is required");
+		if (simcoolify_env_find(p, nn, NULL) != NULL)
+			return simcoolify_ctl(out, 409, "error",
+			                      "Environment with this name already exists.");
+		simcoolify_set(&e->name, nn);
+		return simcoolify_ctl(out, 200, "ok", NULL);
+	}
+	TAILQ_FOREACH(a, &C.applist, entry)
+	{
+		if (a->env == e)
+			return simcoolify_ctl(
+			    out, 400, "error",
+			    "Environment has resources, so it cannot be deleted.");
+	}
+	TAILQ_REMOVE(&p->envs, e, entry);
+	free(e->uuid);
+	free(e->name);
+	free(e->description);
+	free(e);
+	return simcoolify_ctl(out, 200, "ok", NULL);
 }
 
 static int

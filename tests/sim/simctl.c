@@ -104,6 +104,8 @@ simctl_drift(struct sim_req *r)
 	status = simgitea_drift(action, body, &out);
 	if (status == 0)
 		status = simcoolify_drift(action, body, &out);
+	if (status == 0)
+		status = simcoolify_drift_env(action, body, &out);
 	if (status == 0) {
 		simctl_fail(r, 400, "unknown drift action");
 		return;
@@ -152,6 +154,17 @@ simctl_handle(struct sim_req *r)
 		                         "coolify", sim_faults_json(SIM_COOLIFY)));
 	} else if (simctl_is(r, "POST", "faults", NULL)) {
 		simctl_faults(r);
+	} else if (simctl_is(r, "GET", "config", NULL)) {
+		sim_reply_json(r, 200, sim_knobs_json());
+	} else if (simctl_is(r, "POST", "config", NULL)) {
+		if ((body = simctl_object(r)) == NULL)
+			return;
+		if (sim_knobs_set(body, &cause) != 0) {
+			simctl_fail(r, 400, cause);
+			free(cause);
+			return;
+		}
+		sim_reply_json(r, 200, sim_knobs_json());
 	} else if (simctl_is(r, "GET", "rules", NULL)) {
 		sim_reply_json(r, 200, sim_rules_json());
 	} else if (simctl_is(r, "POST", "rules", NULL)) {

@@ -19,7 +19,6 @@
 #include "tests/sim/simtab.h"
 
 #define GITEA_VERSION      "1.26.4"
-#define GITEA_MAX_ITEMS    50
 #define GITEA_DEFAULT_PAGE 30
 #define GITEA_JSON         "application/json;charset=utf-8"
 
@@ -295,15 +294,38 @@ simgitea_team_json(const struct gteam *t)
 	                 "units", ul, "units_map", um, "can_create_org_repo", t->can_create_repo);
 }
 
+/* A repo's HTTP clone URL: ROOT_URL + owner/name.git (models/repo/repo.go
+ * ComposeHTTPSCloneURL); a new string. */
+static char *
+simgitea_clone_url(const struct grepo *rp)
+{
+	return xasprintf("%s%s/%s.git", sim_knobs.gitea_root_url, rp->org->name, rp->name);
+}
+
+/* A repo's SSH clone URL, as ComposeSSHCloneURL (models/repo/repo.go) makes it: the short
+ * scp-like form on port 22, else a full ssh:// URI with the port. SSH_DOMAIN defaults to
+ * ROOT_URL's host. A new string. */
+static char *
+simgitea_ssh_url(const struct grepo *rp)
+{
+	const char *h = strstr(sim_knobs.gitea_root_url, "://") + 3;
+	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+
+	if (sim_knobs.gitea_ssh_port != 22)
+		return xasprintf("ssh://git@%.*s:%d/%s/%s.git", (int)n, h, sim_knobs.gitea_ssh_port,
+		                 rp->org->name, rp->name);
+	return xasprintf("git@%.*s:%s/%s.git", (int)n, h, rp->org->name, rp->name);
+}
+
 static json_t *
 simgitea_repo_json(const struct grepo *rp)
 {
-	const char *base = sim_base_url(SIM_GITEA);
+	const char *base = sim_knobs.gitea_root_url; /* ends in '/' */
 	char *full = xasprintf("%s/%s", rp->org->name, rp->name);
-	char *html = xasprintf("%s/%s", base, full);
-	char *url = xasprintf("%s/api/v1/repos/%s", base, full);
-	char *clone = xasprintf("%s/%s.git", base, full);
-	char *ssh = xasprintf("git@127.0.0.1:%s.git", full);
+	char *html = xasprintf("%s%s", base, full);
+	char *url = xasprintf("%sapi/v1/repos/%s", base, full);
+	char *clone = simgitea_clone_url(rp);
+	char *ssh = simgitea_ssh_url(rp);
 	char *langs = xasprintf("%s/languages", url);
 	json_t *j = json_pack(
 	    "{s:I, s:o, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:n, s:b, s:i, "
@@ -342,7 +364,9 @@ simgitea_hook_json(const struct ghook *h)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* pagination: page (1-based), limit clamped to 50, X-Total-Count and Link like Gitea */
+/* pagination: page (1-based), limit clamped to [api] MAX_RESPONSE_ITEMS (the gitea_max_items
+ * knob, 50 by default, often lower), X-Total-Count and Link like Gitea
+ * (services/convert/utils.go ToCorrectPageSize, services/context/api.go SetLinkHeader) */
 
 struct gpage {
 	long page;  /* as asked, at least 1 */
@@ -359,8 +383,8 @@ simgitea_page_parse(struct sim_req *r, struct gpage *pg)
 	if (l == NULL || util_parse_long(l, -1000000000, 1000000000, &pg->limit) != 0 ||
 	    pg->limit <= 0)
 		pg->limit = GITEA_DEFAULT_PAGE;
-	if (pg->limit > GITEA_MAX_ITEMS)
-		pg->limit = GITEA_MAX_ITEMS;
+	if (pg->limit > sim_knobs.gitea_max_items)
+		pg->limit = sim_knobs.gitea_max_items;
 }
 
 static void
@@ -1228,6 +1252,14 @@ simgitea_teams_list(struct sim_req *r)
 	simgitea_json(r, 200, a);
 }
 
+/* A non-empty JSON array or object. */
+static int
+simgitea_nonempty(const json_t *v)
+{
+	return (json_is_array(v) && json_array_size(v) > 0) ||
+	       (json_is_object(v) && json_object_size(v) > 0);
+}
+
 static void
 simgitea_team_create(struct sim_req *r)
 {
@@ -1260,6 +1292,15 @@ simgitea_team_create(struct sim_req *r)
 	if (permission != NULL && *permission != '\0' && strcmp(permission, "read") != 0 &&
 	    strcmp(permission, "write") != 0 && strcmp(permission, "admin") != 0) {
 		sim_error(r, 422, "[Permission]: In");
+		return;
+	}
+	/* Below admin, a team needs unit permissions: without units or units_map Gitea answers
+	 * 500 (routers/api/v1/org/team.go CreateTeam: "units permission should not be empty");
+	 * an admin team gets every unit. */
+	if ((permission == NULL || strcmp(permission, "admin") != 0) &&
+	    !simgitea_nonempty(json_object_get(body, "units_map")) &&
+	    !simgitea_nonempty(json_object_get(body, "units"))) {
+		sim_error(r, 500, "units permission should not be empty");
 		return;
 	}
 	TAILQ_FOREACH(t, &o->teams, entry)
@@ -1650,6 +1691,30 @@ simgitea_repo_delete(struct sim_req *r)
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
+static void
+simgitea_branch_get(struct sim_req *r)
+{
+	struct grepo *rp = simgitea_repo_at(r);
+	const char *name = r->segs[4];
+	char *err, *sha;
+
+	if (rp == NULL)
+		return;
+	if (!simgitea_repo_has_branch(rp, name)) {
+		err = xasprintf("branch does not exist [name: %s]", name);
+		simgitea_notfound(r, "not found", err);
+		free(err);
+		return;
+	}
+	sha = sim_rand_id(40);
+	simgitea_json(r, 200,
+	              json_pack("{s:s, s:{s:s, s:s, s:s}, s:b, s:b, s:b, s:b, s:s}", "name", name,
+	                        "commit", "id", sha, "message", "update", "timestamp", rp->updated,
+	                        "protected", 0, "enable_status_check", 0, "user_can_push", 1,
+	                        "user_can_merge", 1, "effective_branch_protection_name", ""));
+	free(sha);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* org hooks */
 
@@ -1747,17 +1812,16 @@ simgitea_hook_apply(struct sim_req *r, struct ghook *h, json_t *body, int creati
 		simgitea_set(&h->content_type, ct);
 	if (secret != NULL)
 		simgitea_set(&h->secret, secret);
-	if (bf != NULL)
-		simgitea_set(&h->branch_filter, bf);
-	if (auth != NULL)
-		simgitea_set(&h->auth_header, auth);
-	if (events != NULL && json_is_array(events) && json_array_size(events) > 0) {
-		json_decref(h->events);
+	/* Create and edit alike (routers/api/v1/utils/hook.go addHook, editHook): the events,
+	 * branch filter and authorization header are replaced by what the body says, so an edit
+	 * that leaves them out resets the events to push and clears the other two. */
+	simgitea_set(&h->branch_filter, bf);
+	simgitea_set(&h->auth_header, auth);
+	json_decref(h->events);
+	if (events != NULL && json_is_array(events) && json_array_size(events) > 0)
 		h->events = json_deep_copy(events);
-	} else if (creating) {
-		json_decref(h->events);
-		h->events = json_pack("[s]", "push"); /* Gitea's default */
-	}
+	else
+		h->events = json_pack("[s]", "push");
 	if (active >= 0)
 		h->active = active;
 	sim_now_iso(h->updated);
@@ -1786,14 +1850,29 @@ simgitea_hooks_list(struct sim_req *r)
 {
 	struct gorg *o = simgitea_org_at(r, 1);
 	struct ghook *h;
+	struct gpage pg;
+	size_t i = 0, n = 0, start, end;
+	char num[32];
 	json_t *a;
 
 	if (o == NULL)
 		return;
-	/* unpaginated, and without X-Total-Count or Link (ListOwnerHooks) */
+	/* Paginated like every list, with X-Total-Count but no Link header: ListOwnerHooks in
+	 * routers/api/v1/utils/hook.go builds ListOptions from the request and calls
+	 * SetTotalCountHeader only. */
+	TAILQ_FOREACH(h, &o->hooks, entry)
+	n++;
+	simgitea_page_parse(r, &pg);
+	simgitea_page_range(&pg, n, &start, &end);
 	a = json_array();
 	TAILQ_FOREACH(h, &o->hooks, entry)
-	json_array_append_new(a, simgitea_hook_json(h));
+	{
+		if (i >= start && i < end)
+			json_array_append_new(a, simgitea_hook_json(h));
+		i++;
+	}
+	snprintf(num, sizeof(num), "%zu", n);
+	sim_header(r, "X-Total-Count", num);
 	simgitea_json(r, 200, a);
 }
 
@@ -1916,6 +1995,7 @@ static struct sim_route gitea_routes[] = {
     SIM_ROUTE("GET", "/repos/{owner}/{repo}", simgitea_repo_get, 0),
     SIM_ROUTE("PATCH", "/repos/{owner}/{repo}", simgitea_repo_patch, 0),
     SIM_ROUTE("DELETE", "/repos/{owner}/{repo}", simgitea_repo_delete, 0),
+    SIM_ROUTE("GET", "/repos/{owner}/{repo}/branches/{branch}", simgitea_branch_get, 0),
     SIM_ROUTE("GET", "/users/{username}", simgitea_user_get, 0),
 };
 
@@ -2031,24 +2111,25 @@ simgitea_state(void)
 		free(mv);
 		TAILQ_FOREACH(rp, &o->repolist, entry)
 		{
-			char *clone =
-			    xasprintf("%s/%s/%s.git", sim_base_url(SIM_GITEA), o->name, rp->name);
+			char *clone = simgitea_clone_url(rp), *ssh = simgitea_ssh_url(rp);
 
-			json_array_append_new(repos,
-			                      json_pack("{s:I, s:s, s:b, s:s, s:s, s:s}", "id",
-			                                (json_int_t)rp->id, "name", rp->name,
-			                                "private", rp->private, "description",
-			                                rp->description, "default_branch",
-			                                rp->default_branch, "clone_url", clone));
+			json_array_append_new(
+			    repos, json_pack("{s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:O}", "id",
+			                     (json_int_t)rp->id, "name", rp->name, "private",
+			                     rp->private, "description", rp->description,
+			                     "default_branch", rp->default_branch, "clone_url",
+			                     clone, "ssh_url", ssh, "branches", rp->branches));
 			free(clone);
+			free(ssh);
 		}
 		TAILQ_FOREACH(h, &o->hooks, entry)
 		{
-			json_array_append_new(hooks,
-			                      json_pack("{s:I, s:s, s:b, s:s, s:O, s:s}", "id",
-			                                (json_int_t)h->id, "url", h->url, "active",
-			                                h->active, "content_type", h->content_type,
-			                                "events", h->events, "secret", h->secret));
+			json_array_append_new(
+			    hooks, json_pack("{s:I, s:s, s:b, s:s, s:O, s:s, s:s, s:s}", "id",
+			                     (json_int_t)h->id, "url", h->url, "active", h->active,
+			                     "content_type", h->content_type, "events", h->events,
+			                     "secret", h->secret, "branch_filter", h->branch_filter,
+			                     "authorization_header", h->auth_header));
 		}
 		json_array_append_new(
 		    orgs,

@@ -25,6 +25,9 @@ test_classify(void **state)
 	assert_int_equal(http_classify(301, NULL), HTTP_REDIRECTED);
 	assert_int_equal(http_classify(307, NULL), HTTP_REDIRECTED);
 	assert_int_equal(http_classify(400, "Project has resources"), HTTP_INVALID);
+	/* Coolify's 400 for a token whose team is gone. */
+	assert_int_equal(http_classify(400, "Invalid token."), HTTP_UNAUTHORIZED);
+	assert_int_equal(http_classify(400, NULL), HTTP_INVALID);
 	assert_int_equal(http_classify(401, NULL), HTTP_UNAUTHORIZED);
 	assert_int_equal(http_classify(403, NULL), HTTP_UNAUTHORIZED);
 	assert_int_equal(http_classify(404, NULL), HTTP_NOT_FOUND);
