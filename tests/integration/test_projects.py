@@ -143,7 +143,8 @@ def test_key_drives_the_project_flow(db_url, sim, daemons):
         assert sim_repos(sim, "vibn-acme") == ["shop"]
         app = sim_apps(sim)["acme-shop"]
         assert app["uuid"] == p["app"]["coolifyUuid"]
-        assert app["git_repository"] == p["repo"]["cloneUrl"]
+        # The org is not public: Coolify clones over SSH with the deploy key.
+        assert app["git_repository"] == p["repo"]["sshUrl"]
 
         # Listed, paged by name.
         r = call(d, "POST", "/api/workspaces/acme/projects", {"name": "blog", "app": None}, headers=h)

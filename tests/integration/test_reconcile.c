@@ -603,7 +603,7 @@ test_app_settings_drift_repaired(void **state_)
 	uuid = sql_value(f, "SELECT coolify_app_uuid FROM vibn_workspace_apps");
 	snprintf(body, sizeof body,
 	         "{\"action\":\"edit_app\",\"uuid\":\"%s\",\"git_repository\":"
-	         "\"https://git.example.com/someone/else.git\",\"git_branch\":\"dev\","
+	         "\"git@git.example.com:someone/else.git\",\"git_branch\":\"dev\","
 	         "\"build_pack\":\"dockerfile\",\"ports_exposes\":\"8080\"}",
 	         uuid);
 	repair_with_one_patch(f, body, COND_APPS, "coolify", "PATCH /api/v1/applications/{uuid}");
@@ -613,7 +613,9 @@ test_app_settings_drift_repaired(void **state_)
 	assert_non_null(app);
 	assert_non_null(repo);
 	assert_string_equal(jstr(app, "name"), "acme-web");
-	assert_string_equal(jstr(app, "git_repository"), jstr(repo, "clone_url"));
+	/* The org is private: the app clones over SSH with the deploy key (an edit in the UI
+	 * leaves its source type alone, so the URL stays an SSH one). */
+	assert_string_equal(jstr(app, "git_repository"), jstr(repo, "ssh_url"));
 	assert_string_equal(jstr(app, "git_branch"), "main");
 	assert_string_equal(jstr(app, "build_pack"), "nixpacks");
 	assert_string_equal(jstr(app, "ports_exposes"), "3000");
