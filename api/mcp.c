@@ -14,6 +14,7 @@
 #include "common/xmalloc.h"
 #include "manifests/mf_spec.h"
 #include "common/names.h"
+#include "tenancy/keys.h"
 #include "tenancy/tenancy.h"
 
 #ifndef VIBN_VERSION
@@ -670,13 +671,22 @@ mcp_initialize(json_t *id, json_t *params)
 	                            VIBN_VERSION, "instructions", mcp_instructions));
 }
 
+/* The scope a tool needs: read for the read-only ones, write for the others. */
+static unsigned
+mcp_tool_scope(const struct mcp_tool *t)
+{
+	return t->read_only ? KEYS_SCOPE_READ : KEYS_SCOPE_WRITE;
+}
+
 static json_t *
 mcp_tools_list(json_t *id, const struct auth_principal *p)
 {
 	json_t *tools = json_array();
 
+	/* Only the tools this key may call. */
 	for (size_t i = 0; i < nitems(mcp_tools); i++)
-		json_array_append_new(tools, mcp_tool_def(&mcp_tools[i], p));
+		if (auth_has_scope(p, mcp_tool_scope(&mcp_tools[i])))
+			json_array_append_new(tools, mcp_tool_def(&mcp_tools[i], p));
 	return mcp_result(id, json_pack("{s:o}", "tools", tools));
 }
 
@@ -702,6 +712,13 @@ mcp_tools_call(PGconn *db, const struct auth_principal *p, json_t *id, json_t *p
 	rc = mcp_args_known(args, t, &err);
 	if (rc == 0)
 		rc = mcp_scope(db, p, args, &ws, &err);
+	/* After the workspace: another workspace's name answers "not found" whatever the
+	 * key's scopes. */
+	if (rc == 0 && !auth_has_scope(p, mcp_tool_scope(t))) {
+		err = mcp_fmt("%s: this key lacks the %s scope", t->name,
+		              t->read_only ? "read" : "write");
+		rc = 1;
+	}
 	if (rc == 0)
 		rc = t->fn(db, &ws, args, &out, &err);
 	json_decref(args);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "tenancy/connect.h"
+#include "tenancy/keys.h"
 #include "clients/db.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -137,6 +138,10 @@ mcp_http_connect_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	}
 	if (rc > 0) {
 		dbpool_reply_error(out, 404, "not_found", "workspace not found");
+		return;
+	}
+	if (!auth_has_scope(&p, KEYS_SCOPE_READ)) {
+		dbpool_reply_error(out, 403, "insufficient_scope", "this key lacks the read scope");
 		return;
 	}
 	/* Only a key the caller holds goes into the files: never the admin secret. */

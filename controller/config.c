@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -133,6 +134,20 @@ config_parse_bool(const char *text, int64_t *v)
 	return -1;
 }
 
+/* 1 when text starts or ends with whitespace, or holds a control character anywhere. */
+static int
+config_untrimmed(const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n > 0 && (isspace((unsigned char)text[0]) || isspace((unsigned char)text[n - 1])))
+		return 1;
+	for (; *text != '\0'; text++)
+		if ((unsigned char)*text < 0x20 || (unsigned char)*text == 0x7f)
+			return 1;
+	return 0;
+}
+
 int
 config_check(enum config_id id, const char *text, int64_t *num, char **cause)
 {
@@ -146,6 +161,15 @@ config_check(enum config_id id, const char *text, int64_t *num, char **cause)
 	*num = 0;
 	if (text == NULL || *text == '\0') {
 		*cause = xasprintf("%s is empty", s->env);
+		return -1;
+	}
+	/* A secret pasted with a trailing newline or surrounding spaces could never match
+	 * what the other side sends (a webhook signature, an admin header): refuse it at
+	 * start rather than fail every request later. Never quoted: it is a secret. */
+	if ((s->flags & CONFIG_SECRET) && config_untrimmed(text)) {
+		*cause = xasprintf("%s has leading or trailing whitespace or a control character "
+		                   "(a copy-paste slip?): remove it",
+		                   s->env);
 		return -1;
 	}
 	switch (s->type) {
