@@ -291,13 +291,14 @@ api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal 
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "id", keys[i].id,
-		                   "name", keys[i].name, "prefix", keys[i].prefix, "created_at",
-		                   keys[i].created_at, "last_used_at",
-		                   api_str_or_null(keys[i].last_used_at), "revoked_at",
-		                   api_str_or_null(keys[i].revoked_at), "scopes",
-		                   api_scopes_json(keys[i].scopes), "expires_at",
-		                   api_str_or_null(keys[i].expires_at), "expired", keys[i].expired));
+		    arr,
+		    json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "id", keys[i].id,
+		              "name", keys[i].name, "prefix", keys[i].prefix, "created_at",
+		              keys[i].created_at, "last_used_at",
+		              api_str_or_null(keys[i].last_used_at), "revoked_at",
+		              api_str_or_null(keys[i].revoked_at), "scopes",
+		              api_scopes_json(keys[i].scopes), "expires_at",
+		              api_str_or_null(keys[i].expires_at), "expired", keys[i].expired));
 	keys_list_free(keys, n);
 	api_reply_doc(out, 200, json_pack("{s:s, s:o}", "workspace", c->slug, "keys", arr));
 }
@@ -335,7 +336,8 @@ api_keys_mint(PGconn *db, const struct api_call *c, const struct auth_principal 
 		if ((o.scopes & ~p->scopes) != 0) {
 			keys_scopes_format(p->scopes, names);
 			dbpool_reply_error(out, 403, "insufficient_scope",
-			                   "a key mints only keys within its own scopes (%s)", names);
+			                   "a key mints only keys within its own scopes (%s)",
+			                   names);
 			goto out;
 		}
 		if (p->expires_at[0] != '\0') {
@@ -360,8 +362,8 @@ api_keys_mint(PGconn *db, const struct api_call *c, const struct auth_principal 
 	dbpool_reply_header(out, "Cache-Control", "no-store");
 	api_reply_doc(out, 201,
 	              json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "id", key_id, "workspace",
-	                        c->slug, "name", r.name, "prefix", prefix, "token", token,
-	                        "scopes", api_scopes_json(names), "expires_at",
+	                        c->slug, "name", r.name, "prefix", prefix, "token", token, "scopes",
+	                        api_scopes_json(names), "expires_at",
 	                        api_str_or_null(o.expires_at)));
 	log_info("api: key %s (%s) minted for workspace %s%s%s", key_id, names, c->slug,
 	         p->admin ? "" : " by key ", p->admin ? "" : p->key_id);

@@ -99,8 +99,8 @@ api_parse_key_mint(const void *body, size_t len, time_t now, struct api_key_requ
 		if (strcmp(key, "name") != 0 && strcmp(key, "scopes") != 0 &&
 		    strcmp(key, "expires") != 0) {
 			/* The key is client text: quote only a safe, short rendering of it. */
-			*cause = xstrdup(
-			    "unknown field (accepted: \"name\", \"scopes\", \"expires\")");
+			*cause =
+			    xstrdup("unknown field (accepted: \"name\", \"scopes\", \"expires\")");
 			goto fail;
 		}
 	}

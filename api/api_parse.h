@@ -25,9 +25,9 @@ int api_parse_key_request(const void *body, size_t len, char **name, char **caus
  * (read, write, keys); "expires" (optional; "" when absent) is what keys_expiry_parse
  * takes, resolved against now into expires_at. */
 struct api_key_request {
-	char *name;                /* owned */
-	unsigned scopes;           /* KEYS_SCOPE_* bits; 0: not given */
-	char expires_at[24];       /* "YYYY-MM-DDTHH:MM:SSZ", or "" */
+	char *name;          /* owned */
+	unsigned scopes;     /* KEYS_SCOPE_* bits; 0: not given */
+	char expires_at[24]; /* "YYYY-MM-DDTHH:MM:SSZ", or "" */
 };
 /* Returns 0 with *req filled (free req->name), or -1 with a one-line *cause. */
 int api_parse_key_mint(const void *body, size_t len, time_t now, struct api_key_request *req,

@@ -108,8 +108,8 @@ struct keys_found {
 int keys_lookup_key(PGconn *conn, const char *token, struct keys_found *out, char **cause)
     __attribute__((warn_unused_result));
 
-/* Finds the live key (not revoked, not expired, workspace not deleted) whose token this is. Returns 0
- * with *workspace_id and *key_id (new strings) when found, 1 when not (malformed, unknown,
+/* Finds the live key (not revoked, not expired, workspace not deleted) whose token this is. Returns
+ * 0 with *workspace_id and *key_id (new strings) when found, 1 when not (malformed, unknown,
  * revoked), or -1 with *cause on a database error. Records last_used_at, at most once a
  * minute per key, so that busy keys do not write on every request. */
 int keys_lookup(PGconn *conn, const char *token, char **workspace_id, char **key_id, char **cause)
