@@ -507,6 +507,8 @@ api_handle(struct httpd_req *req, void *arg)
 	}
 	if (op == API_MIGRATE)
 		(void)dbpool_submit_timeout(req, api_work, c, api_call_free, API_MIGRATE_MS);
+	else if (op == API_PROVISION || op == API_KEYS_MINT || op == API_KEYS_REVOKE)
+		(void)dbpool_submit_tx(req, api_work, c, api_call_free); /* no lying "timeout" */
 	else
 		(void)dbpool_submit(req, api_work, c, api_call_free);
 }

@@ -690,6 +690,32 @@ mcp_tools_list(json_t *id, const struct auth_principal *p)
 	return mcp_result(id, json_pack("{s:o}", "tools", tools));
 }
 
+/* Runs a tool. Inside a transaction (a request's batch), each call has a savepoint, so a
+ * database error in one call does not abort the calls after it. */
+static int
+mcp_tool_run(PGconn *db, const struct mcp_tool *t, const struct tenancy_ws *ws, json_t *args,
+             json_t **out, char **err)
+{
+	int tx = PQtransactionStatus(db) == PQTRANS_INTRANS, rc;
+	char *cause = NULL;
+
+	if (tx && db_command(db, "SAVEPOINT mcp_call", 0, NULL, err) != 0)
+		return -1;
+	rc = t->fn(db, ws, args, out, err);
+	if (tx &&
+	    db_command(db, rc < 0 ? "ROLLBACK TO SAVEPOINT mcp_call" : "RELEASE SAVEPOINT mcp_call",
+	               0, NULL, &cause) != 0) {
+		if (rc == 0) {
+			json_decref(*out);
+			*out = NULL;
+			*err = cause;
+			return -1;
+		}
+		free(cause);
+	}
+	return rc;
+}
+
 static json_t *
 mcp_tools_call(PGconn *db, const struct auth_principal *p, json_t *id, json_t *params)
 {
@@ -720,7 +746,7 @@ mcp_tools_call(PGconn *db, const struct auth_principal *p, json_t *id, json_t *p
 		rc = 1;
 	}
 	if (rc == 0)
-		rc = t->fn(db, &ws, args, &out, &err);
+		rc = mcp_tool_run(db, t, &ws, args, &out, &err);
 	json_decref(args);
 	if (rc < 0) {
 		/* The cause may name tables; the caller learns only that it was ours. */
@@ -814,6 +840,13 @@ mcp_batch(PGconn *db, const struct auth_principal *p, const char *version, json_
 	}
 	if (json_array_size(batch) == 0) {
 		mcp_set(out, 400, mcp_error(NULL, MCP_INVALID_REQUEST, "empty batch"));
+		return;
+	}
+	if (json_array_size(batch) > MCP_BATCH_MAX) {
+		mcp_set(out, 400,
+		        mcp_error(NULL, MCP_INVALID_REQUEST,
+		                  "a batch holds at most %d messages (this one %zu): send several",
+		                  MCP_BATCH_MAX, json_array_size(batch)));
 		return;
 	}
 	answers = json_array();

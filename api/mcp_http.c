@@ -86,6 +86,10 @@ mcp_http_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	if (mcp_http_auth(db, c, &p, out) != 0)
 		return;
 	mcp_handle(db, &p, c->version, c->body, c->len, &r);
+	if (dbpool_cancelled(out)) {
+		mcp_reply_free(&r);
+		return; /* answered 503 already: rolled back */
+	}
 	out->status = r.status;
 	if (r.body != NULL)
 		dbpool_reply_json(out, r.status, r.body);
@@ -113,7 +117,10 @@ mcp_http_post(struct httpd_req *req, void *arg)
 	if (len > 0)
 		memcpy(c->body, body, len);
 	c->body[len] = '\0';
-	(void)dbpool_submit(req, mcp_http_work, c, mcp_http_call_free);
+	/* In a transaction: a batch is applied whole or, when its request was answered 503
+	 * first, not at all (so "timeout" is true, and a retry does not meet "already
+	 * exists"). */
+	(void)dbpool_submit_tx(req, mcp_http_work, c, mcp_http_call_free);
 }
 
 static void
@@ -206,6 +213,7 @@ mcp_http_register(const char *admin_secret, const char *public_url)
 	mcp_http.admin_secret = mcp_http_dup(admin_secret);
 	mcp_http.public_url = mcp_http_dup(public_url);
 	httpd_route("POST", "/api/mcp", mcp_http_post, NULL);
+	httpd_route_body_max("POST", "/api/mcp", MCP_MAX_BODY);
 	httpd_route("GET", "/api/workspaces/{slug}/connect", mcp_http_connect, NULL);
 }
 

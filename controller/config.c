@@ -70,6 +70,21 @@ static const struct config_setting config_table[CFG_COUNT] = {
     [CFG_API_TIMEOUT] =
         {"VIBN_API_TIMEOUT", "api-timeout", CONFIG_SECONDS, "2", 0.05, 60, 0,
          "deadline of a webhook or API request's database work (seconds; 503 after)"},
+    [CFG_API_KEY_INFLIGHT] =
+        {"VIBN_API_KEY_INFLIGHT", "api-key-inflight", CONFIG_INT, "4", 1, 1024, 0,
+         "API and MCP requests one credential (key or admin secret) may have waiting for or"
+         " using the database at once; more get 429"},
+    [CFG_HTTP_REQUEST_TIMEOUT] =
+        {"VIBN_HTTP_REQUEST_TIMEOUT", "http-request-timeout", CONFIG_SECONDS, "10", 0.1, 600, 0,
+         "seconds a request's headers and body may take to arrive, from its first byte"
+         " (408 after)"},
+    [CFG_HTTP_MAX_CONNECTIONS] = {"VIBN_HTTP_MAX_CONNECTIONS", "http-max-connections", CONFIG_INT,
+                                  "1024", 8, 65536, 0,
+                                  "open HTTP connections at most (lowered to fit the descriptor"
+                                  " limit; at the cap the oldest idle one is closed)"},
+    [CFG_LOG_FILE] = {"VIBN_LOG_FILE", "log-file", CONFIG_STR, NULL, 0, 0, 0,
+                      "append logs to this file instead of stderr; SIGHUP reopens it"
+                      " (log rotation)"},
 };
 
 const struct config_setting *

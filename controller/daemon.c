@@ -249,6 +249,9 @@ vibnd_api_start(struct vibnd *d)
 	ac.threads = (int)config_int(&d->cfg, CFG_API_CONNECTIONS);
 	ac.timeout_ms = config_ms(&d->cfg, CFG_API_TIMEOUT);
 	ac.appname = "vibnd-api";
+	/* A thread of their own for webhooks: Gitea tries each delivery once. */
+	ac.webhook_threads = config_int(&d->cfg, CFG_WEBHOOKS) ? 1 : 0;
+	ac.per_owner = (int)config_int(&d->cfg, CFG_API_KEY_INFLIGHT);
 	dbpool_start(&ac);
 	if (config_int(&d->cfg, CFG_WEBHOOKS))
 		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET));
@@ -280,6 +283,8 @@ vibnd_start(struct vibnd *d)
 	if (d->rec->init != NULL && d->rec->init(&host, &d->rec_state, &cause) != 0)
 		fatalx("reconciler %s: %s", d->rec->name, cause);
 	metrics_init(d->rec->name, (int)config_int(&d->cfg, CFG_WORKERS));
+	httpd_configure(config_ms(&d->cfg, CFG_HTTP_REQUEST_TIMEOUT),
+	                (int)config_int(&d->cfg, CFG_HTTP_MAX_CONNECTIONS));
 	if (httpd_start(config_str(&d->cfg, CFG_LISTEN), &cause) != 0)
 		fatalx("%s", cause);
 	health_register(vibnd_ready, d);
