@@ -533,8 +533,16 @@ httpd_reply(struct httpd_req *req, int status, const char *content_type, const v
 		fatalx("httpd: out of memory");
 	if (content_type != NULL)
 		httpd_set_header(req, "Content-Type", content_type);
-	if (len > 0)
+	if (strcmp(req->method, "HEAD") == 0) {
+		/* Headers only (libevent would send the body and drop the length): the length
+		 * is the one GET would have. */
+		char n[24];
+
+		snprintf(n, sizeof n, "%zu", len);
+		httpd_set_header(req, "Content-Length", n);
+	} else if (len > 0) {
 		evbuffer_add(out, body, len);
+	}
 	evcon = evhttp_request_get_connection(req->ev);
 	evhttp_send_reply(req->ev, status, NULL, out);
 	/* libevent adds the response before it enables writing, which a filtering

@@ -283,7 +283,15 @@ httpd_conn_scan(struct httpd_conn *c, struct evbuffer *src, struct evbuffer *dst
 				                  "the request head is too large", NULL);
 				return -1;
 			}
-			return httpd_conn_head(c, src, dst, p, end);
+			switch (httpd_conn_head(c, src, dst, p, end)) {
+			case 0:
+				break; /* on to the body, which may be here already */
+			case 1:
+				return 1;
+			default:
+				return -1;
+			}
+			break;
 		}
 		case HTTPD_CONN_BODY:
 			if (have < c->end)
