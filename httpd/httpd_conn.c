@@ -482,10 +482,7 @@ httpd_conn_free(void *arg)
 static int
 httpd_conn_evict(void)
 {
-	struct httpd_conn *c;
-
-	TAILQ_FOREACH(c, &hc.conns, entry)
-	{
+	for (struct httpd_conn *c = TAILQ_FIRST(&hc.conns); c != NULL; c = TAILQ_NEXT(c, entry)) {
 		if (c->inflight == 0 && c->state != HTTPD_CONN_CLOSING) {
 			hc.st.evicted++;
 			httpd_conn_refuse_now(c, 503, "too_many_connections",

@@ -147,6 +147,9 @@ def test_batch_flood_leaves_webhooks_and_other_tenants_answered(db_url, daemons)
         for t in threads:
             t.join()
     assert hooks and tenant
+    print("flood: %d webhooks max %.3fs, %d tenant reads max %.3fs, flooder %d x 200, %d x 429"
+          % (len(hooks), max(t for _, t in hooks), len(tenant), max(t for _, t in tenant),
+             counts["200"], counts["429"]))
     # Gitea tries a delivery once, with a 5 s timeout: each must be accepted well within it
     # (the bound is generous on purpose: a shared 2-core machine).
     assert all(s == 202 for s, _ in hooks), hooks
