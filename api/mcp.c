@@ -14,6 +14,7 @@
 #include "common/xmalloc.h"
 #include "manifests/mf_spec.h"
 #include "common/names.h"
+#include "httpd/dbpool.h"
 #include "tenancy/keys.h"
 #include "tenancy/tenancy.h"
 
@@ -852,7 +853,12 @@ mcp_batch(PGconn *db, const struct auth_principal *p, const char *version, json_
 	answers = json_array();
 	json_array_foreach(batch, i, msg)
 	{
-		json_t *a = mcp_message(db, p, msg, 1, &bad);
+		json_t *a;
+
+		/* Answered 503 already (its deadline passed): the rest would be rolled back. */
+		if (dbpool_stop_requested())
+			break;
+		a = mcp_message(db, p, msg, 1, &bad);
 
 		if (a != NULL)
 			json_array_append_new(answers, a);

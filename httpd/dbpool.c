@@ -204,6 +204,15 @@ dbpool_cancelled(struct dbpool_reply *out)
 	return c;
 }
 
+/* The job this database thread is running (NULL elsewhere), for dbpool_stop_requested. */
+static _Thread_local struct dbpool_job *dbpool_running;
+
+int
+dbpool_stop_requested(void)
+{
+	return dbpool_running != NULL && dbpool_cancelled(&dbpool_running->reply);
+}
+
 /* The commit point of a job's transaction: 0 (commit; the deadline no longer answers
  * "timeout") or -1 (the request was answered 503 already: roll back). */
 static int
@@ -372,7 +381,9 @@ dbpool_run(PGconn **db, int64_t *cur_timeout, struct dbpool_job **batch, int n)
 		}
 		batch[0]->batch_fn(*db, args, outs, n);
 	} else {
+		dbpool_running = batch[0];
 		batch[0]->fn(*db, batch[0]->arg, &batch[0]->reply);
+		dbpool_running = NULL;
 	}
 	if (batch[0]->tx)
 		dbpool_finish_tx(*db, batch, n);

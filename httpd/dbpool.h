@@ -89,6 +89,9 @@ int dbpool_submit_tx(struct httpd_req *req, dbpool_work fn, void *arg, void (*fr
 /* 1 when the request of this work function's reply was answered already (its deadline
  * passed): stop, the work is rolled back (dbpool_submit_tx) or its answer dropped. */
 int dbpool_cancelled(struct dbpool_reply *out);
+/* dbpool_cancelled for the job this database thread is running, for code that has no reply
+ * at hand (a loop deep in a handler); 0 on any other thread. */
+int dbpool_stop_requested(void);
 
 /* dbpool_submit with its own deadline in milliseconds (e.g. long admin operations). */
 int dbpool_submit_timeout(struct httpd_req *req, dbpool_work fn, void *arg,
