@@ -176,6 +176,39 @@ def test_mcp_batch_is_all_or_nothing(db_url, daemons):
                             (wid,)).fetchone()[0] == 6
 
 
+def test_batch_answered_503_commits_nothing(db_url, daemons):
+    """A batch whose request was answered 503 "timeout" must leave nothing behind (before,
+    its later calls committed after the answer, and a retry met "already exists")."""
+    d = start(daemons, db_url, env={"VIBN_RECONCILER": "noop", "VIBN_API_TIMEOUT": "2"})
+    with connect(db_url) as conn, connect(db_url) as locker:
+        wid = add_ws(conn, "acme")
+        key = mint(d, "acme").json["token"]
+        batch = [tool("create_repo", {"name": "r%d" % i}, rid=i) for i in range(6)]
+        result = {}
+        # The scenario, not a synchronisation: another transaction holds the repos table for
+        # 2.6 s, past the request's 2 s deadline (2.2 s with its margin), then lets go.
+        locker.execute("BEGIN")
+        locker.execute("LOCK TABLE vibn_workspace_repos IN EXCLUSIVE MODE")
+        t = threading.Thread(target=lambda: result.update(r=mcp(d, key, batch, "2025-03-26")))
+        t.start()
+        time.sleep(2.6)
+        locker.execute("COMMIT")
+        t.join()
+        r = result["r"]
+        assert r.status == 503 and r.json["code"] == "timeout", r.raw
+        # Whatever the database thread did after the answer is rolled back: once it is idle
+        # again, nothing of the batch is there.
+        wait_for(lambda: conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            "   AND application_name = 'vibnd-api' AND state <> 'idle'").fetchone()[0] == 0,
+            what="the API's database threads idle")
+        assert conn.execute("SELECT count(*) FROM vibn_workspace_repos WHERE workspace_id = %s",
+                            (wid,)).fetchone()[0] == 0
+        # And the retry succeeds whole.
+        r = mcp(d, key, batch, "2025-03-26")
+        assert r.status == 200 and all(not a["result"]["isError"] for a in r.json), r.raw
+
+
 # --- 2. keys with scopes ---------------------------------------------------------------------
 
 def test_key_scopes_and_expiry(db_url, daemons):
