@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -101,6 +102,18 @@ api_workspace(PGconn *db, const struct api_call *c, const struct auth_principal 
 }
 
 int
+api_scope(const struct auth_principal *p, unsigned want, struct dbpool_reply *out)
+{
+	char names[KEYS_SCOPES_MAX];
+
+	if (auth_has_scope(p, want))
+		return 0;
+	keys_scopes_format(want, names);
+	dbpool_reply_error(out, 403, "insufficient_scope", "this key lacks the %s scope", names);
+	return -1;
+}
+
+int
 api_authenticate(PGconn *db, const char *authorization, const char *x_admin_secret,
                  const char *admin_secret, struct auth_principal *p, struct dbpool_reply *out)
 {
@@ -132,6 +145,8 @@ api_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 	PGresult *res;
 	json_t *page;
 
+	if (api_scope(p, KEYS_SCOPE_READ, out) != 0)
+		return;
 	snprintf(limit, sizeof limit, "%ld", c->limit);
 	res = db_exec(db,
 	              "WITH page AS (SELECT w.id, w.slug, w.name, w.owner, w.provision_status, "
@@ -170,7 +185,7 @@ api_get(PGconn *db, const struct api_call *c, const struct auth_principal *p,
 	char *cause = NULL;
 	PGresult *res;
 
-	if (api_workspace(db, c, p, &ws, out) != 0)
+	if (api_workspace(db, c, p, &ws, out) != 0 || api_scope(p, KEYS_SCOPE_READ, out) != 0)
 		return;
 	res = db_exec(
 	    db,
@@ -212,7 +227,7 @@ api_provision(PGconn *db, const struct api_call *c, const struct auth_principal 
 	PGresult *res;
 	json_t *doc;
 
-	if (api_workspace(db, c, p, &ws, out) != 0)
+	if (api_workspace(db, c, p, &ws, out) != 0 || api_scope(p, KEYS_SCOPE_WRITE, out) != 0)
 		return;
 	res = db_exec(db, "SELECT vibn_enqueue($1::uuid, 0::smallint, 'api')", 1, params, &cause);
 	if (res == NULL) {
@@ -229,6 +244,21 @@ api_provision(PGconn *db, const struct api_call *c, const struct auth_principal 
 	PQclear(res);
 }
 
+/* "read,write" as ["read", "write"]; a new reference. */
+static json_t *
+api_scopes_json(const char *list)
+{
+	json_t *a = json_array();
+
+	while (list != NULL && *list != '\0') {
+		size_t n = strcspn(list, ",");
+
+		json_array_append_new(a, json_stringn(list, n));
+		list += n + (list[n] == ',');
+	}
+	return a;
+}
+
 static void
 api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal *p,
               struct dbpool_reply *out)
@@ -239,7 +269,7 @@ api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal 
 	char *cause = NULL;
 	json_t *arr;
 
-	if (api_workspace(db, c, p, &ws, out) != 0)
+	if (api_workspace(db, c, p, &ws, out) != 0 || api_scope(p, KEYS_SCOPE_KEYS, out) != 0)
 		return;
 	if (keys_list(db, ws.id, &keys, &n, &cause) != 0) {
 		dbpool_reply_db_error(out, "list keys", cause);
@@ -249,10 +279,12 @@ api_keys_list(PGconn *db, const struct api_call *c, const struct auth_principal 
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "id", keys[i].id, "name",
-		                   keys[i].name, "prefix", keys[i].prefix, "created_at",
-		                   keys[i].created_at, "last_used_at", keys[i].last_used_at,
-		                   "revoked_at", keys[i].revoked_at));
+		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:o, s:s?, s:b}", "id",
+		                   keys[i].id, "name", keys[i].name, "prefix", keys[i].prefix,
+		                   "created_at", keys[i].created_at, "last_used_at",
+		                   keys[i].last_used_at, "revoked_at", keys[i].revoked_at, "scopes",
+		                   api_scopes_json(keys[i].scopes), "expires_at",
+		                   keys[i].expires_at, "expired", keys[i].expired));
 	keys_list_free(keys, n);
 	api_reply_doc(out, 200, json_pack("{s:s, s:o}", "workspace", c->slug, "keys", arr));
 }
@@ -261,34 +293,71 @@ static void
 api_keys_mint(PGconn *db, const struct api_call *c, const struct auth_principal *p,
               struct dbpool_reply *out)
 {
-	char prefix[KEYS_DISPLAY_LEN + 1], *name = NULL, *cause = NULL;
+	char prefix[KEYS_DISPLAY_LEN + 1], names[KEYS_SCOPES_MAX], *cause = NULL;
 	char *token = NULL, *key_id = NULL;
+	struct api_key_request r;
+	struct keys_mint_opts o;
 	struct tenancy_ws ws;
 
-	/* Authenticated, then the workspace, then the body: strangers learn nothing. */
-	if (api_workspace(db, c, p, &ws, out) != 0)
+	/* Authenticated, then the workspace, then the scope, then the body: strangers learn
+	 * nothing, and a key without the keys scope learns nothing of the body's rules. */
+	if (api_workspace(db, c, p, &ws, out) != 0 || api_scope(p, KEYS_SCOPE_KEYS, out) != 0)
 		return;
-	if (api_parse_key_request(c->body, c->len, &name, &cause) != 0) {
+	if (api_parse_key_mint(c->body, c->len, time(NULL), &r, &cause) != 0) {
 		dbpool_reply_error(out, 400, "bad_request", "%s", cause);
 		free(cause);
 		return;
 	}
-	if (keys_mint(db, ws.id, name, &token, &key_id, &cause) != 0) {
-		dbpool_reply_db_error(out, "mint key", cause);
-	} else {
-		memcpy(prefix, token, KEYS_DISPLAY_LEN);
-		prefix[KEYS_DISPLAY_LEN] = '\0';
-		dbpool_reply_header(out, "Cache-Control", "no-store");
-		api_reply_doc(out, 201,
-		              json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", key_id, "workspace",
-		                        c->slug, "name", name, "prefix", prefix, "token", token));
-		log_info("api: key %s minted for workspace %s", key_id, c->slug);
-		explicit_bzero(token, strlen(token));
+	memset(&o, 0, sizeof o);
+	o.workspace_id = ws.id;
+	o.name = r.name;
+	/* A key mints nothing stronger than itself: its scopes at most (by default the agent
+	 * scopes it holds), and no later expiry than its own. */
+	o.scopes = r.scopes != 0 ? r.scopes : KEYS_SCOPE_DEFAULT & p->scopes;
+	if (o.scopes == 0)
+		o.scopes = p->scopes;
+	o.expires_at = r.expires_at[0] != '\0' ? r.expires_at : NULL;
+	if (!p->admin) {
+		o.minted_by = p->key_id;
+		if ((o.scopes & ~p->scopes) != 0) {
+			keys_scopes_format(p->scopes, names);
+			dbpool_reply_error(out, 403, "insufficient_scope",
+			                   "a key mints only keys within its own scopes (%s)",
+			                   names);
+			goto out;
+		}
+		if (p->expires_at[0] != '\0') {
+			/* Same fixed format: the strings compare as the times do. */
+			if (o.expires_at != NULL && strcmp(o.expires_at, p->expires_at) > 0) {
+				dbpool_reply_error(out, 403, "insufficient_scope",
+				                   "a key cannot mint a key that outlives it (%s)",
+				                   p->expires_at);
+				goto out;
+			}
+			if (o.expires_at == NULL)
+				o.expires_at = p->expires_at;
+		}
 	}
+	if (keys_mint_opts(db, &o, &token, &key_id, &cause) != 0) {
+		dbpool_reply_db_error(out, "mint key", cause);
+		goto out;
+	}
+	memcpy(prefix, token, KEYS_DISPLAY_LEN);
+	prefix[KEYS_DISPLAY_LEN] = '\0';
+	keys_scopes_format(o.scopes, names);
+	dbpool_reply_header(out, "Cache-Control", "no-store");
+	api_reply_doc(out, 201,
+	              json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s?}", "id", key_id, "workspace",
+	                        c->slug, "name", r.name, "prefix", prefix, "token", token, "scopes",
+	                        api_scopes_json(names), "expires_at", o.expires_at));
+	log_info("api: key %s (%s) minted for workspace %s%s%s", key_id, names, c->slug,
+	         p->admin ? "" : " by key ", p->admin ? "" : p->key_id);
+	explicit_bzero(token, strlen(token));
+out:
 	free(cause);
 	free(token);
 	free(key_id);
-	free(name);
+	free(r.name);
 }
 
 static void
@@ -299,7 +368,7 @@ api_keys_revoke(PGconn *db, const struct api_call *c, const struct auth_principa
 	char *cause = NULL;
 	int result = 2;
 
-	if (api_workspace(db, c, p, &ws, out) != 0)
+	if (api_workspace(db, c, p, &ws, out) != 0 || api_scope(p, KEYS_SCOPE_KEYS, out) != 0)
 		return;
 	if (names_valid_uuid(c->key_id) &&
 	    keys_revoke(db, c->key_id, ws.id, &result, &cause) != 0) {
@@ -423,6 +492,8 @@ api_handle(struct httpd_req *req, void *arg)
 	}
 	if (op == API_MIGRATE)
 		(void)dbpool_submit_timeout(req, api_work, c, api_call_free, API_MIGRATE_MS);
+	else if (op == API_PROVISION || op == API_KEYS_MINT || op == API_KEYS_REVOKE)
+		(void)dbpool_submit_tx(req, api_work, c, api_call_free); /* no lying "timeout" */
 	else
 		(void)dbpool_submit(req, api_work, c, api_call_free);
 }

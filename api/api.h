@@ -34,4 +34,8 @@ void api_register(const char *admin_secret);
 /* Forgets the admin secret. */
 void api_stop(void);
 
+/* The scope a route needs (KEYS_SCOPE_*), checked after the tenancy gate (another
+ * workspace stays 404): 0, or -1 having answered 403 insufficient_scope. */
+int api_scope(const struct auth_principal *p, unsigned want, struct dbpool_reply *out);
+
 #endif

@@ -14,6 +14,7 @@
 #include "controller/loop.h"
 #include "httpd/dbpool.h"
 #include "httpd/httpd.h"
+#include "tenancy/keys.h"
 #include "tenancy/tenancy.h"
 
 /* How often every workspace's events are pruned (each new event prunes its own). */
@@ -77,6 +78,8 @@ api_events_work(PGconn *db, void *arg, struct dbpool_reply *out)
 		free(cause);
 		return;
 	}
+	if (api_scope(&p, KEYS_SCOPE_READ, out) != 0)
+		return;
 	q.ws_id = ws.id;
 	if (events_list(db, &q, &events, &cause) != 0) {
 		dbpool_reply_db_error(out, "list events", cause);

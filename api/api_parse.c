@@ -37,14 +37,47 @@ api_parse_is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/* "scopes": a non-empty array of distinct scope names. */
+static int
+api_parse_scopes(json_t *v, unsigned *scopes, char **cause)
+{
+	char names[64] = "";
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 3)
+		goto fail;
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e);
+
+		if (s == NULL || strlen(s) != json_string_length(e) || strlen(s) > 8 ||
+		    strchr(s, ',') != NULL)
+			goto fail;
+		if (names[0] != '\0')
+			strcat(names, ",");
+		strcat(names, s);
+	}
+	if (keys_scopes_parse(names, scopes, cause) != 0) {
+		free(*cause);
+		goto fail;
+	}
+	return 0;
+fail:
+	*cause = xstrdup("\"scopes\" must be a non-empty array of distinct scopes: \"read\", "
+	                 "\"write\", \"keys\"");
+	return -1;
+}
+
 int
-api_parse_key_request(const void *body, size_t len, char **name, char **cause)
+api_parse_key_mint(const void *body, size_t len, time_t now, struct api_key_request *req,
+                   char **cause)
 {
 	json_error_t err;
 	json_t *root, *v;
 	const char *key;
 
-	*name = NULL;
+	memset(req, 0, sizeof *req);
 	*cause = NULL;
 	if (body == NULL || len == 0) {
 		*cause = xstrdup("the body must be a JSON object {\"name\": \"...\"}");
@@ -63,9 +96,11 @@ api_parse_key_request(const void *body, size_t len, char **name, char **cause)
 	}
 	json_object_foreach(root, key, v)
 	{
-		if (strcmp(key, "name") != 0) {
+		if (strcmp(key, "name") != 0 && strcmp(key, "scopes") != 0 &&
+		    strcmp(key, "expires") != 0) {
 			/* The key is client text: quote only a safe, short rendering of it. */
-			*cause = xstrdup("unknown field (only \"name\" is accepted)");
+			*cause =
+			    xstrdup("unknown field (accepted: \"name\", \"scopes\", \"expires\")");
 			goto fail;
 		}
 	}
@@ -82,12 +117,38 @@ api_parse_key_request(const void *body, size_t len, char **name, char **cause)
 		              KEYS_NAME_MAX);
 		goto fail;
 	}
-	*name = xstrdup(json_string_value(v));
+	if ((v = json_object_get(root, "scopes")) != NULL &&
+	    api_parse_scopes(v, &req->scopes, cause) != 0)
+		goto fail;
+	if ((v = json_object_get(root, "expires")) != NULL) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+		    keys_expiry_parse(json_string_value(v), now, req->expires_at, cause) != 0) {
+			free(*cause);
+			*cause = xstrdup("\"expires\" must be a duration (90m, 12h, 30d, 2w) or a "
+			                 "future time YYYY-MM-DDTHH:MM:SSZ");
+			req->expires_at[0] = '\0';
+			goto fail;
+		}
+	}
+	req->name = xstrdup(json_string_value(json_object_get(root, "name")));
 	json_decref(root);
 	return 0;
 fail:
 	json_decref(root);
+	req->scopes = 0;
 	return -1;
+}
+
+int
+api_parse_key_request(const void *body, size_t len, char **name, char **cause)
+{
+	struct api_key_request req;
+
+	*name = NULL;
+	if (api_parse_key_mint(body, len, time(NULL), &req, cause) != 0)
+		return -1;
+	*name = req.name;
+	return 0;
 }
 
 int

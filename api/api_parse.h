@@ -4,6 +4,7 @@
 #define VIBN_API_PARSE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #define API_PARSE_PAGE_DEFAULT 100
 #define API_PARSE_PAGE_MAX     1000
@@ -17,6 +18,20 @@ int api_parse_is_json(const char *content_type);
  * string), or -1 with a one-line *cause (a new string) fit to show the client. */
 int api_parse_key_request(const void *body, size_t len, char **name, char **cause)
     __attribute__((warn_unused_result));
+
+/* The body of POST /api/workspaces/{slug}/keys in full:
+ *   {"name": "ci", "scopes": ["read", "write"], "expires": "30d"}
+ * "scopes" (optional; 0 when absent) is a non-empty array of distinct scope names
+ * (read, write, keys); "expires" (optional; "" when absent) is what keys_expiry_parse
+ * takes, resolved against now into expires_at. */
+struct api_key_request {
+	char *name;          /* owned */
+	unsigned scopes;     /* KEYS_SCOPE_* bits; 0: not given */
+	char expires_at[24]; /* "YYYY-MM-DDTHH:MM:SSZ", or "" */
+};
+/* Returns 0 with *req filled (free req->name), or -1 with a one-line *cause. */
+int api_parse_key_mint(const void *body, size_t len, time_t now, struct api_key_request *req,
+                       char **cause) __attribute__((warn_unused_result));
 
 /* Parses a ?limit= value: NULL gives API_PARSE_PAGE_DEFAULT; otherwise a decimal from 1 to
  * API_PARSE_PAGE_MAX. Returns 0, or -1 with a one-line *cause. */

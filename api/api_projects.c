@@ -14,6 +14,7 @@
 #include "common/xmalloc.h"
 #include "httpd/dbpool.h"
 #include "httpd/httpd.h"
+#include "tenancy/keys.h"
 #include "tenancy/tenancy.h"
 
 /* A project body is a name, a description (at most 2048 characters) and an app. */
@@ -158,6 +159,12 @@ api_projects_work(PGconn *db, void *arg, struct dbpool_reply *out)
 		free(cause);
 		return;
 	}
+	if (api_scope(&p,
+	              c->op == API_PROJECTS_CREATE || c->op == API_PROJECTS_DELETE
+	                  ? KEYS_SCOPE_WRITE
+	                  : KEYS_SCOPE_READ,
+	              out) != 0)
+		return;
 	memset(&e, 0, sizeof e);
 	switch (c->op) {
 	case API_PROJECTS_CREATE:
@@ -238,7 +245,12 @@ api_projects_handle(struct httpd_req *req, void *arg)
 		memcpy(c->body, body, len);
 		c->len = len;
 	}
-	(void)dbpool_submit(req, api_projects_work, c, api_projects_call_free);
+	/* Writes commit only if their request is still owed an answer: never a 503 "timeout"
+	 * for a project that was made. */
+	if (op == API_PROJECTS_CREATE || op == API_PROJECTS_DELETE)
+		(void)dbpool_submit_tx(req, api_projects_work, c, api_projects_call_free);
+	else
+		(void)dbpool_submit(req, api_projects_work, c, api_projects_call_free);
 }
 
 void

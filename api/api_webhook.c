@@ -264,6 +264,7 @@ api_webhook_register(const char *secret, const char *previous)
 	api_webhook.secret = xstrdup(secret);
 	api_webhook.previous = previous != NULL && previous[0] != '\0' ? xstrdup(previous) : NULL;
 	httpd_route("POST", "/webhooks/gitea", api_webhook_handle, NULL);
+	httpd_route_body_max("POST", "/webhooks/gitea", WEBHOOK_MAX_BODY);
 	api_webhook.prune = event_new(loop_base(), -1, EV_PERSIST, api_webhook_prune_tick, NULL);
 	if (api_webhook.prune == NULL || event_add(api_webhook.prune, &tv) != 0)
 		fatalx("webhook: cannot arm the prune timer");

@@ -16,6 +16,8 @@
 #include "common/names.h"
 #include "api/mcp_projects.h"
 #include "tenancy/quota.h"
+#include "httpd/dbpool.h"
+#include "tenancy/keys.h"
 #include "tenancy/tenancy.h"
 
 #ifndef VIBN_VERSION
@@ -299,44 +301,32 @@ mcp_tool_list_repos(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 	return 0;
 }
 
-/* Opens a transaction holding the workspace's quota of kind k for one more object: 0 (in
- * the transaction: end it with mcp_end), 1 with *err (the quota is reached), -1 with *err
- * (database); both after a rollback. */
+/* Opens a unit of work (a transaction, or a savepoint in the request's) holding the
+ * workspace's quota of kind k for one more object: 0 (end it with db_tx_end), 1 with *err
+ * (the quota is reached), -1 with *err (database); both after a rollback. */
 static int
-mcp_quota_begin(PGconn *db, const struct tenancy_ws *ws, enum quota_kind k, char **err)
+mcp_quota_begin(PGconn *db, const struct tenancy_ws *ws, enum quota_kind k, struct db_tx *tx,
+                char **err)
 {
 	char *msg = NULL;
 	int rc;
 
-	if (db_command(db, "BEGIN", 0, NULL, err) != 0)
+	if (db_tx_begin(db, tx, err) != 0)
 		return -1;
 	rc = quota_check(db, ws->id, ws->slug, k, 1, &msg, err);
 	if (rc == 0)
 		return 0;
 	if (rc == 1)
 		*err = msg;
-	if (db_command(db, "ROLLBACK", 0, NULL, &msg) != 0)
-		free(msg);
+	db_tx_end(db, tx, 0, NULL);
 	return rc;
-}
-
-/* Ends mcp_quota_begin's transaction: COMMIT when commit, else ROLLBACK. 0 or -1 (*err). */
-static int
-mcp_end(PGconn *db, int commit, char **err)
-{
-	char *e = NULL;
-
-	if (commit)
-		return db_command(db, "COMMIT", 0, NULL, err);
-	if (db_command(db, "ROLLBACK", 0, NULL, &e) != 0)
-		free(e);
-	return 0;
 }
 
 static int
 mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
                      char **err)
 {
+	struct db_tx tx;
 	const char *name, *desc, *branch, *param[5];
 	char *cause = NULL;
 	PGresult *res;
@@ -371,7 +361,7 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 	param[2] = priv ? "t" : "f";
 	param[3] = desc;
 	param[4] = branch;
-	if ((rc = mcp_quota_begin(db, ws, QUOTA_REPOS, err)) != 0)
+	if ((rc = mcp_quota_begin(db, ws, QUOTA_REPOS, &tx, err)) != 0)
 		return rc;
 	/* The repos trigger bumps the workspace's generation, which enqueues it. */
 	res = db_exec(db,
@@ -380,9 +370,9 @@ mcp_tool_create_repo(PGconn *db, const struct tenancy_ws *ws, json_t *args, json
 	              "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING "
 	              "RETURNING name, private, description, default_branch, gitea_repo_id",
 	              5, param, &cause);
-	if (res == NULL || mcp_end(db, PQntuples(res) == 1, &cause) != 0) {
+	if (res == NULL || db_tx_end(db, &tx, PQntuples(res) == 1, &cause) != 0) {
 		PQclear(res);
-		mcp_end(db, 0, err);
+		db_tx_end(db, &tx, 0, NULL);
 		*err = cause;
 		return -1;
 	}
@@ -470,6 +460,7 @@ static int
 mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_t **result,
                     char **err)
 {
+	struct db_tx tx;
 	const char *name, *repo, *branch, *pack, *ports, *param[6];
 	char *cause = NULL;
 	PGresult *res;
@@ -514,7 +505,7 @@ mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 	param[3] = branch;
 	param[4] = pack;
 	param[5] = ports;
-	if ((rc = mcp_quota_begin(db, ws, QUOTA_APPS, err)) != 0)
+	if ((rc = mcp_quota_begin(db, ws, QUOTA_APPS, &tx, err)) != 0)
 		return rc;
 	/* Only from a declared repo (its stored spelling): what manifests require too. */
 	res = db_exec(db,
@@ -525,9 +516,9 @@ mcp_tool_create_app(PGconn *db, const struct tenancy_ws *ws, json_t *args, json_
 	              "ON CONFLICT DO NOTHING "
 	              "RETURNING name, repo, branch, build_pack, ports, coolify_app_uuid",
 	              6, param, &cause);
-	if (res == NULL || mcp_end(db, PQntuples(res) == 1, &cause) != 0) {
+	if (res == NULL || db_tx_end(db, &tx, PQntuples(res) == 1, &cause) != 0) {
 		PQclear(res);
-		mcp_end(db, 0, err);
+		db_tx_end(db, &tx, 0, NULL);
 		*err = cause;
 		return -1;
 	}
@@ -703,14 +694,49 @@ mcp_initialize(json_t *id, json_t *params)
 	                            VIBN_VERSION, "instructions", mcp_instructions));
 }
 
+/* The scope a tool needs: read for the read-only ones, write for the others. */
+static unsigned
+mcp_tool_scope(const struct mcp_tool *t)
+{
+	return t->read_only ? KEYS_SCOPE_READ : KEYS_SCOPE_WRITE;
+}
+
 static json_t *
 mcp_tools_list(json_t *id, const struct auth_principal *p)
 {
 	json_t *tools = json_array();
 
+	/* Only the tools this key may call. */
 	for (size_t i = 0; i < nitems(mcp_tools); i++)
-		json_array_append_new(tools, mcp_tool_def(&mcp_tools[i], p));
+		if (auth_has_scope(p, mcp_tool_scope(&mcp_tools[i])))
+			json_array_append_new(tools, mcp_tool_def(&mcp_tools[i], p));
 	return mcp_result(id, json_pack("{s:o}", "tools", tools));
+}
+
+/* Runs a tool. Inside a transaction (a request's batch), each call has a savepoint, so a
+ * database error in one call does not abort the calls after it. */
+static int
+mcp_tool_run(PGconn *db, const struct mcp_tool *t, const struct tenancy_ws *ws, json_t *args,
+             json_t **out, char **err)
+{
+	int tx = PQtransactionStatus(db) == PQTRANS_INTRANS, rc;
+	char *cause = NULL;
+
+	if (tx && db_command(db, "SAVEPOINT mcp_call", 0, NULL, err) != 0)
+		return -1;
+	rc = t->fn(db, ws, args, out, err);
+	if (tx &&
+	    db_command(db, rc < 0 ? "ROLLBACK TO SAVEPOINT mcp_call" : "RELEASE SAVEPOINT mcp_call",
+	               0, NULL, &cause) != 0) {
+		if (rc == 0) {
+			json_decref(*out);
+			*out = NULL;
+			*err = cause;
+			return -1;
+		}
+		free(cause);
+	}
+	return rc;
 }
 
 static json_t *
@@ -735,8 +761,15 @@ mcp_tools_call(PGconn *db, const struct auth_principal *p, json_t *id, json_t *p
 	rc = mcp_args_known(args, t, &err);
 	if (rc == 0)
 		rc = mcp_scope(db, p, args, &ws, &err);
+	/* After the workspace: another workspace's name answers "not found" whatever the
+	 * key's scopes. */
+	if (rc == 0 && !auth_has_scope(p, mcp_tool_scope(t))) {
+		err = xasprintf("%s: this key lacks the %s scope", t->name,
+		                t->read_only ? "read" : "write");
+		rc = 1;
+	}
 	if (rc == 0)
-		rc = t->fn(db, &ws, args, &out, &err);
+		rc = mcp_tool_run(db, t, &ws, args, &out, &err);
 	json_decref(args);
 	if (rc < 0) {
 		/* The cause may name tables; the caller learns only that it was ours. */
@@ -832,10 +865,22 @@ mcp_batch(PGconn *db, const struct auth_principal *p, const char *version, json_
 		mcp_set(out, 400, mcp_error(NULL, MCP_INVALID_REQUEST, "empty batch"));
 		return;
 	}
+	if (json_array_size(batch) > MCP_BATCH_MAX) {
+		mcp_set(out, 400,
+		        mcp_error(NULL, MCP_INVALID_REQUEST,
+		                  "a batch holds at most %d messages (this one %zu): send several",
+		                  MCP_BATCH_MAX, json_array_size(batch)));
+		return;
+	}
 	answers = json_array();
 	json_array_foreach(batch, i, msg)
 	{
-		json_t *a = mcp_message(db, p, msg, 1, &bad);
+		json_t *a;
+
+		/* Answered 503 already (its deadline passed): the rest would be rolled back. */
+		if (dbpool_stop_requested())
+			break;
+		a = mcp_message(db, p, msg, 1, &bad);
 
 		if (a != NULL)
 			json_array_append_new(answers, a);

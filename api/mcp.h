@@ -30,6 +30,11 @@
 /* The revision assumed for a request without an MCP-Protocol-Version header. */
 #define MCP_PROTOCOL_DEFAULT "2025-03-26"
 
+/* A POST body's cap, and the messages of one batch: a batch runs in one transaction on
+ * one database thread, so its size bounds what one request can hold. */
+#define MCP_MAX_BODY  (256 * 1024)
+#define MCP_BATCH_MAX 32
+
 /* JSON-RPC 2.0 error codes. */
 #define MCP_PARSE_ERROR      (-32700)
 #define MCP_INVALID_REQUEST  (-32600)

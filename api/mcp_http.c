@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "tenancy/connect.h"
+#include "tenancy/keys.h"
 #include "clients/db.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -79,6 +80,10 @@ mcp_http_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	if (mcp_http_auth(db, c, &p, out) != 0)
 		return;
 	mcp_handle(db, &p, c->version, c->body, c->len, &r);
+	if (dbpool_cancelled(out)) {
+		mcp_reply_free(&r);
+		return; /* answered 503 already: rolled back */
+	}
 	out->status = r.status;
 	if (r.body != NULL)
 		dbpool_reply_json(out, r.status, r.body);
@@ -106,7 +111,10 @@ mcp_http_post(struct httpd_req *req, void *arg)
 	if (len > 0)
 		memcpy(c->body, body, len);
 	c->body[len] = '\0';
-	(void)dbpool_submit(req, mcp_http_work, c, mcp_http_call_free);
+	/* In a transaction: a batch is applied whole or, when its request was answered 503
+	 * first, not at all (so "timeout" is true, and a retry does not meet "already
+	 * exists"). */
+	(void)dbpool_submit_tx(req, mcp_http_work, c, mcp_http_call_free);
 }
 
 static void
@@ -131,6 +139,10 @@ mcp_http_connect_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	}
 	if (rc > 0) {
 		dbpool_reply_error(out, 404, "not_found", "workspace not found");
+		return;
+	}
+	if (!auth_has_scope(&p, KEYS_SCOPE_READ)) {
+		dbpool_reply_error(out, 403, "insufficient_scope", "this key lacks the read scope");
 		return;
 	}
 	/* Only a key the caller holds goes into the files: never the admin secret. */
@@ -192,6 +204,7 @@ mcp_http_register(const char *admin_secret, const char *public_url)
 	mcp_http.admin_secret = xstrdup(admin_secret);
 	mcp_http.public_url = xstrdup(public_url);
 	httpd_route("POST", "/api/mcp", mcp_http_post, NULL);
+	httpd_route_body_max("POST", "/api/mcp", MCP_MAX_BODY);
 	httpd_route("GET", "/api/workspaces/{slug}/connect", mcp_http_connect, NULL);
 }
 

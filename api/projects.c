@@ -39,21 +39,6 @@ projects_refuse(struct projects_err *e, int status, const char *code, const char
 	return 1;
 }
 
-/* Ends the transaction: COMMIT when commit (its failure is -1 with *cause), else ROLLBACK. */
-static int
-projects_end(PGconn *db, int commit, char **cause)
-{
-	char *err = NULL;
-
-	if (commit)
-		return db_command(db, "COMMIT", 0, NULL, cause);
-	if (db_command(db, "ROLLBACK", 0, NULL, &err) != 0) {
-		log_warn("projects: rollback: %s", err);
-		free(err);
-	}
-	return 0;
-}
-
 /* ---- reading ----------------------------------------------------------------------- */
 
 /* The workspace as the projects show it: its slug, Gitea org and conditions. */
@@ -402,13 +387,14 @@ int
 projects_create(PGconn *db, const struct tenancy_ws *ws, const struct api_project_req *req,
                 json_t **out, struct projects_err *err, char **cause)
 {
+	struct db_tx tx;
 	const char *params[8];
 	char *id = NULL;
 	int rc;
 
 	*out = NULL;
 	memset(err, 0, sizeof *err);
-	if (db_command(db, "BEGIN", 0, NULL, cause) != 0)
+	if (db_tx_begin(db, &tx, cause) != 0)
 		return -1;
 	/* One request at a time per workspace: the name checks and the quota counts below
 	 * hold until COMMIT. */
@@ -418,7 +404,7 @@ projects_create(PGconn *db, const struct tenancy_ws *ws, const struct api_projec
 		goto fail;
 	if ((rc = projects_name_free(db, ws, req, err, cause)) != 0 ||
 	    (rc = projects_quota(db, ws, req, err, cause)) != 0) {
-		projects_end(db, 0, cause);
+		db_tx_end(db, &tx, 0, cause);
 		return rc;
 	}
 	/* The id is made here and passed untyped, so fs_projects.id may be text or uuid. */
@@ -457,8 +443,8 @@ projects_create(PGconn *db, const struct tenancy_ws *ws, const struct api_projec
 		               6, params, cause) != 0)
 			goto fail;
 	}
-	if (projects_end(db, 1, cause) != 0) {
-		projects_end(db, 0, cause);
+	if (db_tx_end(db, &tx, 1, cause) != 0) {
+		db_tx_end(db, &tx, 0, cause);
 		free(id);
 		return -1;
 	}
@@ -473,7 +459,7 @@ projects_create(PGconn *db, const struct tenancy_ws *ws, const struct api_projec
 	}
 	return rc;
 fail:
-	projects_end(db, 0, cause);
+	db_tx_end(db, &tx, 0, cause);
 	free(id);
 	return -1;
 }
@@ -552,6 +538,7 @@ int
 projects_delete(PGconn *db, const struct tenancy_ws *ws, const char *id, int delete_repo,
                 json_t **out, struct projects_err *err, char **cause)
 {
+	struct db_tx tx;
 	struct projects_parts p;
 	const char *params[2];
 	const char *app_action = NULL, *repo_action = NULL;
@@ -564,7 +551,7 @@ projects_delete(PGconn *db, const struct tenancy_ws *ws, const char *id, int del
 	memset(&p, 0, sizeof p);
 	if (!api_parse_project_id(id))
 		return projects_refuse(err, 404, "not_found", NULL, "no such project");
-	if (db_command(db, "BEGIN", 0, NULL, cause) != 0)
+	if (db_tx_begin(db, &tx, cause) != 0)
 		return -1;
 	params[0] = ws->id;
 	if (db_command(db, "SELECT 1 FROM vibn_workspaces WHERE id = $1 FOR UPDATE", 1, params,
@@ -643,7 +630,7 @@ projects_delete(PGconn *db, const struct tenancy_ws *ws, const char *id, int del
 	               2, params, cause) != 0)
 		goto fail;
 	/* Nothing else changed desired state (a legacy project): no reconcile is needed. */
-	if (projects_end(db, 1, cause) != 0)
+	if (db_tx_end(db, &tx, 1, cause) != 0)
 		goto fail;
 	log_info("projects: project %s (%s) deleted from workspace %s (app: %s, repo: %s)", p.name,
 	         id, ws->slug, app_action ? app_action : "none",
@@ -661,10 +648,10 @@ projects_delete(PGconn *db, const struct tenancy_ws *ws, const char *id, int del
 	rc = 0;
 	goto out;
 refuse:
-	projects_end(db, 0, cause);
+	db_tx_end(db, &tx, 0, cause);
 	goto out;
 fail:
-	projects_end(db, 0, cause);
+	db_tx_end(db, &tx, 0, cause);
 	json_decref(app);
 	json_decref(repo);
 	rc = -1;

@@ -43,17 +43,34 @@ webhook_verify(const char *secret, const void *body, size_t len, const char *git
 	return util_ct_equal(want, 64, got, 64);
 }
 
-/* A new copy of obj[key][sub] (or obj[key] when sub is NULL) if it is a non-empty string. */
-static char *
-webhook_str(json_t *obj, const char *key, const char *sub)
+/* Reads obj[key] (or obj[key][sub] when sub is not NULL) into *out: a new copy when it is
+ * a non-empty string, NULL when absent, null or empty. Returns -1 with *cause when the
+ * field is there with another JSON type (a forged or broken payload, not an event to
+ * ignore), or when obj[key] is not an object although sub is asked for. */
+static int
+webhook_field(json_t *obj, const char *key, const char *sub, char **out, char **cause)
 {
 	json_t *v = json_object_get(obj, key);
 	const char *s;
 
-	if (sub != NULL)
+	*out = NULL;
+	if (sub != NULL && v != NULL && !json_is_null(v)) {
+		if (!json_is_object(v)) {
+			*cause = xasprintf("\"%s\" must be an object", key);
+			return -1;
+		}
 		v = json_object_get(v, sub);
+	}
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		*cause = sub != NULL ? xasprintf("\"%s.%s\" must be a string", key, sub)
+		                     : xasprintf("\"%s\" must be a string", key);
+		return -1;
+	}
 	s = json_string_value(v);
-	return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
+	*out = *s != '\0' ? xstrdup(s) : NULL;
+	return 0;
 }
 
 int
@@ -62,6 +79,7 @@ webhook_parse(const char *event_header, const void *body, size_t len, struct web
 {
 	json_error_t err;
 	json_t *root, *repo;
+	char *owner = NULL;
 
 	memset(ev, 0, sizeof *ev);
 	*cause = NULL;
@@ -77,15 +95,29 @@ webhook_parse(const char *event_header, const void *body, size_t len, struct web
 		return -1;
 	}
 	ev->event = event_header != NULL && *event_header != '\0' ? xstrdup(event_header) : NULL;
-	ev->action = webhook_str(root, "action", NULL);
-	ev->org = webhook_str(root, "organization", "login");
 	repo = json_object_get(root, "repository");
-	if (ev->org == NULL && json_is_object(repo))
-		ev->org = webhook_str(repo, "owner", "login");
-	if (json_is_object(repo))
-		ev->repo = webhook_str(repo, "name", NULL);
+	if (repo != NULL && !json_is_null(repo) && !json_is_object(repo)) {
+		*cause = xstrdup("\"repository\" must be an object");
+		goto fail;
+	}
+	if (webhook_field(root, "action", NULL, &ev->action, cause) != 0 ||
+	    webhook_field(root, "organization", "login", &ev->org, cause) != 0)
+		goto fail;
+	if (json_is_object(repo) && (webhook_field(repo, "owner", "login", &owner, cause) != 0 ||
+	                             webhook_field(repo, "name", NULL, &ev->repo, cause) != 0))
+		goto fail;
+	if (ev->org == NULL) {
+		ev->org = owner;
+		owner = NULL;
+	}
+	free(owner);
 	json_decref(root);
 	return 0;
+fail:
+	free(owner);
+	json_decref(root);
+	webhook_event_free(ev);
+	return -1;
 }
 
 void

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -16,19 +17,25 @@ ctl_keys_usage(FILE *out)
 {
 	fprintf(
 	    out,
-	    "usage: vibnctl keys mint --workspace SLUG --name NAME\n"
+	    "usage: vibnctl keys mint --workspace SLUG --name NAME [--scopes LIST] "
+	    "[--expires WHEN]\n"
 	    "       vibnctl keys list [--workspace SLUG] [-o table|json|yaml]\n"
 	    "       vibnctl keys revoke KEYID [--workspace SLUG]\n"
 	    "\n"
 	    "Workspace API keys: bearer tokens vibn_sk_... pinned to one workspace.\n"
 	    "  mint    creates a key and prints its token on stdout, once: only its sha256 and\n"
 	    "          a short display prefix are stored, so it cannot be shown again\n"
-	    "  list    lists keys (ID, WORKSPACE, NAME, PREFIX, CREATED, LAST USED, STATUS),\n"
-	    "          newest first; never tokens\n"
+	    "  list    lists keys (ID, WORKSPACE, NAME, PREFIX, SCOPES, CREATED, LAST USED,\n"
+	    "          EXPIRES, STATUS), newest first; never tokens\n"
 	    "  revoke  revokes a key by its id; with --workspace, only a key of that workspace\n"
 	    "\n"
 	    "  -w, --workspace SLUG  the workspace\n"
 	    "  -n, --name NAME       a name for the key (1-%d characters)\n"
+	    "  -s, --scopes LIST     what the key may do, comma-separated: read (see the\n"
+	    "                        workspace), write (change it), keys (manage keys);\n"
+	    "                        default read,write (an agent's key: no key management)\n"
+	    "  -e, --expires WHEN    expire after a duration (90m, 12h, 30d, 2w) or at a time\n"
+	    "                        YYYY-MM-DDTHH:MM:SSZ (UTC); default never\n"
 	    "  -o, --output FORMAT   table (default), json or yaml\n"
 	    "  -h, --help            this help\n"
 	    "\n"
@@ -38,14 +45,22 @@ ctl_keys_usage(FILE *out)
 }
 
 static int
-ctl_keys_mint(PGconn *conn, const char *slug, const char *name)
+ctl_keys_mint(PGconn *conn, const char *slug, const char *name, unsigned scopes,
+              const char *expires_at)
 {
-	char *id, *token = NULL, *key_id = NULL, *cause = NULL;
+	char *id, *token = NULL, *key_id = NULL, *cause = NULL, names[KEYS_SCOPES_MAX];
+	struct keys_mint_opts o;
 	int rc = CTL_FAIL;
 
 	if ((id = ctl_workspace_id(conn, "keys", slug)) == NULL)
 		return CTL_FAIL;
-	if (keys_mint(conn, id, name, &token, &key_id, &cause) != 0) {
+	memset(&o, 0, sizeof o);
+	o.workspace_id = id;
+	o.name = name;
+	o.scopes = scopes;
+	o.expires_at = expires_at;
+	keys_scopes_format(scopes, names);
+	if (keys_mint_opts(conn, &o, &token, &key_id, &cause) != 0) {
 		ctl_error("keys mint: %s", cause);
 		free(cause);
 		goto out;
@@ -54,8 +69,10 @@ ctl_keys_mint(PGconn *conn, const char *slug, const char *name)
 	printf("%s\n", token);
 	fflush(stdout);
 	fprintf(stderr,
-	        "key %s \"%s\" minted for workspace/%s; the token above is shown only now\n",
-	        key_id, name, slug);
+	        "key %s \"%s\" (%s%s%s) minted for workspace/%s; the token above is shown only "
+	        "now\n",
+	        key_id, name, names, expires_at ? ", expires " : "", expires_at ? expires_at : "",
+	        slug);
 	rc = CTL_OK;
 out:
 	if (token != NULL)
@@ -89,19 +106,23 @@ ctl_keys_list(PGconn *conn, const char *slug, enum ctl_output format)
 	}
 	if (format == CTL_OUT_TABLE) {
 		struct ctl_table t;
-		const char *head[7] = {"ID",      "WORKSPACE", "NAME",  "PREFIX",
-		                       "CREATED", "LAST USED", "STATUS"};
+		const char *head[9] = {"ID",      "WORKSPACE", "NAME",    "PREFIX", "SCOPES",
+		                       "CREATED", "LAST USED", "EXPIRES", "STATUS"};
 
-		ctl_fmt_table_init(&t, 7);
+		ctl_fmt_table_init(&t, 9);
 		ctl_fmt_table_add(&t, head);
 		for (size_t i = 0; i < n; i++) {
-			const char *row[7] = {keys[i].id,
+			const char *row[9] = {keys[i].id,
 			                      keys[i].workspace,
 			                      keys[i].name,
 			                      keys[i].prefix,
+			                      keys[i].scopes,
 			                      keys[i].created_at,
 			                      keys[i].last_used_at,
-			                      keys[i].revoked_at ? "revoked" : "active"};
+			                      keys[i].expires_at ? keys[i].expires_at : "never",
+			                      keys[i].revoked_at ? "revoked"
+			                      : keys[i].expired  ? "expired"
+			                                         : "active"};
 
 			ctl_fmt_table_add(&t, row);
 		}
@@ -123,6 +144,9 @@ ctl_keys_list(PGconn *conn, const char *slug, enum ctl_output format)
 			json_object_set_new(o, "createdAt", ctl_keys_str(keys[i].created_at));
 			json_object_set_new(o, "lastUsedAt", ctl_keys_str(keys[i].last_used_at));
 			json_object_set_new(o, "revokedAt", ctl_keys_str(keys[i].revoked_at));
+			json_object_set_new(o, "scopes", ctl_keys_str(keys[i].scopes));
+			json_object_set_new(o, "expiresAt", ctl_keys_str(keys[i].expires_at));
+			json_object_set_new(o, "expired", json_boolean(keys[i].expired));
 			json_array_append_new(items, o);
 		}
 		if (ctl_fmt_print(items, format) != 0)
@@ -163,11 +187,15 @@ ctl_keys(int argc, char **argv)
 {
 	static const struct option opts[] = {{"workspace", required_argument, NULL, 'w'},
 	                                     {"name", required_argument, NULL, 'n'},
+	                                     {"scopes", required_argument, NULL, 's'},
+	                                     {"expires", required_argument, NULL, 'e'},
 	                                     {"output", required_argument, NULL, 'o'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	enum ctl_output format = CTL_OUT_TABLE;
-	const char *sub, *slug = NULL, *name = NULL;
+	const char *sub, *slug = NULL, *name = NULL, *scopes_arg = NULL, *expires_arg = NULL;
+	char expires_at[KEYS_TIME_LEN + 1], *cause = NULL;
+	unsigned scopes = KEYS_SCOPE_DEFAULT;
 	PGconn *conn;
 	int c, rc;
 
@@ -181,13 +209,19 @@ ctl_keys(int argc, char **argv)
 		return CTL_USAGE;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "w:n:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc - 1, argv + 1, "w:n:s:e:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
 			slug = optarg;
 			break;
 		case 'n':
 			name = optarg;
+			break;
+		case 's':
+			scopes_arg = optarg;
+			break;
+		case 'e':
+			expires_arg = optarg;
 			break;
 		case 'o':
 			if (ctl_fmt_output(optarg, &format) != 0) {
@@ -216,6 +250,21 @@ ctl_keys(int argc, char **argv)
 		          KEYS_NAME_MAX);
 		return CTL_USAGE;
 	}
+	if ((scopes_arg != NULL || expires_arg != NULL) && strcmp(sub, "mint") != 0) {
+		ctl_error("keys %s: --scopes and --expires are for mint", sub);
+		return CTL_USAGE;
+	}
+	if (scopes_arg != NULL && keys_scopes_parse(scopes_arg, &scopes, &cause) != 0) {
+		ctl_error("keys mint: --%s", cause);
+		free(cause);
+		return CTL_USAGE;
+	}
+	if (expires_arg != NULL &&
+	    keys_expiry_parse(expires_arg, time(NULL), expires_at, &cause) != 0) {
+		ctl_error("keys mint: --expires: %s", cause);
+		free(cause);
+		return CTL_USAGE;
+	}
 	if (strcmp(sub, "list") == 0 && (optind != argc || name != NULL)) {
 		ctl_error("keys list: takes only --workspace and -o");
 		return CTL_USAGE;
@@ -227,7 +276,7 @@ ctl_keys(int argc, char **argv)
 	if ((conn = ctl_connect()) == NULL)
 		return CTL_FAIL;
 	if (strcmp(sub, "mint") == 0)
-		rc = ctl_keys_mint(conn, slug, name);
+		rc = ctl_keys_mint(conn, slug, name, scopes, expires_arg ? expires_at : NULL);
 	else if (strcmp(sub, "list") == 0)
 		rc = ctl_keys_list(conn, slug, format);
 	else

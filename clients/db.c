@@ -152,3 +152,26 @@ db_bool(const PGresult *res, int row, int col)
 	/* libpq shows a NULL as "", so it reads as false. */
 	return strcmp(PQgetvalue(res, row, col), "t") == 0;
 }
+
+int
+db_tx_begin(PGconn *conn, struct db_tx *tx, char **cause)
+{
+	tx->nested = PQtransactionStatus(conn) == PQTRANS_INTRANS;
+	return db_command(conn, tx->nested ? "SAVEPOINT db_tx" : "BEGIN", 0, NULL, cause);
+}
+
+int
+db_tx_end(PGconn *conn, const struct db_tx *tx, int commit, char **cause)
+{
+	char *err = NULL;
+
+	if (commit)
+		return db_command(conn, tx->nested ? "RELEASE SAVEPOINT db_tx" : "COMMIT", 0, NULL,
+		                  cause);
+	if (db_command(conn, tx->nested ? "ROLLBACK TO SAVEPOINT db_tx" : "ROLLBACK", 0, NULL,
+	               &err) != 0) {
+		log_warn("rolling back: %s", err);
+		free(err);
+	}
+	return 0;
+}

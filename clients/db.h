@@ -27,6 +27,19 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 int db_command(PGconn *conn, const char *sql, int nparams, const char *const *params, char **cause)
     __attribute__((warn_unused_result));
 
+/* A unit of work that must commit or roll back as one, whether or not the caller already
+ * holds a transaction (a database thread of the API wraps some requests in one, so that a
+ * request answered 503 commits nothing): BEGIN when the connection is idle, else a
+ * SAVEPOINT inside the caller's transaction. db_tx_end releases or rolls back just that
+ * unit; the caller's transaction, if any, decides the final COMMIT. */
+struct db_tx {
+	int nested; /* a savepoint inside the caller's transaction */
+};
+int db_tx_begin(PGconn *conn, struct db_tx *tx, char **cause) __attribute__((warn_unused_result));
+/* Ends the unit: commit (COMMIT or RELEASE; its failure is -1 with *cause) or not (ROLLBACK
+ * or ROLLBACK TO; a failure is logged). */
+int db_tx_end(PGconn *conn, const struct db_tx *tx, int commit, char **cause);
+
 /* The SQLSTATE of a failed result, or "" when there is none. */
 const char *db_sqlstate(const PGresult *res);
 

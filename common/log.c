@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,23 @@ log_emit(enum log_level level, const char *fields, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vemit(level, fields, fmt, ap);
 	va_end(ap);
+}
+
+int
+log_reopen(const char *path, char **cause)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	*cause = NULL;
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) {
+		if (asprintf(cause, "cannot open %s: %s", path, strerror(errno)) < 0)
+			*cause = NULL;
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 void

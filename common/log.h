@@ -31,6 +31,11 @@ void log_vemit(enum log_level level, const char *fields, const char *fmt, va_lis
 #define log_warn_kv(f, ...)  log_emit(LOG_LVL_WARN, (f), __VA_ARGS__)
 #define log_error_kv(f, ...) log_emit(LOG_LVL_ERROR, (f), __VA_ARGS__)
 
+/* Makes path (appended to, created 0640) where log lines go from now on, in place of
+ * stderr (descriptor 2 itself is replaced, so every writer follows). Call again to reopen
+ * after the file was moved (log rotation). Returns 0, or -1 with a one-line *cause. */
+int log_reopen(const char *path, char **cause) __attribute__((warn_unused_result));
+
 /* Impossible states and start-up failures only: logs and exits 1. fatal adds strerror(errno). */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

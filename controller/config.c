@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -102,6 +103,21 @@ static const struct config_setting config_table[CFG_COUNT] = {
     [CFG_QUOTA_PROJECTS] = {"VIBN_QUOTA_PROJECTS", "quota-projects", CONFIG_INT,
                             QUOTA_STR(QUOTA_DEFAULT_PROJECTS), 0, QUOTA_MAX, 0,
                             "projects a workspace may hold (spec.quotas.projects overrides it)"},
+    [CFG_API_KEY_INFLIGHT] =
+        {"VIBN_API_KEY_INFLIGHT", "api-key-inflight", CONFIG_INT, "4", 1, 1024, 0,
+         "API and MCP requests one credential (key or admin secret) may have waiting for or"
+         " using the database at once; more get 429"},
+    [CFG_HTTP_REQUEST_TIMEOUT] =
+        {"VIBN_HTTP_REQUEST_TIMEOUT", "http-request-timeout", CONFIG_SECONDS, "10", 0.1, 600, 0,
+         "seconds a request's headers and body may take to arrive, from its first byte"
+         " (408 after)"},
+    [CFG_HTTP_MAX_CONNECTIONS] = {"VIBN_HTTP_MAX_CONNECTIONS", "http-max-connections", CONFIG_INT,
+                                  "1024", 8, 65536, 0,
+                                  "open HTTP connections at most (lowered to fit the descriptor"
+                                  " limit; at the cap the oldest idle one is closed)"},
+    [CFG_LOG_FILE] = {"VIBN_LOG_FILE", "log-file", CONFIG_STR, NULL, 0, 0, 0,
+                      "append logs to this file instead of stderr; SIGHUP reopens it"
+                      " (log rotation)"},
 };
 
 const struct config_setting *
@@ -166,6 +182,20 @@ config_parse_bool(const char *text, int64_t *v)
 	return -1;
 }
 
+/* 1 when text starts or ends with whitespace, or holds a control character anywhere. */
+static int
+config_untrimmed(const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n > 0 && (isspace((unsigned char)text[0]) || isspace((unsigned char)text[n - 1])))
+		return 1;
+	for (; *text != '\0'; text++)
+		if ((unsigned char)*text < 0x20 || (unsigned char)*text == 0x7f)
+			return 1;
+	return 0;
+}
+
 int
 config_check(enum config_id id, const char *text, int64_t *num, char **cause)
 {
@@ -179,6 +209,15 @@ config_check(enum config_id id, const char *text, int64_t *num, char **cause)
 	*num = 0;
 	if (text == NULL || *text == '\0') {
 		*cause = xasprintf("%s is empty", s->env);
+		return -1;
+	}
+	/* A secret pasted with a trailing newline or surrounding spaces could never match
+	 * what the other side sends (a webhook signature, an admin header): refuse it at
+	 * start rather than fail every request later. Never quoted: it is a secret. */
+	if ((s->flags & CONFIG_SECRET) && config_untrimmed(text)) {
+		*cause = xasprintf("%s has leading or trailing whitespace or a control character "
+		                   "(a copy-paste slip?): remove it",
+		                   s->env);
 		return -1;
 	}
 	switch (s->type) {

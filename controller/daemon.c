@@ -30,6 +30,9 @@
 #include "tenancy/quota.h"
 
 #define VIBND_CHANNEL "vibn_reconcile"
+/* The keeper's check interval and some slack: readiness fails when the last check is older
+ * than this plus VIBN_API_TIMEOUT. */
+#define VIBND_READY_STALE_MS 1500
 
 struct vibnd {
 	struct config cfg;
@@ -40,7 +43,7 @@ struct vibnd {
 	struct keeper *keeper;
 	struct listen *listen;
 	struct resync *resync;
-	struct event *sigterm, *sigint, *drain_timer;
+	struct event *sigterm, *sigint, *sighup, *drain_timer;
 	int shutting_down;
 	int abandoned;
 	int finished;
@@ -65,9 +68,12 @@ vibnd_ready(char *reason, size_t len, void *arg)
 		snprintf(reason, len, "database unreachable: %s", st.error);
 		return 0;
 	}
-	if (st.age_ms > 10000) {
-		snprintf(reason, len, "database check stalled for %llds",
-		         (long long)st.age_ms / 1000);
+	/* The keeper checks every second; a check that has not come back within the API's
+	 * deadline means a database that hangs (a frozen or partitioned server answers
+	 * nothing, not even an error): not ready, as the API already fails. */
+	if (st.age_ms > VIBND_READY_STALE_MS + config_ms(&d->cfg, CFG_API_TIMEOUT)) {
+		snprintf(reason, len, "the database did not answer within %.1fs",
+		         (double)(st.age_ms - VIBND_READY_STALE_MS) / 1000.0);
 		return 0;
 	}
 	if (st.pending != 0) {
@@ -185,6 +191,25 @@ vibnd_signal(evutil_socket_t sig, short what, void *arg)
 	vibnd_worker_exited(d);
 }
 
+/* SIGHUP, as daemons take it: reopen the log file (after logrotate moved it), keep
+ * serving. Settings come from the environment and flags, which a running process cannot
+ * be given again: changing them takes a restart (SIGTERM drains, then start anew). */
+static void
+vibnd_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct vibnd *d = arg;
+	const char *file = config_str(&d->cfg, CFG_LOG_FILE);
+	char *cause = NULL;
+
+	if (file != NULL && log_reopen(file, &cause) != 0) {
+		log_error("SIGHUP: %s; still logging to the old file", cause);
+		free(cause);
+		return;
+	}
+	log_info("SIGHUP: %s; settings are unchanged (restart to change them)",
+	         file != NULL ? "log file reopened" : "logging to stderr, nothing to reopen");
+}
+
 /* -n: the configuration is valid (checked already) and the database answers. */
 static int
 vibnd_check(struct vibnd *d)
@@ -256,6 +281,9 @@ vibnd_api_start(struct vibnd *d)
 	ac.threads = (int)config_int(&d->cfg, CFG_API_CONNECTIONS);
 	ac.timeout_ms = config_ms(&d->cfg, CFG_API_TIMEOUT);
 	ac.appname = "vibnd-api";
+	/* A thread of their own for webhooks: Gitea tries each delivery once. */
+	ac.webhook_threads = config_int(&d->cfg, CFG_WEBHOOKS) ? 1 : 0;
+	ac.per_owner = (int)config_int(&d->cfg, CFG_API_KEY_INFLIGHT);
 	dbpool_start(&ac);
 	quota.v[QUOTA_REPOS] = config_int(&d->cfg, CFG_QUOTA_REPOS);
 	quota.v[QUOTA_APPS] = config_int(&d->cfg, CFG_QUOTA_APPS);
@@ -297,6 +325,8 @@ vibnd_start(struct vibnd *d)
 	if (d->rec->init != NULL && d->rec->init(&host, &d->rec_state, &cause) != 0)
 		fatalx("reconciler %s: %s", d->rec->name, cause);
 	metrics_init(d->rec->name, (int)config_int(&d->cfg, CFG_WORKERS));
+	httpd_configure(config_ms(&d->cfg, CFG_HTTP_REQUEST_TIMEOUT),
+	                (int)config_int(&d->cfg, CFG_HTTP_MAX_CONNECTIONS));
 	if (httpd_start(config_str(&d->cfg, CFG_LISTEN), &cause) != 0)
 		fatalx("%s", cause);
 	health_register(vibnd_ready, d);
@@ -317,8 +347,10 @@ vibnd_start(struct vibnd *d)
 	d->resync = resync_start(config_ms(&d->cfg, CFG_RESYNC_INTERVAL), vibnd_resync_tick, d);
 	d->sigterm = evsignal_new(loop_base(), SIGTERM, vibnd_signal, d);
 	d->sigint = evsignal_new(loop_base(), SIGINT, vibnd_signal, d);
-	if (d->sigterm == NULL || d->sigint == NULL || evsignal_add(d->sigterm, NULL) != 0 ||
-	    evsignal_add(d->sigint, NULL) != 0)
+	d->sighup = evsignal_new(loop_base(), SIGHUP, vibnd_hup, d);
+	if (d->sigterm == NULL || d->sigint == NULL || d->sighup == NULL ||
+	    evsignal_add(d->sigterm, NULL) != 0 || evsignal_add(d->sigint, NULL) != 0 ||
+	    evsignal_add(d->sighup, NULL) != 0)
 		fatalx("cannot install signal handlers");
 	log_info("vibnd %s started: listen=%s workers=%d reconciler=%s instance=%s", VIBN_VERSION,
 	         config_str(&d->cfg, CFG_LISTEN), wc.workers, d->rec->name,
@@ -352,6 +384,19 @@ daemon_main(int argc, char **argv, const struct reconciler *const *reconcilers)
 		return rc;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Until its handler is in place, a SIGHUP (a logrotate racing the start) must not end
+	 * the daemon. */
+	signal(SIGHUP, SIG_IGN);
+	if (config_str(&d.cfg, CFG_LOG_FILE) != NULL) {
+		char *cause = NULL;
+
+		if (log_reopen(config_str(&d.cfg, CFG_LOG_FILE), &cause) != 0) {
+			fprintf(stderr, "vibnd: VIBN_LOG_FILE: %s\n", cause);
+			free(cause);
+			config_free(&d.cfg);
+			return 1;
+		}
+	}
 	vibnd_start(&d);
 	event_base_dispatch(loop_base());
 
@@ -366,6 +411,7 @@ daemon_main(int argc, char **argv, const struct reconciler *const *reconcilers)
 		d.rec->fini(d.rec_state);
 	event_free(d.sigterm);
 	event_free(d.sigint);
+	event_free(d.sighup);
 	loop_free();
 	log_info("vibnd stopped");
 	config_free(&d.cfg);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "clients/db.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "httpd/httpd.h"
 #include "controller/loop.h"
@@ -19,6 +21,17 @@
 #define DBPOOL_TIMER_MARGIN_MS 200
 
 enum dbpool_state { DBPOOL_QUEUED, DBPOOL_RUNNING, DBPOOL_DONE };
+
+/* Lanes: webhooks (batched jobs) have their own queue and a thread that takes nothing
+ * else, so that no flood of API work can make Gitea's one delivery attempt time out. */
+enum dbpool_lane { DBPOOL_LANE_API, DBPOOL_LANE_WEBHOOK, DBPOOL_LANES };
+
+#define DBPOOL_OWNERS 256 /* credential buckets of the in-flight bound */
+
+struct dbpool_owner {
+	unsigned char id[32]; /* sha256 of the credential headers; never the credential */
+	int inflight;
+};
 
 struct dbpool_job {
 	TAILQ_ENTRY(dbpool_job) entry;
@@ -29,8 +42,14 @@ struct dbpool_job {
 	void (*free_arg)(void *);
 	int64_t timeout_ms;
 	struct event *timer;
-	enum dbpool_state state; /* under dbpool.mu */
-	int unavailable;         /* the database could not be reached: fn never ran */
+	enum dbpool_lane lane;
+	int tx;                     /* run inside a transaction with a commit point */
+	struct dbpool_owner *owner; /* the credential's bucket, or NULL */
+	enum dbpool_state state;    /* under dbpool.mu */
+	int cancelled;              /* under dbpool.mu: answered 503, roll back */
+	int committing;             /* under dbpool.mu: past the commit point */
+	int grace;                  /* the deadline passed during the commit */
+	int unavailable;            /* the database could not be reached: fn never ran */
 	struct dbpool_reply reply;
 };
 
@@ -39,9 +58,12 @@ TAILQ_HEAD(dbpool_list, dbpool_job);
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct dbpool_list pending, done;
-	long npending;
+	struct dbpool_list pending[DBPOOL_LANES], done;
+	long npending[DBPOOL_LANES];
 	int queue_max;
+	int reserved; /* the first threads take webhook jobs only */
+	int owner_max;
+	struct dbpool_owner owners[DBPOOL_OWNERS]; /* loop thread only */
 	int stopping;
 	int started;
 	int nthreads;
@@ -50,6 +72,7 @@ static struct {
 	char *appname;
 	int64_t timeout_ms;
 	struct event *done_ev;
+	struct dbpool_stats st; /* counters (the mutex); queued is computed */
 } dbpool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void
@@ -63,9 +86,20 @@ dbpool_reply_clear(struct dbpool_reply *r)
 	r->nheaders = 0;
 }
 
+/* The job of a reply (a work function's out). */
+static struct dbpool_job *
+dbpool_job_of(struct dbpool_reply *out)
+{
+	return (struct dbpool_job *)(void *)((char *)out - offsetof(struct dbpool_job, reply));
+}
+
 static void
 dbpool_job_free(struct dbpool_job *job)
 {
+	/* The credential's work is over only now: a job answered 503 still counted while
+	 * it ran. */
+	if (job->owner != NULL && job->owner->inflight > 0)
+		job->owner->inflight--;
 	if (job->timer != NULL)
 		event_free(job->timer);
 	if (job->free_arg != NULL)
@@ -121,20 +155,77 @@ static void
 dbpool_timeout(evutil_socket_t fd, short what, void *p)
 {
 	struct dbpool_job *job = p;
-	int queued;
+	int queued, committing;
 
 	pthread_mutex_lock(&dbpool.mu);
 	queued = job->state == DBPOOL_QUEUED;
 	if (queued) {
-		TAILQ_REMOVE(&dbpool.pending, job, entry);
-		dbpool.npending--;
+		TAILQ_REMOVE(&dbpool.pending[job->lane], job, entry);
+		dbpool.npending[job->lane]--;
 	}
+	committing = job->committing && job->state == DBPOOL_RUNNING;
+	if (!committing)
+		job->cancelled = 1; /* the work rolls back at its commit point */
+	dbpool.st.timeouts++;
 	pthread_mutex_unlock(&dbpool.mu);
-	if (job->req != NULL)
-		httpd_error(job->req, 503, "timeout", "the database did not answer in time");
+	if (committing && !job->grace) {
+		/* Past its commit point: its answer is the truth, and "did not answer in
+		 * time" would be a lie if the commit lands. Wait once more. */
+		struct timeval tv = {(time_t)(job->timeout_ms / 1000),
+		                     (suseconds_t)(job->timeout_ms % 1000) * 1000};
+
+		job->grace = 1;
+		evtimer_add(job->timer, &tv);
+		return;
+	}
+	if (job->req != NULL) {
+		if (committing)
+			httpd_error(job->req, 503, "commit_unknown",
+			            "the database did not confirm the commit in time: the change "
+			            "may or may not have been applied");
+		else
+			httpd_error(job->req, 503, "timeout",
+			            "the database did not answer in time");
+	}
 	job->req = NULL;
 	if (queued)
 		dbpool_job_free(job);
+}
+
+int
+dbpool_cancelled(struct dbpool_reply *out)
+{
+	struct dbpool_job *job = dbpool_job_of(out);
+	int c;
+
+	pthread_mutex_lock(&dbpool.mu);
+	c = job->cancelled;
+	pthread_mutex_unlock(&dbpool.mu);
+	return c;
+}
+
+/* The job this database thread is running (NULL elsewhere), for dbpool_stop_requested. */
+static _Thread_local struct dbpool_job *dbpool_running;
+
+int
+dbpool_stop_requested(void)
+{
+	return dbpool_running != NULL && dbpool_cancelled(&dbpool_running->reply);
+}
+
+/* The commit point of a job's transaction: 0 (commit; the deadline no longer answers
+ * "timeout") or -1 (the request was answered 503 already: roll back). */
+static int
+dbpool_commit_point(struct dbpool_job *job)
+{
+	int rc;
+
+	pthread_mutex_lock(&dbpool.mu);
+	rc = job->cancelled ? -1 : 0;
+	if (rc == 0)
+		job->committing = 1;
+	pthread_mutex_unlock(&dbpool.mu);
+	return rc;
 }
 
 /* Makes sure *db is a live connection with statement_timeout = timeout_ms. */
@@ -179,26 +270,88 @@ dbpool_connection(PGconn **db, int64_t *cur_timeout, int64_t timeout_ms)
 	return 0;
 }
 
-/* Takes the first queued job and, when it is batched, the queued jobs of the same batch
- * function after it. Called with dbpool.mu held. */
+/* The lane a thread takes from next: webhooks first; a reserved thread takes nothing
+ * else. -1: nothing for it. Called with dbpool.mu held. */
 static int
-dbpool_take(struct dbpool_job **batch)
+dbpool_lane_for(int reserved)
 {
-	struct dbpool_job *job = TAILQ_FIRST(&dbpool.pending), *next;
+	if (!TAILQ_EMPTY(&dbpool.pending[DBPOOL_LANE_WEBHOOK]))
+		return DBPOOL_LANE_WEBHOOK;
+	if (!reserved && !TAILQ_EMPTY(&dbpool.pending[DBPOOL_LANE_API]))
+		return DBPOOL_LANE_API;
+	return -1;
+}
+
+/* Takes the first queued job of the lane and, when it is batched, the queued jobs of the
+ * same batch function after it. Called with dbpool.mu held. */
+static int
+dbpool_take(int lane, struct dbpool_job **batch)
+{
+	struct dbpool_job *job = TAILQ_FIRST(&dbpool.pending[lane]), *next;
 	int n = 0;
 
 	for (; job != NULL && n < DBPOOL_BATCH_MAX; job = next) {
 		next = TAILQ_NEXT(job, entry);
 		if (n > 0 && (batch[0]->batch_fn == NULL || job->batch_fn != batch[0]->batch_fn))
 			continue;
-		TAILQ_REMOVE(&dbpool.pending, job, entry);
-		dbpool.npending--;
+		TAILQ_REMOVE(&dbpool.pending[lane], job, entry);
+		dbpool.npending[lane]--;
 		job->state = DBPOOL_RUNNING;
 		batch[n++] = job;
 		if (job->batch_fn == NULL)
 			break;
 	}
 	return n;
+}
+
+static void
+dbpool_stat_cancelled(int n)
+{
+	pthread_mutex_lock(&dbpool.mu);
+	dbpool.st.cancelled += (unsigned long long)n;
+	pthread_mutex_unlock(&dbpool.mu);
+}
+
+static int
+dbpool_begin(PGconn *db)
+{
+	char *cause = NULL;
+
+	if (db_command(db, "BEGIN", 0, NULL, &cause) != 0) {
+		log_warn("api database: BEGIN: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends a transactional job: COMMIT when it succeeded and every request of it is still
+ * owed an answer (its commit point), otherwise ROLLBACK; a failed COMMIT becomes the
+ * answer. A batch commits if any of its requests is still owed one (each request of a
+ * batch is a delivery acknowledged on its own). */
+static void
+dbpool_finish_tx(PGconn *db, struct dbpool_job **batch, int n)
+{
+	char *cause = NULL;
+	int commit = PQtransactionStatus(db) == PQTRANS_INTRANS, any = 0;
+
+	for (int i = 0; commit && i < n; i++)
+		any |= dbpool_commit_point(batch[i]) == 0;
+	if (!commit || !any) {
+		/* A failed ROLLBACK leaves the connection busy: dbpool_run drops it. */
+		if (PQtransactionStatus(db) != PQTRANS_IDLE &&
+		    db_command(db, "ROLLBACK", 0, NULL, &cause) != 0)
+			log_warn("api database: ROLLBACK: %s", cause);
+		free(cause);
+		if (!any && commit)
+			dbpool_stat_cancelled(n);
+		return;
+	}
+	if (db_command(db, "COMMIT", 0, NULL, &cause) != 0) {
+		for (int i = 0; i < n; i++)
+			dbpool_reply_db_error(&batch[i]->reply, "commit", cause);
+		free(cause);
+	}
 }
 
 static void
@@ -216,6 +369,11 @@ dbpool_run(PGconn **db, int64_t *cur_timeout, struct dbpool_job **batch, int n)
 			batch[i]->unavailable = 1;
 		return;
 	}
+	if (batch[0]->tx && dbpool_begin(*db) != 0) {
+		for (int i = 0; i < n; i++)
+			batch[i]->unavailable = 1;
+		goto out;
+	}
 	if (batch[0]->batch_fn != NULL) {
 		for (int i = 0; i < n; i++) {
 			args[i] = batch[i]->arg;
@@ -223,8 +381,13 @@ dbpool_run(PGconn **db, int64_t *cur_timeout, struct dbpool_job **batch, int n)
 		}
 		batch[0]->batch_fn(*db, args, outs, n);
 	} else {
+		dbpool_running = batch[0];
 		batch[0]->fn(*db, batch[0]->arg, &batch[0]->reply);
+		dbpool_running = NULL;
 	}
+	if (batch[0]->tx)
+		dbpool_finish_tx(*db, batch, n);
+out:
 	/* A failed or busy connection is not reused. */
 	if (PQstatus(*db) != CONNECTION_OK || PQtransactionStatus(*db) != PQTRANS_IDLE) {
 		PQfinish(*db);
@@ -233,22 +396,23 @@ dbpool_run(PGconn **db, int64_t *cur_timeout, struct dbpool_job **batch, int n)
 }
 
 static void *
-dbpool_thread(void *unused)
+dbpool_thread(void *p)
 {
 	struct dbpool_job *batch[DBPOOL_BATCH_MAX];
+	int reserved = (int)(intptr_t)p;
 	PGconn *db = NULL;
 	int64_t cur_timeout = -1;
-	int n;
+	int n, lane;
 
 	for (;;) {
 		pthread_mutex_lock(&dbpool.mu);
-		while (!dbpool.stopping && TAILQ_EMPTY(&dbpool.pending))
+		while (!dbpool.stopping && (lane = dbpool_lane_for(reserved)) < 0)
 			pthread_cond_wait(&dbpool.cv, &dbpool.mu);
 		if (dbpool.stopping) {
 			pthread_mutex_unlock(&dbpool.mu);
 			break;
 		}
-		n = dbpool_take(batch);
+		n = dbpool_take(lane, batch);
 		pthread_mutex_unlock(&dbpool.mu);
 
 		dbpool_run(&db, &cur_timeout, batch, n);
@@ -256,6 +420,8 @@ dbpool_thread(void *unused)
 		pthread_mutex_lock(&dbpool.mu);
 		for (int i = 0; i < n; i++) {
 			batch[i]->state = DBPOOL_DONE;
+			dbpool.st.done++;
+			dbpool.st.unavailable += (unsigned long long)batch[i]->unavailable;
 			TAILQ_INSERT_TAIL(&dbpool.done, batch[i], entry);
 		}
 		pthread_mutex_unlock(&dbpool.mu);
@@ -271,21 +437,28 @@ dbpool_start(const struct dbpool_config *cfg)
 {
 	if (dbpool.started)
 		fatalx("dbpool: started twice");
-	TAILQ_INIT(&dbpool.pending);
+	for (int l = 0; l < DBPOOL_LANES; l++) {
+		TAILQ_INIT(&dbpool.pending[l]);
+		dbpool.npending[l] = 0;
+	}
 	TAILQ_INIT(&dbpool.done);
-	dbpool.npending = 0;
 	dbpool.stopping = 0;
 	dbpool.queue_max = cfg->queue_max > 0 ? cfg->queue_max : DBPOOL_QUEUE_DEFAULT;
+	dbpool.reserved = cfg->webhook_threads > 0 ? cfg->webhook_threads : 0;
+	dbpool.owner_max = cfg->per_owner > 0 ? cfg->per_owner : 0;
+	memset(dbpool.owners, 0, sizeof dbpool.owners);
 	dbpool.conninfo = xstrdup(cfg->conninfo);
 	dbpool.appname = xstrdup(cfg->appname ? cfg->appname : "vibnd-api");
 	dbpool.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
-	dbpool.nthreads = cfg->threads > 0 ? cfg->threads : 1;
+	dbpool.nthreads = (cfg->threads > 0 ? cfg->threads : 1) + dbpool.reserved;
+	memset(&dbpool.st, 0, sizeof dbpool.st);
 	dbpool.done_ev = event_new(loop_base(), -1, 0, dbpool_deliver, NULL);
 	if (dbpool.done_ev == NULL)
 		fatalx("dbpool: cannot create the completion event");
 	dbpool.threads = xcalloc((size_t)dbpool.nthreads, sizeof *dbpool.threads);
 	for (int i = 0; i < dbpool.nthreads; i++)
-		if (pthread_create(&dbpool.threads[i], NULL, dbpool_thread, NULL) != 0)
+		if (pthread_create(&dbpool.threads[i], NULL, dbpool_thread,
+		                   (void *)(intptr_t)(i < dbpool.reserved)) != 0)
 			fatalx("dbpool: cannot start a database thread");
 	dbpool.started = 1;
 }
@@ -306,14 +479,16 @@ dbpool_stop(void)
 	free(dbpool.threads);
 	dbpool.threads = NULL;
 	/* The threads are gone: the lists are ours alone. */
-	while ((job = TAILQ_FIRST(&dbpool.pending)) != NULL) {
-		TAILQ_REMOVE(&dbpool.pending, job, entry);
-		if (job->req != NULL)
-			httpd_error(job->req, 503, "shutting_down", "shutting down");
-		job->req = NULL;
-		dbpool_job_free(job);
+	for (int l = 0; l < DBPOOL_LANES; l++) {
+		while ((job = TAILQ_FIRST(&dbpool.pending[l])) != NULL) {
+			TAILQ_REMOVE(&dbpool.pending[l], job, entry);
+			if (job->req != NULL)
+				httpd_error(job->req, 503, "shutting_down", "shutting down");
+			job->req = NULL;
+			dbpool_job_free(job);
+		}
+		dbpool.npending[l] = 0;
 	}
-	dbpool.npending = 0;
 	dbpool_deliver(-1, 0, NULL);
 	event_free(dbpool.done_ev);
 	dbpool.done_ev = NULL;
@@ -323,15 +498,69 @@ dbpool_stop(void)
 	dbpool.started = 0;
 }
 
+/* The bucket of the request's credential (a key or the admin secret; none is a bucket
+ * too), found by the sha256 of its headers so that nothing secret is kept. Buckets are
+ * reused once idle; when all are busy, a bucket is shared (a colliding credential is
+ * bounded with another's: a bound either way). Loop thread only. */
+static struct dbpool_owner *
+dbpool_owner_of(struct httpd_req *req)
+{
+	const char *a = httpd_header(req, "Authorization"),
+	           *x = httpd_header(req, "x-admin-secret");
+	struct dbpool_owner *free_slot = NULL;
+	unsigned char id[32];
+	struct buf b;
+	size_t h;
+
+	buf_init(&b);
+	buf_printf(&b, "%s\n%s", a ? a : "", x ? x : "");
+	util_sha256(b.data, b.len, id);
+	explicit_bzero(b.data, b.len);
+	buf_free(&b);
+	h = ((size_t)id[0] << 8 | id[1]) % DBPOOL_OWNERS;
+	for (size_t i = 0; i < DBPOOL_OWNERS; i++) {
+		struct dbpool_owner *o = &dbpool.owners[(h + i) % DBPOOL_OWNERS];
+
+		if (o->inflight > 0 && memcmp(o->id, id, sizeof id) == 0)
+			return o;
+		if (o->inflight == 0 && free_slot == NULL)
+			free_slot = o;
+	}
+	if (free_slot == NULL)
+		return &dbpool.owners[h];
+	memcpy(free_slot->id, id, sizeof id);
+	return free_slot;
+}
+
 static int
 dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn, void *arg,
-               void (*free_arg)(void *), int64_t timeout_ms)
+               void (*free_arg)(void *), int64_t timeout_ms, int tx)
 {
+	enum dbpool_lane lane = batch_fn != NULL ? DBPOOL_LANE_WEBHOOK : DBPOOL_LANE_API;
+	struct dbpool_owner *owner = NULL;
 	struct dbpool_job *job;
-	int refused;
+	int refused = 0;
 
 	if (timeout_ms <= 0)
 		timeout_ms = dbpool.timeout_ms;
+	/* One credential's requests wait for or use the database a few at a time: a tenant
+	 * with a script cannot take every thread from the others. */
+	if (req != NULL && lane == DBPOOL_LANE_API && dbpool.owner_max > 0 && dbpool.started) {
+		owner = dbpool_owner_of(req);
+		if (owner->inflight >= dbpool.owner_max) {
+			pthread_mutex_lock(&dbpool.mu);
+			dbpool.st.throttled++;
+			pthread_mutex_unlock(&dbpool.mu);
+			httpd_set_header(req, "Retry-After", "1");
+			httpd_error(req, 429, "too_many_requests",
+			            "too many requests of this key at once (at most %d)",
+			            dbpool.owner_max);
+			if (free_arg != NULL)
+				free_arg(arg);
+			return -1;
+		}
+		owner->inflight++;
+	}
 	job = xcalloc(1, sizeof *job);
 	job->req = req;
 	job->fn = fn;
@@ -339,10 +568,16 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
 	job->arg = arg;
 	job->free_arg = free_arg;
 	job->timeout_ms = timeout_ms;
+	job->lane = lane;
+	job->tx = tx;
+	job->owner = owner;
 	buf_init(&job->reply.body);
 
 	pthread_mutex_lock(&dbpool.mu);
-	refused = !dbpool.started || dbpool.stopping || dbpool.npending >= dbpool.queue_max;
+	if (!dbpool.started || dbpool.stopping || dbpool.npending[lane] >= dbpool.queue_max) {
+		refused = 1;
+		dbpool.st.overloaded++;
+	}
 	pthread_mutex_unlock(&dbpool.mu);
 	if (refused) {
 		if (req != NULL) {
@@ -367,9 +602,10 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
 	}
 	pthread_mutex_lock(&dbpool.mu);
 	job->state = DBPOOL_QUEUED;
-	TAILQ_INSERT_TAIL(&dbpool.pending, job, entry);
-	dbpool.npending++;
-	pthread_cond_signal(&dbpool.cv);
+	TAILQ_INSERT_TAIL(&dbpool.pending[lane], job, entry);
+	dbpool.npending[lane]++;
+	/* Every thread may be the one that can take it (a reserved one, or not). */
+	pthread_cond_broadcast(&dbpool.cv);
 	pthread_mutex_unlock(&dbpool.mu);
 	return 0;
 }
@@ -378,20 +614,28 @@ int
 dbpool_submit_timeout(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *),
                       int64_t timeout_ms)
 {
-	return dbpool_enqueue(req, fn, NULL, arg, free_arg, timeout_ms);
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, timeout_ms, 0);
 }
 
 int
 dbpool_submit(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *))
 {
-	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0);
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0, 0);
+}
+
+int
+dbpool_submit_tx(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *))
+{
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0, 1);
 }
 
 int
 dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
                     void (*free_arg)(void *))
 {
-	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0);
+	/* Not in a transaction of ours: a batch is one statement (atomic by itself), and
+	 * dbpool_exec's first prepare must not fail inside one. */
+	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0, 0);
 }
 
 static PGresult *
@@ -472,4 +716,13 @@ dbpool_reply_db_error(struct dbpool_reply *out, const char *what, const char *ca
 {
 	log_warn("api database: %s: %s", what, cause ? cause : "error");
 	dbpool_reply_error(out, 503, "db_error", "database error");
+}
+
+void
+dbpool_stats(struct dbpool_stats *st)
+{
+	pthread_mutex_lock(&dbpool.mu);
+	*st = dbpool.st;
+	st->queued = dbpool.npending[DBPOOL_LANE_API] + dbpool.npending[DBPOOL_LANE_WEBHOOK];
+	pthread_mutex_unlock(&dbpool.mu);
 }

@@ -22,7 +22,10 @@
  * VIBN_API_TIMEOUT, which is also statement_timeout on the connections, plus 0.2 s) gets 503
  * {"code":"timeout"} at once, even when the database hangs; one that waits in the queue
  * past its deadline is never run. The queue is bounded: when it is full, dbpool_submit
- * answers 503 {"code":"overloaded"} at once. A database that cannot be reached gives 503
+ * answers 503 {"code":"overloaded"} at once. One credential (the request's Authorization
+ * and x-admin-secret headers) has at most per_owner requests queued or running: more get
+ * 429 {"code":"too_many_requests"} at once. Webhooks have a queue and threads of their own. A
+ * database that cannot be reached gives 503
  * {"code":"db_unavailable"} without calling the work function (connections are re-made on
  * the next request after a failure). The work function must not touch the httpd_req or
  * anything else of the loop thread; arg is its own until the job ends, when free_arg(arg)
@@ -60,6 +63,8 @@ struct dbpool_config {
 	int queue_max;        /* pending jobs before 503 overloaded; 0: 1024 */
 	int64_t timeout_ms;   /* default deadline of a request, queue wait included */
 	const char *appname;  /* application_name of the connections; NULL: "vibnd-api" */
+	int webhook_threads;  /* more threads, for batched (webhook) jobs only; 0: none */
+	int per_owner;        /* requests one credential may have queued or running; 0: any */
 };
 
 /* Starts the threads (connections are made on first use). Call once, on the loop thread,
@@ -74,6 +79,20 @@ void dbpool_stop(void);
  * reply is discarded (e.g. periodic cleanup). Returns 0, or -1 when the job was refused
  * (queue full, or stopped): req was answered with 503 and free_arg(arg) already ran. */
 int dbpool_submit(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *));
+/* dbpool_submit for work that writes: fn runs inside a transaction (it must not BEGIN or
+ * COMMIT itself), committed only if the request is still owed its answer when fn returns.
+ * A request whose deadline passed first was answered 503 "timeout" and its work is rolled
+ * back, so that answer is true; one whose deadline passes during the COMMIT is given the
+ * deadline once more, then 503 "commit_unknown" (never "timeout" for a change that may
+ * have landed). fn may call dbpool_cancelled to stop early. */
+int dbpool_submit_tx(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *));
+/* 1 when the request of this work function's reply was answered already (its deadline
+ * passed): stop, the work is rolled back (dbpool_submit_tx) or its answer dropped. */
+int dbpool_cancelled(struct dbpool_reply *out);
+/* dbpool_cancelled for the job this database thread is running, for code that has no reply
+ * at hand (a loop deep in a handler); 0 on any other thread. */
+int dbpool_stop_requested(void);
+
 /* dbpool_submit with its own deadline in milliseconds (e.g. long admin operations). */
 int dbpool_submit_timeout(struct httpd_req *req, dbpool_work fn, void *arg,
                           void (*free_arg)(void *), int64_t timeout_ms);
@@ -84,8 +103,9 @@ int dbpool_submit_timeout(struct httpd_req *req, dbpool_work fn, void *arg,
 #define DBPOOL_BATCH_MAX 64
 typedef void (*dbpool_batch_work)(PGconn *db, void *const *args, struct dbpool_reply *const *outs,
                                   int n);
-/* dbpool_submit for batched work: the job waits in the same queue, and the thread that takes
- * it also takes the other queued jobs of the same function (up to DBPOOL_BATCH_MAX). */
+/* dbpool_submit for batched work (webhook deliveries): the job waits in its own queue,
+ * served first and by the webhook threads alone if there are any, and the thread that
+ * takes it also takes the other queued jobs of the same function (up to DBPOOL_BATCH_MAX). */
 int dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
                         void (*free_arg)(void *));
 
@@ -103,5 +123,14 @@ void dbpool_reply_error(struct dbpool_reply *out, int status, const char *code, 
 void dbpool_reply_header(struct dbpool_reply *out, const char *name, const char *value);
 /* A database failure: 503 {"code":"db_error"}; logs cause (which must hold no secret). */
 void dbpool_reply_db_error(struct dbpool_reply *out, const char *what, const char *cause);
+
+/* Counters for tests and /metrics: jobs waiting now, and totals since start. */
+struct dbpool_stats {
+	long queued;
+	unsigned long long done, timeouts, overloaded, unavailable;
+	unsigned long long throttled; /* 429: a credential over its in-flight bound */
+	unsigned long long cancelled; /* transactions rolled back: answered 503 first */
+};
+void dbpool_stats(struct dbpool_stats *st);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -15,6 +16,8 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "controller/loop.h"
+#include "httpd/httpd_conn.h"
+#include "httpd/httpd_frame.h"
 
 #define HTTPD_MAX_SEGMENTS 32
 
@@ -24,6 +27,7 @@ struct httpd_route {
 	char **seg; /* pattern segments */
 	int nseg;
 	int prefix; /* last segment was "*" */
+	size_t max_body;
 	httpd_handler fn;
 	void *arg;
 };
@@ -38,13 +42,17 @@ struct httpd_req {
 	struct evkeyvalq query;
 	int query_parsed;
 	int replied, deferred, in_handler;
+	unsigned long conn_id; /* httpd_conn's connection; 0: unknown */
 };
 
 static struct {
 	struct evhttp *http;
 	struct httpd_route *routes;
 	int nroutes;
-} httpd;
+	int64_t request_timeout_ms;
+	int max_connections;
+} httpd = {.request_timeout_ms = HTTPD_DEFAULT_REQUEST_TIMEOUT_MS,
+           .max_connections = HTTPD_DEFAULT_MAX_CONNECTIONS};
 
 /* Splits a path into its segments (copies into segs, at most max). */
 static int
@@ -82,6 +90,7 @@ httpd_route(const char *method, const char *pattern, httpd_handler fn, void *arg
 	r->pattern = xstrdup(pattern);
 	r->fn = fn;
 	r->arg = arg;
+	r->max_body = HTTPD_DEFAULT_BODY;
 	if (n > 0 && strcmp(segs[n - 1], "*") == 0) {
 		r->prefix = 1;
 		free(segs[--n]);
@@ -90,6 +99,15 @@ httpd_route(const char *method, const char *pattern, httpd_handler fn, void *arg
 	for (int i = 0; i < n; i++)
 		r->seg[i] = segs[i];
 	r->nseg = n;
+}
+
+void
+httpd_route_body_max(const char *method, const char *pattern, size_t max)
+{
+	for (int i = 0; i < httpd.nroutes; i++)
+		if (strcmp(httpd.routes[i].method, method) == 0 &&
+		    strcmp(httpd.routes[i].pattern, pattern) == 0)
+			httpd.routes[i].max_body = max < HTTPD_MAX_BODY ? max : HTTPD_MAX_BODY;
 }
 
 static void
@@ -102,7 +120,9 @@ httpd_req_clear_params(struct httpd_req *req)
 	req->nparams = 0;
 }
 
-/* Whether the path segments match the route; fills the request's params if so. */
+/* Whether the path segments match the route; fills the request's params if so. A
+ * parameter that decodes to a control character or invalid UTF-8 matches nothing: the
+ * dispatcher has refused such paths already (400). */
 static int
 httpd_match(const struct httpd_route *r, char **segs, int n, struct httpd_req *req)
 {
@@ -118,9 +138,15 @@ httpd_match(const struct httpd_route *r, char **segs, int n, struct httpd_req *r
 
 			if (segs[i][0] == '\0' || req->nparams == HTTPD_MAX_PARAMS)
 				return 0;
-			v = evhttp_uridecode(segs[i], 0, NULL);
+			size_t vlen = 0;
+
+			v = evhttp_uridecode(segs[i], 0, &vlen);
 			if (v == NULL)
 				return 0;
+			if (!httpd_frame_text_ok(v, vlen)) {
+				free(v);
+				return 0;
+			}
 			req->pnames[req->nparams] = xstrndup(p + 1, plen - 2);
 			req->pvalues[req->nparams] = xstrdup(v);
 			free(v);
@@ -168,6 +194,8 @@ httpd_method_matches(const char *route, const char *method)
 static void
 httpd_req_free(struct httpd_req *req)
 {
+	if (req->conn_id != 0)
+		httpd_conn_done(req->conn_id);
 	httpd_req_clear_params(req);
 	if (req->query_parsed)
 		evhttp_clear_headers(&req->query);
@@ -192,6 +220,72 @@ httpd_allow(struct buf *allow, char **segs, int n, struct httpd_req *scratch)
 	}
 }
 
+/* httpd_conn's view of the table, from a request head (path without the query). */
+static enum httpd_route_match
+httpd_route_match(const char *method, const char *path, struct buf *allow, size_t *max_body)
+{
+	struct httpd_req scratch;
+	char *segs[HTTPD_MAX_SEGMENTS];
+	enum httpd_route_match m = HTTPD_ROUTE_NONE;
+	int n = httpd_split(path, segs, HTTPD_MAX_SEGMENTS);
+
+	if (n < 0)
+		return HTTPD_ROUTE_NONE;
+	memset(&scratch, 0, sizeof scratch);
+	for (int i = 0; i < httpd.nroutes && m != HTTPD_ROUTE_OK; i++) {
+		const struct httpd_route *r = &httpd.routes[i];
+
+		if (!httpd_match(r, segs, n, &scratch))
+			continue;
+		m = HTTPD_ROUTE_NO_METHOD;
+		if (httpd_method_matches(r->method, method)) {
+			m = HTTPD_ROUTE_OK;
+			*max_body = r->max_body;
+		}
+	}
+	if (m == HTTPD_ROUTE_NO_METHOD)
+		httpd_allow(allow, segs, n, &scratch);
+	httpd_req_clear_params(&scratch);
+	for (int i = 0; i < n; i++)
+		free(segs[i]);
+	return m;
+}
+
+/* 1 when every decoded key and value of the query string is acceptable text. */
+static int
+httpd_query_ok(const char *q)
+{
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "&"), len = 0;
+		char *part = xstrndup(q, n);
+		char *d = evhttp_uridecode(part, 1, &len);
+		int ok = d != NULL && httpd_frame_text_ok(d, len);
+
+		free(d);
+		free(part);
+		if (!ok)
+			return 0;
+		q += n + (q[n] == '&');
+	}
+	return 1;
+}
+
+/* A refusal of httpd_conn's (a request that never reached libevent's parser): answered
+ * here, as every other error, in JSON. */
+static int
+httpd_refused(struct httpd_req *req)
+{
+	const char *code = NULL, *msg = NULL, *allow = NULL;
+	int status = httpd_conn_refusal(req->ev, &req->conn_id, &code, &msg, &allow);
+
+	if (status == 0)
+		return 0;
+	if (allow != NULL)
+		httpd_set_header(req, "Allow", allow);
+	httpd_error(req, status, code, "%s", msg);
+	return 1;
+}
+
 static void
 httpd_dispatch(struct evhttp_request *ev, void *unused)
 {
@@ -201,13 +295,33 @@ httpd_dispatch(struct evhttp_request *ev, void *unused)
 	char *segs[HTTPD_MAX_SEGMENTS];
 	int n, path_matched = 0;
 
+	size_t plen = 0;
+
 	req->ev = ev;
 	req->method = httpd_method_name(evhttp_request_get_command(ev));
+	if (httpd_refused(req)) {
+		httpd_req_free(req);
+		return;
+	}
 	if (raw == NULL || *raw == '\0')
 		raw = "/";
-	req->path = evhttp_uridecode(raw, 0, NULL);
+	req->path = evhttp_uridecode(raw, 0, &plen);
 	if (req->path == NULL)
 		req->path = xstrdup(raw);
+	/* %00 would cut a parameter short, %0a would split a log line, and invalid UTF-8
+	 * would reach Postgres as a 503: all three are the client's error. */
+	else if (!httpd_frame_text_ok(req->path, plen)) {
+		httpd_error(req, 400, "bad_request",
+		            "the path holds a control character or invalid UTF-8");
+		httpd_req_free(req);
+		return;
+	}
+	if (!httpd_query_ok(uri ? evhttp_uri_get_query(uri) : NULL)) {
+		httpd_error(req, 400, "bad_request",
+		            "the query string holds a control character or invalid UTF-8");
+		httpd_req_free(req);
+		return;
+	}
 	n = httpd_split(raw, segs, HTTPD_MAX_SEGMENTS);
 	if (n < 0) {
 		httpd_error(req, 404, "not_found", "no such route");
@@ -254,9 +368,21 @@ out:
 		free(segs[i]);
 }
 
+void
+httpd_configure(int64_t request_timeout_ms, int max_connections)
+{
+	httpd.request_timeout_ms =
+	    request_timeout_ms > 0 ? request_timeout_ms : HTTPD_DEFAULT_REQUEST_TIMEOUT_MS;
+	httpd.max_connections =
+	    max_connections > 0 ? max_connections : HTTPD_DEFAULT_MAX_CONNECTIONS;
+}
+
 int
 httpd_start(const char *addr, char **cause)
 {
+	struct httpd_conn_config cc;
+	struct evhttp_bound_socket *bound;
+	int idle_s;
 	char *host = xstrdup(addr), *colon = strrchr(host, ':');
 	long port = 0;
 	int rc = -1;
@@ -276,22 +402,33 @@ httpd_start(const char *addr, char **cause)
 		*cause = xstrdup("httpd: cannot create the server");
 		goto out;
 	}
-	evhttp_set_max_body_size(httpd.http, HTTPD_MAX_BODY);
-	evhttp_set_max_headers_size(httpd.http, HTTPD_MAX_HEADERS);
-	evhttp_set_timeout(httpd.http, 30);
+	/* httpd_conn enforces the real limits first; libevent's are a backstop above them,
+	 * so that its own (HTML) errors never answer. */
+	evhttp_set_max_body_size(httpd.http, 2 * HTTPD_MAX_BODY);
+	evhttp_set_max_headers_size(httpd.http, 2 * HTTPD_MAX_HEADERS);
+	/* libevent's timeout counts idle time only (httpd_conn has the request deadline):
+	 * idle keep-alive connections close after it. */
+	idle_s = (int)(httpd.request_timeout_ms / 1000) + 5;
+	evhttp_set_timeout(httpd.http, idle_s > 30 ? idle_s : 30);
 	/* Let every method through so unknown ones get our 405 with Allow. */
 	evhttp_set_allowed_methods(httpd.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
 	                                           EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(httpd.http, httpd_dispatch, NULL);
-	if (evhttp_bind_socket_with_handle(httpd.http, host, (unsigned short)port) == NULL) {
+	bound = evhttp_bind_socket_with_handle(httpd.http, host, (unsigned short)port);
+	if (bound == NULL) {
 		*cause = xasprintf("cannot listen on %s (VIBN_LISTEN): %s", addr,
 		                   evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		evhttp_free(httpd.http);
 		httpd.http = NULL;
 		goto out;
 	}
+	memset(&cc, 0, sizeof cc);
+	cc.request_timeout_ms = httpd.request_timeout_ms;
+	cc.max_connections = httpd.max_connections;
+	cc.route = httpd_route_match;
+	httpd_conn_start(httpd.http, evhttp_bound_socket_get_listener(bound), &cc);
 	rc = 0;
 out:
 	free(host);
@@ -301,6 +438,7 @@ out:
 void
 httpd_stop(void)
 {
+	httpd_conn_stop();
 	if (httpd.http != NULL)
 		evhttp_free(httpd.http);
 	httpd.http = NULL;
@@ -371,14 +509,28 @@ httpd_reply(struct httpd_req *req, int status, const char *content_type, const v
             size_t len)
 {
 	struct evbuffer *out = evbuffer_new();
+	struct evhttp_connection *evcon;
 
 	if (out == NULL)
 		fatalx("httpd: out of memory");
 	if (content_type != NULL)
 		httpd_set_header(req, "Content-Type", content_type);
-	if (len > 0)
+	if (strcmp(req->method, "HEAD") == 0) {
+		/* Headers only (libevent would send the body and drop the length): the length
+		 * is the one GET would have. */
+		char n[24];
+
+		snprintf(n, sizeof n, "%zu", len);
+		httpd_set_header(req, "Content-Length", n);
+	} else if (len > 0) {
 		evbuffer_add(out, body, len);
+	}
+	evcon = evhttp_request_get_connection(req->ev);
 	evhttp_send_reply(req->ev, status, NULL, out);
+	/* libevent adds the response before it enables writing, which a filtering
+	 * bufferevent (httpd_conn) notices only when told: tell it. */
+	if (evcon != NULL)
+		bufferevent_flush(evhttp_connection_get_bufferevent(evcon), EV_WRITE, BEV_NORMAL);
 	evbuffer_free(out);
 	req->replied = 1;
 	/* A deferred reply ends the request here; otherwise the dispatcher frees it. */

@@ -8,8 +8,11 @@
  *   httpd_route("GET",  "/files/" "*", serve, ctx);   a last segment "*" matches any rest
  *
  * No route matches the path: 404 {"error","code":"not_found"}. A route matches the path
- * but not the method: 405 with an Allow header. "GET" routes answer HEAD too. Request
- * bodies are capped (HTTPD_MAX_BODY; larger: 413) and headers too.
+ * but not the method: 405 with an Allow header. "GET" routes answer HEAD too (headers
+ * only). Request bodies are capped per route (httpd_route_body_max; larger: 413) and
+ * headers too (431). A path or query whose decoded text holds a control character (%00,
+ * %0a, ...) or invalid UTF-8 is 400. How requests are framed, their deadline and the
+ * connection cap: httpd_conn.h.
  *
  * Handlers run on the loop thread and must not block. A handler answers with one of the
  * httpd_reply* calls before returning, or calls httpd_defer and answers later, on the
@@ -19,22 +22,34 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
-#define HTTPD_MAX_BODY    (1024 * 1024)
-#define HTTPD_MAX_HEADERS (64 * 1024)
-#define HTTPD_MAX_PARAMS  8
+#define HTTPD_MAX_BODY                   (1024 * 1024) /* no route takes more */
+#define HTTPD_DEFAULT_BODY               (64 * 1024) /* a route's cap unless httpd_route_body_max */
+#define HTTPD_MAX_HEADERS                (64 * 1024)
+#define HTTPD_MAX_PARAMS                 8
+#define HTTPD_DEFAULT_REQUEST_TIMEOUT_MS 10000
+#define HTTPD_DEFAULT_MAX_CONNECTIONS    1024
 
 struct httpd_req;
 
 typedef void (*httpd_handler)(struct httpd_req *req, void *arg);
 
+/* Sets, before httpd_start, the deadline of one request's head and body (counted from its
+ * first byte; slower clients get 408) and the connection cap (lowered to fit the
+ * descriptor limit). Both have defaults (HTTPD_DEFAULT_*). See httpd_conn.h. */
+void httpd_configure(int64_t request_timeout_ms, int max_connections);
 /* Starts listening on addr ("host:port"). Returns 0, or -1 with a one-line *cause. */
 int httpd_start(const char *addr, char **cause);
 /* Registers a route (method and pattern are copied). Routes match in registration order;
  * the first whose pattern and method both match wins. Call on the loop thread. */
 void httpd_route(const char *method, const char *pattern, httpd_handler fn, void *arg);
+/* Sets the body cap of the route registered with this method and pattern (at most
+ * HTTPD_MAX_BODY; the default is HTTPD_DEFAULT_BODY). A larger body is answered 413 from
+ * its Content-Length (or as its chunks arrive), before it is read. */
+void httpd_route_body_max(const char *method, const char *pattern, size_t max);
 /* Stops listening and forgets the routes; deferred requests still pending are dropped. */
 void httpd_stop(void);
 

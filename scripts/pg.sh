@@ -38,13 +38,17 @@ pg_start() {
 			start >/dev/null 2>&1; then
 			export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 			export PG_ADMIN_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+			# The server options (port, socket folder, ...) go with every command: without
+			# them "pgctl stop; pgctl start" would bring Postgres back on the default port
+			# and socket, where nothing looks for it (restart alone reuses them).
 			cat >"$dir/pgctl" <<WRAP
 #!/bin/sh
-# pgctl start|stop|restart: controls the test Postgres in $dir/data
+# pgctl start|stop|restart|status: controls the test Postgres in $dir/data
+# (port $port, socket folder $dir)
 if [ "\$(id -u)" -eq 0 ]; then
-	exec runuser -u nobody -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast "\$@"
+	exec runuser -u nobody -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast -o "$opts" "\$@"
 fi
-exec "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast "\$@"
+exec "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -m fast -o "$opts" "\$@"
 WRAP
 			chmod 755 "$dir/pgctl"
 			return 0

@@ -39,7 +39,8 @@ auth_check(PGconn *db, const char *authorization, const char *x_admin_secret,
            const char *admin_secret, struct auth_principal *p)
 {
 	const char *bearer = auth_bearer(authorization);
-	char *ws = NULL, *key = NULL, *cause = NULL;
+	struct keys_found f;
+	char *cause = NULL;
 	int rc;
 
 	memset(p, 0, sizeof *p);
@@ -47,6 +48,7 @@ auth_check(PGconn *db, const char *authorization, const char *x_admin_secret,
 		if (!auth_is_admin(x_admin_secret, admin_secret))
 			return AUTH_INVALID;
 		p->admin = 1;
+		p->scopes = KEYS_SCOPE_ALL;
 		return AUTH_OK;
 	}
 	if (bearer == NULL)
@@ -55,9 +57,10 @@ auth_check(PGconn *db, const char *authorization, const char *x_admin_secret,
 		if (!auth_is_admin(bearer, admin_secret))
 			return AUTH_INVALID;
 		p->admin = 1;
+		p->scopes = KEYS_SCOPE_ALL;
 		return AUTH_OK;
 	}
-	rc = keys_lookup(db, bearer, &ws, &key, &cause);
+	rc = keys_lookup_key(db, bearer, &f, &cause);
 	if (rc < 0) {
 		log_warn("api auth: %s", cause);
 		free(cause);
@@ -65,11 +68,17 @@ auth_check(PGconn *db, const char *authorization, const char *x_admin_secret,
 	}
 	if (rc == 1)
 		return AUTH_INVALID;
-	snprintf(p->workspace_id, sizeof p->workspace_id, "%s", ws);
-	snprintf(p->key_id, sizeof p->key_id, "%s", key);
-	free(ws);
-	free(key);
+	snprintf(p->workspace_id, sizeof p->workspace_id, "%s", f.workspace_id);
+	snprintf(p->key_id, sizeof p->key_id, "%s", f.key_id);
+	snprintf(p->expires_at, sizeof p->expires_at, "%s", f.expires_at);
+	p->scopes = f.scopes;
 	return AUTH_OK;
+}
+
+int
+auth_has_scope(const struct auth_principal *p, unsigned want)
+{
+	return (p->scopes & want) == want;
 }
 
 int

@@ -241,8 +241,14 @@ def test_webhooks_need_a_secret_unless_off(db_url, daemons):
 
 # --- the tenant API -----------------------------------------------------------------------
 
-def mint(d, slug, name="ci", headers=ADMIN_H):
-    r = call(d, "POST", "/api/workspaces/%s/keys" % slug, {"name": name}, headers=headers)
+ALL_SCOPES = ["read", "write", "keys"]
+
+
+def mint(d, slug, name="ci", headers=ADMIN_H, scopes=None):
+    body = {"name": name}
+    if scopes is not None:
+        body["scopes"] = scopes
+    r = call(d, "POST", "/api/workspaces/%s/keys" % slug, body, headers=headers)
     assert r.status == 201, r.raw
     return r.json
 
@@ -252,8 +258,8 @@ def test_key_is_pinned_to_its_workspace(db_url, daemons):
     with connect(db_url) as conn:
         add_ws(conn, "acme")
         add_ws(conn, "beta")
-    ka = mint(d, "acme")
-    kb = mint(d, "beta")
+    ka = mint(d, "acme", scopes=ALL_SCOPES)
+    kb = mint(d, "beta", scopes=ALL_SCOPES)
     assert ka["token"].startswith("vibn_sk_") and ka["prefix"] == ka["token"][:12]
     h = bearer(ka["token"])
     r = call(d, "GET", "/api/workspaces", headers=h)
@@ -334,9 +340,9 @@ def test_keys_lifecycle_revoked_401_and_no_plaintext(db_url, daemons):
     d = start(daemons, db_url)
     with connect(db_url) as conn:
         add_ws(conn, "acme")
-        k = mint(d, "acme", name="laptop")
+        k = mint(d, "acme", name="laptop", scopes=ALL_SCOPES)
         h = bearer(k["token"])
-        k2 = mint(d, "acme", name="ci", headers=h)  # a key may mint keys of its workspace
+        k2 = mint(d, "acme", name="ci", headers=h)  # a key with the keys scope may mint
         r = call(d, "GET", "/api/workspaces/acme/keys", headers=h)
         assert r.status == 200 and sorted(x["name"] for x in r.json["keys"]) == ["ci", "laptop"]
         assert "token" not in r.raw and k["token"] not in r.raw and k2["token"] not in r.raw

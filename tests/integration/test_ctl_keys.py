@@ -54,8 +54,8 @@ def test_list_and_revoke(db, db_url):
                           db_url=db_url).stdout)
     assert [k["name"] for k in only] == ["two"]
     table = ctl("keys", "list", db_url=db_url).stdout.splitlines()
-    assert table[0].split() == ["ID", "WORKSPACE", "NAME", "PREFIX", "CREATED", "LAST", "USED",
-                                "STATUS"]
+    assert table[0].split() == ["ID", "WORKSPACE", "NAME", "PREFIX", "SCOPES", "CREATED", "LAST",
+                                "USED", "EXPIRES", "STATUS"]
     kid = [k["id"] for k in keys if k["name"] == "one"][0]
     # Scoped to another workspace, the key does not exist.
     wrong = ctl("keys", "revoke", kid, "--workspace", "beta", db_url=db_url)

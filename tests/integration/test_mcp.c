@@ -484,7 +484,8 @@ test_status_and_reconcile(void **state)
 	free(
 	    one(f->conn,
 	        "UPDATE vibn_workspaces SET gitea_org = 'vibn-a', coolify_project_uuid = 'p-uuid', "
-	        "provision_status = 'ready', conditions = '[{\"type\":\"Ready\",\"status\":"
+	        "provision_status = 'ready', observed_generation = generation, "
+	        "conditions = '[{\"type\":\"Ready\",\"status\":"
 	        "\"True\",\"reason\":\"Reconciled\"}]' WHERE id = $1 RETURNING 1",
 	        f->ws_a));
 	free(one(f->conn, "DELETE FROM vibn_reconcile_queue RETURNING 1", NULL));

@@ -36,7 +36,7 @@ def http(method, url, timeout=5):
 class Daemon:
     """One vibnd process. env entries override the defaults (test reconciler, a free port)."""
 
-    def __init__(self, db_url, env=None, args=(), wait_ready=True, port=None):
+    def __init__(self, db_url, env=None, args=(), wait_ready=True, port=None, preexec_fn=None):
         self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         e = {k: v for k, v in os.environ.items()
@@ -47,7 +47,7 @@ class Daemon:
         e.update(env or {})
         self.logf = tempfile.NamedTemporaryFile(prefix="vibnd-", suffix=".log", delete=False)
         self.proc = subprocess.Popen([vibnd_binary(e), *args], env=e, stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         if wait_ready:
             self.wait_ready()
 

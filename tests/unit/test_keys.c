@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "tenancy/keys.h"
@@ -83,10 +85,65 @@ test_valid_name(void **state)
 	assert_true(keys_valid_name(long_name));
 }
 
+static void
+test_scopes(void **state)
+{
+	char out[KEYS_SCOPES_MAX], *cause = NULL;
+	unsigned sc;
+
+	assert_int_equal(keys_scopes_parse("keys,read", &sc, &cause), 0);
+	assert_int_equal(sc, KEYS_SCOPE_KEYS | KEYS_SCOPE_READ);
+	keys_scopes_format(sc, out);
+	assert_string_equal(out, "read,keys");
+	keys_scopes_format(KEYS_SCOPE_DEFAULT, out);
+	assert_string_equal(out, "read,write");
+	static const char *const bad[] = {"",      "admin",      "read,read", "read,",
+	                                  ",read", "read write", "READ"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(keys_scopes_parse(bad[i], &sc, &cause), -1);
+		assert_non_null(cause);
+		free(cause);
+		cause = NULL;
+	}
+}
+
+static void
+test_expiry(void **state)
+{
+	char when[KEYS_TIME_LEN + 1], *cause = NULL;
+	time_t now = 1700000000; /* 2023-11-14T22:13:20Z */
+
+	assert_int_equal(keys_expiry_parse("90m", now, when, &cause), 0);
+	assert_string_equal(when, "2023-11-14T23:43:20Z");
+	assert_int_equal(keys_expiry_parse("2w", now, when, &cause), 0);
+	assert_string_equal(when, "2023-11-28T22:13:20Z");
+	assert_int_equal(keys_expiry_parse("2030-01-01T00:00:00Z", now, when, &cause), 0);
+	assert_string_equal(when, "2030-01-01T00:00:00Z");
+	static const char *const bad[] = {"",
+	                                  "0d",
+	                                  "-1h",
+	                                  "1y",
+	                                  "12",
+	                                  "h",
+	                                  "1.5h",
+	                                  "99999999d",
+	                                  "2020-01-01T00:00:00Z",
+	                                  "2030-01-01 00:00:00",
+	                                  "2030-13-01T00:00:00Z"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(keys_expiry_parse(bad[i], now, when, &cause), -1);
+		assert_non_null(cause);
+		free(cause);
+		cause = NULL;
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_scopes),
+	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_generate_shape),
 	    cmocka_unit_test(test_generate_uses_the_whole_alphabet),
 	    cmocka_unit_test(test_hash_is_sha256_of_whole_token),

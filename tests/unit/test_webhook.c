@@ -91,9 +91,45 @@ test_parse_errors(void **state)
 	free(cause);
 	assert_int_equal(webhook_parse("push", "{\"a\":1,\"a\":2}", 13, &ev, &cause), -1);
 	free(cause);
-	/* Unknown shapes are fine: nothing to map, no error. */
-	assert_int_equal(webhook_parse("push", "{\"organization\":5}", 18, &ev, &cause), 0);
+	/* Unknown fields are fine: nothing to map, no error. */
+	assert_int_equal(webhook_parse("push", "{\"sender\":5}", 12, &ev, &cause), 0);
 	assert_null(ev.org);
+	webhook_event_free(&ev);
+}
+
+/* A field we read with the wrong JSON type is a bad payload, not an event to ignore. */
+static void
+test_parse_wrong_types(void **state)
+{
+	static const char *const bad[] = {
+	    "{\"organization\":5}",
+	    "{\"organization\":{\"login\":5}}",
+	    "{\"organization\":{\"login\":[\"vibn-acme\"]}}",
+	    "{\"organization\":{\"login\":\"vibn-acme\"},\"repository\":{\"name\":true}}",
+	    "{\"repository\":\"web\"}",
+	    "{\"repository\":{\"owner\":{\"login\":{}}}}",
+	    "{\"repository\":{\"owner\":\"x\"}}",
+	    "{\"action\":1,\"organization\":{\"login\":\"vibn-acme\"}}",
+	    "{\"organization\":{\"login\":\"vibn\\u0000acme\"}}",
+	};
+	struct webhook_event ev;
+	char *cause = NULL;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(webhook_parse("repository", bad[i], strlen(bad[i]), &ev, &cause),
+		                 -1);
+		assert_non_null(cause);
+		assert_null(ev.org);
+		free(cause);
+		cause = NULL;
+	}
+	/* null stands for absent, as Gitea sends it for an org-less repository. */
+	const char *ok = "{\"organization\":null,\"repository\":{\"owner\":"
+	                 "{\"login\":\"vibn-acme\"},\"name\":\"web\"}}";
+
+	assert_int_equal(webhook_parse("repository", ok, strlen(ok), &ev, &cause), 0);
+	assert_string_equal(ev.org, "vibn-acme");
+	assert_string_equal(ev.repo, "web");
 	webhook_event_free(&ev);
 }
 
@@ -106,6 +142,7 @@ main(void)
 	    cmocka_unit_test(test_parse_repository_deleted),
 	    cmocka_unit_test(test_parse_falls_back_to_repository_owner),
 	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_parse_wrong_types),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
