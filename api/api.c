@@ -10,6 +10,7 @@
 #include "tenancy/keys.h"
 #include "schema/migrate.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "tenancy/auth.h"
 #include "tenancy/tenancy.h"
@@ -40,6 +41,10 @@ struct api_call {
 	enum api_op op;
 	char *authorization;
 	char *admin;
+	char *cookie; /* the settings page's session */
+	char *csrf;
+	int unsafe;
+	char *if_none_match;
 	char *slug;
 	char *key_id;
 	char *after;
@@ -53,8 +58,17 @@ api_call_free(void *p)
 {
 	struct api_call *c = p;
 
+	if (c->authorization != NULL)
+		explicit_bzero(c->authorization, strlen(c->authorization));
+	if (c->admin != NULL)
+		explicit_bzero(c->admin, strlen(c->admin));
+	if (c->cookie != NULL)
+		explicit_bzero(c->cookie, strlen(c->cookie));
 	free(c->authorization);
 	free(c->admin);
+	free(c->cookie);
+	free(c->csrf);
+	free(c->if_none_match);
 	free(c->slug);
 	free(c->key_id);
 	free(c->after);
@@ -110,7 +124,16 @@ int
 api_authenticate(PGconn *db, const char *authorization, const char *x_admin_secret,
                  const char *admin_secret, struct auth_principal *p, struct dbpool_reply *out)
 {
-	switch (auth_check(db, authorization, x_admin_secret, admin_secret, p)) {
+	struct auth_creds creds = {authorization, x_admin_secret, NULL, NULL, 0};
+
+	return api_authenticate_creds(db, &creds, admin_secret, p, out);
+}
+
+int
+api_authenticate_creds(PGconn *db, const struct auth_creds *creds, const char *admin_secret,
+                       struct auth_principal *p, struct dbpool_reply *out)
+{
+	switch (auth_check_creds(db, creds, admin_secret, p)) {
 	case AUTH_OK:
 		return 0;
 	case AUTH_MISSING:
@@ -120,6 +143,11 @@ api_authenticate(PGconn *db, const char *authorization, const char *x_admin_secr
 	case AUTH_INVALID:
 		dbpool_reply_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 		dbpool_reply_error(out, 401, "unauthorized", "invalid credentials");
+		return -1;
+	case AUTH_CSRF:
+		dbpool_reply_error(
+		    out, 403, "csrf",
+		    "missing or wrong X-CSRF-Token for this session (reload the page)");
 		return -1;
 	case AUTH_DB_ERROR:
 		break;
@@ -359,14 +387,34 @@ api_migrate(PGconn *db, const struct api_call *c, const struct auth_principal *p
 	api_reply_doc(out, 200, json_pack("{s:o, s:i}", "applied", applied, "count", n));
 }
 
+/* A GET's 200 carries an ETag (a hash of its body); a client that sends it back in
+ * If-None-Match gets 304 without the body: the settings page polls this way, and an
+ * unchanged workspace costs it no rendering. */
+static void
+api_etag(const struct api_call *c, struct dbpool_reply *out)
+{
+	char hex[65], etag[40];
+
+	if (out->status != 200)
+		return;
+	util_sha256_hex(out->body.data != NULL ? out->body.data : "", out->body.len, hex);
+	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+	dbpool_reply_header(out, "ETag", etag);
+	if (c->if_none_match != NULL && strstr(c->if_none_match, etag) != NULL) {
+		out->status = 304;
+		buf_reset(&out->body);
+	}
+}
+
 /* Database thread: authenticate, then the operation. */
 static void
 api_work(PGconn *db, void *arg, struct dbpool_reply *out)
 {
 	struct api_call *c = arg;
+	struct auth_creds creds = {c->authorization, c->admin, c->cookie, c->csrf, c->unsafe};
 	struct auth_principal p;
 
-	if (api_authenticate(db, c->authorization, c->admin, api.admin_secret, &p, out) != 0)
+	if (api_authenticate_creds(db, &creds, api.admin_secret, &p, out) != 0)
 		return;
 	switch (c->op) {
 	case API_LIST:
@@ -391,6 +439,8 @@ api_work(PGconn *db, void *arg, struct dbpool_reply *out)
 		api_migrate(db, c, &p, out);
 		break;
 	}
+	if (!c->unsafe)
+		api_etag(c, out);
 }
 
 /* Loop thread: checks what needs no database, copies the request, hands it over. */
@@ -423,6 +473,10 @@ api_handle(struct httpd_req *req, void *arg)
 	c->op = op;
 	c->authorization = api_dup(httpd_header(req, "Authorization"));
 	c->admin = api_dup(httpd_header(req, "x-admin-secret"));
+	c->cookie = api_dup(httpd_header(req, "Cookie"));
+	c->csrf = api_dup(httpd_header(req, "X-CSRF-Token"));
+	c->unsafe = strcmp(httpd_method(req), "GET") != 0 && strcmp(httpd_method(req), "HEAD") != 0;
+	c->if_none_match = api_dup(httpd_header(req, "If-None-Match"));
 	c->slug = api_dup(httpd_param(req, "slug"));
 	c->key_id = api_dup(httpd_param(req, "keyId"));
 	c->limit = limit;
