@@ -57,5 +57,6 @@ int ctl_keys(int argc, char **argv);
 int ctl_signup(int argc, char **argv);
 int ctl_backfill(int argc, char **argv);
 int ctl_connect_cursor(int argc, char **argv);
+int ctl_login_link(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const struct ctl_command ctl_commands[] = {
     {"signup", ctl_signup, "ensure a user's workspace (signup --user ID --email EMAIL)"},
     {"backfill", ctl_backfill, "assign legacy fs_projects to their owners' workspaces"},
     {"connect-cursor", ctl_connect_cursor, "write a workspace's Cursor/MCP connect files"},
+    {"login-link", ctl_login_link, "a one-time sign-in link to a workspace's settings page"},
 };
 
 static void

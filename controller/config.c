@@ -69,6 +69,9 @@ static const struct config_setting config_table[CFG_COUNT] = {
     [CFG_API_TIMEOUT] =
         {"VIBN_API_TIMEOUT", "api-timeout", CONFIG_SECONDS, "2", 0.05, 60, 0,
          "deadline of a webhook or API request's database work (seconds; 503 after)"},
+    [CFG_SESSION_TTL] = {"VIBN_SESSION_TTL", "session-ttl", CONFIG_SECONDS, "43200", 60, 2592000, 0,
+                         "seconds a settings-page session lasts after sign-in (the cookie's"
+                         " Max-Age; sign-out ends it sooner)"},
 };
 
 const struct config_setting *
