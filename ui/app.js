@@ -15,6 +15,7 @@
     last: {}, // last document of each panel, for re-rendering ages
     timer: null,
     reveal: null, // {id, token}: the just-minted key, in memory until "Done"
+    connect: null, // the connect files built with that key
     projectsLimit: 20,
   };
 
@@ -186,20 +187,32 @@
     $("project-app").addEventListener("change", () => { $("project-app-fields").hidden = !$("project-app").checked; });
     document.addEventListener("visibilitychange", () => { if (!document.hidden && st.slug) refresh(); });
 
-    const m = /^#login=([A-Za-z0-9_]+)$/.exec(location.hash);
-    if (m) {
-      // The token leaves the address bar (and the history) before anything else happens.
-      history.replaceState(null, "", location.pathname + location.search);
-      const r = await call("POST", "/ui/session", { body: { token: m[1] } });
-      if (r.status === 201) return start(r.data);
-      const known = r.data && LINK_ERRORS[r.data.code];
-      if (known) return showSignedOut(known[0], known[1]);
-      return showState("Sign-in failed", message(r, "vibnd answered"), signInHelp());
-    }
+    // A link opened in a tab that shows the page already changes only the fragment.
+    window.addEventListener("hashchange", () => { signInWithLink().catch(handleError); });
+    if (await signInWithLink()) return;
     const r = await call("GET", "/ui/session");
     if (!r.ok) return showState("vibnd cannot be reached", message(r, "Error"), retryButton());
     if (!r.data.signedIn) return showSignedOut();
     start(r.data);
+  }
+
+  // Exchanges the token of a sign-in link (#login=...) for a session; false without one.
+  async function signInWithLink() {
+    const m = /^#login=([A-Za-z0-9_]+)$/.exec(location.hash);
+    if (!m) return false;
+    // The token leaves the address bar (and the history) before anything else happens.
+    history.replaceState(null, "", location.pathname + location.search);
+    hideReveal();
+    st.session = null;
+    const r = await call("POST", "/ui/session", { body: { token: m[1] } });
+    if (r.status === 201) {
+      await start(r.data);
+      return true;
+    }
+    const known = r.data && LINK_ERRORS[r.data.code];
+    if (known) showSignedOut(known[0], known[1]);
+    else showState("Sign-in failed", message(r, "vibnd answered"), signInHelp());
+    return true;
   }
 
   function retryButton() {
@@ -494,7 +507,7 @@
     fill(body,
       h("p", {}, "Put these files at the root of your project. Only ", h("code", {}, ".env.local"),
         " holds the key: keep it out of git (add it to .gitignore); the others can be committed. Start the editor where .env.local is loaded: ",
-        h("code", {}, "set -a; . ./.env.local; set +a; cursor ."), "."),
+        h("code", {}, "set -a; . ./.env.local; set +a; cursor .")),
       h("div", { className: "files" }, cursor.map(fileCard)),
       h("h3", {}, "Claude Code"),
       h("p", {}, "Claude Code reads ", h("code", {}, ".mcp.json"), " from the project, or registers the server for your user with the command below."),
@@ -505,8 +518,17 @@
           h("pre", { id: "claude-command" }, c.claude))));
   }
 
+  // Browsers save no file whose name starts with a dot, and two files here are called
+  // mcp.json: each download gets a name that says what it is, and its card says where it goes.
+  const DOWNLOAD_NAMES = {
+    ".cursor/rules/vibn-workspace.mdc": "vibn-workspace.mdc",
+    ".cursor/mcp.json": "cursor.mcp.json",
+    ".mcp.json": "claude.mcp.json",
+    ".env.local": "env.local",
+  };
+
   function fileName(path) {
-    return path.split("/").pop();
+    return DOWNLOAD_NAMES[path] || path.split("/").pop().replace(/^\.+/, "");
   }
 
   function fileCard(f) {
@@ -517,7 +539,10 @@
         f.secret ? h("span", { className: "badge warn" }, "holds your key") : null,
         h("button", { type: "button", className: "btn small", "aria-label": `Copy ${f.path}`, dataset: { fid: `copy-${f.path}` }, onclick: () => copy(f.content, pre) }, "Copy"),
         h("button", { type: "button", className: "btn small", "aria-label": `Download ${f.path}`, dataset: { fid: `dl-${f.path}` }, onclick: () => download(fileName(f.path), f.content) }, "Download")),
-      pre);
+      pre,
+      fileName(f.path) !== f.path
+        ? h("p", { className: "save-as muted" }, "Downloads as ", h("code", {}, fileName(f.path)), ": save it as ", h("code", {}, f.path), ".")
+        : null);
   }
 
   async function copy(text, fallbackEl) {
