@@ -37,6 +37,9 @@ session_parse_duration(const char *text, long max, long *seconds, char **cause)
 		goto fail;
 	memcpy(num, text, len);
 	num[len] = '\0';
+	/* Digits only: strtol would take a sign or leading blanks. */
+	if (strspn(num, "0123456789") != len)
+		goto fail;
 	if (util_parse_long(num, 1, max / mult, &v) != 0 || v * mult > max)
 		goto fail;
 	*seconds = v * mult;
