@@ -443,6 +443,25 @@ api_work(PGconn *db, void *arg, struct dbpool_reply *out)
 		api_etag(c, out);
 }
 
+/* Whether the operation changes state (its route is not a GET): a session's request for it
+ * must carry the CSRF token. No default: a new operation must say. */
+static int
+api_op_unsafe(enum api_op op)
+{
+	switch (op) {
+	case API_LIST:
+	case API_GET:
+	case API_KEYS_LIST:
+		return 0;
+	case API_PROVISION:
+	case API_KEYS_MINT:
+	case API_KEYS_REVOKE:
+	case API_MIGRATE:
+		return 1;
+	}
+	return 1;
+}
+
 /* Loop thread: checks what needs no database, copies the request, hands it over. */
 static void
 api_handle(struct httpd_req *req, void *arg)
@@ -475,7 +494,7 @@ api_handle(struct httpd_req *req, void *arg)
 	c->admin = api_dup(httpd_header(req, "x-admin-secret"));
 	c->cookie = api_dup(httpd_header(req, "Cookie"));
 	c->csrf = api_dup(httpd_header(req, "X-CSRF-Token"));
-	c->unsafe = strcmp(httpd_method(req), "GET") != 0 && strcmp(httpd_method(req), "HEAD") != 0;
+	c->unsafe = api_op_unsafe(op);
 	c->if_none_match = api_dup(httpd_header(req, "If-None-Match"));
 	c->slug = api_dup(httpd_param(req, "slug"));
 	c->key_id = api_dup(httpd_param(req, "keyId"));

@@ -1,6 +1,7 @@
 /* The settings page and its sign-in. See ui.h. */
 #include "ui.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,14 +180,9 @@ ui_static(struct httpd_req *req, void *arg)
 	const char *file = httpd_param(req, "file"), *inm = httpd_header(req, "If-None-Match");
 	const struct ui_asset *a;
 
-	if (file == NULL) {
-		/* /ui without its slash: relative addresses in the page would miss. */
-		if (strcmp(httpd_path(req), "/ui/") != 0) {
-			ui_redirect(req, NULL);
-			return;
-		}
+	/* /ui and /ui/ are the page (it names its files by absolute path). */
+	if (file == NULL)
 		file = "index.html";
-	}
 	a = ui_asset_find(file);
 	if (a == NULL) {
 		httpd_error(req, 404, "not_found", "no such file");
@@ -410,17 +406,20 @@ ui_body_checks(struct httpd_req *req, const unsigned char **body, size_t *len)
 	return 0;
 }
 
+/* The route's method, for the one handler of /ui/session. */
+enum ui_session_op { UI_SESSION_GET, UI_SESSION_POST, UI_SESSION_DELETE };
+
 static void
 ui_session(struct httpd_req *req, void *arg)
 {
-	const char *method = httpd_method(req);
+	enum ui_session_op op = (enum ui_session_op)(intptr_t)arg;
 	const unsigned char *body;
 	struct ui_call *c;
 	char *cause = NULL;
 	size_t len;
 
 	ui_headers(req);
-	if (strcmp(method, "POST") == 0) {
+	if (op == UI_SESSION_POST) {
 		if (ui_body_checks(req, &body, &len) != 0)
 			return;
 		if (len == 0 || !ui_origin_ok(req)) {
@@ -441,7 +440,7 @@ ui_session(struct httpd_req *req, void *arg)
 		return;
 	}
 	c = ui_call_new(req);
-	if (strcmp(method, "DELETE") == 0)
+	if (op == UI_SESSION_DELETE)
 		(void)dbpool_submit(req, ui_session_delete_work, c, ui_call_free);
 	else
 		(void)dbpool_submit(req, ui_session_get_work, c, ui_call_free);
@@ -582,9 +581,9 @@ ui_register(const struct ui_config *cfg)
 	}
 	httpd_route("GET", "/", ui_redirect, NULL);
 	httpd_route("GET", "/ui", ui_static, NULL);
-	httpd_route("GET", "/ui/session", ui_session, NULL);
-	httpd_route("POST", "/ui/session", ui_session, NULL);
-	httpd_route("DELETE", "/ui/session", ui_session, NULL);
+	httpd_route("GET", "/ui/session", ui_session, (void *)(intptr_t)UI_SESSION_GET);
+	httpd_route("POST", "/ui/session", ui_session, (void *)(intptr_t)UI_SESSION_POST);
+	httpd_route("DELETE", "/ui/session", ui_session, (void *)(intptr_t)UI_SESSION_DELETE);
 	httpd_route("GET", "/ui/{file}", ui_static, NULL);
 	httpd_route("POST", "/api/workspaces/{slug}/login-links", ui_links, NULL);
 }

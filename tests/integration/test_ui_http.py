@@ -113,7 +113,7 @@ def test_page_files_and_security_headers(env):
     url = env["url"]
     status, headers, _ = request("GET", url + "/")
     assert status == 302 and headers["Location"] == "/ui/"
-    assert request("GET", url + "/ui")[0] == 302
+    assert request("GET", url + "/ui")[0] == 200
     status, headers, page = request("GET", url + "/ui/")
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
     assert headers["Content-Security-Policy"] == CSP
