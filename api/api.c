@@ -492,12 +492,13 @@ api_handle(struct httpd_req *req, void *arg)
 	c->op = op;
 	c->authorization = api_dup(httpd_header(req, "Authorization"));
 	c->admin = api_dup(httpd_header(req, "x-admin-secret"));
-	c->cookie = api_dup(httpd_header(req, "Cookie"));
-	c->csrf = api_dup(httpd_header(req, "X-CSRF-Token"));
-	c->unsafe = api_op_unsafe(op);
-	c->if_none_match = api_dup(httpd_header(req, "If-None-Match"));
 	c->slug = api_dup(httpd_param(req, "slug"));
 	c->key_id = api_dup(httpd_param(req, "keyId"));
+	/* The settings page's session (tenancy/session.h), and its polling (api_etag). */
+	c->cookie = xstrdup(httpd_header(req, "Cookie"));
+	c->csrf = xstrdup(httpd_header(req, "X-CSRF-Token"));
+	c->unsafe = api_op_unsafe(op);
+	c->if_none_match = xstrdup(httpd_header(req, "If-None-Match"));
 	c->limit = limit;
 	if (op == API_LIST)
 		c->after = api_dup(httpd_query(req, "after"));

@@ -45,12 +45,6 @@ struct ui_call {
 	long ttl;
 };
 
-static char *
-ui_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 ui_wipe_free(char *s)
 {
@@ -80,8 +74,8 @@ ui_call_new(struct httpd_req *req)
 {
 	struct ui_call *c = xcalloc(1, sizeof *c);
 
-	c->cookie = ui_dup(httpd_header(req, "Cookie"));
-	c->csrf = ui_dup(httpd_header(req, "X-CSRF-Token"));
+	c->cookie = xstrdup(httpd_header(req, "Cookie"));
+	c->csrf = xstrdup(httpd_header(req, "X-CSRF-Token"));
 	return c;
 }
 
@@ -553,9 +547,9 @@ ui_links(struct httpd_req *req, void *arg)
 		return;
 	}
 	c = ui_call_new(req);
-	c->authorization = ui_dup(httpd_header(req, "Authorization"));
-	c->admin = ui_dup(httpd_header(req, "x-admin-secret"));
-	c->slug = ui_dup(httpd_param(req, "slug"));
+	c->authorization = xstrdup(httpd_header(req, "Authorization"));
+	c->admin = xstrdup(httpd_header(req, "x-admin-secret"));
+	c->slug = xstrdup(httpd_param(req, "slug"));
 	c->base = base;
 	c->ttl = ttl;
 	(void)dbpool_submit(req, ui_links_work, c, ui_call_free);
@@ -566,8 +560,8 @@ ui_register(const struct ui_config *cfg)
 {
 	const char *g = cfg->gitea_url;
 
-	ui.admin_secret = ui_dup(cfg->admin_secret);
-	ui.public_url = ui_dup(cfg->public_url);
+	ui.admin_secret = xstrdup(cfg->admin_secret);
+	ui.public_url = xstrdup(cfg->public_url);
 	ui.session_ttl = cfg->session_ttl;
 	ui.secure = cfg->public_url != NULL && strncasecmp(cfg->public_url, "https://", 8) == 0;
 	if (g != NULL) {
