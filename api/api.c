@@ -494,11 +494,6 @@ api_handle(struct httpd_req *req, void *arg)
 	c->admin = api_dup(httpd_header(req, "x-admin-secret"));
 	c->slug = api_dup(httpd_param(req, "slug"));
 	c->key_id = api_dup(httpd_param(req, "keyId"));
-	/* The settings page's session (tenancy/session.h), and its polling (api_etag). */
-	c->cookie = xstrdup(httpd_header(req, "Cookie"));
-	c->csrf = xstrdup(httpd_header(req, "X-CSRF-Token"));
-	c->unsafe = api_op_unsafe(op);
-	c->if_none_match = xstrdup(httpd_header(req, "If-None-Match"));
 	c->limit = limit;
 	if (op == API_LIST)
 		c->after = api_dup(httpd_query(req, "after"));
@@ -507,6 +502,11 @@ api_handle(struct httpd_req *req, void *arg)
 		memcpy(c->body, body, len);
 		c->len = len;
 	}
+	/* The settings page's session (tenancy/session.h), and its polling (api_etag). */
+	c->cookie = xstrdup(httpd_header(req, "Cookie"));
+	c->csrf = xstrdup(httpd_header(req, "X-CSRF-Token"));
+	c->unsafe = api_op_unsafe(op);
+	c->if_none_match = xstrdup(httpd_header(req, "If-None-Match"));
 	if (op == API_MIGRATE)
 		(void)dbpool_submit_timeout(req, api_work, c, api_call_free, API_MIGRATE_MS);
 	else
