@@ -60,7 +60,7 @@ def stack():
     try:
         wait_for(lambda: conn.execute(
             "SELECT count(*) FROM vibn_workspaces WHERE provision_status = 'ready'"
-        ).fetchone()[0] == 2, timeout=WAIT, what="workspaces a and b Ready")
+        ).fetchone()[0] == 2, timeout=60, what="workspaces a and b Ready")
         yield {"url": url, "d": d, "db": conn, "sim": sim, "db_url": db_url}
     finally:
         d.stop()
@@ -269,6 +269,25 @@ def test_retry_provisioning(stack, browser):
     wait_for(lambda: (stack["d"].metric(metric) or 0) > before, timeout=WAIT,
              what="a reconcile after Retry provisioning")
     shot(d, "07-retry-provisioning")
+    assert console_errors(d, allowed=(r"/projects", r"/events")) == []
+
+
+def test_live_updates_without_reload(stack, browser):
+    d = browser
+    signed_in(d, stack, "a")
+    db = stack["db"]
+    # A change made elsewhere (here: straight in the database, as the web app would) shows
+    # up by itself: the page polls with ETags.
+    db.execute("UPDATE vibn_workspaces SET name = 'Acme Renamed' WHERE slug = 'a'")
+    try:
+        wait(d).until(EC.text_to_be_present_in_element((By.ID, "ws-title"), "Acme Renamed"))
+        r = ctl("keys", "mint", "--workspace", "a", "--name", "from-the-cli", db_url=stack["db_url"])
+        assert r.returncode == 0, r.stderr
+        wait(d).until(EC.presence_of_element_located(
+            (By.XPATH, "//table[@id='keys-table']//tr[td[1]='from-the-cli']")))
+        shot(d, "07b-live-update")
+    finally:
+        db.execute("UPDATE vibn_workspaces SET name = 'Acme' WHERE slug = 'a'")
     assert console_errors(d, allowed=(r"/projects", r"/events")) == []
 
 
