@@ -1,5 +1,6 @@
 /* libFuzzer target: the tenant API's request parsing (the POST keys body, ?limit=, slugs,
- * key ids, content types and delivery ids) never crashes, leaks or reads out of bounds, and
+ * key ids, content types and delivery ids, the settings page's session cookie and link
+ * durations) never crashes, leaks or reads out of bounds, and
  * what it accepts obeys the rules. Its corpus (tests/fuzz/corpus/fuzz_api/) is replayed by
  * tests/unit/test_fuzz_corpus.c in every `make test`. */
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "tenancy/keys.h"
 #include "common/xmalloc.h"
 #include "api/api_parse.h"
+#include "tenancy/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,6 +52,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (api_parse_delivery(text) && strlen(text) > 128)
 		abort();
 	(void)api_parse_is_json(text);
+	{
+		char tok[SESSION_TOKEN_HEX + 1];
+		long secs = -1;
+
+		if (session_from_cookie(text, tok) ? !session_well_formed(tok) : tok[0] != '\0')
+			abort();
+		cause = NULL;
+		if (session_parse_duration(text, SESSION_LINK_TTL_MAX, &secs, &cause) == 0) {
+			if (cause != NULL || secs < 1 || secs > SESSION_LINK_TTL_MAX)
+				abort();
+		} else {
+			if (cause == NULL)
+				abort();
+			free(cause);
+		}
+	}
 	free(text);
 	return 0;
 }
