@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # make up: the demo's stack (private Postgres under .var/up/, vibn-sim, vibnd) with the
-# example manifests applied, left running until Ctrl-C. Prints the URLs and the export
-# lines that point vibnctl at it. VIBND_PORT=N picks vibnd's port (default: a free one).
+# example manifests applied, left running until Ctrl-C. Prints the URLs, the admin secret, a
+# sign-in link to the settings page for each example workspace, and the export lines that
+# point vibnctl at it. VIBND_PORT=N picks vibnd's port (default: a free one); UP_DIR=DIR
+# keeps the stack's data and logs in DIR instead of .var/up/ (the tests use their own).
 set -u
 cd "$(dirname "$0")/.."
 root=$PWD
 VIBN_BIN=$(cd "${VIBN_BIN:-bin}" && pwd)
 export VIBN_BIN
-dir=$root/.var/up
+dir=${UP_DIR:-$root/.var/up}
 # shellcheck source=stack.sh
 . scripts/stack.sh
 
@@ -28,7 +30,7 @@ rm -rf "$dir"
 # A fresh admin secret each time: the settings page's operator sign-in and admin API access.
 STACK_ADMIN_SECRET=$(/usr/bin/python3 -c 'import secrets; print(secrets.token_hex(16))')
 export STACK_ADMIN_SECRET
-echo "starting Postgres, vibn-sim and vibnd under .var/up/ ..."
+echo "starting Postgres, vibn-sim and vibnd under $dir ..."
 stack_start "$dir" || { echo "the stack did not start; logs in $dir/" >&2; exit 1; }
 users=$(grep -rhoE '(owner|user):[[:space:]]*[A-Za-z0-9_.-]+' manifests/examples/ |
 	awk '{ print $2 }' | sort -u)
