@@ -74,6 +74,16 @@
     }
   }
 
+  // A table that turns into labelled cards on narrow screens (app.css): each cell carries
+  // its column's name. Roles keep it a table for screen readers whatever its display.
+  function table(id, caption, heads, rows) {
+    return h("div", { className: "table-wrap" }, h("table", { id, className: "cards", role: "table" },
+      h("caption", { className: "visually-hidden" }, caption),
+      h("thead", {}, h("tr", { role: "row" }, heads.map((t) => h("th", { scope: "col", role: "columnheader" }, t)))),
+      h("tbody", {}, rows.map((r) => h("tr", Object.assign({ role: "row" }, r.attrs),
+        r.cells.map((c, i) => h("td", { role: "cell", dataset: { label: heads[i] } }, c)))))));
+  }
+
   let toastTimer = null;
   function toast(text, isError) {
     const t = $("toast");
@@ -357,18 +367,17 @@
       h("dt", {}, "Coolify project"), h("dd", {}, ws.coolify_project_uuid ? h("code", {}, ws.coolify_project_uuid) : h("span", { className: "muted" }, "not created yet")),
       h("dt", {}, "Provision status"), h("dd", { id: "ws-status" }, ws.provision_status));
     const conds = ws.conditions || [];
-    const table = conds.length
-      ? h("div", { className: "table-wrap" }, h("table", { id: "conditions" },
-          h("caption", { className: "visually-hidden" }, "Conditions"),
-          h("thead", {}, h("tr", {}, ["Condition", "Status", "Reason", "Message", "Since"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, conds.map((c) => h("tr", {},
-            h("td", {}, c.type),
-            h("td", {}, h("span", { className: `badge ${c.status === "True" ? "ok" : c.status === "False" ? "warn" : ""}` }, c.status)),
-            h("td", {}, c.reason || ""),
-            h("td", { className: "msg" }, c.message || ""),
-            h("td", {}, when(c.lastTransitionTime, "")))))))
+    const list = conds.length
+      ? table("conditions", "Conditions", ["Condition", "Status", "Reason", "Message", "Since"],
+          conds.map((c) => ({ cells: [
+            c.type,
+            h("span", { className: `badge ${c.status === "True" ? "ok" : c.status === "False" ? "warn" : ""}` }, c.status),
+            c.reason || "",
+            c.message || "",
+            when(c.lastTransitionTime, ""),
+          ] })))
       : h("p", { className: "muted" }, "No conditions yet: the workspace has not been reconciled.");
-    fill($("ws-body"), facts, h("h2", {}, "Conditions"), table);
+    fill($("ws-body"), facts, h("h2", {}, "Conditions"), list);
   }
 
   async function retry() {
@@ -401,20 +410,21 @@
       fill($("keys-body"), h("p", { className: "muted", id: "keys-empty" }, "No keys yet. Create one above."));
       return;
     }
-    const rows = keys.map((k) => h("tr", { className: k.revoked_at ? "revoked" : "", dataset: { key: k.id } },
-      h("td", {}, k.name),
-      h("td", {}, h("code", { className: "prefix" }, `${k.prefix}…`)),
-      h("td", {}, when(k.created_at)),
-      h("td", {}, when(k.last_used_at)),
-      h("td", {}, k.revoked_at ? h("span", { className: "badge bad" }, "Revoked") : h("span", { className: "badge ok" }, "Active")),
-      h("td", {}, k.revoked_at ? "" : h("button", {
-        type: "button", className: "btn small danger", dataset: { fid: `revoke-${k.id}` },
-        "aria-label": `Revoke key ${k.name}`, onclick: () => revokeKey(k),
-      }, "Revoke"))));
-    fill($("keys-body"), h("div", { className: "table-wrap" }, h("table", { id: "keys-table" },
-      h("caption", { className: "visually-hidden" }, "API keys"),
-      h("thead", {}, h("tr", {}, ["Name", "Prefix", "Created", "Last used", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows))));
+    const rows = keys.map((k) => ({
+      attrs: { className: k.revoked_at ? "revoked" : "", dataset: { key: k.id } },
+      cells: [
+        k.name,
+        h("code", { className: "prefix" }, `${k.prefix}…`),
+        when(k.created_at),
+        when(k.last_used_at),
+        k.revoked_at ? h("span", { className: "badge bad" }, "Revoked") : h("span", { className: "badge ok" }, "Active"),
+        k.revoked_at ? "" : h("button", {
+          type: "button", className: "btn small danger", dataset: { fid: `revoke-${k.id}` },
+          "aria-label": `Revoke key ${k.name}`, onclick: () => revokeKey(k),
+        }, "Revoke"),
+      ],
+    }));
+    fill($("keys-body"), table("keys-table", "API keys", ["Name", "Prefix", "Created", "Last used", "Status", ""], rows));
   }
 
   function mintFromForm() {
@@ -593,19 +603,20 @@
       fill($("projects-body"), h("p", { className: "muted", id: "projects-empty" }, "No projects yet. Create one below."));
       return;
     }
-    const rows = items.map((p) => h("tr", { dataset: { project: p.id } },
-      h("td", {}, p.name),
-      h("td", {}, p.repo ? h("code", {}, p.repo.fullName || p.repo.name || "") : "–"),
-      h("td", {}, p.app ? p.app.name || "yes" : h("span", { className: "muted" }, "none")),
-      h("td", {}, h("span", { className: "badge" }, p.status || "–")),
-      h("td", {}, h("button", { type: "button", className: "btn small danger", dataset: { fid: `del-${p.id}` }, "aria-label": `Delete project ${p.name}`, onclick: () => deleteProject(p) }, "Delete"))));
+    const rows = items.map((p) => ({
+      attrs: { dataset: { project: p.id } },
+      cells: [
+        p.name,
+        p.repo ? h("code", {}, p.repo.fullName || p.repo.name || "") : "–",
+        p.app ? p.app.name || "yes" : h("span", { className: "muted" }, "none"),
+        h("span", { className: "badge" }, p.status || "–"),
+        h("button", { type: "button", className: "btn small danger", dataset: { fid: `del-${p.id}` }, "aria-label": `Delete project ${p.name}`, onclick: () => deleteProject(p) }, "Delete"),
+      ],
+    }));
     const more = r.data && r.data.next
       ? h("button", { type: "button", className: "btn", dataset: { fid: "projects-more" }, onclick: () => { st.projectsLimit = Math.min(1000, st.projectsLimit + 20); st.etags.projects = null; loadProjects().catch(handleError); } }, "Show more")
       : null;
-    fill($("projects-body"), h("div", { className: "table-wrap" }, h("table", { id: "projects-table" },
-      h("caption", { className: "visually-hidden" }, "Projects"),
-      h("thead", {}, h("tr", {}, ["Name", "Repository", "App", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows))), more);
+    fill($("projects-body"), table("projects-table", "Projects", ["Name", "Repository", "App", "Status", ""], rows), more);
   }
 
   async function createProject() {
