@@ -146,7 +146,7 @@ ui_session_doc(const char *token, int admin, const char *slug, const char *expir
 	return doc;
 }
 
-/* GET /, GET /ui: to the page. */
+/* GET /: to the page. */
 static void
 ui_redirect(struct httpd_req *req, void *arg)
 {

@@ -3,7 +3,7 @@
  * itself calls the tenant API (api/api.h) with its session cookie and CSRF token.
  *
  *   GET    /                      302 to /ui/
- *   GET    /ui/, /ui/{asset}       the page (ETag; If-None-Match answers 304)
+ *   GET    /ui, /ui/, /ui/{asset}  the page (ETag; If-None-Match answers 304)
  *   GET    /ui/session             {"signedIn": false} or {"signedIn": true, "admin",
  *                                  "workspace", "csrf", "giteaUrl"}
  *   POST   /ui/session             {"token": "vibn_ll_..."} (a login link, exchanged once) or
