@@ -125,7 +125,7 @@
     const text = await resp.text();
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-    if (resp.status === 401 && st.session && !opts.bearer) throw new SessionEnded();
+    if (resp.status === 401 && st.session && !opts.bearer && !opts.optional) throw new SessionEnded();
     if (opts.etag && resp.ok) st.etags[opts.etag] = resp.headers.get("ETag");
     return { status: resp.status, ok: resp.ok, data };
   }
@@ -589,9 +589,11 @@
   }
 
   async function loadProjects() {
-    const r = await call("GET", wsPath(`/projects?limit=${st.projectsLimit}`), { etag: "projects" });
+    // optional: a vibnd whose projects routes predate sessions answers 401; the session
+    // itself is checked by the other panels.
+    const r = await call("GET", wsPath(`/projects?limit=${st.projectsLimit}`), { etag: "projects", optional: true });
     if (r.unchanged) return;
-    if (r.status === 404 || r.status === 405) {
+    if (r.status === 404 || r.status === 405 || r.status === 401) {
       $("project-form").hidden = true;
       fill($("projects-body"), notAvailable("Projects"));
       return;
@@ -666,9 +668,9 @@
   // ---- events (newest first) -----------------------------------------------------------
 
   async function loadEvents() {
-    const r = await call("GET", wsPath("/events?limit=20"), { etag: "events" });
+    const r = await call("GET", wsPath("/events?limit=20"), { etag: "events", optional: true });
     if (r.unchanged) return;
-    if (r.status === 404 || r.status === 405) { fill($("events-body"), notAvailable("Events")); return; }
+    if (r.status === 404 || r.status === 405 || r.status === 401) { fill($("events-body"), notAvailable("Events")); return; }
     if (!r.ok) { fill($("events-body"), h("p", { className: "warn" }, message(r, "Could not load the events"))); return; }
     const items = (r.data && (r.data.events || r.data.items)) || [];
     if (!items.length) { fill($("events-body"), h("p", { className: "muted", id: "events-empty" }, "No events yet.")); return; }
