@@ -611,7 +611,7 @@
         p.name,
         p.repo ? h("code", {}, p.repo.fullName || p.repo.name || "") : "–",
         p.app ? p.app.name || "yes" : h("span", { className: "muted" }, "none"),
-        h("span", { className: "badge" }, p.status || "–"),
+        projectStatus(p.status),
         h("button", { type: "button", className: "btn small danger", dataset: { fid: `del-${p.id}` }, "aria-label": `Delete project ${p.name}`, onclick: () => deleteProject(p) }, "Delete"),
       ],
     }));
@@ -619,6 +619,13 @@
       ? h("button", { type: "button", className: "btn", dataset: { fid: "projects-more" }, onclick: () => { st.projectsLimit = Math.min(1000, st.projectsLimit + 20); st.etags.projects = null; loadProjects().catch(handleError); } }, "Show more")
       : null;
     fill($("projects-body"), table("projects-table", "Projects", ["Name", "Repository", "App", "Status", ""], rows), more);
+  }
+
+  // A project's status: {"ready", "reason", "message", ...} (or a word, from older routes).
+  function projectStatus(st) {
+    if (!st || typeof st !== "object") return h("span", { className: "badge" }, st || "–");
+    if (st.ready) return h("span", { className: "badge ok" }, "Ready");
+    return h("span", { className: "badge warn", title: st.message || "" }, st.reason || "Pending");
   }
 
   async function createProject() {

@@ -427,41 +427,49 @@ def test_narrow_screen_and_keyboard_only(stack, browser):
     assert console_errors(d, allowed=(r"/projects", r"/events")) == []
 
 
-def route_exists(stack, path):
-    """Whether this vibnd serves path (issue 15's projects and events API): the router's own
-    404 says "no such route"."""
-    status, body = request("GET", stack["url"] + path, headers={"x-admin-secret": ADMIN})
-    return not (status == 404 and "no such route" in body)
+def route_state(stack, driver, path):
+    """How this vibnd serves path to the page's session: "missing" (the router's own 404:
+    a vibnd without issue 15's projects and events API), "no-session" (the route exists but
+    does not take the settings page's session yet: 401), or "ok"."""
+    cookie = driver.get_cookie("vibn_session")["value"]
+    status, body = request("GET", stack["url"] + path, headers={"Cookie": "vibn_session=" + cookie})
+    if status == 404 and "no such route" in body:
+        return "missing"
+    return "no-session" if status == 401 else "ok"
 
 
 def test_projects_and_events_panels(stack, browser):
-    """Without the projects-and-events API the two panels say so; with it (issue 15) they
-    list, create and delete. The second half runs only where the routes exist."""
+    """Where the projects-and-events API (issue 15) does not serve the page's session, the
+    two panels say "not available"; where it does, a project is created, listed and deleted
+    from the page and events are listed. The second half depends on issue 15's routes taking
+    the session cookie (api_authenticate_creds) and runs only where they do."""
     d = browser
     signed_in(d, stack, "a")
-    have_projects = route_exists(stack, "/api/workspaces/a/projects")
-    have_events = route_exists(stack, "/api/workspaces/a/events")
-    if not have_projects:
+    projects = route_state(stack, d, "/api/workspaces/a/projects")
+    events = route_state(stack, d, "/api/workspaces/a/events")
+    if projects != "ok":
         wait(d).until(EC.text_to_be_present_in_element((By.ID, "projects-body"), "not available"))
         assert not d.find_element(By.ID, "project-form").is_displayed()
-    if not have_events:
+    if events != "ok":
         wait(d).until(EC.text_to_be_present_in_element((By.ID, "events-body"), "not available"))
     shot(d, "16-projects-events")
-    allowed = [r"/projects" if not have_projects else r"$^", r"/events" if not have_events else r"$^"]
-    if have_projects:
+    allowed = [r"/projects" if projects != "ok" else r"$^", r"/events" if events != "ok" else r"$^"]
+    if projects == "ok":
         # Depends on issue 15's routes: create a project from the page, see it, delete it.
         wait(d).until(EC.visibility_of_element_located((By.ID, "project-form")))
         d.find_element(By.ID, "project-name").send_keys("site")
         d.find_element(By.ID, "project-create").click()
         row = wait(d).until(EC.presence_of_element_located(
             (By.XPATH, "//table[@id='projects-table']//tr[td[1]='site']")))
+        assert "vibn-a/site" in row.text
         shot(d, "17-project-created")
         row.find_element(By.XPATH, ".//button[text()='Delete']").click()
         wait(d).until(EC.visibility_of_element_located((By.ID, "confirm-ok"))).click()
         wait(d).until(EC.invisibility_of_element_located(
             (By.XPATH, "//table[@id='projects-table']//tr[td[1]='site']")))
-    if have_events:
-        # Depends on issue 15's routes: the reconciles above recorded events.
+    if events == "ok":
+        # Depends on issue 15's routes: provisioning workspace a recorded events.
         wait(d).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#events-list li")))
+        assert "vibn-a" in text(d, "events-list")
         shot(d, "18-events")
     assert console_errors(d, allowed=allowed) == []
