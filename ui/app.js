@@ -43,7 +43,7 @@
   function fill(container, ...nodes) {
     const active = document.activeElement;
     const fid = active && container.contains(active) ? active.dataset.fid : null;
-    container.replaceChildren(...nodes.flat());
+    container.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
     container.removeAttribute("aria-busy");
     if (fid) {
       const again = container.querySelector(`[data-fid="${CSS.escape(fid)}"]`);

@@ -462,6 +462,7 @@ def test_projects_and_events_panels(stack, browser):
         row = wait(d).until(EC.presence_of_element_located(
             (By.XPATH, "//table[@id='projects-table']//tr[td[1]='site']")))
         assert "vibn-a/site" in row.text
+        assert "null" not in text(d, "projects-body")
         shot(d, "17-project-created")
         row.find_element(By.XPATH, ".//button[text()='Delete']").click()
         wait(d).until(EC.visibility_of_element_located((By.ID, "confirm-ok"))).click()
