@@ -119,6 +119,8 @@
     try {
       resp = await fetch(path, init);
     } catch (e) {
+      // Forget the panel's ETag: once vibnd is back, its 304 must not keep this error up.
+      if (opts.etag) st.etags[opts.etag] = null;
       return { status: 0, ok: false, data: { error: "vibnd cannot be reached" } };
     }
     if (resp.status === 304) return { status: 304, ok: true, unchanged: true };
@@ -126,7 +128,7 @@
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
     if (resp.status === 401 && st.session && !opts.bearer && !opts.optional) throw new SessionEnded();
-    if (opts.etag && resp.ok) st.etags[opts.etag] = resp.headers.get("ETag");
+    if (opts.etag) st.etags[opts.etag] = resp.ok ? resp.headers.get("ETag") : null;
     return { status: resp.status, ok: resp.ok, data };
   }
 
@@ -338,7 +340,13 @@
         st.session.workspace ? h("a", { href: "/ui/" }, `Go to ${st.session.workspace}`) : null);
       return;
     }
-    if (!r.ok) { fill($("ws-body"), h("p", { className: "warn" }, message(r, "Could not load the workspace"))); return; }
+    if (!r.ok) {
+      // What the card showed may no longer be true: say "unknown", not a stale "Ready".
+      $("ws-badge").textContent = "Status unknown";
+      $("ws-badge").className = "badge bad";
+      fill($("ws-body"), h("p", { className: "warn" }, message(r, "Could not load the workspace")));
+      return;
+    }
     st.last.ws = r.data;
     renderWorkspace(r.data);
   }

@@ -58,14 +58,15 @@ def stack():
     env = sim.daemon_env(url)
     env.update({"VIBN_WORKERS": "2", "ADMIN_MIGRATE_SECRET": ADMIN})
     d = Daemon(db_url, port=port, env=env)
+    s = {"url": url, "d": d, "db": conn, "sim": sim, "db_url": db_url, "port": port, "env": env}
     try:
         wait_for(lambda: conn.execute(
             "SELECT count(*) FROM vibn_workspaces WHERE provision_status = 'ready'"
         ).fetchone()[0] == 2, timeout=60, what="workspaces a and b Ready")
-        yield {"url": url, "d": d, "db": conn, "sim": sim, "db_url": db_url}
+        yield s
     finally:
-        d.stop()
-        d.close()
+        s["d"].stop()
+        s["d"].close()
         sim.stop()
         conn.close()
         drop_database(db_url)
@@ -474,3 +475,24 @@ def test_projects_and_events_panels(stack, browser):
         assert "vibn-a" in text(d, "events-list")
         shot(d, "18-events")
     assert console_errors(d, allowed=allowed) == []
+
+
+def test_error_state_when_vibnd_goes_away(stack, browser):
+    """Last in this file: it restarts the daemon. While vibnd is gone the open page says so
+    plainly instead of showing stale data; once it is back the page recovers by itself."""
+    d = browser
+    signed_in(d, stack, "a")
+    wait(d).until(EC.text_to_be_present_in_element((By.ID, "ws-badge"), "Ready"))
+    stack["d"].stop()
+    wait(d).until(EC.text_to_be_present_in_element((By.ID, "ws-body"), "vibnd cannot be reached"))
+    assert "vibnd cannot be reached" in text(d, "keys-body")
+    assert text(d, "ws-badge") == "Status unknown"
+    shot(d, "19-vibnd-unreachable")
+    old = stack["d"]
+    stack["d"] = Daemon(stack["db_url"], port=stack["port"], env=stack["env"])
+    old.close()
+    wait(d).until(EC.text_to_be_present_in_element((By.ID, "ws-badge"), "Ready"))
+    wait(d).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#keys-table")))
+    assert "cannot be reached" not in text(d, "app")
+    assert console_errors(d, allowed=(r"/projects", r"/events", r"ERR_CONNECTION_REFUSED",
+                                      r"Failed to fetch")) == []
