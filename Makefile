@@ -86,6 +86,9 @@ LIB_DIRS := common clients tenancy schema manifests reconcilers engine httpd api
 LIB_SRCS := $(filter-out $(MAINS),$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 MIGRATIONS := $(sort $(wildcard schema/migrations/*.sql))
 GEN_MIGRATIONS := $(BUILD)/gen/migrations.c
+# The settings page (HTML, CSS, JavaScript), compiled into the binaries like the migrations.
+UI_FILES := $(sort $(wildcard ui/*))
+GEN_UI := $(BUILD)/gen/ui_assets.c
 SIM_SRCS := $(wildcard tests/sim/*.c)
 TEST_DAEMON_SRC := tests/support/vibnd_test.c
 SUPPORT_SRCS := $(filter-out $(TEST_DAEMON_SRC),$(wildcard tests/support/*.c))
@@ -96,7 +99,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB := $(BUILD)/libvibn.a
-LIB_OBJS := $(call obj,$(LIB_SRCS)) $(BUILD)/obj/gen/migrations.o
+LIB_OBJS := $(call obj,$(LIB_SRCS)) $(BUILD)/obj/gen/migrations.o $(BUILD)/obj/gen/ui_assets.o
 SUPPORT_LIB := $(BUILD)/libvibntest.a
 SUPPORT_OBJS := $(call obj,$(SUPPORT_SRCS))
 PROGS := $(BIN)/vibnd $(BIN)/vibnctl $(if $(SIM_SRCS),$(BIN)/vibn-sim)
@@ -128,6 +131,20 @@ $(GEN_MIGRATIONS): $(MIGRATIONS) $(MIGRATION_LIST) scripts/embed-migrations.sh
 	$(Q)scripts/embed-migrations.sh $@ $(MIGRATIONS)
 
 $(BUILD)/obj/gen/migrations.o: $(GEN_MIGRATIONS)
+	@mkdir -p $(@D)
+	@echo '  CC      $<'
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+UI_LIST := $(BUILD)/gen/ui_assets.list
+$(UI_LIST): FORCE
+	@mkdir -p $(@D)
+	@echo '$(UI_FILES)' | cmp -s - $@ || echo '$(UI_FILES)' > $@
+
+$(GEN_UI): $(UI_FILES) $(UI_LIST) scripts/embed-ui.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/embed-ui.sh $@ $(UI_FILES)
+
+$(BUILD)/obj/gen/ui_assets.o: $(GEN_UI)
 	@mkdir -p $(@D)
 	@echo '  CC      $<'
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@

@@ -11,6 +11,7 @@
 #include "tenancy/keys.h"
 #include "schema/migrate.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "tenancy/auth.h"
 #include "tenancy/tenancy.h"
@@ -41,6 +42,10 @@ struct api_call {
 	enum api_op op;
 	char *authorization;
 	char *admin;
+	char *cookie; /* the settings page's session */
+	char *csrf;
+	int unsafe;
+	char *if_none_match;
 	char *slug;
 	char *key_id;
 	char *after;
@@ -54,8 +59,17 @@ api_call_free(void *p)
 {
 	struct api_call *c = p;
 
+	if (c->authorization != NULL)
+		explicit_bzero(c->authorization, strlen(c->authorization));
+	if (c->admin != NULL)
+		explicit_bzero(c->admin, strlen(c->admin));
+	if (c->cookie != NULL)
+		explicit_bzero(c->cookie, strlen(c->cookie));
 	free(c->authorization);
 	free(c->admin);
+	free(c->cookie);
+	free(c->csrf);
+	free(c->if_none_match);
 	free(c->slug);
 	free(c->key_id);
 	free(c->after);
@@ -117,7 +131,16 @@ int
 api_authenticate(PGconn *db, const char *authorization, const char *x_admin_secret,
                  const char *admin_secret, struct auth_principal *p, struct dbpool_reply *out)
 {
-	switch (auth_check(db, authorization, x_admin_secret, admin_secret, p)) {
+	struct auth_creds creds = {authorization, x_admin_secret, NULL, NULL, 0};
+
+	return api_authenticate_creds(db, &creds, admin_secret, p, out);
+}
+
+int
+api_authenticate_creds(PGconn *db, const struct auth_creds *creds, const char *admin_secret,
+                       struct auth_principal *p, struct dbpool_reply *out)
+{
+	switch (auth_check_creds(db, creds, admin_secret, p)) {
 	case AUTH_OK:
 		return 0;
 	case AUTH_MISSING:
@@ -127,6 +150,11 @@ api_authenticate(PGconn *db, const char *authorization, const char *x_admin_secr
 	case AUTH_INVALID:
 		dbpool_reply_header(out, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
 		dbpool_reply_error(out, 401, "unauthorized", "invalid credentials");
+		return -1;
+	case AUTH_CSRF:
+		dbpool_reply_error(
+		    out, 403, "csrf",
+		    "missing or wrong X-CSRF-Token for this session (reload the page)");
 		return -1;
 	case AUTH_DB_ERROR:
 		break;
@@ -317,7 +345,8 @@ api_keys_mint(PGconn *db, const struct api_call *c, const struct auth_principal 
 	if (o.scopes == 0)
 		o.scopes = p->scopes;
 	o.expires_at = r.expires_at[0] != '\0' ? r.expires_at : NULL;
-	if (!p->admin) {
+	/* A person signed in to the page is not a key: nothing to inherit from. */
+	if (!p->admin && !p->session) {
 		o.minted_by = p->key_id;
 		if ((o.scopes & ~p->scopes) != 0) {
 			keys_scopes_format(p->scopes, names);
@@ -351,7 +380,10 @@ api_keys_mint(PGconn *db, const struct api_call *c, const struct auth_principal 
 	                        c->slug, "name", r.name, "prefix", prefix, "token", token, "scopes",
 	                        api_scopes_json(names), "expires_at", o.expires_at));
 	log_info("api: key %s (%s) minted for workspace %s%s%s", key_id, names, c->slug,
-	         p->admin ? "" : " by key ", p->admin ? "" : p->key_id);
+	         p->admin     ? ""
+	         : p->session ? " from the settings page"
+	                      : " by key ",
+	         p->admin || p->session ? "" : p->key_id);
 	explicit_bzero(token, strlen(token));
 out:
 	free(cause);
@@ -416,14 +448,34 @@ api_migrate(PGconn *db, const struct api_call *c, const struct auth_principal *p
 	api_reply_doc(out, 200, json_pack("{s:o, s:i}", "applied", applied, "count", n));
 }
 
+/* A GET's 200 carries an ETag (a hash of its body); a client that sends it back in
+ * If-None-Match gets 304 without the body: the settings page polls this way, and an
+ * unchanged workspace costs it no rendering. */
+static void
+api_etag(const struct api_call *c, struct dbpool_reply *out)
+{
+	char hex[65], etag[40];
+
+	if (out->status != 200)
+		return;
+	util_sha256_hex(out->body.data != NULL ? out->body.data : "", out->body.len, hex);
+	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
+	dbpool_reply_header(out, "ETag", etag);
+	if (c->if_none_match != NULL && strstr(c->if_none_match, etag) != NULL) {
+		out->status = 304;
+		buf_reset(&out->body);
+	}
+}
+
 /* Database thread: authenticate, then the operation. */
 static void
 api_work(PGconn *db, void *arg, struct dbpool_reply *out)
 {
 	struct api_call *c = arg;
+	struct auth_creds creds = {c->authorization, c->admin, c->cookie, c->csrf, c->unsafe};
 	struct auth_principal p;
 
-	if (api_authenticate(db, c->authorization, c->admin, api.admin_secret, &p, out) != 0)
+	if (api_authenticate_creds(db, &creds, api.admin_secret, &p, out) != 0)
 		return;
 	switch (c->op) {
 	case API_LIST:
@@ -448,6 +500,27 @@ api_work(PGconn *db, void *arg, struct dbpool_reply *out)
 		api_migrate(db, c, &p, out);
 		break;
 	}
+	if (!c->unsafe)
+		api_etag(c, out);
+}
+
+/* Whether the operation changes state (its route is not a GET): a session's request for it
+ * must carry the CSRF token. No default: a new operation must say. */
+static int
+api_op_unsafe(enum api_op op)
+{
+	switch (op) {
+	case API_LIST:
+	case API_GET:
+	case API_KEYS_LIST:
+		return 0;
+	case API_PROVISION:
+	case API_KEYS_MINT:
+	case API_KEYS_REVOKE:
+	case API_MIGRATE:
+		return 1;
+	}
+	return 1;
 }
 
 /* Loop thread: checks what needs no database, copies the request, hands it over. */
@@ -490,6 +563,11 @@ api_handle(struct httpd_req *req, void *arg)
 		memcpy(c->body, body, len);
 		c->len = len;
 	}
+	/* The settings page's session (tenancy/session.h), and its polling (api_etag). */
+	c->cookie = xstrdup(httpd_header(req, "Cookie"));
+	c->csrf = xstrdup(httpd_header(req, "X-CSRF-Token"));
+	c->unsafe = api_op_unsafe(op);
+	c->if_none_match = xstrdup(httpd_header(req, "If-None-Match"));
 	if (op == API_MIGRATE)
 		(void)dbpool_submit_timeout(req, api_work, c, api_call_free, API_MIGRATE_MS);
 	else if (op == API_PROVISION || op == API_KEYS_MINT || op == API_KEYS_REVOKE)

@@ -29,6 +29,7 @@ static struct {
 struct api_events_call {
 	char *authorization;
 	char *admin;
+	char *cookie; /* the settings page's session */
 	char *slug;
 	long limit;
 	long long after;
@@ -49,8 +50,11 @@ api_events_call_free(void *arg)
 		explicit_bzero(c->authorization, strlen(c->authorization));
 	if (c->admin != NULL)
 		explicit_bzero(c->admin, strlen(c->admin));
+	if (c->cookie != NULL)
+		explicit_bzero(c->cookie, strlen(c->cookie));
 	free(c->authorization);
 	free(c->admin);
+	free(c->cookie);
 	free(c->slug);
 	free(c);
 }
@@ -65,7 +69,9 @@ api_events_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	char *cause = NULL, *text;
 	json_t *events = NULL, *next = json_null(), *doc;
 
-	if (api_authenticate(db, c->authorization, c->admin, api_events.admin_secret, &p, out) != 0)
+	struct auth_creds creds = {c->authorization, c->admin, c->cookie, NULL, 0};
+
+	if (api_authenticate_creds(db, &creds, api_events.admin_secret, &p, out) != 0)
 		return;
 	switch (tenancy_workspace(db, &p, c->slug, &ws, &cause)) {
 	case 0:
@@ -116,6 +122,7 @@ api_events_handle(struct httpd_req *req, void *arg)
 	c = xcalloc(1, sizeof *c);
 	c->authorization = api_events_dup(httpd_header(req, "Authorization"));
 	c->admin = api_events_dup(httpd_header(req, "x-admin-secret"));
+	c->cookie = api_events_dup(httpd_header(req, "Cookie"));
 	c->slug = api_events_dup(httpd_param(req, "slug"));
 	c->limit = limit;
 	c->after = after;

@@ -35,6 +35,8 @@ struct api_projects_call {
 	enum api_projects_op op;
 	char *authorization;
 	char *admin;
+	char *cookie; /* the settings page's session */
+	char *csrf;
 	char *slug;
 	char *id;
 	char *after;
@@ -59,8 +61,12 @@ api_projects_call_free(void *arg)
 		explicit_bzero(c->authorization, strlen(c->authorization));
 	if (c->admin != NULL)
 		explicit_bzero(c->admin, strlen(c->admin));
+	if (c->cookie != NULL)
+		explicit_bzero(c->cookie, strlen(c->cookie));
 	free(c->authorization);
 	free(c->admin);
+	free(c->cookie);
+	free(c->csrf);
 	free(c->slug);
 	free(c->id);
 	free(c->after);
@@ -145,8 +151,10 @@ api_projects_work(PGconn *db, void *arg, struct dbpool_reply *out)
 	json_t *doc = NULL;
 	int rc;
 
-	if (api_authenticate(db, c->authorization, c->admin, api_projects.admin_secret, &p, out) !=
-	    0)
+	struct auth_creds creds = {c->authorization, c->admin, c->cookie, c->csrf,
+	                           c->op == API_PROJECTS_CREATE || c->op == API_PROJECTS_DELETE};
+
+	if (api_authenticate_creds(db, &creds, api_projects.admin_secret, &p, out) != 0)
 		return;
 	switch (tenancy_workspace(db, &p, c->slug, &ws, &cause)) {
 	case 0:
@@ -234,6 +242,8 @@ api_projects_handle(struct httpd_req *req, void *arg)
 	c->op = op;
 	c->authorization = api_projects_dup(httpd_header(req, "Authorization"));
 	c->admin = api_projects_dup(httpd_header(req, "x-admin-secret"));
+	c->cookie = api_projects_dup(httpd_header(req, "Cookie"));
+	c->csrf = api_projects_dup(httpd_header(req, "X-CSRF-Token"));
 	c->slug = api_projects_dup(httpd_param(req, "slug"));
 	c->id = api_projects_dup(httpd_param(req, "id"));
 	c->limit = limit;

@@ -63,5 +63,6 @@ int ctl_events(int argc, char **argv);
 #define CTL_EVENTS_DESCRIBE 20
 /* Prints describe's Events section (kubectl's shape) for workspace ws_id. 0 or -1. */
 int ctl_events_describe(PGconn *conn, const char *ws_id);
+int ctl_login_link(int argc, char **argv);
 
 #endif

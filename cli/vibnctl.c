@@ -26,6 +26,7 @@ static const struct ctl_command ctl_commands[] = {
     {"backfill", ctl_backfill, "assign legacy fs_projects to their owners' workspaces"},
     {"connect-cursor", ctl_connect_cursor, "write a workspace's Cursor/MCP connect files"},
     {"events", ctl_events, "what happened to workspaces (events [SLUG] [-o json] [--watch])"},
+    {"login-link", ctl_login_link, "a one-time sign-in link to a workspace's settings page"},
 };
 
 static void

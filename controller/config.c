@@ -118,6 +118,9 @@ static const struct config_setting config_table[CFG_COUNT] = {
     [CFG_LOG_FILE] = {"VIBN_LOG_FILE", "log-file", CONFIG_STR, NULL, 0, 0, 0,
                       "append logs to this file instead of stderr; SIGHUP reopens it"
                       " (log rotation)"},
+    [CFG_SESSION_TTL] = {"VIBN_SESSION_TTL", "session-ttl", CONFIG_SECONDS, "43200", 60, 2592000, 0,
+                         "seconds a settings-page session lasts after sign-in (the cookie's"
+                         " Max-Age; sign-out ends it sooner)"},
 };
 
 const struct config_setting *

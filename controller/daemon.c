@@ -23,6 +23,7 @@
 #include "engine/listen.h"
 #include "controller/loop.h"
 #include "api/mcp_http.h"
+#include "api/ui.h"
 #include "httpd/metrics.h"
 #include "reconcilers/reconciler.h"
 #include "engine/resync.h"
@@ -137,6 +138,7 @@ vibnd_finish(struct vibnd *d)
 	api_stop();
 	api_projects_stop();
 	mcp_http_stop();
+	ui_stop();
 	httpd_stop();
 	if (d->drain_timer != NULL)
 		event_free(d->drain_timer);
@@ -275,6 +277,7 @@ vibnd_api_start(struct vibnd *d)
 	struct dbpool_config ac;
 	struct quota_limits quota;
 	struct events_settings events;
+	struct ui_config uc;
 
 	memset(&ac, 0, sizeof ac);
 	ac.conninfo = config_str(&d->cfg, CFG_DATABASE_URL);
@@ -303,6 +306,12 @@ vibnd_api_start(struct vibnd *d)
 	api_events_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET), &events);
 	mcp_http_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET),
 	                  config_str(&d->cfg, CFG_PUBLIC_URL));
+	memset(&uc, 0, sizeof uc);
+	uc.admin_secret = config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET);
+	uc.public_url = config_str(&d->cfg, CFG_PUBLIC_URL);
+	uc.gitea_url = config_str(&d->cfg, CFG_GITEA_API_URL);
+	uc.session_ttl = (long)(config_ms(&d->cfg, CFG_SESSION_TTL) / 1000);
+	ui_register(&uc);
 }
 
 /* rec_host.setting: the daemon's configuration by variable name. */

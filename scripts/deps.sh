@@ -9,7 +9,7 @@ BUILD_PACKAGES="build-essential pkg-config git libevent-dev libpq-dev libcurl4-o
 libjansson-dev libyaml-dev libssl-dev"
 TEST_PACKAGES="libcmocka-dev postgresql-15 postgresql-client-15 python3 python3-pytest \
 python3-pytest-timeout python3-psycopg wrk clang libclang-rt-14-dev curl valgrind \
-clang-format cppcheck"
+clang-format cppcheck chromium chromium-driver python3-selenium"
 BUILD_PKGCONFIG="libevent libevent_pthreads libpq libcurl jansson yaml-0.1 libcrypto"
 PGBIN=/usr/lib/postgresql/15/bin
 
@@ -25,8 +25,10 @@ check_test() {
 	check_build || return 1
 	pkg-config --exists cmocka || return 1
 	[ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/pg_ctl" ] && [ -x "$PGBIN/pgbench" ] || return 1
-	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest, pytest_timeout, psycopg' 2>/dev/null || return 1
-	for c in wrk clang curl valgrind clang-format cppcheck; do
+	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest, pytest_timeout, psycopg, selenium' \
+		2>/dev/null || return 1
+	# The settings page's tests drive a real headless browser.
+	for c in wrk clang curl valgrind clang-format cppcheck chromium chromedriver; do
 		command -v "$c" >/dev/null 2>&1 || return 1
 	done
 }

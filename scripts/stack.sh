@@ -1,7 +1,8 @@
 # The local stack of `make demo` and `make up`: a private Postgres, vibn-sim in place of
 # Gitea and Coolify, and vibnd pointed at both. Source it (bash), then:
 #   stack_start DIR   start everything with its data and logs under DIR; exports
-#                     DATABASE_URL, SIM_GITEA, SIM_COOLIFY, VIBND_URL, STACK_DIR
+#                     DATABASE_URL, SIM_GITEA, SIM_COOLIFY, VIBND_URL, STACK_DIR; vibnd gets
+#                     STACK_ADMIN_SECRET as its ADMIN_MIGRATE_SECRET when that is set
 #   stack_stop        stop vibnd (SIGTERM, graceful), vibn-sim and Postgres; keeps DIR's logs
 #   stack_env         print the export lines that point vibnctl (and curl) at the stack
 #   sim_post PATH JSON  POST to the simulator's control API (Gitea port)
@@ -84,6 +85,7 @@ stack_start() {
 		VIBN_COOLIFY_DEPLOY_KEY_UUID=vibnsimdeploykey00000001 \
 		VIBN_PUBLIC_URL="$VIBND_URL" VIBN_WORKERS="${VIBN_WORKERS:-4}" \
 		VIBN_RESYNC_INTERVAL="${VIBN_RESYNC_INTERVAL:-600}" \
+		${STACK_ADMIN_SECRET:+ADMIN_MIGRATE_SECRET="$STACK_ADMIN_SECRET"} \
 		"$VIBN_BIN/vibnd" >"$dir/vibnd.log" 2>&1 &
 	STACK_VIBND_PID=$!
 	if ! stack__wait 15 stack__vibnd_ready; then
@@ -130,5 +132,6 @@ stack_env() {
 export DATABASE_URL='$DATABASE_URL'
 export PATH='$VIBN_BIN':"\$PATH"
 export VIBND_URL='$VIBND_URL' SIM_GITEA='$SIM_GITEA' SIM_COOLIFY='$SIM_COOLIFY'
+export VIBN_PUBLIC_URL='$VIBND_URL'
 EOF
 }

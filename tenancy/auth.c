@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "tenancy/keys.h"
+#include "tenancy/session.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -73,6 +74,49 @@ auth_check(PGconn *db, const char *authorization, const char *x_admin_secret,
 	snprintf(p->expires_at, sizeof p->expires_at, "%s", f.expires_at);
 	p->scopes = f.scopes;
 	return AUTH_OK;
+}
+
+enum auth_result
+auth_check_creds(PGconn *db, const struct auth_creds *c, const char *admin_secret,
+                 struct auth_principal *p)
+{
+	char token[SESSION_TOKEN_HEX + 1], sid[40], *cause = NULL;
+	enum auth_result r = AUTH_INVALID;
+	int admin, rc;
+
+	if ((c->authorization != NULL && *c->authorization != '\0') ||
+	    (c->x_admin_secret != NULL && *c->x_admin_secret != '\0'))
+		return auth_check(db, c->authorization, c->x_admin_secret, admin_secret, p);
+	memset(p, 0, sizeof *p);
+	if (c->cookie == NULL || strstr(c->cookie, SESSION_COOKIE "=") == NULL)
+		return AUTH_MISSING;
+	if (!session_from_cookie(c->cookie, token))
+		return AUTH_INVALID;
+	rc = session_lookup(db, token, &admin, p->workspace_id, sid, &cause);
+	if (rc < 0) {
+		log_warn("api auth: session: %s", cause);
+		free(cause);
+		r = AUTH_DB_ERROR;
+		goto out;
+	}
+	if (rc == 1 || (admin && (admin_secret == NULL || *admin_secret == '\0')))
+		goto out;
+	/* The cookie rides along with any request the browser makes, cross-site forms
+	 * included; only our page can read the CSRF token (same-origin JSON). */
+	if (c->unsafe && !session_csrf_ok(token, c->csrf)) {
+		r = AUTH_CSRF;
+		goto out;
+	}
+	p->admin = admin;
+	p->session = 1;
+	/* A signed-in person manages the workspace's keys on the page: every scope. */
+	p->scopes = KEYS_SCOPE_ALL;
+	r = AUTH_OK;
+out:
+	explicit_bzero(token, sizeof token);
+	if (r != AUTH_OK)
+		memset(p, 0, sizeof *p);
+	return r;
 }
 
 int

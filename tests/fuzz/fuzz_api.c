@@ -1,8 +1,9 @@
 /* libFuzzer target: the tenant API's request parsing (the POST keys body with its scopes
  * and expiry, the POST projects body, ?limit=, ?after=<seq>, ?deleteRepo=, slugs, key and
- * project ids, content types and delivery ids) and the HTTP framing in front of it (request
- * heads, chunk size lines, path and query text) never crash, leak or read out of bounds, and
- * what they accept obeys the rules. Its corpus (tests/fuzz/corpus/fuzz_api/) is replayed by
+ * project ids, content types and delivery ids, the settings page's session cookie and link
+ * durations) and the HTTP framing in front of it (request heads, chunk size lines, path and
+ * query text) never crash, leak or read out of bounds, and what they accept obeys the rules.
+ * Its corpus (tests/fuzz/corpus/fuzz_api/) is replayed by
  * tests/unit/test_fuzz_corpus.c in every `make test`. */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include "api/api_parse_project.h"
 #include "manifests/mf_spec.h"
 #include "httpd/httpd_frame.h"
+#include "tenancy/session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -171,6 +173,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strcmp(when, "2023-11-14T22:13:20Z") <= 0)
 				abort();
 		} else {
+			free(cause);
+		}
+	}
+	{
+		char tok[SESSION_TOKEN_HEX + 1];
+		long secs = -1;
+
+		if (session_from_cookie(text, tok) ? !session_well_formed(tok) : tok[0] != '\0')
+			abort();
+		cause = NULL;
+		if (session_parse_duration(text, SESSION_LINK_TTL_MAX, &secs, &cause) == 0) {
+			if (cause != NULL || secs < 1 || secs > SESSION_LINK_TTL_MAX)
+				abort();
+		} else {
+			if (cause == NULL)
+				abort();
 			free(cause);
 		}
 	}
