@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import threading
+import time
 import urllib.parse
 
 import pytest
@@ -836,11 +837,43 @@ def test_coolify_rate_limit(sim):
     assert remaining == ["2", "1", "0"]
     r = c(sim, "GET", "/projects")
     assert r.status == 429 and r.json == {"message": "Too Many Attempts."}
-    assert 1 <= int(r.header("Retry-After")) <= 60 and r.header("X-RateLimit-Remaining") == "0"
-    assert int(r.header("X-RateLimit-Reset")) > 0
+    # Whole seconds from the window's timer, as Laravel's availableIn(): 0 is possible.
+    assert 0 <= int(r.header("Retry-After")) <= 60 and r.header("X-RateLimit-Remaining") == "0"
+    assert int(r.header("X-RateLimit-Reset")) >= int(time.time()) - 1
     assert g(sim, "GET", "/version").status == 200  # Gitea has no limit
     ctl(sim, "POST", "faults", {"upstream": "coolify", "rate_limit_per_minute": 0})
     assert c(sim, "GET", "/projects").status == 200
+
+
+def test_coolify_429_is_html_without_a_json_accept(sim):
+    """Laravel renders the throttle's exception as JSON only when the request expects JSON
+    (Accept: application/json first, or an XMLHttpRequest accepting anything)."""
+    ctl(sim, "POST", "faults", {"upstream": "coolify", "rate_limit_per_minute": 1})
+    assert c(sim, "GET", "/projects").status == 200
+    for accept in (None, "text/html", "*/*", "text/html, application/json"):
+        r = c(sim, "GET", "/projects", headers={"Accept": accept} if accept else {"Accept": ""})
+        assert r.status == 429 and r.json is None, (accept, r.raw[:80])
+        assert r.header("Content-Type").startswith("text/html") and "slow down" in r.raw
+        assert r.header("Retry-After") is not None
+    for headers in ({"Accept": "application/json"}, {"Accept": "application/vnd.api+json"},
+                    {"Accept": "*/*", "X-Requested-With": "XMLHttpRequest"}):
+        r = c(sim, "GET", "/projects", headers=headers)
+        assert r.status == 429 and r.json == {"message": "Too Many Attempts."}, headers
+
+
+def test_coolify_window_counts_what_the_application_saw(sim):
+    """The application's own 500 was counted by the throttle and carries its headers; a
+    proxy's 502/503 and a dropped connection never reached it."""
+    ctl(sim, "POST", "faults", {"upstream": "coolify", "rate_limit_per_minute": 100,
+                                "error_rate": 1.0})
+    seen = {}
+    for _ in range(40):
+        r = c(sim, "GET", "/projects")
+        seen.setdefault(r.status, []).append(r.header("X-RateLimit-Remaining"))
+    assert set(seen) <= {500, 502, 503} and 500 in seen and (502 in seen or 503 in seen)
+    assert all(v is None for k in seen if k != 500 for v in seen[k])
+    counted = [int(v) for v in seen[500]]
+    assert counted == list(range(99, 99 - len(counted), -1))
 
 
 def test_coolify_rpm_flag():

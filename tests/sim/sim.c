@@ -5,6 +5,7 @@
  * finally the route's handler. The handler runs at once (state changes are immediate); the
  * answer is then sent, delayed on a timer (latency, delay rules), or dropped. Nothing here
  * ever blocks the loop. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -42,7 +43,8 @@ static struct evhttp *sim_http[SIM_NUP];
 static char sim_url[SIM_NUP][64];
 static struct sim_faults sim_faults_now[SIM_NUP];
 
-/* The per-minute limit: a fixed window, like Laravel's throttle. */
+/* The per-minute limit: a fixed window, like Laravel's throttle (see sim_ratelimit). The
+ * window opens at its first counted request, in wall-clock milliseconds. */
 static int64_t sim_rl_window_ms[SIM_NUP];
 static int sim_rl_count[SIM_NUP];
 
@@ -639,12 +641,13 @@ sim_finish(struct sim_req *r, int delay_ms)
 		sim_send(r);
 }
 
+/* A simulated failure: code 500 is the application's own error (JSON), 502 and 503 a
+ * proxy's HTML page; code 0 draws one of the two proxy pages. */
 static void
-sim_fault_error(struct sim_req *r)
+sim_fault_error(struct sim_req *r, int code)
 {
-	static const int codes[] = {500, 502, 503};
-	int code = codes[sim_rng_next() % 3];
-
+	if (code == 0)
+		code = sim_rng_next() % 2 == 0 ? 502 : 503;
 	if (code == 500) {
 		sim_error(r, 500, "simulated internal error");
 	} else {
@@ -775,37 +778,113 @@ sim_knobs_json(void)
 
 /* Counts one request against the per-minute limit; 0 when allowed, else the seconds until
  * the window resets (the Retry-After). */
+static int64_t
+sim_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Laravel's fixed window (laravel/framework src/Illuminate/Cache/RateLimiter.php hit() and
+ * tooManyAttempts(); src/Illuminate/Routing/Middleware/ThrottleRequests.php handleRequest(),
+ * addHeaders(), getHeaders(); Coolify app/Providers/RouteServiceProvider.php:
+ * Limit::perMinute(config('api.rate_limit')) by user): the first counted request opens a
+ * 60 s window (the cache keys live 60 s from that moment); each request within it counts
+ * until the limit, after which every request is refused without being counted, until the
+ * window ends. Counted answers carry X-RateLimit-Limit and X-RateLimit-Remaining (no reset
+ * time); a refusal carries Retry-After and X-RateLimit-Reset computed in whole seconds from
+ * the window's timer (first hit's second + 60, availableIn() = max(0, timer - now)): so
+ * Retry-After may be 0, or up to a second short of the real end of the window, as it is
+ * upstream. Returns 1 when r was refused (the caller answers 429), 0 when it was counted
+ * (or there is no limit). */
 static int
 sim_ratelimit(struct sim_req *r)
 {
 	enum sim_up up = r->up;
 	int limit = sim_faults_now[up].rpm;
-	int64_t now = util_now_ms(), left_ms;
+	int64_t now = sim_wall_ms(), secs;
 	char num[32];
 
 	if (limit <= 0)
 		return 0;
-	if (sim_rl_window_ms[up] == 0 || now - sim_rl_window_ms[up] >= 60000) {
+	if (sim_rl_window_ms[up] == 0 || now >= sim_rl_window_ms[up] + 60000) {
 		sim_rl_window_ms[up] = now;
 		sim_rl_count[up] = 0;
 	}
-	left_ms = sim_rl_window_ms[up] + 60000 - now;
 	snprintf(num, sizeof(num), "%d", limit);
 	sim_header(r, "X-RateLimit-Limit", num);
 	if (sim_rl_count[up] >= limit) {
-		int secs = (int)((left_ms + 999) / 1000);
-
-		snprintf(num, sizeof(num), "%d", secs);
+		secs = sim_rl_window_ms[up] / 1000 + 60 - now / 1000;
+		if (secs < 0)
+			secs = 0;
+		snprintf(num, sizeof(num), "%lld", (long long)secs);
 		sim_header(r, "Retry-After", num);
 		sim_header(r, "X-RateLimit-Remaining", "0");
-		snprintf(num, sizeof(num), "%lld", (long long)time(NULL) + secs);
+		snprintf(num, sizeof(num), "%lld", (long long)(now / 1000 + secs));
 		sim_header(r, "X-RateLimit-Reset", num);
-		return secs > 0 ? secs : 1;
+		return 1;
 	}
 	sim_rl_count[up]++;
 	snprintf(num, sizeof(num), "%d", limit - sim_rl_count[up]);
 	sim_header(r, "X-RateLimit-Remaining", num);
 	return 0;
+}
+
+/* Whether the client asked for JSON, as Laravel decides how to render an exception
+ * (laravel/framework src/Illuminate/Foundation/Exceptions/Handler.php render() ->
+ * shouldReturnJson() -> $request->expectsJson(); src/Illuminate/Http/Concerns/
+ * InteractsWithContentTypes.php): wantsJson() (the first type in Accept contains "/json" or
+ * "+json"), or an XMLHttpRequest that accepts any type. */
+static int
+sim_expects_json(struct sim_req *r)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(r->req);
+	const char *accept = evhttp_find_header(h, "Accept");
+	const char *xrw = evhttp_find_header(h, "X-Requested-With");
+	char first[128];
+	size_t n;
+
+	if (accept != NULL) {
+		while (*accept == ' ')
+			accept++;
+		n = strcspn(accept, ",;");
+		if (n >= sizeof(first))
+			n = sizeof(first) - 1;
+		memcpy(first, accept, n);
+		first[n] = '\0';
+		for (char *c = first; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (strstr(first, "/json") != NULL || strstr(first, "+json") != NULL)
+			return 1;
+	}
+	if (xrw == NULL || strcasecmp(xrw, "XMLHttpRequest") != 0)
+		return 0;
+	return accept == NULL || strcmp(first, "*/*") == 0 || strcmp(first, "*") == 0;
+}
+
+/* Coolify's 429 from the throttle: {"message": "Too Many Attempts."} to a client that asked
+ * for JSON, and otherwise Laravel's HTML error page, which Coolify renders from its own view
+ * (resources/views/errors/429.blade.php). Gitea has no limiter of its own: a proxy in front
+ * of it answers plain text. */
+static void
+sim_too_many(struct sim_req *r)
+{
+	static const char page[] =
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Coolify"
+	    "</title></head><body><div class=\"flex flex-col items-center justify-center h-full\">"
+	    "<div><p class=\"font-mono font-semibold text-7xl dark:text-warning\">429</p><h1 class="
+	    "\"mt-4 font-bold tracking-tight dark:text-white\">Woah, slow down there!</h1><p>You're"
+	    " making too many requests. Please wait a few seconds before trying again.</p></div>"
+	    "</div></body></html>\n";
+
+	if (r->up != SIM_COOLIFY)
+		sim_reply_raw(r, 429, "text/plain", "Too Many Requests\n", 18);
+	else if (sim_expects_json(r))
+		sim_error(r, 429, "Too Many Attempts.");
+	else
+		sim_reply_raw(r, 429, "text/html; charset=UTF-8", page, sizeof(page) - 1);
 }
 
 /* ---- auth ---- */
@@ -1010,7 +1089,7 @@ sim_rule_apply(struct sim_req *r, struct sim_rule *rule, int *delay_ms, int *dro
 		if (rule->body != NULL)
 			sim_reply_json(r, rule->status, json_incref(rule->body));
 		else if (rule->status == 429 && r->up == SIM_COOLIFY)
-			sim_error(r, 429, "Too Many Attempts.");
+			sim_too_many(r);
 		else
 			sim_error(r, rule->status, "simulated %d", rule->status);
 		if (rule->status == 429 || rule->retry_after != NULL)
@@ -1125,13 +1204,43 @@ sim_reset_all(void)
 
 /* ---- dispatch ---- */
 
+/* The standing faults a request drew (sim_upstream_request). */
+struct sim_drawn {
+	int drop;     /* the connection is closed before anything is read: nothing counts */
+	int gateway;  /* a proxy's 502 or 503 page: the application never saw it */
+	int hold;     /* held until the client gives up: the application is slow, and counted it */
+	int internal; /* the application's own 500: counted by the throttle, with its headers */
+};
+
+static void
+sim_draw_faults(struct sim_req *r, struct sim_drawn *d)
+{
+	const struct sim_faults *f = &sim_faults_now[r->up];
+
+	memset(d, 0, sizeof(*d));
+	if (f->drop_rate > 0 && sim_rand() < f->drop_rate) {
+		d->drop = 1;
+		return;
+	}
+	if (f->timeout_rate > 0 && sim_rand() < f->timeout_rate) {
+		d->hold = 1;
+		return;
+	}
+	if (f->error_rate > 0 && sim_rand() < f->error_rate) {
+		if (sim_rng_next() % 3 == 0)
+			d->internal = 1;
+		else
+			d->gateway = 1;
+	}
+}
+
 static void
 sim_upstream_request(struct sim_req *r)
 {
-	const struct sim_faults *f = &sim_faults_now[r->up];
 	enum sim_method m = sim_method_of(evhttp_request_get_command(r->req));
 	struct sim_rule *rule;
-	int delay_ms = 0, drop_after = 0, retry;
+	struct sim_drawn drawn = {0};
+	int delay_ms = 0, drop_after = 0;
 
 	/* /api/v1/... only; anything else is an unknown route */
 	if (r->nsegs >= 2 && strcmp(r->segs[0], "api") == 0 && strcmp(r->segs[1], "v1") == 0) {
@@ -1154,30 +1263,34 @@ sim_upstream_request(struct sim_req *r)
 		if (sim_rule_apply(r, rule, &delay_ms, &drop_after))
 			return;
 	} else {
-		if (f->drop_rate > 0 && sim_rand() < f->drop_rate) {
-			sim_pending_add(r, P_DROP, 0);
-			return;
-		}
-		if (f->timeout_rate > 0 && sim_rand() < f->timeout_rate) {
-			sim_pending_add(r, P_HOLD, SIM_HOLD_MAX_MS);
-			return;
-		}
-		if (f->error_rate > 0 && sim_rand() < f->error_rate) {
-			sim_fault_error(r);
-			sim_finish(r, sim_latency_ms(r->up));
-			return;
-		}
+		sim_draw_faults(r, &drawn);
+	}
+	/* Faults in front of the application (the network, a proxy) come first and count
+	 * against no limit. */
+	if (drawn.drop) {
+		sim_pending_add(r, P_DROP, 0);
+		return;
+	}
+	if (drawn.gateway) {
+		sim_fault_error(r, 0);
+		sim_finish(r, sim_latency_ms(r->up));
+		return;
 	}
 	if (delay_ms == 0)
 		delay_ms = sim_latency_ms(r->up);
 
+	/* Then the application's middleware in Laravel's order: auth:sanctum, then the
+	 * throttle (a request it refuses is not counted), then the controller. A slow or
+	 * failing controller was counted already. */
 	if (sim_auth(r) != 0) {
 		/* answered 401 */
-	} else if ((retry = sim_ratelimit(r)) > 0) {
-		if (r->up == SIM_COOLIFY)
-			sim_error(r, 429, "Too Many Attempts.");
-		else
-			sim_error(r, 429, "rate limit exceeded");
+	} else if (sim_ratelimit(r)) {
+		sim_too_many(r);
+	} else if (drawn.hold) {
+		sim_pending_add(r, P_HOLD, SIM_HOLD_MAX_MS);
+		return;
+	} else if (drawn.internal) {
+		sim_fault_error(r, 500);
 	} else if (r->route == NULL) {
 		if (r->up == SIM_COOLIFY)
 			sim_reply_json(r, 404,
