@@ -56,12 +56,17 @@ coolify_routes(size_t *n)
 struct http_budget *
 coolify_budget_new(int rpm)
 {
+	struct http_budget *b;
 	double burst;
 
 	if (rpm <= 0)
 		rpm = COOLIFY_DEFAULT_RPM;
 	burst = rpm / 10 > 1 ? rpm / 10 : 1;
-	return http_budget_new("coolify", rpm / 60.0, burst);
+	b = http_budget_new("coolify", rpm / 60.0, burst);
+	/* Laravel's throttle, Limit::perMinute() (app/Providers/RouteServiceProvider.php),
+	 * announces its window on every answer: follow it while it does. */
+	http_budget_follow_window(b, COOLIFY_WINDOW_MS);
+	return b;
 }
 
 struct coolify *
@@ -77,6 +82,7 @@ coolify_new(const struct coolify_config *cfg)
 	    .connect_timeout_ms = cfg->connect_timeout_ms,
 	    .timeout_ms = cfg->timeout_ms,
 	    .budget_wait_ms = cfg->budget_wait_ms,
+	    .max_retries = cfg->max_retries,
 	    .budget = cfg->budget,
 	};
 

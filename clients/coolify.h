@@ -1,10 +1,11 @@
 /* Coolify API client for reconcile workers: projects, environments, applications, servers.
  *
  * One struct coolify per worker thread (it owns a struct http_client); the struct
- * http_budget (VIBN_COOLIFY_RPM) is shared by all of them, and a 429 pauses every worker
- * until its Retry-After. Calls are synchronous, return the outcome's class and, when st is
- * not NULL, fill *st. Output structs are filled only on HTTP_OK; free them with their *_free
- * function (safe on a zeroed struct). Coolify has no pagination: lists are whole.
+ * http_budget (Coolify's announced window; VIBN_COOLIFY_RPM when it announces none) is shared
+ * by all of them, and a 429 pauses every worker until its Retry-After. Calls are synchronous,
+ * return the outcome's class and, when st is not NULL, fill *st. Output structs are filled only on
+ * HTTP_OK; free them with their *_free function (safe on a zeroed struct). Coolify has no
+ * pagination: lists are whole.
  *
  * Coolify quirks callers must know (../shared/reference/coolify.md): project and application
  * names are not unique (look up by name before creating, keep uuids); PATCH answers 201;
@@ -27,14 +28,23 @@ struct coolify_config {
 	long connect_timeout_ms;    /* 0 = default (5 s) */
 	long timeout_ms;            /* 0 = default (30 s) */
 	long budget_wait_ms;        /* 0 = default (10 s) */
+	int max_retries;            /* transient retries inside a request; 0 = default, -1 none */
 	struct http_budget *budget; /* borrowed; from coolify_budget_new; NULL = unlimited */
 };
 
 struct coolify;
 
-/* Returns a new budget for VIBN_COOLIFY_RPM requests per minute. Its burst is a tenth of a
- * minute's worth, so no 60 s window sees more than 1.1 x rpm (198 at the default 180, under
- * Coolify's 200). */
+/* Coolify's limiter counts requests per user in fixed windows of a minute (Laravel's
+ * Limit::perMinute, 200 by default: API_RATE_LIMIT in its .env). */
+#define COOLIFY_WINDOW_MS 60000
+
+/* Returns a new budget that follows Coolify's announced window (X-RateLimit-Limit and
+ * -Remaining on every answer, Retry-After on a 429): what the window has left may go at once,
+ * and when it is spent every worker sharing the budget waits for its end, as do other
+ * replicas sharing the token (they see the same Remaining). For a server that announces
+ * nothing, a token bucket of rpm requests per minute (VIBN_COOLIFY_RPM) with a burst of a
+ * tenth of a minute's worth, so no 60 s window sees more than 1.1 x rpm (198 at the default
+ * 180, under Coolify's 200). */
 struct http_budget *coolify_budget_new(int rpm);
 /* Returns a new client; copies cfg's strings. */
 struct coolify *coolify_new(const struct coolify_config *cfg);

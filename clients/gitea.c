@@ -76,6 +76,7 @@ gitea_new(const struct gitea_config *cfg)
 	    .connect_timeout_ms = cfg->connect_timeout_ms,
 	    .timeout_ms = cfg->timeout_ms,
 	    .budget_wait_ms = cfg->budget_wait_ms,
+	    .max_retries = cfg->max_retries,
 	    .budget = cfg->budget,
 	};
 	char *auth = xasprintf("Authorization: token %s", cfg->token ? cfg->token : "");

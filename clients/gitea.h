@@ -28,6 +28,7 @@ struct gitea_config {
 	long connect_timeout_ms;    /* 0 = default (5 s) */
 	long timeout_ms;            /* 0 = default (30 s) */
 	long budget_wait_ms;        /* 0 = default (10 s) */
+	int max_retries;            /* transient retries inside a request; 0 = default, -1 none */
 	struct http_budget *budget; /* borrowed; from gitea_budget_new; NULL = unlimited */
 };
 

@@ -23,15 +23,44 @@
 /* A 429 without a usable Retry-After still pauses the upstream this long. */
 #define HTTP_DEFAULT_RETRY_MS 2000
 #define HTTP_MAX_RETRY_MS     3600000L
+/* Retries of a transient failure inside one request (idempotent methods): at most this many,
+ * after a jittered pause of base x 2^n (0.5x..1.5x), never past the deadline, and never
+ * waiting longer than the cap (a longer Retry-After is the queue's business). */
+#define HTTP_DEFAULT_RETRIES   3
+#define HTTP_RETRY_BASE_MS     100
+#define HTTP_RETRY_MAX_WAIT_MS 2000
+/* An upstream's announced window is followed while announcements keep coming; one not heard
+ * of for this long no longer counts, and the token bucket applies again. */
+#define HTTP_WINDOW_STALE_MS 120000
+/* Limiters count in whole seconds (Laravel's window timer, Retry-After): a reset can come up
+ * to a second later than announced, so the budget waits that much more. */
+#define HTTP_WINDOW_SLACK_MS 1000
+/* Background requests leave this share (percent) of an announced window to interactive
+ * ones. */
+#define HTTP_WINDOW_RESERVE_PCT 10
 
 struct http_budget {
 	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a window announcement or a granted request: waiters look again */
 	char *name;
 	double per_ms;     /* refill rate */
 	double burst;      /* capacity */
 	double tokens;     /* may go negative: reserved by sleeping workers */
 	int64_t refill_us; /* time of the last refill */
 	int64_t paused_until_ms;
+	int waiting_interactive; /* interactive requests waiting: background ones wait behind */
+	uint64_t sent;           /* tickets handed out: one per request let through */
+
+	/* The upstream's own fixed window, as its answers announce it (X-RateLimit-Limit and
+	 * -Remaining on every answer, Retry-After on a 429): http_budget_follow_window. */
+	int64_t window_ms;      /* its length; 0: not followed */
+	long win_limit;         /* the last announced limit; 0: none yet */
+	int64_t win_seen_ms;    /* when the last announcement came */
+	uint64_t report_ticket; /* the newest request whose answer announced Remaining */
+	long report_remaining;  /* what that answer said was left */
+	int64_t win_reset_ms;   /* when the window ends: exact, or an upper bound; 0: unknown */
+	int win_reset_exact;    /* the end is known (a 429 said so, or we opened the window) */
+	uint64_t probe;         /* the ticket of a request sent to learn a spent window's end */
 };
 
 struct http_client {
@@ -44,6 +73,8 @@ struct http_client {
 	long timeout_ms;
 	long budget_wait_ms;
 	int64_t deadline_ms;
+	int max_retries;
+	enum http_priority priority;
 	struct http_budget *budget;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -53,9 +84,12 @@ struct http_xfer {
 	struct http_response *out;
 	int too_big;
 	char retry_after[128];
+	long rl_limit;     /* X-RateLimit-Limit, -1 absent */
+	long rl_remaining; /* X-RateLimit-Remaining, -1 absent */
 };
 
 static _Atomic(http_observer_fn) http_observer;
+static _Atomic(http_retry_observer_fn) http_retry_observer;
 static http_tracer_fn http_tracer;
 static void *http_tracer_arg;
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
@@ -95,6 +129,12 @@ void
 http_set_observer(http_observer_fn fn)
 {
 	atomic_store(&http_observer, fn);
+}
+
+void
+http_set_retry_observer(http_retry_observer_fn fn)
+{
+	atomic_store(&http_retry_observer, fn);
 }
 
 void
@@ -273,16 +313,30 @@ http_extract_message(struct http_response *r)
 	buf_free(&b);
 }
 
+static void
+http_sleep_until_ms(int64_t until_ms)
+{
+	struct timespec ts = {.tv_sec = until_ms / 1000, .tv_nsec = (until_ms % 1000) * 1000000};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 /* ---- budgets ---- */
 
 struct http_budget *
 http_budget_new(const char *name, double per_second, double burst)
 {
 	struct http_budget *b = xcalloc(1, sizeof *b);
+	pthread_condattr_t ca;
 
 	if (per_second <= 0)
 		fatalx("http_budget_new: %s: rate must be positive", name);
 	pthread_mutex_init(&b->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	b->name = xstrdup(name);
 	b->per_ms = per_second / 1000.0;
 	b->burst = burst < 1 ? 1 : burst;
@@ -292,10 +346,19 @@ http_budget_new(const char *name, double per_second, double burst)
 }
 
 void
+http_budget_follow_window(struct http_budget *b, int64_t window_ms)
+{
+	pthread_mutex_lock(&b->mu);
+	b->window_ms = window_ms > 0 ? window_ms : 0;
+	pthread_mutex_unlock(&b->mu);
+}
+
+void
 http_budget_free(struct http_budget *b)
 {
 	if (b == NULL)
 		return;
+	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);
 	free(b->name);
 	free(b);
@@ -312,52 +375,196 @@ http_budget_refill(struct http_budget *b, int64_t now_us)
 		b->tokens = b->burst;
 }
 
+/* Waits on the budget's condition until until_ms (util_now_ms() clock) or a signal. Called
+ * with the mutex held. */
 static void
-http_sleep_until_ms(int64_t until_ms)
+http_budget_wait(struct http_budget *b, int64_t until_ms)
 {
 	struct timespec ts = {.tv_sec = until_ms / 1000, .tv_nsec = (until_ms % 1000) * 1000000};
 
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+}
+
+/* The announced window counts (followed, announced, and heard of lately). Mutex held. */
+static int
+http_window_on(const struct http_budget *b, int64_t now)
+{
+	return b->window_ms > 0 && b->win_limit > 0 && now - b->win_seen_ms < HTTP_WINDOW_STALE_MS;
+}
+
+/* One request under the announced window. 0 when it may go now; -1 with *until set to when
+ * to look again (0: when an answer announces something). Mutex held. */
+static int
+http_window_take(struct http_budget *b, enum http_priority prio, int64_t now, int *probe,
+                 int64_t *until)
+{
+	long avail, reserve = 0;
+
+	if (b->win_reset_ms > 0 && now >= b->win_reset_ms) {
+		/* A new window: everything sent before counted against the old one. When it
+		 * ends is known from its first answer. */
+		b->report_remaining = b->win_limit;
+		b->report_ticket = b->sent;
+		b->win_reset_ms = 0;
+		b->win_reset_exact = 0;
+	}
+	avail = b->report_remaining - (long)(b->sent - b->report_ticket);
+	if (prio == HTTP_PRIO_BACKGROUND) {
+		reserve = b->win_limit * HTTP_WINDOW_RESERVE_PCT / 100;
+		if (reserve < 1)
+			reserve = 1;
+	}
+	if (avail > reserve)
+		return 0;
+	/* Spent, with only an upper bound on its end (a window someone else opened): one
+	 * interactive request finds out, at the cost of at most one 429 that says exactly. */
+	if (avail <= 0 && prio == HTTP_PRIO_INTERACTIVE && b->win_reset_ms > 0 &&
+	    !b->win_reset_exact && b->probe == 0) {
+		*probe = 1;
+		return 0;
+	}
+	*until = b->win_reset_ms;
+	return -1;
+}
+
+/* One request under the token bucket. 0 when it may go (now, or after sleeping until
+ * *until: a token was reserved for it); -1 with *until set to when a token comes. Only
+ * interactive requests reserve a token to sleep for it, in arrival order; background ones
+ * look again when it is there, after any interactive one that reserved it meanwhile. Mutex
+ * held. */
+static int
+http_bucket_take(struct http_budget *b, enum http_priority prio, int64_t now_us,
+                 int64_t deadline_ms, int64_t *until)
+{
+	http_budget_refill(b, now_us);
+	if (b->tokens >= 1) {
+		b->tokens -= 1;
+		*until = 0;
+		return 0;
+	}
+	*until = now_us / 1000 + (int64_t)ceil((1 - b->tokens) / b->per_ms);
+	if (*until > deadline_ms || prio == HTTP_PRIO_BACKGROUND)
+		return -1;
+	b->tokens -= 1;
+	return 0;
+}
+
+int
+http_budget_acquire(struct http_budget *b, enum http_priority prio, int64_t deadline_ms,
+                    uint64_t *ticket, int64_t *not_before_ms)
+{
+	int waiting = 0, probe = 0, rc = -1;
+	int64_t until = 0, sleep_until = 0;
+
+	pthread_mutex_lock(&b->mu);
+	for (;;) {
+		int64_t now_us = util_now_us(), now = now_us / 1000;
+
+		until = 0;
+		if (b->paused_until_ms > now) {
+			until = b->paused_until_ms;
+		} else if (prio == HTTP_PRIO_BACKGROUND && b->waiting_interactive > 0) {
+			/* Interactive work (a signup, a webhook) goes first: look again when it
+			 * got through. */
+			until = 0;
+		} else if (http_window_on(b, now)) {
+			if (http_window_take(b, prio, now, &probe, &until) == 0)
+				break;
+		} else if (http_bucket_take(b, prio, now_us, deadline_ms, &until) == 0) {
+			sleep_until = until;
+			break;
+		}
+		if (until > deadline_ms || (until == 0 && now >= deadline_ms)) {
+			*not_before_ms = until > 0 ? until : now + HTTP_WINDOW_SLACK_MS;
+			goto out;
+		}
+		if (!waiting && prio == HTTP_PRIO_INTERACTIVE) {
+			waiting = 1;
+			b->waiting_interactive++;
+		}
+		http_budget_wait(b, until > 0 ? until : deadline_ms);
+	}
+	*ticket = ++b->sent;
+	if (probe)
+		b->probe = *ticket;
+	rc = 0;
+out:
+	if (waiting) {
+		b->waiting_interactive--;
+		pthread_cond_broadcast(&b->cv);
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (rc == 0 && sleep_until > 0)
+		http_sleep_until_ms(sleep_until);
+	return rc;
 }
 
 int
 http_budget_take(struct http_budget *b, int64_t deadline_ms, int64_t *not_before_ms)
 {
-	int reserved = 0;
+	uint64_t ticket;
 
-	for (;;) {
-		int64_t now_us, now_ms, until;
+	return http_budget_acquire(b, HTTP_PRIO_INTERACTIVE, deadline_ms, &ticket, not_before_ms);
+}
 
-		pthread_mutex_lock(&b->mu);
-		now_us = util_now_us();
-		now_ms = now_us / 1000;
-		if (b->paused_until_ms > now_ms) {
-			until = b->paused_until_ms;
-		} else if (reserved) {
-			pthread_mutex_unlock(&b->mu);
-			return 0;
-		} else {
-			http_budget_refill(b, now_us);
-			if (b->tokens >= 1) {
-				b->tokens -= 1;
-				pthread_mutex_unlock(&b->mu);
-				return 0;
-			}
-			until = now_ms + (int64_t)ceil((1 - b->tokens) / b->per_ms);
-			if (until <= deadline_ms) {
-				/* Reserve now so sleepers are served in arrival order. */
-				b->tokens -= 1;
-				reserved = 1;
-			}
-		}
-		pthread_mutex_unlock(&b->mu);
-		if (until > deadline_ms) {
-			*not_before_ms = until;
-			return -1;
-		}
-		http_sleep_until_ms(until);
+void
+http_budget_report(struct http_budget *b, uint64_t ticket, const struct http_window_note *n)
+{
+	int64_t now = util_now_ms();
+
+	pthread_mutex_lock(&b->mu);
+	if (ticket != 0 && ticket == b->probe)
+		b->probe = 0;
+	if (b->window_ms == 0 || n->limit <= 0 || n->remaining < 0)
+		goto out;
+	b->win_limit = n->limit;
+	b->win_seen_ms = now;
+	if (n->limited) {
+		/* Spent: until Retry-After (whole seconds, so up to one more), and everything
+		 * sent so far counted against it. */
+		b->win_reset_ms = now + (n->retry_ms >= 0 ? n->retry_ms : HTTP_DEFAULT_RETRY_MS) +
+		                  HTTP_WINDOW_SLACK_MS;
+		b->win_reset_exact = 1;
+		b->report_remaining = 0;
+		b->report_ticket = b->sent;
+		goto out;
 	}
+	if (n->remaining == n->limit - 1) {
+		/* This request opened the window (answers may come in any order): it ends a
+		 * window's length from now. */
+		b->win_reset_ms = now + b->window_ms + HTTP_WINDOW_SLACK_MS;
+		b->win_reset_exact = 1;
+	}
+	if (ticket < b->report_ticket)
+		goto out; /* older news than what is known */
+	if (n->remaining != n->limit - 1 &&
+	    (b->win_reset_ms == 0 || (n->remaining > b->report_remaining && !b->win_reset_exact))) {
+		/* A window someone else opened (another replica sharing the token, or one
+		 * found at start): it began before this answer, so it ends within a window's
+		 * length from now. */
+		b->win_reset_ms = now + b->window_ms + HTTP_WINDOW_SLACK_MS;
+		b->win_reset_exact = 0;
+	}
+	b->report_ticket = ticket;
+	b->report_remaining = n->remaining;
+out:
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+void
+http_budget_window(struct http_budget *b, struct http_window_state *st)
+{
+	int64_t now = util_now_ms();
+
+	pthread_mutex_lock(&b->mu);
+	memset(st, 0, sizeof *st);
+	st->following = http_window_on(b, now);
+	st->limit = b->win_limit;
+	st->available = b->report_remaining - (long)(b->sent - b->report_ticket);
+	st->reset_in_ms = b->win_reset_ms > 0 ? b->win_reset_ms - now : -1;
+	st->reset_exact = b->win_reset_exact;
+	pthread_mutex_unlock(&b->mu);
 }
 
 void
@@ -402,6 +609,9 @@ http_client_new(const struct http_client_config *cfg)
 	    cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : HTTP_DEFAULT_CONNECT_MS;
 	c->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	c->budget_wait_ms = cfg->budget_wait_ms > 0 ? cfg->budget_wait_ms : HTTP_DEFAULT_WAIT_MS;
+	c->max_retries = cfg->max_retries > 0   ? cfg->max_retries
+	                 : cfg->max_retries < 0 ? 0
+	                                        : HTTP_DEFAULT_RETRIES;
 	c->budget = cfg->budget;
 	c->headers = curl_slist_append(NULL, "Accept: application/json");
 	c->headers = curl_slist_append(c->headers, "Expect:");
@@ -435,6 +645,12 @@ int64_t
 http_client_deadline(const struct http_client *c)
 {
 	return c->deadline_ms;
+}
+
+void
+http_client_set_priority(struct http_client *c, enum http_priority prio)
+{
+	c->priority = prio;
 }
 
 void
@@ -538,9 +754,16 @@ http_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 		x->retry_after[0] = '\0';
 		x->out->st.location[0] = '\0';
 		x->out->total_count = -1;
+		x->rl_limit = x->rl_remaining = -1;
 		return n;
 	}
 	http_header_value(ptr, n, "Retry-After", x->retry_after, sizeof x->retry_after);
+	if (http_header_value(ptr, n, "X-RateLimit-Limit", tmp, sizeof tmp) &&
+	    util_parse_long(tmp, 1, 1L << 30, &v) == 0)
+		x->rl_limit = v;
+	if (http_header_value(ptr, n, "X-RateLimit-Remaining", tmp, sizeof tmp) &&
+	    util_parse_long(tmp, 0, 1L << 30, &v) == 0)
+		x->rl_remaining = v;
 	http_header_value(ptr, n, "Location", x->out->st.location, sizeof x->out->st.location);
 	if (http_header_value(ptr, n, "X-Total-Count", tmp, sizeof tmp) &&
 	    util_parse_long(tmp, 0, 1L << 40, &v) == 0)
@@ -611,15 +834,18 @@ http_log_request(struct http_client *c, const char *method, const char *path,
 	log_debug_kv(fields, "upstream request");
 }
 
-/* Waits for the budget; 0 when a request may go, -1 with out filled otherwise. */
+/* Waits for the budget; 0 when a request may go (*ticket names it for the window's
+ * report), -1 with out filled otherwise. */
 static int
-http_wait_budget(struct http_client *c, int64_t deadline, struct http_response *out)
+http_wait_budget(struct http_client *c, int64_t deadline, uint64_t *ticket,
+                 struct http_response *out)
 {
 	int64_t not_before = 0;
 
+	*ticket = 0;
 	if (c->budget == NULL)
 		return 0;
-	if (http_budget_take(c->budget, deadline, &not_before) == 0)
+	if (http_budget_acquire(c->budget, c->priority, deadline, ticket, &not_before) == 0)
 		return 0;
 	out->st.cls = HTTP_RATE_LIMITED;
 	out->st.not_before_ms = not_before;
@@ -628,25 +854,34 @@ http_wait_budget(struct http_client *c, int64_t deadline, struct http_response *
 	return -1;
 }
 
-enum http_class
-http_request(struct http_client *c, const char *method, const char *path, const json_t *body,
-             struct http_response *out)
+/* How one attempt ended, besides its response: what decides whether to try again. */
+struct http_try {
+	int sent;     /* it reached the wire (the budget let it go, the deadline allowed it) */
+	CURLcode rc;  /* the transfer's result */
+	long timeout; /* the timeout it had, ms */
+};
+
+/* One attempt: the budget, the transfer, the classification, the window's report. */
+static void
+http_attempt(struct http_client *c, const char *method, const char *path, const json_t *body,
+             struct http_response *out, struct http_try *t)
 {
 	struct http_curl_opts o;
-	struct http_xfer x = {.out = out};
+	struct http_xfer x = {.out = out, .rl_limit = -1, .rl_remaining = -1};
 	struct curl_slist *hdrs = c->headers, *ct = NULL;
 	char *url = NULL, *payload = NULL;
 	int64_t start_us, now = util_now_ms(), deadline;
+	uint64_t ticket = 0;
 	long timeout_ms, ra;
 	http_observer_fn obs;
 	double seconds;
-	CURLcode rc;
 
+	memset(t, 0, sizeof *t);
 	http_response_free(out);
 	deadline = now + c->budget_wait_ms;
 	if (c->deadline_ms > 0 && c->deadline_ms < deadline)
 		deadline = c->deadline_ms;
-	if (http_wait_budget(c, deadline, out) != 0)
+	if (http_wait_budget(c, deadline, &ticket, out) != 0)
 		goto done_unsent;
 
 	http_client_curl_opts(c, &o);
@@ -656,11 +891,16 @@ http_request(struct http_client *c, const char *method, const char *path, const 
 		if (c->deadline_ms <= now) {
 			out->st.cls = HTTP_TRANSIENT;
 			http_set_message(&out->st, "deadline passed before the request was sent");
+			if (c->budget != NULL)
+				http_budget_report(c->budget, ticket,
+				                   &(struct http_window_note){-1, -1, 0, -1});
 			goto done_unsent;
 		}
 		if (c->deadline_ms - now < timeout_ms)
 			timeout_ms = (long)(c->deadline_ms - now);
 	}
+	t->sent = 1;
+	t->timeout = timeout_ms;
 
 	curl_easy_reset(c->easy); /* keeps the connection cache: keep-alive survives */
 	c->errbuf[0] = '\0';
@@ -695,10 +935,10 @@ http_request(struct http_client *c, const char *method, const char *path, const 
 		http_tracer(c->upstream, method, path, body, http_tracer_arg);
 
 	start_us = util_now_us();
-	rc = curl_easy_perform(c->easy);
+	t->rc = curl_easy_perform(c->easy);
 	seconds = (double)(util_now_us() - start_us) / 1e6;
-	if (rc != CURLE_OK) {
-		http_transport_error(c, rc, &x, timeout_ms, &out->st);
+	if (t->rc != CURLE_OK) {
+		http_transport_error(c, t->rc, &x, timeout_ms, &out->st);
 		buf_reset(&out->text);
 	} else {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &out->st.status);
@@ -721,6 +961,12 @@ http_request(struct http_client *c, const char *method, const char *path, const 
 	} else if (out->st.cls == HTTP_TRANSIENT && ra >= 0) {
 		out->st.not_before_ms = util_now_ms() + ra;
 	}
+	if (c->budget != NULL) {
+		struct http_window_note note = {x.rl_limit, x.rl_remaining, out->st.status == 429,
+		                                ra};
+
+		http_budget_report(c->budget, ticket, &note);
+	}
 
 	http_log_request(c, method, path, &out->st, seconds);
 	obs = atomic_load(&http_observer);
@@ -729,10 +975,71 @@ http_request(struct http_client *c, const char *method, const char *path, const 
 	curl_slist_free_all(ct);
 	free(payload);
 	free(url);
-	return out->st.cls;
+	return;
 
 done_unsent:
 	http_log_request(c, method, path, &out->st, 0);
+}
+
+/* Why a failed attempt may be tried again inside this request ("5xx", "timeout",
+ * "connection"), or NULL. Only transient failures of requests that can be sent twice:
+ * GET, HEAD, PUT, PATCH and DELETE set a state (or read one), so a repeat after a lost
+ * answer changes nothing more; a POST creates, and is tried again only when it provably
+ * never left (the connection could not be made): a lost create answer is the reconciler's
+ * to resolve, by looking the object up by name. */
+static const char *
+http_retry_reason(const char *method, const struct http_response *out, const struct http_try *t)
+{
+	int post = strcmp(method, "POST") == 0;
+
+	if (!t->sent || out->st.cls != HTTP_TRANSIENT)
+		return NULL;
+	if (t->rc == CURLE_OK)
+		return post ? NULL : "5xx";
+	switch (t->rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return "connection";
+	case CURLE_OPERATION_TIMEDOUT:
+		return post ? NULL : "timeout";
+	default:
+		return post ? NULL : "connection";
+	}
+}
+
+enum http_class
+http_request(struct http_client *c, const char *method, const char *path, const json_t *body,
+             struct http_response *out)
+{
+	struct http_try t;
+	http_retry_observer_fn obs;
+	const char *why;
+
+	for (int attempt = 0;; attempt++) {
+		int64_t wait, now;
+
+		http_attempt(c, method, path, body, out, &t);
+		why = http_retry_reason(method, out, &t);
+		if (why == NULL || attempt >= c->max_retries)
+			break;
+		/* Jittered exponential pause, or the upstream's Retry-After when longer. */
+		wait =
+		    (int64_t)((double)(HTTP_RETRY_BASE_MS << attempt) * (0.5 + util_random_unit()));
+		now = util_now_ms();
+		if (out->st.not_before_ms > now + wait)
+			wait = out->st.not_before_ms - now;
+		if (wait > HTTP_RETRY_MAX_WAIT_MS ||
+		    (c->deadline_ms > 0 && now + wait >= c->deadline_ms))
+			break;
+		obs = atomic_load(&http_retry_observer);
+		if (obs != NULL)
+			obs(c->upstream, method, why);
+		if (log_enabled(LOG_LVL_DEBUG))
+			log_debug("%s %s %s: %s (%s); trying again in %lld ms", c->upstream, method,
+			          path, out->st.message, why, (long long)wait);
+		http_sleep_until_ms(now + wait);
+	}
 	return out->st.cls;
 }
 

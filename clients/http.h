@@ -1,6 +1,16 @@
 /* Blocking HTTP for reconcile worker threads, on one reused libcurl easy handle per client
- * (keep-alive), with JSON through jansson, a shared per-upstream token bucket, and every
+ * (keep-alive), with JSON through jansson, a shared per-upstream budget, and every
  * response folded into one small class the reconcilers branch on.
+ *
+ * Transient failures (5xx, 408, timeouts, dropped or refused connections) of requests that
+ * can be sent twice (GET, HEAD, PUT, PATCH, DELETE) are tried again inside the request, a
+ * few times with short jittered pauses, within the deadline and the budget; a POST only
+ * when its connection could not even be made. What still fails is the caller's.
+ *
+ * The budget is a token bucket, and, for an upstream that announces its own fixed window
+ * (X-RateLimit-Limit / X-RateLimit-Remaining on every answer, Retry-After on a 429, as
+ * Laravel's throttle does for Coolify), that window: while announcements come, what the
+ * window has left may all go at once, and when it is spent every client waits for its end.
  *
  * Threads: a struct http_client belongs to one worker at a time; a struct http_budget is shared
  * by all workers of an upstream. Redirects are never followed (Gitea answers a renamed org
@@ -59,18 +69,55 @@ void http_response_init(struct http_response *r);
 /* Releases what r owns and re-initializes it. */
 void http_response_free(struct http_response *r);
 
-/* A token bucket shared by every worker talking to one upstream, and the 429 pause. */
+/* A budget shared by every worker talking to one upstream: a token bucket, the upstream's
+ * announced window when it is followed, and the 429 pause. */
 struct http_budget;
+
+/* Who is asking: interactive work (a signup, an explicit provision, a webhook) goes before
+ * background work (drift sweeps), which also leaves a tenth of an announced window to it. */
+enum http_priority {
+	HTTP_PRIO_INTERACTIVE,
+	HTTP_PRIO_BACKGROUND,
+};
 
 /* Returns a new budget refilling per_second tokens per second, holding at most burst
  * (>= 1). name (copied) appears in messages. */
 struct http_budget *http_budget_new(const char *name, double per_second, double burst);
+/* Follows the upstream's own fixed window of window_ms (Coolify: a minute) whenever its
+ * answers announce it; the token bucket then applies only while they do not (a server that
+ * sends no X-RateLimit headers, or none for two minutes). */
+void http_budget_follow_window(struct http_budget *b, int64_t window_ms);
 void http_budget_free(struct http_budget *b);
-/* Takes one token, sleeping while it is worth it. Returns 0 when taken; -1 when the token (or
- * the end of a 429 pause) comes only after deadline_ms (util_now_ms() clock), with
- * *not_before_ms set to when it will. Thread-safe. */
+/* Lets one request go, sleeping while it is worth it. Returns 0 with *ticket naming it (for
+ * http_budget_report); -1 when it could go only after deadline_ms (util_now_ms() clock),
+ * with *not_before_ms set to when it may. Thread-safe. */
+int http_budget_acquire(struct http_budget *b, enum http_priority prio, int64_t deadline_ms,
+                        uint64_t *ticket, int64_t *not_before_ms)
+    __attribute__((warn_unused_result));
+/* http_budget_acquire for an interactive request, ticket unused. */
 int http_budget_take(struct http_budget *b, int64_t deadline_ms, int64_t *not_before_ms)
     __attribute__((warn_unused_result));
+
+/* What one answer said of the upstream's window. */
+struct http_window_note {
+	long limit;     /* X-RateLimit-Limit, -1 when absent */
+	long remaining; /* X-RateLimit-Remaining, -1 when absent */
+	int limited;    /* the answer was a 429 */
+	long retry_ms;  /* Retry-After in ms, -1 when absent */
+};
+/* Tells the budget what the answer to request ticket announced (every answer, and also a
+ * request that was let through and never sent: limit -1). Thread-safe. */
+void http_budget_report(struct http_budget *b, uint64_t ticket, const struct http_window_note *n);
+
+/* The followed window as the budget sees it now (for tests and logs). */
+struct http_window_state {
+	int following;       /* an announced window is in force (else the bucket is) */
+	long limit;          /* the last announced limit, 0: none */
+	long available;      /* what may still be sent in it */
+	int64_t reset_in_ms; /* when it ends, from now; -1 unknown */
+	int reset_exact;     /* known exactly (a 429, or opened by us) rather than bounded */
+};
+void http_budget_window(struct http_budget *b, struct http_window_state *st);
 /* Pauses the upstream for every worker until until_ms (util_now_ms() clock); a shorter
  * pause never shortens a longer one. */
 void http_budget_pause(struct http_budget *b, int64_t until_ms);
@@ -85,6 +132,8 @@ struct http_client_config {
 	long connect_timeout_ms;    /* 0 = 5000 */
 	long timeout_ms;            /* whole request; 0 = 30000 */
 	long budget_wait_ms;        /* longest wait for a budget token; 0 = 10000 */
+	int max_retries;            /* retries of a transient failure in one request; 0 = 3,
+	                             * -1 = none */
 	struct http_budget *budget; /* borrowed, shared; NULL = unlimited */
 };
 
@@ -98,11 +147,14 @@ void http_client_free(struct http_client *c);
 void http_client_set_deadline(struct http_client *c, int64_t deadline_ms);
 /* The deadline set by http_client_set_deadline, or 0. */
 int64_t http_client_deadline(const struct http_client *c);
+/* Whose work the following requests are, for the budget (default interactive). */
+void http_client_set_priority(struct http_client *c, enum http_priority prio);
 
 /* Sends method base_url+path (path starts with '/', may carry a query string already
  * escaped; a POST always goes on a new connection, so libcurl never re-sends it by itself) with
  * body (borrowed; NULL sends none) as JSON, and fills out (which the caller initialized; previous
- * contents are freed). Returns out->st.cls. */
+ * contents are freed) with the last attempt's outcome (see the retries above). Returns
+ * out->st.cls. */
 enum http_class http_request(struct http_client *c, const char *method, const char *path,
                              const json_t *body, struct http_response *out);
 
@@ -135,6 +187,11 @@ char *http_path(const char *fmt, const char *a, const char *b, const char *c);
 typedef void (*http_observer_fn)(const char *upstream, const char *method, int status,
                                  double seconds);
 void http_set_observer(http_observer_fn fn);
+/* Counts retries inside requests for metrics: called once per retry, reason "5xx",
+ * "timeout" or "connection", from the worker's thread. */
+typedef void (*http_retry_observer_fn)(const char *upstream, const char *method,
+                                       const char *reason);
+void http_set_retry_observer(http_retry_observer_fn fn);
 
 /* Sees every request as it is sent, body included (which may hold secrets such as a hook's:
  * never log it). For conformance tests; NULL removes it. */

@@ -1,7 +1,10 @@
 /* The per-upstream budget across worker threads, against a real bin/vibn-sim: one bucket
  * shared by every worker's client, waiting for tokens within the deadline, a 429 pausing
- * the upstream for every worker until Retry-After, and the simulator's own per-minute limit.
- * Only lower bounds on time are asserted: a slow machine cannot make them fail. */
+ * the upstream for every worker until Retry-After, and the simulator's own per-minute limit;
+ * Coolify's announced window followed (a burst spends the whole window without a 429, a
+ * spent window makes every worker wait for its end, two processes sharing one token stop
+ * together, background work leaves a tenth of it to interactive work). Only lower bounds
+ * on time are asserted: a slow machine cannot make them fail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,8 +29,9 @@ struct worker {
 	pthread_t thread;
 	struct http_budget *budget;
 	long budget_wait_ms;
+	enum http_priority prio;
 	int requests;
-	int ok, limited, unsent, other;
+	int ok, limited, unsent, too_many, other;
 	int64_t done_ms;
 	int64_t not_before_ms;
 };
@@ -42,6 +46,7 @@ worker_main(void *arg)
 	                             .budget = w->budget};
 	struct coolify *c = coolify_new(&cfg);
 
+	http_client_set_priority(coolify_http(c), w->prio);
 	for (int i = 0; i < w->requests; i++) {
 		struct coolify_projects list = {0};
 		struct http_status st;
@@ -51,6 +56,7 @@ worker_main(void *arg)
 		if (cls == HTTP_OK) {
 			w->ok++;
 		} else if (cls == HTTP_RATE_LIMITED) {
+			w->too_many += st.status == 429;
 			w->limited++;
 			w->unsent += st.status == 0;
 			w->not_before_ms = st.not_before_ms;
@@ -190,6 +196,115 @@ test_simulator_limit_is_honoured(void **state)
 	http_budget_free(w.budget);
 }
 
+static void
+set_window(int per_minute)
+{
+	char body[96];
+
+	snprintf(body, sizeof body, "{\"upstream\":\"coolify\",\"rate_limit_per_minute\":%d}",
+	         per_minute);
+	simproc_must(sim, "POST", "/_sim/faults", body);
+}
+
+static void
+test_window_burst_spends_the_whole_window(void **state)
+{
+	/* Coolify's default 200/min: 120 requests at once from 8 workers all go, none is
+	 * refused; the budget's own bucket (180/min: a burst of 18, then 3/s) would have
+	 * taken 34 s. */
+	struct http_budget *b = coolify_budget_new(180);
+	struct http_window_state ws;
+	struct worker w[8];
+	int ok = 0, too_many = 0;
+
+	set_window(200);
+	for (int i = 0; i < 8; i++)
+		w[i] = (struct worker){.budget = b, .budget_wait_ms = 10000, .requests = 15};
+	run_workers(w, 8);
+	for (int i = 0; i < 8; i++) {
+		ok += w[i].ok;
+		too_many += w[i].too_many;
+		assert_int_equal(w[i].other, 0);
+	}
+	assert_int_equal(ok, 120);
+	assert_int_equal(too_many, 0);
+	http_budget_window(b, &ws);
+	assert_true(ws.following);
+	assert_int_equal(ws.limit, 200);
+	assert_int_equal(ws.available, 80);
+	/* The first request opened the window: its end is known, about a minute away. */
+	assert_true(ws.reset_exact);
+	assert_in_range(ws.reset_in_ms, 50000, 61000);
+	http_budget_free(b);
+}
+
+static void
+test_window_spent_waits_for_its_end(void **state)
+{
+	struct http_budget *b = coolify_budget_new(180);
+	struct worker first = {.budget = b, .budget_wait_ms = 10000, .requests = 30};
+	struct worker more = {.budget = b, .budget_wait_ms = 100, .requests = 2};
+	int64_t now;
+
+	set_window(30);
+	run_workers(&first, 1);
+	assert_int_equal(first.ok, 30);
+	/* Spent: nothing more is sent, the budget says when the window ends. */
+	now = util_now_ms();
+	run_workers(&more, 1);
+	assert_int_equal(more.limited, 2);
+	assert_int_equal(more.unsent, 2);
+	assert_int_equal(more.too_many, 0);
+	assert_in_range(more.not_before_ms, now + 50000, now + 62000);
+	assert_int_equal(simproc_counter(sim, "coolify", ROUTE), 30);
+	http_budget_free(b);
+}
+
+static void
+test_replicas_sharing_a_token_stop_together(void **state)
+{
+	/* Two processes, each with its budget, one Coolify user: what one spends the other
+	 * sees in Remaining. Together they send exactly the window; at most one 429 each
+	 * tells them when it ends, and then both wait. */
+	struct http_budget *a = coolify_budget_new(180), *b = coolify_budget_new(180);
+	struct worker wa = {.budget = a, .budget_wait_ms = 200, .requests = 25};
+	struct worker wb = {.budget = b, .budget_wait_ms = 200, .requests = 25};
+	struct worker again = {.budget = a, .budget_wait_ms = 200, .requests = 5};
+	int64_t now = util_now_ms();
+
+	set_window(40);
+	run_workers(&wa, 1);
+	run_workers(&wb, 1);
+	run_workers(&again, 1);
+	assert_int_equal(wa.ok + wb.ok + again.ok, 40);
+	assert_true(wa.too_many + wb.too_many + again.too_many <= 2);
+	assert_true(http_budget_paused_until(a) > now || again.unsent == again.limited);
+	assert_int_equal(simproc_counter(sim, "coolify", ROUTE),
+	                 40 + wa.too_many + wb.too_many + again.too_many);
+	http_budget_free(a);
+	http_budget_free(b);
+}
+
+static void
+test_background_leaves_a_tenth_to_interactive(void **state)
+{
+	struct http_budget *b = coolify_budget_new(180);
+	struct worker sweep = {
+	    .budget = b, .budget_wait_ms = 100, .prio = HTTP_PRIO_BACKGROUND, .requests = 60};
+	struct worker signup = {.budget = b, .budget_wait_ms = 100, .requests = 10};
+
+	set_window(50);
+	run_workers(&sweep, 1);
+	assert_int_equal(sweep.ok, 45);
+	assert_int_equal(sweep.unsent, 15);
+	run_workers(&signup, 1);
+	assert_int_equal(signup.ok, 5);
+	assert_int_equal(signup.unsent, 5);
+	assert_int_equal(sweep.too_many + signup.too_many, 0);
+	assert_int_equal(simproc_counter(sim, "coolify", ROUTE), 50);
+	http_budget_free(b);
+}
+
 int
 main(void)
 {
@@ -198,6 +313,10 @@ main(void)
 	    cmocka_unit_test_setup(test_workers_wait_for_tokens, setup),
 	    cmocka_unit_test_setup(test_retry_after_pauses_every_worker, setup),
 	    cmocka_unit_test_setup(test_simulator_limit_is_honoured, setup),
+	    cmocka_unit_test_setup(test_window_burst_spends_the_whole_window, setup),
+	    cmocka_unit_test_setup(test_window_spent_waits_for_its_end, setup),
+	    cmocka_unit_test_setup(test_replicas_sharing_a_token_stop_together, setup),
+	    cmocka_unit_test_setup(test_background_leaves_a_tenth_to_interactive, setup),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
 

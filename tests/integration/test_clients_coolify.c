@@ -21,11 +21,13 @@
 
 static struct simproc *sim;
 
+/* One attempt per call (no retries inside a request): these tests look at how each answer
+ * is classified; test_clients_retry covers the retries. */
 static struct coolify *
 client(const char *token, long timeout_ms)
 {
 	struct coolify_config cfg = {
-	    .url = sim->coolify_url, .token = token, .timeout_ms = timeout_ms};
+	    .url = sim->coolify_url, .token = token, .timeout_ms = timeout_ms, .max_retries = -1};
 
 	return coolify_new(&cfg);
 }

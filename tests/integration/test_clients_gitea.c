@@ -26,13 +26,16 @@
 
 static struct simproc *sim;
 
+/* One attempt per call (no retries inside a request): these tests look at how each answer
+ * is classified; test_clients_retry covers the retries. */
 static struct gitea *
 client(const char *token, long timeout_ms)
 {
 	struct gitea_config cfg = {.api_url = sim->gitea_api,
 	                           .token = token,
 	                           .admin_user = "vibn-admin",
-	                           .timeout_ms = timeout_ms};
+	                           .timeout_ms = timeout_ms,
+	                           .max_retries = -1};
 
 	return gitea_new(&cfg);
 }
