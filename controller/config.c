@@ -73,9 +73,14 @@ static const struct config_setting config_table[CFG_COUNT] = {
     [CFG_POLL_INTERVAL] = {"VIBN_POLL_INTERVAL", "poll-interval", CONFIG_SECONDS, "5", 0.05, 3600,
                            0, "idle workers look at the queue at least this often (seconds)"},
     [CFG_COOLIFY_RPM] = {"VIBN_COOLIFY_RPM", "coolify-rpm", CONFIG_INT, "180", 1, 100000, 0,
-                         "Coolify request budget per minute"},
+                         "Coolify request budget per minute while Coolify announces no"
+                         " window of its own (X-RateLimit headers)"},
     [CFG_GITEA_RPS] = {"VIBN_GITEA_RPS", "gitea-rps", CONFIG_INT, "50", 1, 100000, 0,
                        "Gitea request budget per second"},
+    [CFG_UPSTREAM_TIMEOUT] =
+        {"VIBN_UPSTREAM_TIMEOUT", "upstream-timeout", CONFIG_SECONDS, "10", 0.1, 60, 0,
+         "seconds one Gitea or Coolify request may take (a reconcile's calls end within"
+         " 60 s; a request that times out is tried again if it can be)"},
     [CFG_RECONCILER] = {"VIBN_RECONCILER", "reconciler", CONFIG_STR, "workspace", 0, 0, 0,
                         "reconciler to run (the product's is workspace)"},
     [CFG_WEBHOOKS] = {"VIBN_WEBHOOKS", "webhooks", CONFIG_BOOL, "on", 0, 0, 0,

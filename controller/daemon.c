@@ -328,7 +328,7 @@ vibnd_start(struct vibnd *d)
 	char *cause = NULL;
 
 	struct rec_host host = {vibnd_setting, (int)config_int(&d->cfg, CFG_WORKERS),
-	                        metrics_upstream_request, &d->cfg};
+	                        metrics_upstream_request, &d->cfg, metrics_upstream_retry};
 
 	loop_init();
 	if (d->rec->init != NULL && d->rec->init(&host, &d->rec_state, &cause) != 0)

@@ -56,7 +56,7 @@ static struct {
 	long depth[2];
 	int listen_connected;
 	uint64_t listen_reconnects, notifications, resync_runs, resync_enqueued;
-	struct metrics_family upstream, upstream_time, webhook;
+	struct metrics_family upstream, upstream_time, upstream_retries, webhook;
 } m;
 
 static const char *const metrics_result_names[] = {"success", "error", "requeue", "requeue_after"};
@@ -97,6 +97,7 @@ metrics_reset(void)
 	pthread_mutex_lock(&metrics_lock);
 	metrics_family_clear(&m.upstream);
 	metrics_family_clear(&m.upstream_time);
+	metrics_family_clear(&m.upstream_retries);
 	metrics_family_clear(&m.webhook);
 	memset(&m, 0, sizeof m);
 	snprintf(m.controller, sizeof m.controller, "workspace");
@@ -271,6 +272,25 @@ metrics_upstream_request(const char *upstream, const char *method, int status, d
 }
 
 void
+metrics_upstream_retry(const char *upstream, const char *method, const char *reason)
+{
+	struct buf labels;
+	struct metrics_series *s;
+
+	buf_init(&labels);
+	buf_puts(&labels, "upstream=\"");
+	metrics_label_value(&labels, upstream);
+	buf_puts(&labels, "\",reason=\"");
+	metrics_label_value(&labels, reason);
+	buf_puts(&labels, "\"");
+	pthread_mutex_lock(&metrics_lock);
+	if ((s = metrics_series(&m.upstream_retries, buf_str(&labels), NULL, 0)) != NULL)
+		s->count++;
+	pthread_mutex_unlock(&metrics_lock);
+	buf_free(&labels);
+}
+
+void
 metrics_webhook_delivery(const char *result)
 {
 	struct buf labels;
@@ -376,6 +396,13 @@ metrics_render(struct buf *out)
 		metrics_hist_render(out, "vibn_upstream_request_duration_seconds",
 		                    m.upstream_time.series[i].labels,
 		                    m.upstream_time.series[i].hist);
+	metrics_head(out, "vibn_upstream_retries_total", "counter",
+	             "Failed upstream requests sent again inside the same request, by upstream and"
+	             " reason (5xx, timeout, connection)");
+	for (int i = 0; i < m.upstream_retries.n; i++)
+		buf_printf(out, "vibn_upstream_retries_total{%s} %llu\n",
+		           m.upstream_retries.series[i].labels,
+		           (unsigned long long)m.upstream_retries.series[i].count);
 	metrics_head(out, "vibn_webhook_deliveries_total", "counter",
 	             "Webhook deliveries received, by result");
 	for (int i = 0; i < m.webhook.n; i++)

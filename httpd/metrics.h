@@ -11,6 +11,7 @@
  *   workqueue_retries_total{name}                              failures rescheduled
  *   vibn_upstream_requests_total{upstream,method,code}         code: 2xx..5xx, or "error"
  *   vibn_upstream_request_duration_seconds{upstream}           histogram
+ *   vibn_upstream_retries_total{upstream,reason}               retries inside a request
  *   vibn_webhook_deliveries_total{result}
  *   vibn_listen_connected, vibn_listen_reconnects_total, vibn_notifications_total,
  *   vibn_resync_runs_total, vibn_resync_enqueued_total, vibn_build_info{version}
@@ -38,6 +39,9 @@ void metrics_resync(long enqueued);
 /* One upstream HTTP request (status 0: no response, counted as code="error"). Same
  * signature as the HTTP client's observer, so it can be passed to http_set_observer. */
 void metrics_upstream_request(const char *upstream, const char *method, int status, double seconds);
+/* One retry of a failed upstream request inside the request (reason "5xx", "timeout" or
+ * "connection"). Same signature as the HTTP client's retry observer. */
+void metrics_upstream_retry(const char *upstream, const char *method, const char *reason);
 /* One webhook delivery, by result (e.g. "accepted", "bad_signature", "ignored"). */
 void metrics_webhook_delivery(const char *result);
 

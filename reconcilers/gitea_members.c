@@ -158,11 +158,15 @@ members_ensure_team(struct pass *ctx, struct members_state *ms, enum members_tea
 	return 0;
 }
 
-static int
-members_apply(struct pass *ctx, struct members_state *ms, const struct members_plan *plan,
-              size_t *failed_users)
+/* Applies the plan: every step is independent of the others but for its team, so a failed
+ * one is recorded (its condition names it, its event too) and the rest go on; adds to a team
+ * that could not be created are skipped. Returns the number of failed steps. */
+static size_t
+members_apply(struct pass *ctx, struct members_state *ms, const struct members_plan *plan)
 {
 	struct gitea *g = ctx->env->gitea;
+	int team_failed[TEAM_COUNT] = {0};
+	size_t failed = 0;
 
 	for (size_t i = 0; i < plan->nsteps; i++) {
 		const struct members_step *s = &plan->steps[i];
@@ -170,8 +174,17 @@ members_apply(struct pass *ctx, struct members_state *ms, const struct members_p
 		enum http_class cls;
 		char what[160];
 
-		if (s->op == MEMBERS_ADD && members_ensure_team(ctx, ms, s->team) != 0)
-			return -1;
+		if (s->op == MEMBERS_ADD) {
+			if (team_failed[s->team]) {
+				failed++;
+				continue;
+			}
+			if (members_ensure_team(ctx, ms, s->team) != 0) {
+				team_failed[s->team] = 1;
+				failed++;
+				continue;
+			}
+		}
 		pass_object(ctx, "member", "%s", s->user);
 		switch (s->op) {
 		case MEMBERS_ADD:
@@ -196,19 +209,15 @@ members_apply(struct pass *ctx, struct members_state *ms, const struct members_p
 			                                            : members_team_names[s->team]);
 			continue;
 		}
-		if (cls == HTTP_NOT_FOUND && s->op == MEMBERS_ADD) {
-			/* An unknown Gitea user: report it, keep converging the others. */
-			snprintf(what, sizeof what, "adding %s (no such Gitea user?)", s->user);
-			pass_fail_call(ctx, COND_MEMBERS, what, &st);
-			(*failed_users)++;
-			continue;
-		}
+		/* An unknown Gitea user (404 on an add) is said so. */
+		if (cls == HTTP_NOT_FOUND && s->op == MEMBERS_ADD)
+			snprintf(what, sizeof what, "adding %s to %s (no such Gitea user?)",
+			         s->user, members_team_names[s->team]);
 		pass_fail_call(ctx, COND_MEMBERS, what, &st);
-		pass_object_clear(ctx);
-		return -1;
+		failed++;
 	}
 	pass_object_clear(ctx);
-	return 0;
+	return failed;
 }
 
 void
@@ -217,7 +226,7 @@ gitea_members_reconcile(struct pass *ctx)
 	struct members_state ms = {0};
 	struct members_observed obs;
 	struct members_plan plan = {0};
-	size_t failed = 0, linked;
+	size_t linked;
 
 	if (!ctx->org_ready) {
 		pass_cond(ctx, COND_MEMBERS, 0, "OrgNotReady", "waiting for the Gitea org %s",
@@ -247,7 +256,8 @@ gitea_members_reconcile(struct pass *ctx)
 		           plan.nsteps == 1 ? "" : "s");
 		goto out;
 	}
-	if (members_apply(ctx, &ms, &plan, &failed) != 0 || failed > 0)
+	/* The condition already names what failed. */
+	if (members_apply(ctx, &ms, &plan) > 0)
 		goto out;
 	if (plan.unlinked > 0)
 		pass_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",

@@ -47,13 +47,31 @@ pass_class_for(enum http_class cls)
 }
 
 static void
+pass_lock(struct pass *ctx)
+{
+	if (ctx->lock != NULL)
+		pthread_mutex_lock(ctx->lock);
+}
+
+static void
+pass_unlock(struct pass *ctx)
+{
+	if (ctx->lock != NULL)
+		pthread_mutex_unlock(ctx->lock);
+}
+
+static void
 pass_event_write(struct pass *ctx, const char *type, const char *reason, const char *kind,
                  const char *name, const char *msg)
 {
 	char *cause = NULL;
+	int rc;
 
-	if (events_record(ctx->env->db, ctx->ws->id, type, reason, kind, name, msg,
-	                  ctx->env->reconcile_id, &ctx->env->set->events, &cause) != 0) {
+	pass_lock(ctx);
+	rc = events_record(ctx->env->db, ctx->ws->id, type, reason, kind, name, msg,
+	                   ctx->env->reconcile_id, &ctx->env->set->events, &cause);
+	pass_unlock(ctx);
+	if (rc != 0) {
 		log_warn("recording an event of workspace %s: %s", ctx->ws->slug, cause);
 		free(cause);
 	}
@@ -118,6 +136,41 @@ pass_warn(struct pass *ctx, const char *type, const char *reason, const char *ms
 	pass_event_write(ctx, EVENTS_WARNING, reason, kind, name, msg);
 }
 
+/* Sets failed condition `type` (the lock held): the first failure of the pass names its
+ * step; later ones of the same condition are counted on it. */
+static void
+pass_set_failed(struct pass *ctx, const char *type, const char *reason, const char *msg)
+{
+	json_t *n = ctx->failures != NULL ? json_object_get(ctx->failures, type) : NULL;
+	json_t *have = conditions_find(ctx->conds, type);
+	long long seen = json_is_integer(n) ? json_integer_value(n) : 0;
+	char text[900];
+
+	if (ctx->failures != NULL)
+		json_object_set_new(ctx->failures, type, json_integer(seen + 1));
+	if (seen == 0 || have == NULL) {
+		conditions_set(ctx->conds, type, COND_FALSE, reason, msg, ctx->ws->generation,
+		               ctx->now);
+		return;
+	}
+	/* Keep the first failure's reason and text, up to its own count. */
+	snprintf(text, sizeof text, "%s", json_string_value(json_object_get(have, "message")));
+	if (seen > 1) {
+		/* Drop the count this function appended last time (the last "; and "). */
+		char *semi = NULL;
+
+		for (char *p = strstr(text, "; and "); p != NULL; p = strstr(p + 1, "; and "))
+			semi = p;
+		if (semi != NULL)
+			*semi = '\0';
+	}
+	snprintf(text + strlen(text), sizeof text - strlen(text),
+	         "; and %lld more failure%s, see the events", seen, seen == 1 ? "" : "s");
+	conditions_set(ctx->conds, type, COND_FALSE,
+	               json_string_value(json_object_get(have, "reason")), text,
+	               ctx->ws->generation, ctx->now);
+}
+
 void
 pass_fail_call(struct pass *ctx, const char *type, const char *what, const struct http_status *st)
 {
@@ -132,8 +185,9 @@ pass_fail_call(struct pass *ctx, const char *type, const char *what, const struc
 	if (st->cls == HTTP_REDIRECTED && st->location[0] != '\0' &&
 	    snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " -> %s", st->location) < 0)
 		msg[0] = '\0';
-	conditions_set(ctx->conds, type, COND_FALSE, pass_reason_for(st->cls), msg,
-	               ctx->ws->generation, ctx->now);
+	pass_lock(ctx);
+	pass_set_failed(ctx, type, pass_reason_for(st->cls), msg);
+	pass_unlock(ctx);
 	rec_fold(&ctx->out, pass_class_for(st->cls), st->not_before_ms, msg);
 	pass_warn(ctx, type, pass_reason_for(st->cls), msg);
 }
@@ -148,7 +202,9 @@ pass_fail_msg(struct pass *ctx, const char *type, const char *reason, enum rec_c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	conditions_set(ctx->conds, type, COND_FALSE, reason, msg, ctx->ws->generation, ctx->now);
+	pass_lock(ctx);
+	pass_set_failed(ctx, type, reason, msg);
+	pass_unlock(ctx);
 	rec_fold(&ctx->out, fail, 0, msg);
 	pass_warn(ctx, type, reason, msg);
 }
@@ -158,8 +214,13 @@ pass_cond(struct pass *ctx, const char *type, int ok, const char *reason, const 
 {
 	char msg[768];
 	va_list ap;
-	json_t *have = conditions_find(ctx->conds, type);
+	json_t *have;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pass_lock(ctx);
+	have = conditions_find(ctx->conds, type);
 	/* Nothing changed upstream: keep what the last change said (Created, Adopted, ...),
 	 * so a steady state rewrites nothing. */
 	if (ok && strcmp(reason, "UpToDate") == 0 && conditions_is_true(ctx->conds, type)) {
@@ -169,15 +230,13 @@ pass_cond(struct pass *ctx, const char *type, int ok, const char *reason, const 
 		if (r != NULL && m != NULL) {
 			conditions_set(ctx->conds, type, COND_TRUE, r, m, ctx->ws->generation,
 			               ctx->now);
+			pass_unlock(ctx);
 			return;
 		}
 	}
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	conditions_set(ctx->conds, type, ok ? COND_TRUE : COND_FALSE, reason, msg,
 	               ctx->ws->generation, ctx->now);
+	pass_unlock(ctx);
 }
 
 void
@@ -196,8 +255,12 @@ static int
 pass_record(struct pass *ctx, const char *sql, int n, const char *const *params)
 {
 	char *cause = NULL;
+	int rc;
 
-	if (db_command(ctx->env->db, sql, n, params, &cause) == 0)
+	pass_lock(ctx);
+	rc = db_command(ctx->env->db, sql, n, params, &cause);
+	pass_unlock(ctx);
+	if (rc == 0)
 		return 0;
 	log_warn("recording the status of workspace %s: %s", ctx->ws->slug, cause);
 	rec_fold(&ctx->out, REC_TRANSIENT, 0, cause);

@@ -2,11 +2,14 @@
  * share (one file per upstream resource kind, each observe -> diff -> act) with the
  * workspace reconciler that orders them: what the worker brings, what has been observed
  * so far, the conditions being written; and the status writers that record what a step
- * found or changed. A pass runs on one worker thread, sequentially, with that worker's
- * database connection and upstream clients. */
+ * found or changed. A pass runs on its worker's thread, with that worker's database
+ * connection and upstream clients; independent steps may run on a second thread at the
+ * same time (workspace.c), each with a struct pass of its own that shares the conditions
+ * and the database connection: the writers below take the pass's lock for them. */
 #ifndef VIBN_PASS_H
 #define VIBN_PASS_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -76,12 +79,20 @@ struct pass {
 	char hook_secret_sha[65]; /* with hook_id */
 
 	struct rec_result out;
+
+	/* Shared by the copies of a pass that run at once (workspace.c), under *lock: the
+	 * conditions (conds above), the database connection, and how many failures each
+	 * condition has met in this pass (type -> count). lock NULL: one thread. */
+	pthread_mutex_t *lock;
+	json_t *failures;
 };
 
 /* Records a failed upstream call on condition `type` (reason from the class: Unauthorized,
  * RateLimited, UpstreamUnavailable, UpstreamRejected, NameTaken, Renamed, NotFound) with
  * "what: upstream message (HTTP n)", and folds its retry class into the outcome. Both
- * failure writers also record a Warning event against the current object (pass_object). */
+ * failure writers also record a Warning event against the current object (pass_object).
+ * When several steps of one condition fail in a pass, the condition names the first and
+ * counts the others ("...; and 2 more failures, see the events"): each has its event. */
 void pass_fail_call(struct pass *ctx, const char *type, const char *what,
                     const struct http_status *st);
 /* Records a non-call failure (e.g. a database error) as transient on condition `type`. */

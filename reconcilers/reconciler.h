@@ -68,9 +68,10 @@ struct rec_host {
 	/* A setting by its variable name ("GITEA_API_URL"): its value (or default) as text,
 	 * NULL when unset. Numbers were checked against their bounds already. */
 	const char *(*setting)(const struct rec_host *host, const char *name);
-	int workers;               /* VIBN_WORKERS: rec_ctx.worker is below it */
-	http_observer_fn observer; /* the daemon's upstream-request metrics, or NULL */
-	void *arg;                 /* the daemon's, for setting() */
+	int workers;                           /* VIBN_WORKERS: rec_ctx.worker is below it */
+	http_observer_fn observer;             /* the daemon's upstream-request metrics, or NULL */
+	void *arg;                             /* the daemon's, for setting() */
+	http_retry_observer_fn retry_observer; /* the daemon's retry metrics, or NULL */
 };
 
 struct reconciler {

@@ -1,5 +1,6 @@
 #include "workspace.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -143,16 +144,83 @@ workspace_delete(struct pass *ctx)
 	return 0;
 }
 
+/* Every upstream call of the pass ends by deadline_ms (0: none), and is interactive or
+ * background work for the budgets: a drift sweep yields to signups and webhooks. */
 static void
 workspace_set_deadline(struct pass_env *env, int64_t deadline_ms)
 {
+	enum http_priority prio = env->sweep ? HTTP_PRIO_BACKGROUND : HTTP_PRIO_INTERACTIVE;
+
 	http_client_set_deadline(gitea_http(env->gitea), deadline_ms);
 	http_client_set_deadline(coolify_http(env->coolify), deadline_ms);
+	http_client_set_priority(gitea_http(env->gitea), prio);
+	http_client_set_priority(coolify_http(env->coolify), prio);
+}
+
+/* The Coolify side's first step runs on a thread of its own while the Gitea side runs on
+ * the worker's: the two are independent, so a request hanging on one upstream (until its
+ * timeout, and its retry) costs the other nothing, and the apps step, which needs both,
+ * starts as soon as both are done. The branch works on a copy of the pass: its own current
+ * object and outcome, the conditions and the database connection shared under the pass's
+ * lock, the Coolify client its own (the worker's Gitea client stays on the worker's
+ * thread). */
+struct workspace_branch {
+	struct pass ctx;
+	pthread_t thread;
+	int started;
+};
+
+static void *
+workspace_branch_main(void *arg)
+{
+	struct pass *ctx = arg;
+
+	coolify_project_reconcile(ctx);
+	return NULL;
+}
+
+static void
+workspace_branch_start(struct pass *ctx, struct workspace_branch *b)
+{
+	b->ctx = *ctx;
+	/* What the branch owns: nothing of the main pass's. */
+	b->ctx.obj_kind = b->ctx.obj_name = NULL;
+	b->ctx.gitea_org = NULL;
+	b->ctx.project_uuid = NULL;
+	memset(&b->ctx.repos, 0, sizeof b->ctx.repos);
+	rec_done(&b->ctx.out);
+	b->started = pthread_create(&b->thread, NULL, workspace_branch_main, &b->ctx) == 0;
+	if (!b->started) {
+		log_warn("workspace %s: no thread for the Coolify side; it runs first, then the"
+		         " Gitea side",
+		         ctx->ws->slug);
+		workspace_branch_main(&b->ctx);
+	}
+}
+
+/* Waits for the branch and takes over what it found. */
+static void
+workspace_branch_join(struct pass *ctx, struct workspace_branch *b)
+{
+	if (b->started)
+		pthread_join(b->thread, NULL);
+	free(ctx->project_uuid);
+	ctx->project_uuid = b->ctx.project_uuid;
+	ctx->project_fresh = b->ctx.project_fresh;
+	if (b->ctx.out.cls != REC_OK || b->ctx.out.message[0] != '\0')
+		rec_fold(&ctx->out, b->ctx.out.cls, b->ctx.out.not_before_ms, b->ctx.out.message);
+	if (b->ctx.out.requeue_after_ms > 0 &&
+	    (ctx->out.requeue_after_ms == 0 ||
+	     b->ctx.out.requeue_after_ms < ctx->out.requeue_after_ms))
+		ctx->out.requeue_after_ms = b->ctx.out.requeue_after_ms;
+	free(b->ctx.obj_kind);
+	free(b->ctx.obj_name);
 }
 
 static void
 workspace_ctx_free(struct pass *ctx)
 {
+	json_decref(ctx->failures);
 	json_decref(ctx->conds);
 	free(ctx->org);
 	free(ctx->project_name);
@@ -166,7 +234,9 @@ workspace_ctx_free(struct pass *ctx)
 int
 workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *out)
 {
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct desired_ws *ws = NULL;
+	struct workspace_branch coolify;
 	struct pass ctx;
 	char *cause = NULL;
 
@@ -183,6 +253,8 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 	ctx.env = env;
 	ctx.ws = ws;
 	ctx.conds = json_deep_copy(ws->conditions);
+	ctx.failures = json_object();
+	ctx.lock = &lock;
 	ctx.dry = ws->paused;
 	ctx.org = desired_gitea_org_name(ws->slug);
 	ctx.project_name = desired_coolify_project_name(ws->slug);
@@ -195,13 +267,16 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 			goto done;
 		}
 	} else {
-		/* Two independent sides: a failure of one never stops the other. */
+		/* Two independent sides at once: a failure (or a hang) of one never stops the
+		 * other. Within the Gitea side, members, repos and the hook need only the org,
+		 * and each goes on when another fails. */
+		workspace_branch_start(&ctx, &coolify);
 		gitea_org_reconcile(&ctx);
 		gitea_members_reconcile(&ctx);
 		gitea_repos_reconcile(&ctx);
 		(void)gitea_reap_reconcile(&ctx);
 		gitea_hook_reconcile(&ctx);
-		coolify_project_reconcile(&ctx);
+		workspace_branch_join(&ctx, &coolify);
 		coolify_apps_reconcile(&ctx);
 		workspace_ready(&ctx);
 	}
@@ -210,6 +285,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 done:
 	workspace_set_deadline(env, 0);
 	workspace_ctx_free(&ctx);
+	pthread_mutex_destroy(&lock);
 	desired_free(ws);
 	return 0;
 }

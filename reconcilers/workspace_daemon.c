@@ -40,6 +40,15 @@ static const char *const wsd_required[] = {
     "COOLIFY_SERVER_UUID",  "VIBN_PUBLIC_URL", NULL,
 };
 
+/* A number of seconds the daemon checked against its bounds, in milliseconds. */
+static long
+wsd_ms(const struct rec_host *host, const char *name)
+{
+	const char *v = host->setting(host, name);
+
+	return v != NULL ? (long)(atof(v) * 1000.0 + 0.5) : 0;
+}
+
 /* A setting the daemon checked against its bounds: a number. */
 static int
 wsd_int(const struct rec_host *host, const char *name)
@@ -82,14 +91,19 @@ wsd_init(const struct rec_host *host, void **state, char **cause)
 	gc.token = host->setting(host, "GITEA_API_TOKEN");
 	gc.admin_user = s->set.gitea_admin_user;
 	gc.budget = s->gitea_budget;
+	/* Each request ends well within the reconcile's deadline: one that hangs costs its
+	 * timeout (and a retry), not the whole pass. */
+	gc.timeout_ms = wsd_ms(host, "VIBN_UPSTREAM_TIMEOUT");
 	cc.url = host->setting(host, "COOLIFY_URL");
 	cc.token = host->setting(host, "COOLIFY_API_TOKEN");
 	cc.budget = s->coolify_budget;
+	cc.timeout_ms = gc.timeout_ms;
 	for (int i = 0; i < s->nworkers; i++) {
 		s->workers[i].gitea = gitea_new(&gc);
 		s->workers[i].coolify = coolify_new(&cc);
 	}
 	http_set_observer(host->observer);
+	http_set_retry_observer(host->retry_observer);
 	*state = s;
 	*cause = NULL;
 	return 0;
@@ -114,6 +128,7 @@ wsd_fini(void *state)
 	if (s == NULL)
 		return;
 	http_set_observer(NULL);
+	http_set_retry_observer(NULL);
 	for (int i = 0; i < s->nworkers; i++) {
 		gitea_free(s->workers[i].gitea);
 		coolify_free(s->workers[i].coolify);

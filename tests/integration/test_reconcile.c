@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1316,9 +1318,10 @@ test_failures_classified_by_message(void **state_)
 	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
 
 	sql(f, "UPDATE vibn_workspaces SET deletion_policy = 'Delete', deleted_at = now()");
+	/* Every attempt of the DELETE (the first and its three retries) answers 500. */
 	simproc_rule(sim,
 	             "{\"upstream\":\"gitea\",\"method\":\"DELETE\",\"path\":"
-	             "\"/api/v1/orgs/vibn-acme\",\"count\":1,\"action\":\"status\",\"status\":500,"
+	             "\"/api/v1/orgs/vibn-acme\",\"count\":4,\"action\":\"status\",\"status\":500,"
 	             "\"body\":{\"message\":\"\",\"url\":\"http://x/api/swagger\"}}");
 	simproc_rule(sim,
 	             "{\"upstream\":\"coolify\",\"method\":\"DELETE\",\"path\":"
@@ -1327,6 +1330,157 @@ test_failures_classified_by_message(void **state_)
 	reconcile_until(f, "acme", COND_GITEA_ORG, "False", "UpstreamUnavailable", 10000);
 	/* The project goes once its apps have: then the 400. */
 	reconcile_until(f, "acme", COND_COOLIFY_PROJECT, "False", "Unauthorized", 10000);
+}
+
+/* Partial progress: a step that fails (bob's add, on every attempt) is named by its
+ * condition; the steps that do not depend on it (alice's add, the repo, the hook, the
+ * project, the app) are done in the same pass; the next pass does only what is left. */
+static void
+test_failed_step_leaves_the_others_going(void **state_)
+{
+	struct fixture *f = *state_;
+	struct rec_result out;
+	json_t *st, *org;
+	char *msg;
+
+	insert_acme(f);
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"PUT\",\"path\":"
+	                  "\"/api/v1/teams/{id}/members/bob\",\"count\":4,\"action\":\"status\","
+	                  "\"status\":500}");
+	out = reconcile(f, "acme");
+	assert_int_equal(out.cls, REC_TRANSIENT);
+	assert_cond(f, "acme", COND_MEMBERS, "False", "UpstreamUnavailable");
+	msg = cond(f, "acme", COND_MEMBERS, "message");
+	assert_non_null(strstr(msg, "adding bob to Admins"));
+	assert_null(strstr(msg, "more failure"));
+	free(msg);
+	assert_cond(f, "acme", COND_READY, "False", "UpstreamUnavailable");
+	assert_cond(f, "acme", COND_GITEA_ORG, "True", "Created");
+	assert_cond(f, "acme", COND_REPOS, "True", "Created");
+	assert_cond(f, "acme", COND_WEBHOOK, "True", "Created");
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "True", "Created");
+	assert_cond(f, "acme", COND_APPS, "True", "Created");
+	st = state();
+	org = sim_org(st, "vibn-acme");
+	assert_true(team_has(org, "Owners", "alice"));
+	assert_false(team_has(org, "Admins", "bob"));
+	json_decref(st);
+
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_int_equal(mutating(), 1); /* bob's add, nothing else */
+
+	/* Two failures of one condition: the first is named, the other counted; each has its
+	 * Warning event. */
+	drift("{\"action\":\"remove_member\",\"org\":\"vibn-acme\",\"user\":\"alice\"}");
+	drift("{\"action\":\"remove_member\",\"org\":\"vibn-acme\",\"user\":\"bob\"}");
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"PUT\",\"path\":"
+	                  "\"/api/v1/teams/{id}/members/{username}\",\"count\":8,\"action\":"
+	                  "\"status\",\"status\":502}");
+	assert_int_equal(reconcile(f, "acme").cls, REC_TRANSIENT);
+	msg = cond(f, "acme", COND_MEMBERS, "message");
+	assert_non_null(strstr(msg, "adding alice to Owners"));
+	assert_non_null(strstr(msg, "; and 1 more failure, see the events"));
+	free(msg);
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspace_events WHERE type ="
+	                             " 'Warning' AND object_kind = 'member' AND message LIKE"
+	                             " '%HTTP 502%'"),
+	                 2);
+	assert_cond(f, "acme", COND_REPOS, "True", NULL);
+}
+
+struct background_pass {
+	struct fixture *f;
+	const char *id;
+	struct rec_result out;
+	atomic_int done;
+};
+
+static void *
+background_pass_main(void *arg)
+{
+	struct background_pass *bp = arg;
+
+	workspace_reconcile(&bp->f->env, bp->id, &bp->out);
+	atomic_store(&bp->done, 1);
+	return NULL;
+}
+
+/* Runs a pass of slug on a thread while one of its requests is held by the simulator
+ * (rule) until the client's 5 s timeout; returns 1 when seen(state) became true while the
+ * pass was still running. */
+static int
+seen_while_held(struct fixture *f, const char *slug, const char *rule,
+                int (*seen)(json_t *st, const char *slug), struct rec_result *out)
+{
+	struct background_pass bp = {.f = f};
+	char q[160], *id;
+	pthread_t th;
+	int got = 0;
+
+	snprintf(q, sizeof q, "SELECT id FROM vibn_workspaces WHERE slug = '%s'", slug);
+	id = sql_value(f, q);
+	bp.id = id;
+	simproc_rule(sim, rule);
+	assert_int_equal(pthread_create(&th, NULL, background_pass_main, &bp), 0);
+	while (!atomic_load(&bp.done) && !got) {
+		json_t *st = state();
+
+		got = seen(st, slug) && !atomic_load(&bp.done);
+		json_decref(st);
+		usleep(20000); /* a poll interval, not a synchronization */
+	}
+	pthread_join(th, NULL);
+	*out = bp.out;
+	free(id);
+	return got;
+}
+
+static int
+project_made(json_t *st, const char *slug)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "vibn-ws-%s", slug);
+	return coolify_count(st, "projects", name) == 1;
+}
+
+static int
+repo_made(json_t *st, const char *slug)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "vibn-%s", slug);
+	return find_named(json_object_get(sim_org(st, name), "repos"), "name", "web") != NULL;
+}
+
+/* The two sides run at once: while the Gitea org's read hangs (until the client's timeout;
+ * then it is tried again) the Coolify project is made, and while the Coolify project's
+ * create hangs the Gitea org and its repo are. */
+static void
+test_sides_go_on_while_one_hangs(void **state_)
+{
+	struct fixture *f = *state_;
+	struct rec_result out;
+
+	insert_acme(f);
+	assert_true(seen_while_held(f, "acme",
+	                            "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":"
+	                            "\"/api/v1/orgs/{org}\",\"count\":1,\"action\":\"timeout\"}",
+	                            project_made, &out));
+	assert_int_equal(out.cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+
+	insert_public(f, "beta");
+	assert_true(seen_while_held(f, "beta",
+	                            "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":"
+	                            "\"/api/v1/projects\",\"count\":1,\"action\":\"timeout\"}",
+	                            repo_made, &out));
+	/* A create that timed out is not sent again blindly: the next pass looks first. */
+	assert_int_equal(out.cls, REC_TRANSIENT);
+	assert_cond(f, "beta", COND_REPOS, "True", "Created");
+	assert_cond(f, "beta", COND_COOLIFY_PROJECT, "False", "UpstreamUnavailable");
 }
 
 static const char *
@@ -1414,6 +1568,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_apps_read_from_the_environment, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_production_environment_recreated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures_classified_by_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_step_leaves_the_others_going, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_sides_go_on_while_one_hangs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_webhook_secret_is_rotated, setup,
 	                                    teardown),
 	};
