@@ -46,11 +46,48 @@ hook_secret_known(const struct pass *ctx, const struct gitea_hook *h, const char
 	       strcmp(ctx->ws->gitea_hook_secret_sha256, sha) == 0;
 }
 
+/* Creates the org hook. A create that failed transiently may have happened with its answer
+ * lost, and Gitea allows two hooks with one URL: the hooks are listed first, and one
+ * delivering to url is given the whole wanted state (so its secret is ours) instead of
+ * creating another; a create is made again only when none is there. Returns the class of
+ * the last call, with *id set on HTTP_OK. */
+static enum http_class
+hook_create(struct pass *ctx, const struct gitea_hook_spec *spec, const char *url, int64_t *id,
+            struct http_status *st)
+{
+	struct gitea *g = ctx->env->gitea;
+	enum http_class cls;
+
+	for (int tries = 1;; tries++) {
+		struct gitea_hook made = {0};
+		struct gitea_hooks hooks = {0};
+		int64_t found = 0;
+
+		cls = gitea_hook_create(g, ctx->org, spec, &made, st);
+		*id = made.id;
+		gitea_hook_free(&made);
+		if (cls != HTTP_TRANSIENT || tries == PASS_CREATE_TRIES)
+			return cls;
+		if (gitea_hook_list(g, ctx->org, &hooks, NULL) != HTTP_OK) {
+			gitea_hooks_free(&hooks);
+			continue;
+		}
+		for (size_t i = 0; i < hooks.n && found == 0; i++)
+			if (hooks.v[i].url != NULL && strcmp(hooks.v[i].url, url) == 0)
+				found = hooks.v[i].id;
+		gitea_hooks_free(&hooks);
+		if (found != 0) {
+			*id = found;
+			return gitea_hook_edit(g, ctx->org, found, spec, NULL, st);
+		}
+	}
+}
+
 void
 gitea_hook_reconcile(struct pass *ctx)
 {
 	struct gitea_hooks hooks = {0};
-	struct gitea_hook *found = NULL, made = {0};
+	struct gitea_hook *found = NULL;
 	struct gitea_hook_spec spec;
 	struct http_status st;
 	char *url, sha[65];
@@ -108,17 +145,18 @@ gitea_hook_reconcile(struct pass *ctx)
 		const char *reason =
 		    ctx->org_fresh || ctx->ws->observed_generation == 0 ? "Created" : "Recreated";
 
-		if (gitea_hook_create(ctx->env->gitea, ctx->org, &spec, &made, &st) != HTTP_OK) {
+		int64_t id = 0;
+
+		if (hook_create(ctx, &spec, url, &id, &st) != HTTP_OK) {
 			pass_fail_call(ctx, COND_WEBHOOK, "creating the org hook", &st);
 		} else {
-			pass_note_hook(ctx, made.id, sha);
+			pass_note_hook(ctx, id, sha);
 			pass_cond(ctx, COND_WEBHOOK, 1, reason, "hook delivers to %s", url);
 			pass_event(ctx, EVENTS_NORMAL, reason, "hook", ctx->org, "delivers to %s",
 			           url);
 		}
 	}
 out:
-	gitea_hook_free(&made);
 	gitea_hooks_free(&hooks);
 	free(url);
 }

@@ -99,7 +99,8 @@ members_observe(struct pass *ctx, struct members_state *ms)
 }
 
 /* Lists the org's teams again for the id of team t, after a create that lost a race (another
- * replica, or a person, made it meanwhile). 0 with ms->team_id[t] set, or -1 (recorded). */
+ * replica, or a person, made it meanwhile; conflict: its answer), or whose answer was lost
+ * (conflict NULL). 0 with ms->team_id[t] set, or -1 (recorded when conflict is set). */
 static int
 members_adopt_team(struct pass *ctx, struct members_state *ms, enum members_team t,
                    const struct http_status *conflict)
@@ -108,7 +109,8 @@ members_adopt_team(struct pass *ctx, struct members_state *ms, enum members_team
 	struct http_status st;
 
 	if (gitea_team_list(ctx->env->gitea, ctx->org, &teams, &st) != HTTP_OK) {
-		pass_fail_call(ctx, COND_MEMBERS, "listing the org's teams again", &st);
+		if (conflict != NULL)
+			pass_fail_call(ctx, COND_MEMBERS, "listing the org's teams again", &st);
 		return -1;
 	}
 	for (size_t i = 0; i < teams.n && ms->team_id[t] == 0; i++)
@@ -117,7 +119,8 @@ members_adopt_team(struct pass *ctx, struct members_state *ms, enum members_team
 	gitea_teams_free(&teams);
 	if (ms->team_id[t] != 0)
 		return 0;
-	pass_fail_call(ctx, COND_MEMBERS, "creating a team", conflict);
+	if (conflict != NULL)
+		pass_fail_call(ctx, COND_MEMBERS, "creating a team", conflict);
 	return -1;
 }
 
@@ -140,11 +143,21 @@ members_ensure_team(struct pass *ctx, struct members_state *ms, enum members_tea
 	snprintf(desc, sizeof desc, "Vibn workspace %ss",
 	         desired_role_name(t == TEAM_ADMINS ? ROLE_ADMIN : ROLE_MEMBER));
 	pass_object(ctx, "team", "%s/%s", ctx->org, members_team_names[t]);
-	cls = gitea_team_create(ctx->env->gitea, ctx->org, members_team_names[t], desc,
-	                        team_permission[t], 1, &team, &st);
-	/* 422 "team already exists" (routers/api/v1/org/team.go CreateTeam): made meanwhile. */
-	if (cls == HTTP_CONFLICT)
-		return members_adopt_team(ctx, ms, t, &st);
+	for (int tries = 1;; tries++) {
+		cls = gitea_team_create(ctx->env->gitea, ctx->org, members_team_names[t], desc,
+		                        team_permission[t], 1, &team, &st);
+		/* 422 "team already exists" (routers/api/v1/org/team.go CreateTeam): made
+		 * meanwhile. */
+		if (cls == HTTP_CONFLICT)
+			return members_adopt_team(ctx, ms, t, &st);
+		if (cls != HTTP_TRANSIENT || tries == PASS_CREATE_TRIES)
+			break;
+		/* Its answer may be what was lost: look before creating again. */
+		if (members_adopt_team(ctx, ms, t, NULL) == 0) {
+			pass_object_clear(ctx);
+			return 0;
+		}
+	}
 	if (cls != HTTP_OK) {
 		pass_fail_call(ctx, COND_MEMBERS, "creating a team", &st);
 		pass_object_clear(ctx);

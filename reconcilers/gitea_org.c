@@ -59,7 +59,18 @@ gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 		pass_would(ctx, COND_GITEA_ORG, "create the Gitea org %s", ctx->org);
 		return NULL;
 	}
-	cls = gitea_org_create(ctx->env->gitea, ctx->org, want, NULL, &st);
+	for (int tries = 1;; tries++) {
+		cls = gitea_org_create(ctx->env->gitea, ctx->org, want, NULL, &st);
+		if (cls != HTTP_TRANSIENT || tries == PASS_CREATE_TRIES)
+			break;
+		/* Its answer may be what was lost: look before creating again. */
+		if (gitea_org_get(ctx->env->gitea, ctx->org, &org, NULL) == HTTP_OK) {
+			ctx->org_ready = 1;
+			reason = gitea_org_update(ctx, &org, want);
+			gitea_org_free(&org);
+			return reason;
+		}
+	}
 	if (cls == HTTP_OK) {
 		ctx->org_ready = 1;
 		ctx->org_fresh = 1;

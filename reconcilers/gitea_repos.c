@@ -55,9 +55,23 @@ repos_create(struct pass *ctx, const struct desired_repo *d)
 	spec.description = d->description;
 	spec.default_branch = d->default_branch;
 	spec.private = d->private;
-	cls = gitea_repo_create(ctx->env->gitea, ctx->org, d->name, &spec, &made, &st);
-	if (cls == HTTP_CONFLICT) /* created meanwhile: adopt it */
-		cls = gitea_repo_get(ctx->env->gitea, ctx->org, d->name, &made, &st);
+	for (int tries = 1;; tries++) {
+		cls = gitea_repo_create(ctx->env->gitea, ctx->org, d->name, &spec, &made, &st);
+		if (cls == HTTP_CONFLICT) { /* created meanwhile: adopt it */
+			cls = gitea_repo_get(ctx->env->gitea, ctx->org, d->name, &made, &st);
+			break;
+		}
+		if (cls != HTTP_TRANSIENT)
+			break;
+		/* Its answer may be what was lost: look before creating again. */
+		if (gitea_repo_get(ctx->env->gitea, ctx->org, d->name, &made, NULL) == HTTP_OK) {
+			cls = HTTP_OK;
+			break;
+		}
+		gitea_repo_free(&made);
+		if (tries == PASS_CREATE_TRIES)
+			break;
+	}
 	if (cls != HTTP_OK) {
 		snprintf(what, sizeof what, "creating repo %s", d->name);
 		pass_fail_call(ctx, COND_REPOS, what, &st);

@@ -22,6 +22,14 @@
 #include "reconcilers/project_cache.h"
 #include "reconcilers/reconciler.h"
 
+/* A create that failed transiently (a 5xx, a dropped connection, a timeout) may have
+ * happened with its answer lost: the step looks the object up by its name first, adopts it
+ * when it is there, and creates it again only when it is not, up to this many creates in a
+ * pass (never blindly: Gitea refuses a second org, repo or team of one name anyway). Coolify
+ * creates are not repeated in a pass: its names are not unique, so a create still under way
+ * could be duplicated; the next pass lists first (coolify_project.c). */
+#define PASS_CREATE_TRIES 3
+
 /* Settings the reconcilers need (borrowed strings, from the daemon's configuration). */
 struct pass_settings {
 	const char *gitea_admin_user; /* GITEA_ADMIN_USER: creates orgs, stays an owner */
