@@ -14,23 +14,9 @@ ITEMS=${BENCH_ITEMS:-20000}
 SAMPLES=${BENCH_SAMPLES:-500}
 [ -x "$TOOL" ] || { echo "bench_queue: $TOOL is not built (make tests)" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/vibn-bench.XXXXXX)
-chmod 755 "$tmp"
-. scripts/pg.sh
-daemon=
-cleanup() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	pg_stop "$tmp/pg"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pg_start "$tmp/pg" >/dev/null || exit 1
-url="postgresql://postgres@127.0.0.1:$PGPORT/bench"
-"$PGBIN/psql" -qX -c "CREATE DATABASE bench" >/dev/null || exit 1
-DATABASE_URL=$url "$BIN/vibnctl" migrate >/dev/null || exit 1
 # The test reconciler's tables (not in the production schema), and the daemon that has it.
-"$PGBIN/psql" -qX -v ON_ERROR_STOP=1 -d "$url" -f tests/support/test_schema.sql >/dev/null || exit 1
+. tests/bench/bench_db.sh
+bench_db test || exit 1
 VIBND_TEST=${VIBN_BUILD:-build/release}/tests/vibnd-test
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
