@@ -38,6 +38,14 @@
 /* Background requests leave this share (percent) of an announced window to interactive
  * ones. */
 #define HTTP_WINDOW_RESERVE_PCT 10
+/* Adaptive timeouts: a request may take HTTP_RTO_FACTOR x (smoothed answer time + 4 x its
+ * variation), never less than the floor (reads, and writes, which do more) and never more
+ * than the configured timeout. A hung upstream then costs about a second, not the whole
+ * configured timeout, while one that is slow for everyone soon gets all the time it needs. */
+#define HTTP_RTO_FACTOR      4
+#define HTTP_RTO_FLOOR_READ  1000
+#define HTTP_RTO_FLOOR_WRITE 3000
+#define HTTP_RTO_BACKOFF_MAX 6 /* a timeout doubles the next one's, up to 2^6 */
 
 struct http_budget {
 	pthread_mutex_t mu;
@@ -61,6 +69,13 @@ struct http_budget {
 	int64_t win_reset_ms;   /* when the window ends: exact, or an upper bound; 0: unknown */
 	int win_reset_exact;    /* the end is known (a 429 said so, or we opened the window) */
 	uint64_t probe;         /* the ticket of a request sent to learn a spent window's end */
+
+	/* How long the upstream takes to answer, reads [0] and writes [1] (http_rtt_*). */
+	struct http_rtt {
+		double srtt, rttvar; /* ms, smoothed as TCP does (RFC 6298) */
+		int samples;
+		int backoff; /* timeouts since the last answer: each doubles the timeout */
+	} rtt[2];
 };
 
 struct http_client {
@@ -73,6 +88,7 @@ struct http_client {
 	long timeout_ms;
 	long budget_wait_ms;
 	int64_t deadline_ms;
+	const _Atomic int64_t *fence_ms; /* http_client_set_fence; NULL: none */
 	int max_retries;
 	enum http_priority priority;
 	struct http_budget *budget;
@@ -567,6 +583,63 @@ http_budget_window(struct http_budget *b, struct http_window_state *st)
 	pthread_mutex_unlock(&b->mu);
 }
 
+/* ---- adaptive timeouts (kept in the budget: one per upstream, shared by every worker) ---- */
+
+static int
+http_rtt_kind(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* The timeout of the next request of this kind: at most ceiling_ms. */
+static long
+http_rtt_timeout(struct http_budget *b, const char *method, long ceiling_ms)
+{
+	int w = http_rtt_kind(method);
+	double t;
+	long ms;
+
+	if (b == NULL)
+		return ceiling_ms;
+	pthread_mutex_lock(&b->mu);
+	if (b->rtt[w].samples == 0) {
+		pthread_mutex_unlock(&b->mu);
+		return ceiling_ms; /* nothing known yet: the configured timeout */
+	}
+	t = HTTP_RTO_FACTOR * (b->rtt[w].srtt + 4 * b->rtt[w].rttvar);
+	if (t < (w ? HTTP_RTO_FLOOR_WRITE : HTTP_RTO_FLOOR_READ))
+		t = w ? HTTP_RTO_FLOOR_WRITE : HTTP_RTO_FLOOR_READ;
+	t *= (double)(1 << b->rtt[w].backoff);
+	pthread_mutex_unlock(&b->mu);
+	ms = t < (double)ceiling_ms ? (long)t : ceiling_ms;
+	return ms;
+}
+
+/* One request's outcome: an answer of ms (any status), or a timeout (ms < 0). */
+static void
+http_rtt_note(struct http_budget *b, const char *method, double ms)
+{
+	struct http_rtt *r;
+
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&b->mu);
+	r = &b->rtt[http_rtt_kind(method)];
+	if (ms < 0) {
+		if (r->backoff < HTTP_RTO_BACKOFF_MAX)
+			r->backoff++;
+	} else if (r->samples++ == 0) {
+		r->srtt = ms;
+		r->rttvar = ms / 2;
+		r->backoff = 0;
+	} else {
+		r->rttvar = 0.75 * r->rttvar + 0.25 * (r->srtt > ms ? r->srtt - ms : ms - r->srtt);
+		r->srtt = 0.875 * r->srtt + 0.125 * ms;
+		r->backoff = 0;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
 void
 http_budget_pause(struct http_budget *b, int64_t until_ms)
 {
@@ -641,9 +714,19 @@ http_client_set_deadline(struct http_client *c, int64_t deadline_ms)
 	c->deadline_ms = deadline_ms;
 }
 
+void
+http_client_set_fence(struct http_client *c, const _Atomic int64_t *until_ms)
+{
+	c->fence_ms = until_ms;
+}
+
 int64_t
 http_client_deadline(const struct http_client *c)
 {
+	int64_t fence = c->fence_ms != NULL ? atomic_load(c->fence_ms) : 0;
+
+	if (fence > 0 && (c->deadline_ms == 0 || fence < c->deadline_ms))
+		return fence;
 	return c->deadline_ms;
 }
 
@@ -870,7 +953,7 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 	struct http_xfer x = {.out = out, .rl_limit = -1, .rl_remaining = -1};
 	struct curl_slist *hdrs = c->headers, *ct = NULL;
 	char *url = NULL, *payload = NULL;
-	int64_t start_us, now = util_now_ms(), deadline;
+	int64_t start_us, now = util_now_ms(), deadline, end_ms;
 	uint64_t ticket = 0;
 	long timeout_ms, ra;
 	http_observer_fn obs;
@@ -878,26 +961,29 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 
 	memset(t, 0, sizeof *t);
 	http_response_free(out);
+	end_ms = http_client_deadline(c);
 	deadline = now + c->budget_wait_ms;
-	if (c->deadline_ms > 0 && c->deadline_ms < deadline)
-		deadline = c->deadline_ms;
+	if (end_ms > 0 && end_ms < deadline)
+		deadline = end_ms;
 	if (http_wait_budget(c, deadline, &ticket, out) != 0)
 		goto done_unsent;
 
 	http_client_curl_opts(c, &o);
-	timeout_ms = o.timeout_ms;
+	timeout_ms = http_rtt_timeout(c->budget, method, o.timeout_ms);
 	now = util_now_ms();
-	if (c->deadline_ms > 0) {
-		if (c->deadline_ms <= now) {
+	end_ms = http_client_deadline(c);
+	if (end_ms > 0) {
+		if (end_ms <= now) {
 			out->st.cls = HTTP_TRANSIENT;
-			http_set_message(&out->st, "deadline passed before the request was sent");
+			http_set_message(&out->st, "the deadline (or the lease on this work) passed"
+			                           " before the request was sent");
 			if (c->budget != NULL)
 				http_budget_report(c->budget, ticket,
 				                   &(struct http_window_note){-1, -1, 0, -1});
 			goto done_unsent;
 		}
-		if (c->deadline_ms - now < timeout_ms)
-			timeout_ms = (long)(c->deadline_ms - now);
+		if (end_ms - now < timeout_ms)
+			timeout_ms = (long)(end_ms - now);
 	}
 	t->sent = 1;
 	t->timeout = timeout_ms;
@@ -937,6 +1023,10 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 	start_us = util_now_us();
 	t->rc = curl_easy_perform(c->easy);
 	seconds = (double)(util_now_us() - start_us) / 1e6;
+	if (t->rc == CURLE_OK)
+		http_rtt_note(c->budget, method, seconds * 1000);
+	else if (t->rc == CURLE_OPERATION_TIMEDOUT)
+		http_rtt_note(c->budget, method, -1);
 	if (t->rc != CURLE_OK) {
 		http_transport_error(c, t->rc, &x, timeout_ms, &out->st);
 		buf_reset(&out->text);
@@ -982,16 +1072,20 @@ done_unsent:
 }
 
 /* Why a failed attempt may be tried again inside this request ("5xx", "timeout",
- * "connection"), or NULL. Only transient failures of requests that can be sent twice:
+ * "connection", "429"), or NULL. Only transient failures of requests that can be sent twice:
  * GET, HEAD, PUT, PATCH and DELETE set a state (or read one), so a repeat after a lost
  * answer changes nothing more; a POST creates, and is tried again only when it provably
- * never left (the connection could not be made): a lost create answer is the reconciler's
- * to resolve, by looking the object up by name. */
+ * never left (the connection could not be made) or was refused before anything was done (a
+ * 429: Laravel's throttle and proxies' limiters answer before the application runs): a lost
+ * create answer is the reconciler's to resolve, by looking the object up by name. A 429 is
+ * tried again only when its Retry-After is short (the caller checks the wait). */
 static const char *
 http_retry_reason(const char *method, const struct http_response *out, const struct http_try *t)
 {
 	int post = strcmp(method, "POST") == 0;
 
+	if (t->sent && out->st.cls == HTTP_RATE_LIMITED)
+		return "429";
 	if (!t->sent || out->st.cls != HTTP_TRANSIENT)
 		return NULL;
 	if (t->rc == CURLE_OK)
@@ -1030,7 +1124,7 @@ http_request(struct http_client *c, const char *method, const char *path, const 
 		if (out->st.not_before_ms > now + wait)
 			wait = out->st.not_before_ms - now;
 		if (wait > HTTP_RETRY_MAX_WAIT_MS ||
-		    (c->deadline_ms > 0 && now + wait >= c->deadline_ms))
+		    (http_client_deadline(c) > 0 && now + wait >= http_client_deadline(c)))
 			break;
 		obs = atomic_load(&http_retry_observer);
 		if (obs != NULL)

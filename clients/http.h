@@ -21,6 +21,7 @@
 #ifndef VIBN_HTTP_H
 #define VIBN_HTTP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -145,7 +146,12 @@ void http_client_free(struct http_client *c);
 /* Sets an absolute deadline (util_now_ms() clock) for every following request: the budget
  * wait and the request itself end by then. 0 removes it. */
 void http_client_set_deadline(struct http_client *c, int64_t deadline_ms);
-/* The deadline set by http_client_set_deadline, or 0. */
+/* A second, moving deadline (util_now_ms() clock, 0: none), read before every attempt: how
+ * long the caller's lease on its work is known to last (the worker's, renewed by the
+ * keeper). Past it nothing more is sent: another replica may have taken the work over.
+ * until_ms is borrowed and outlives the client's use of it; NULL removes it. */
+void http_client_set_fence(struct http_client *c, const _Atomic int64_t *until_ms);
+/* The earlier of the deadline and the fence, or 0 when neither is set. */
 int64_t http_client_deadline(const struct http_client *c);
 /* Whose work the following requests are, for the budget (default interactive). */
 void http_client_set_priority(struct http_client *c, enum http_priority prio);
@@ -188,7 +194,7 @@ typedef void (*http_observer_fn)(const char *upstream, const char *method, int s
                                  double seconds);
 void http_set_observer(http_observer_fn fn);
 /* Counts retries inside requests for metrics: called once per retry, reason "5xx",
- * "timeout" or "connection", from the worker's thread. */
+ * "timeout", "connection" or "429", from the worker's thread. */
 typedef void (*http_retry_observer_fn)(const char *upstream, const char *method,
                                        const char *reason);
 void http_set_retry_observer(http_retry_observer_fn fn);

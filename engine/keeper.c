@@ -103,6 +103,8 @@ keeper_leases(struct keeper *k, int release)
 		return;
 	worker_inflight(k->pool, &ws, &owners, &n);
 	if (n > 0) {
+		int64_t sent = util_now_ms();
+
 		if (queue_renew(k->db, (const char *const *)ws, (const char *const *)owners, n,
 		                release ? -1 : k->lease_ms, &count, &cause) != 0) {
 			keeper_failed(k, release ? "releasing leases" : "renewing leases", cause);
@@ -111,8 +113,12 @@ keeper_leases(struct keeper *k, int release)
 			log_info("released %ld lease%s of unfinished reconciles", count,
 			         count == 1 ? "" : "s");
 		} else if (count < n) {
+			/* Which ones is not said: none is extended, and each run stops calling
+			 * upstreams when its lease may end. */
 			log_warn("keeper: %ld of %d leases could not be renewed (taken over?)",
 			         (long)n - count, n);
+		} else {
+			worker_leases_renewed(k->pool, owners, n, sent);
 		}
 	}
 	worker_inflight_free(ws, owners, n);

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ struct worker {
 	PGconn *db;
 	uint64_t seq;
 	int64_t retry_ms; /* current reconnect backoff */
+	/* Until when the running reconcile's lease is known to be ours (util_now_ms() clock):
+	 * set at the claim, moved by each renewal (worker_leases_renewed). */
+	_Atomic int64_t lease_until_ms;
 	/* Guarded by pool->lock. */
 	int busy;
 	char ws[40];
@@ -48,6 +52,15 @@ struct worker_pool {
 	int64_t next_due; /* monotonic ms of the earliest known due item, INT64_MAX: none */
 	int running;
 };
+
+/* Until when a lease asked for at sent_ms is surely still ours: the database counts its
+ * lease_ms from when it got the request, later than sent_ms; a tenth is left for the
+ * requests in flight at the end and for clocks that drift. */
+static int64_t
+worker_lease_end(const struct worker_pool *p, int64_t sent_ms)
+{
+	return sent_ms + p->cfg.lease_ms - p->cfg.lease_ms / 10;
+}
 
 static void
 worker_timespec(int64_t mono_ms, struct timespec *ts)
@@ -290,6 +303,7 @@ worker_run(struct worker *w, const struct queue_item *item, const char *owner)
 	ctx.queue_seconds = item->waited;
 	ctx.log_fields = fields;
 	ctx.stopping = &p->stopping;
+	ctx.lease_until_ms = &w->lease_until_ms;
 	rec_done(&res);
 	t0 = util_now_us();
 	p->cfg.rec->reconcile(&ctx, p->cfg.rec_state, &res);
@@ -363,6 +377,7 @@ worker_main(void *arg)
 		}
 		snprintf(owner, sizeof owner, "%s/w%d/%llu", p->instance, w->index,
 		         (unsigned long long)++w->seq);
+		atomic_store(&w->lease_until_ms, worker_lease_end(p, util_now_ms()));
 		rc = queue_claim(w->db, owner, p->cfg.lease_ms, &item, &cause);
 		if (rc < 0) {
 			worker_db_failed(w, "claiming", cause);
@@ -513,6 +528,22 @@ worker_inflight(struct worker_pool *p, char ***ws, char ***owners, int *n)
 	}
 	pthread_mutex_unlock(&p->lock);
 	*n = k;
+}
+
+void
+worker_leases_renewed(struct worker_pool *p, char *const *owners, int n, int64_t sent_ms)
+{
+	int64_t until = worker_lease_end(p, sent_ms);
+
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->cfg.workers; i++) {
+		if (!p->w[i].busy)
+			continue;
+		for (int k = 0; k < n; k++)
+			if (strcmp(p->w[i].owner, owners[k]) == 0)
+				atomic_store(&p->w[i].lease_until_ms, until);
+	}
+	pthread_mutex_unlock(&p->lock);
 }
 
 void

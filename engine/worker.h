@@ -50,6 +50,9 @@ int worker_running(struct worker_pool *p);
  * (free with worker_inflight_free). */
 void worker_inflight(struct worker_pool *p, char ***ws, char ***owners, int *n);
 void worker_inflight_free(char **ws, char **owners, int n);
+/* The keeper renewed the leases of these owners with a request sent at sent_ms
+ * (util_now_ms() clock): their reconciles may go on calling upstreams for another lease. */
+void worker_leases_renewed(struct worker_pool *p, char *const *owners, int n, int64_t sent_ms);
 
 /* Joins every thread (call once worker_running is 0) and frees the pool. */
 void worker_free(struct worker_pool *p);

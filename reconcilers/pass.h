@@ -56,6 +56,7 @@ struct pass_env {
 	 * read directly only when missing from it. Interactive runs always read it. */
 	int sweep;
 	const char *reconcile_id; /* this run's id, recorded on its events; may be NULL */
+	const _Atomic int64_t *lease_until_ms; /* the run's lease (rec_ctx); may be NULL */
 };
 
 struct pass {

@@ -61,6 +61,10 @@ struct rec_ctx {
 	double queue_seconds;         /* from enqueue (or due time) to claim */
 	const char *log_fields;       /* "workspace=<id> reconcile=<id>" for log_*_kv */
 	const volatile int *stopping; /* non-zero once shutdown began: finish soon */
+	/* Until when the lease is known to be ours (util_now_ms() clock; the keeper moves it
+	 * on each renewal): upstream calls must end by then, since past it another replica
+	 * may be reconciling the same workspace. */
+	const _Atomic int64_t *lease_until_ms;
 };
 
 /* What the daemon offers a reconciler at start-up. Borrowed; valid until fini. */

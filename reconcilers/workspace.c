@@ -144,15 +144,19 @@ workspace_delete(struct pass *ctx)
 	return 0;
 }
 
-/* Every upstream call of the pass ends by deadline_ms (0: none), and is interactive or
- * background work for the budgets: a drift sweep yields to signups and webhooks. */
+/* Every upstream call of the pass ends by deadline_ms (0: none) and while the lease is
+ * ours, and is interactive or background work for the budgets: a drift sweep yields to
+ * signups and webhooks. */
 static void
 workspace_set_deadline(struct pass_env *env, int64_t deadline_ms)
 {
 	enum http_priority prio = env->sweep ? HTTP_PRIO_BACKGROUND : HTTP_PRIO_INTERACTIVE;
+	const _Atomic int64_t *fence = deadline_ms > 0 ? env->lease_until_ms : NULL;
 
 	http_client_set_deadline(gitea_http(env->gitea), deadline_ms);
 	http_client_set_deadline(coolify_http(env->coolify), deadline_ms);
+	http_client_set_fence(gitea_http(env->gitea), fence);
+	http_client_set_fence(coolify_http(env->coolify), fence);
 	http_client_set_priority(gitea_http(env->gitea), prio);
 	http_client_set_priority(coolify_http(env->coolify), prio);
 }

@@ -114,8 +114,9 @@ wsd_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out)
 {
 	struct wsd_state *s = state;
 	struct wsd_worker *w = &s->workers[ctx->worker];
-	struct pass_env env = {ctx->db,     w->gitea,          w->coolify,       &s->set,
-	                       s->projects, ctx->priority > 0, ctx->reconcile_id};
+	struct pass_env env = {ctx->db,           w->gitea,           w->coolify,
+	                       &s->set,           s->projects,        ctx->priority > 0,
+	                       ctx->reconcile_id, ctx->lease_until_ms};
 
 	workspace_reconcile(&env, ctx->workspace_id, out);
 }

@@ -149,3 +149,43 @@ def test_window_burst_of_signups(db_url, sim, daemons):
     assert too_many <= 3
     names = [p["name"] for p in sim.state()["coolify"]["projects"]]
     assert len(names) == len(set(names)) == 120
+
+
+def upstream_calls(sim):
+    c = sim.counters()
+    return sum(c[u]["read"] + c[u]["mutating"] for u in ("gitea", "coolify"))
+
+
+def test_no_upstream_call_once_the_lease_may_have_ended(db_url, sim, daemons, tmp_path):
+    """A reconcile whose lease cannot be renewed (the database is gone) stops calling the
+    upstreams before the lease could expire: past it another replica may have taken the
+    workspace over, and two reconciles of one workspace must never act at once."""
+    import subprocess
+    pgctl = os.environ["VIBN_TEST_PGCTL"]
+    lease = 2.0
+    # Every answer takes 500 ms: this workspace's pass takes over ten seconds.
+    sim.control("POST", "/_sim/faults", {"upstream": "both", "latency_ms": 500})
+    start(daemons, db_url, sim, VIBN_LEASE_DURATION=str(int(lease)))
+    slug, text = manifest(0)
+    more = "".join("\n    - {name: r%d}" % i for i in range(6))
+    (tmp_path / "w.yaml").write_text(text.replace("    - {name: web}", "    - {name: web}" + more))
+    assert ctl("apply", "-f", str(tmp_path / "w.yaml"), db_url=db_url).returncode == 0
+    wait_for(lambda: upstream_calls(sim) >= 2, timeout=30, interval=0.05,
+             what="the reconcile to be under way")
+    try:
+        subprocess.run([pgctl, "stop"], check=True, capture_output=True, timeout=120)
+        stopped = time.monotonic()
+        # The lease was last renewed at most now; it could end `lease` from then. What
+        # was sent until then may still be answered (250 ms): count a little later, then
+        # make sure nothing more comes while the pass would otherwise still be going.
+        time.sleep(lease + 1.0)  # the end of the lease plus one answer: a fixed point
+        at_lease_end = upstream_calls(sim)
+        time.sleep(3.0)  # long enough for several more calls of an unfenced pass
+        assert upstream_calls(sim) == at_lease_end, \
+            "upstream calls went on %.1f s after the database went away" % (
+                time.monotonic() - stopped)
+    finally:
+        subprocess.run([pgctl, "start"], check=True, capture_output=True, timeout=120)
+    with connect(db_url) as conn:
+        wait_for(lambda: ready_count(conn) == 1, timeout=60, interval=0.2,
+                 what="the workspace Ready once the database is back")

@@ -268,20 +268,80 @@ test_retries_stop_at_the_deadline(void **state)
 }
 
 static void
-test_4xx_and_429_not_retried(void **state)
+test_4xx_and_long_429_not_retried(void **state)
 {
 	struct gitea *g = gitea_client(0);
 	struct gitea_org org = {0};
 	struct http_status st;
 
 	assert_int_equal(gitea_org_get(g, "vibn-none", &org, &st), HTTP_NOT_FOUND);
+	/* A Retry-After longer than a pass should wait inside one request: the queue's. */
 	simproc_rule(sim,
 	             "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1/orgs/{org}\","
-	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"1\"}");
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
 	assert_int_equal(gitea_org_get(g, "vibn-none", &org, &st), HTTP_RATE_LIMITED);
 	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 2);
 	assert_int_equal(retries.n, 0);
 	gitea_free(g);
+}
+
+/* A 429 is a refusal before anything was done: after a short Retry-After even a create is
+ * sent again, once. */
+static void
+test_short_429_retried_even_for_a_create(void **state)
+{
+	struct gitea *g = gitea_client(0);
+	struct gitea_org_spec spec = {.visibility = "private"};
+	struct gitea_org org = {0};
+	struct http_status st;
+
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"POST\","
+	                  "\"path\":\"/api/v1/admin/users/{username}/orgs\",\"count\":1,"
+	                  "\"action\":\"status\",\"status\":429,\"retry_after\":\"1\"}");
+	assert_int_equal(gitea_org_create(g, "vibn-late", &spec, NULL, &st), HTTP_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", "POST /api/v1/admin/users/{username}/orgs"),
+	                 2);
+	assert_int_equal(retries.n, 1);
+	assert_int_equal(gitea_org_get(g, "vibn-late", &org, &st), HTTP_OK);
+	gitea_org_free(&org);
+	gitea_free(g);
+}
+
+/* A hung request costs about the upstream's usual answer time, not the configured timeout:
+ * after quick answers a held GET gives up at the reads' floor (1 s), the next one after
+ * twice that, and an answer brings the floor back. (Checked on the timeout each attempt
+ * had, which the message names: not on the clock.) */
+static void
+test_timeouts_follow_the_answer_times(void **state)
+{
+	struct http_budget *b = gitea_budget_new(1000);
+	struct gitea_config cfg = {.api_url = sim->gitea_api,
+	                           .token = GTOKEN,
+	                           .admin_user = "vibn-admin",
+	                           .timeout_ms = 20000,
+	                           .max_retries = -1,
+	                           .budget = b};
+	struct gitea *g = gitea_new(&cfg);
+	struct gitea_org org = {0};
+	struct http_status st;
+
+	make_org("vibn-t");
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(gitea_org_get(g, "vibn-t", &org, &st), HTTP_OK);
+		gitea_org_free(&org);
+	}
+	rule("gitea", "GET", "/api/v1/orgs/{org}", 2, "timeout", 0);
+	assert_int_equal(gitea_org_get(g, "vibn-t", &org, &st), HTTP_TRANSIENT);
+	assert_non_null(strstr(st.message, "timed out after 1000 ms"));
+	assert_int_equal(gitea_org_get(g, "vibn-t", &org, &st), HTTP_TRANSIENT);
+	assert_non_null(strstr(st.message, "timed out after 2000 ms"));
+	assert_int_equal(gitea_org_get(g, "vibn-t", &org, &st), HTTP_OK);
+	gitea_org_free(&org);
+	rule("gitea", "GET", "/api/v1/orgs/{org}", 1, "timeout", 0);
+	assert_int_equal(gitea_org_get(g, "vibn-t", &org, &st), HTTP_TRANSIENT);
+	assert_non_null(strstr(st.message, "timed out after 1000 ms"));
+	gitea_free(g);
+	http_budget_free(b);
 }
 
 int
@@ -294,7 +354,9 @@ main(void)
 	    cmocka_unit_test_setup(test_post_never_sent_twice_once_it_may_have_arrived, setup),
 	    cmocka_unit_test_setup(test_post_retried_when_it_never_left, setup),
 	    cmocka_unit_test_setup(test_retries_stop_at_the_deadline, setup),
-	    cmocka_unit_test_setup(test_4xx_and_429_not_retried, setup),
+	    cmocka_unit_test_setup(test_4xx_and_long_429_not_retried, setup),
+	    cmocka_unit_test_setup(test_short_429_retried_even_for_a_create, setup),
+	    cmocka_unit_test_setup(test_timeouts_follow_the_answer_times, setup),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
 

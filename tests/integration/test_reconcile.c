@@ -100,7 +100,8 @@ setup(void **state)
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_resend_ms = 600000;
 	f->projects = project_cache_new(60000);
-	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0, NULL};
+	f->env =
+	    (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0, NULL, NULL};
 	*state = f;
 	return 0;
 }
