@@ -3,17 +3,23 @@
 
 Declares N workspaces (in waves, through vibnctl apply) against vibn-sim injecting 5xx,
 timeouts, dropped connections, lost responses and 429 bursts, while vibnd is SIGKILLed at
-random moments and restarted, Postgres is restarted once, three replicas run during the
-middle of the run, and drift (deleted repos, which Gitea announces with a signed webhook;
-removed members, which only a drift repair run finds) goes on throughout. Then the faults
-stop and the soak waits for convergence and checks:
+random moments and restarted, Postgres is restarted once and later stopped for 20 s while
+deliveries arrive, three replicas run during the middle of the run, and drift (deleted
+repos, which Gitea announces with a signed webhook; removed members, which only a drift
+repair run finds) goes on throughout. The last fifth of the chaos is harsher: 20% 5xx and
+5% dropped connections, with Coolify's real rate-limit window (200 requests a minute).
+Ready over time is printed during the chaos. Then the faults stop and the soak waits for
+convergence and checks:
 
+  progress    at the end of the chaos, with the faults still on, at least 90% of the
+              workspaces declared so far are Ready
   ready       every workspace Ready, observed generation = generation
   upstream    exactly one Gitea org and one Coolify project per workspace, and exactly one of
               each declared repo and app (nothing more: no duplicates, no strays)
   members     every declared member is in its org again
   webhooks    every delivery vibnd accepted (2xx) was followed by a reconcile of its
-              workspace that started after the delivery
+              workspace that started after the delivery, and every repository delivery
+              answered 2xx was recorded (none lost in the outage's spool)
   overlap     no two reconciles of one workspace overlapped (from vibnd's debug log lines
               "reconcile start" / "reconcile done|requeued|failed", across all replicas)
   sanitizer   no ASan/UBSan/LSan report in any vibnd's stderr, and no vibnd died by itself
@@ -37,6 +43,8 @@ import urllib.request
 import psycopg
 
 WEBHOOK_SECRET = "soak-webhook-secret"
+HARSH_FROM = 0.8  # the harsh phase: the last fifth of the chaos
+PROGRESS_MIN = 0.90  # Ready of the declared at the end of the chaos, faults on
 
 
 def now():
@@ -196,6 +204,8 @@ class Soak:
         self.pg_restarts = 0
         self.drift = {"delete_repo": 0, "remove_member": 0}
         self.bursts = 0
+        self.pg_outages = 0
+        self.progress = []  # (seconds into the chaos, Ready, declared), None while Postgres is down
         self.lost_responses = 0
         self.desired = {}  # slug -> spec summary
         self.failures = []
@@ -428,6 +438,11 @@ class Soak:
         for t in sorted(self.rng.uniform(0.05 * S, 0.9 * S) for _ in range(a.kills)):
             events.append((t, "kill", None))
         events.append((0.55 * S, "pg_restart", None))
+        # Postgres down for 20 s (or a tenth of a short run) while drift makes Gitea deliver.
+        outage = min(20.0, 0.1 * S)
+        events.append((0.62 * S, "pg_down", None))
+        events.append((0.62 * S + outage, "pg_up", None))
+        events.append((HARSH_FROM * S, "harsh", None))
         events.append((0.30 * S, "replicas_up", None))
         events.append((0.75 * S, "replicas_down", None))
         events.append((0.15 * S, "burst", True))
@@ -448,6 +463,9 @@ class Soak:
         self.start_slot(0)
         self.faults(True)
         t0 = now()
+        stop = threading.Event()
+        sampler = threading.Thread(target=self.sample_progress, args=(t0, stop), daemon=True)
+        sampler.start()
         restarts = []  # (due, slot)
         for due, kind, arg in events:
             while True:
@@ -466,6 +484,35 @@ class Soak:
                 self.log("chaos step %s failed: %s", kind, e)
         for _, slot in restarts:
             self.start_slot(slot)
+        stop.set()
+        sampler.join()
+        # The end of the chaos, faults still on: how many of the declared are Ready.
+        self.end_of_chaos = self.count_ready()
+        self.log("end of chaos (faults still on): %s Ready of %s declared",
+                 *(self.end_of_chaos or ("?", "?")))
+
+    def count_ready(self):
+        """(Ready, declared) from the database, or None when it does not answer."""
+        try:
+            with psycopg.connect(self.db_url, autocommit=True, connect_timeout=3) as c:
+                return c.execute(
+                    "SELECT count(*) FILTER (WHERE provision_status = 'ready'"
+                    " AND observed_generation = generation), count(*) FROM vibn_workspaces"
+                    " WHERE deleted_at IS NULL").fetchone()
+        except psycopg.Error:
+            return None
+
+    def sample_progress(self, t0, stop):
+        """Ready over time during the chaos, printed and kept for the summary."""
+        every = max(2.0, self.a.seconds / 24)
+        while not stop.wait(every):
+            got = self.count_ready()
+            self.progress.append((now() - t0, got))
+            if got is None:
+                self.log("progress: database down")
+            else:
+                self.log("progress: %d Ready of %d declared (%.0f%%)", got[0], got[1],
+                         100.0 * got[0] / max(got[1], 1))
 
     def event(self, kind, arg, restarts):
         if kind == "wave":
@@ -488,6 +535,20 @@ class Soak:
                            timeout=120)
             self.pg_restarts += 1
             self.log("Postgres is back")
+        elif kind == "pg_down":
+            self.log("stopping Postgres (outage while deliveries arrive)")
+            subprocess.run([self.a.pgctl, "stop"], check=True, capture_output=True, timeout=120)
+            self.pg_outages += 1
+        elif kind == "pg_up":
+            subprocess.run([self.a.pgctl, "start"], check=True, capture_output=True,
+                           timeout=120)
+            self.log("Postgres is back after the outage")
+        elif kind == "harsh":
+            self.log("harsh phase: 20%% 5xx, 5%% drops, Coolify's 200/min window")
+            self.sim.ctl("POST", "/_sim/faults", {"upstream": "both", "error_rate": 0.20,
+                                                  "timeout_rate": 0, "drop_rate": 0.05})
+            self.sim.ctl("POST", "/_sim/faults", {"upstream": "coolify",
+                                                  "rate_limit_per_minute": 200})
         elif kind == "replicas_up":
             for s in (1, 2):
                 if s not in self.slots:
@@ -698,6 +759,7 @@ class Soak:
         bad_up = self.check_upstream(items)
         deliveries = self.sim.ctl("GET", "/_sim/deliveries") or []
         accepted_db = self.accepted_deliveries()
+        recorded = self.recorded_deliveries()
         for slot in list(self.slots):
             self.stop_slot(slot)
         self.front.close()
@@ -715,8 +777,19 @@ class Soak:
         bad_hooks = self.check_webhooks(accepted_db, runs)
         total = now() - self.log.t0
 
-        accepted = [d for d in deliveries if 200 <= d["status"] < 300]
+        accepted = [d for d in deliveries if d["status"] and 200 <= d["status"] < 300]
+        lost = [d["id"] for d in accepted if d["event"] == "repository"
+                and d["id"] not in recorded]
+        end = self.end_of_chaos
+        progress_ok = end is not None and end[0] >= PROGRESS_MIN * end[1]
+        series = " ".join("%.0fs %s" % (t, "%.0f%%" % (100.0 * g[0] / g[1]) if g and g[1]
+                                         else "db down" if g is None else "-")
+                          for t, g in self.progress)
         rows = [
+            ("Ready over the chaos (of declared)", series or "no sample", True),
+            ("Ready at the end of the chaos, faults on", "%s / %s declared (want >= %.0f%%)"
+             % (end[0], end[1], 100 * PROGRESS_MIN) if end else "database down",
+             progress_ok),
             ("workspaces Ready", "%d / %d" % (ready, len(self.desired)),
              ready == len(self.desired) and settled),
             ("settled after faults stopped", "%.0fs" % (self.settled_after - chaos_s)
@@ -731,17 +804,19 @@ class Soak:
              not any(self.stats["dups"])),
             ("declared members present", "%d missing" % self.stats["members missing"],
              self.stats["members missing"] == 0),
-            ("webhook deliveries", "%d sent, %d answered 2xx, %d accepted, %d unprocessed" % (
-                len(deliveries), len(accepted), len(accepted_db), len(bad_hooks)),
-             not bad_hooks and len(accepted_db) > 0),
+            ("webhook deliveries", "%d sent, %d answered 2xx, %d accepted, %d unprocessed,"
+             " %d lost" % (len(deliveries), len(accepted), len(accepted_db), len(bad_hooks),
+                           len(lost)),
+             not bad_hooks and not lost and len(accepted_db) > 0),
             ("reconciles (all replicas)", "%d, %d cut short (SIGKILL or shutdown)" % (
                 len(runs), sum(1 for r in runs.values() if r.get("open"))), True),
             ("overlapping reconciles", "%d (lease lost mid-run: %d)" % (len(over), lost_lease),
              not over),
             ("sanitizer reports", str(len(sanitizer)), not sanitizer),
             ("vibnd crashes", str(len(died)), not died),
-            ("SIGKILLs / Postgres restarts", "%d / %d" % (self.kills, self.pg_restarts),
-             self.kills == a.kills and self.pg_restarts == 1),
+            ("SIGKILLs / Postgres restarts / outages", "%d / %d / %d" % (
+                self.kills, self.pg_restarts, self.pg_outages),
+             self.kills == a.kills and self.pg_restarts == 1 and self.pg_outages == 1),
             ("drift: repos deleted / members removed", "%d / %d" % (
                 self.drift["delete_repo"], self.drift["remove_member"]), True),
             ("429 bursts / lost-response rounds", "%d / %d" % (self.bursts, self.lost_responses),
@@ -756,6 +831,7 @@ class Soak:
             print("| %s | %s | %s |" % (name, val, "ok" if ok else "FAIL"))
         print()
         for line in (bad_up[:10] + sanitizer[:10] + bad_hooks[:10] +
+                     ["delivery %s answered 2xx but never recorded" % d for d in lost[:10]] +
                      ["overlap: workspace %s runs %s and %s by %d ms" % o for o in over[:10]] +
                      ["vibnd %s exited by itself (%s)" % (p.logpath, p.proc.returncode)
                       for p in died]):
@@ -775,6 +851,12 @@ class Soak:
                 "SELECT delivery_id, (extract(epoch FROM received_at) * 1000)::bigint,"
                 " workspace_id::text FROM vibn_webhook_deliveries WHERE result = 'accepted'"
             ).fetchall()
+
+    def recorded_deliveries(self):
+        """The ids of every delivery vibnd recorded (repository events, whatever the
+        result)."""
+        with psycopg.connect(self.db_url, autocommit=True) as c:
+            return {r[0] for r in c.execute("SELECT delivery_id FROM vibn_webhook_deliveries")}
 
     @staticmethod
     def check_webhooks(accepted, runs):
