@@ -408,8 +408,7 @@ spool_names_free(char **names, int n)
 
 /* Reads the whole of a spooled file (at most limit bytes) into *raw. */
 static int
-spool_slurp(struct spool *sp, const char *name, size_t limit, char **raw, size_t *len,
-            char **cause)
+spool_slurp(struct spool *sp, const char *name, size_t limit, char **raw, size_t *len, char **cause)
 {
 	int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct stat st;
@@ -581,8 +580,8 @@ spool_quarantine(struct spool *sp, const char *name, char **cause)
 		return -1;
 	}
 	if (mkdirat(sp->dirfd, SPOOL_CORRUPT, 0700) != 0 && errno != EEXIST) {
-		*cause = xasprintf("%s/%s: cannot create: %s", sp->dir, SPOOL_CORRUPT,
-		                   strerror(errno));
+		*cause =
+		    xasprintf("%s/%s: cannot create: %s", sp->dir, SPOOL_CORRUPT, strerror(errno));
 		return -1;
 	}
 	to = xasprintf("%s/%s", SPOOL_CORRUPT, name);
