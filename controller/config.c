@@ -85,6 +85,16 @@ static const struct config_setting config_table[CFG_COUNT] = {
                         "reconciler to run (the product's is workspace)"},
     [CFG_WEBHOOKS] = {"VIBN_WEBHOOKS", "webhooks", CONFIG_BOOL, "on", 0, 0, 0,
                       "serve POST /webhooks/gitea (on needs GITEA_WEBHOOK_SECRET)"},
+    [CFG_WEBHOOK_SPOOL_DIR] =
+        {"VIBN_WEBHOOK_SPOOL_DIR", "webhook-spool-dir", CONFIG_STR, NULL, 0, 0, 0,
+         "folder where deliveries the database cannot take wait to be replayed (one per"
+         " vibnd; unset: $STATE_DIRECTORY/webhook-spool, else /var/lib/vibnd/webhook-spool);"
+         " vibnd does not start when it cannot be written"},
+    [CFG_WEBHOOK_SPOOL_MAX_BYTES] =
+        {"VIBN_WEBHOOK_SPOOL_MAX_BYTES", "webhook-spool-max-bytes", CONFIG_INT, "67108864", 1024,
+         1099511627776.0, 0,
+         "bytes the webhook spool may hold (also at most 100000 files); when full, deliveries"
+         " the database cannot take get 503"},
     [CFG_API_CONNECTIONS] = {"VIBN_API_CONNECTIONS", "api-connections", CONFIG_INT, "2", 1, 64, 0,
                              "database threads (one connection each) for webhooks and the API"},
     [CFG_API_TIMEOUT] =

@@ -15,6 +15,8 @@
 #include "api/api_events.h"
 #include "api/api_projects.h"
 #include "api/api_webhook.h"
+#include "api/spool.h"
+#include "api/webhook.h"
 #include "httpd/dbpool.h"
 #include "controller/config.h"
 #include "httpd/health.h"
@@ -45,6 +47,7 @@ struct vibnd {
 	struct listen *listen;
 	struct resync *resync;
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
+	struct spool *spool; /* opened before the loop; api_webhook owns it once registered */
 	int shutting_down;
 	int abandoned;
 	int finished;
@@ -108,6 +111,9 @@ vibnd_on_listen(void *arg)
 	struct vibnd *d = arg;
 
 	worker_wake(d->pool, -1);
+	/* The database is back: spooled deliveries need not wait for the next retry. */
+	if (config_int(&d->cfg, CFG_WEBHOOKS))
+		api_webhook_kick();
 }
 
 static void
@@ -135,6 +141,7 @@ vibnd_finish(struct vibnd *d)
 	api_webhook_stop();
 	api_events_stop();
 	dbpool_stop();
+	api_webhook_close();
 	api_stop();
 	api_projects_stop();
 	mcp_http_stop();
@@ -212,12 +219,70 @@ vibnd_hup(evutil_socket_t sig, short what, void *arg)
 	         file != NULL ? "log file reopened" : "logging to stderr, nothing to reopen");
 }
 
-/* -n: the configuration is valid (checked already) and the database answers. */
+/* The webhook spool's folder: VIBN_WEBHOOK_SPOOL_DIR, else under systemd's StateDirectory=
+ * (STATE_DIRECTORY, the first of a colon-separated list), else the FHS place of a
+ * daemon's state. A new string. */
+static char *
+vibnd_spool_dir(const struct vibnd *d)
+{
+	const char *dir = config_str(&d->cfg, CFG_WEBHOOK_SPOOL_DIR),
+	           *state = getenv("STATE_DIRECTORY");
+
+	if (dir != NULL)
+		return xstrdup(dir);
+	if (state != NULL && *state != '\0' && *state != ':')
+		return xasprintf("%.*s/webhook-spool", (int)strcspn(state, ":"), state);
+	return xstrdup("/var/lib/vibnd/webhook-spool");
+}
+
+/* Opens the webhook spool before anything is served: a folder that cannot hold deliveries
+ * stops the start, with its reason, instead of losing them at the first outage. */
+static int
+vibnd_open_spool(struct vibnd *d)
+{
+	char *dir, *cause = NULL;
+	uint64_t bytes;
+	long files;
+
+	if (!config_int(&d->cfg, CFG_WEBHOOKS))
+		return 0;
+	dir = vibnd_spool_dir(d);
+	if (spool_open(&d->spool, dir, (uint64_t)config_int(&d->cfg, CFG_WEBHOOK_SPOOL_MAX_BYTES),
+	               WEBHOOK_MAX_BODY, &cause) != 0) {
+		fprintf(stderr,
+		        "vibnd: VIBN_WEBHOOK_SPOOL_DIR: %s (set it to a folder vibnd can write, or "
+		        "VIBN_WEBHOOKS=off)\n",
+		        cause);
+		free(cause);
+		free(dir);
+		return -1;
+	}
+	spool_stats(d->spool, &bytes, &files);
+	log_info("webhook spool: %s (%ld deliveries waiting, at most %lld bytes)", dir, files,
+	         (long long)config_int(&d->cfg, CFG_WEBHOOK_SPOOL_MAX_BYTES));
+	free(dir);
+	return 0;
+}
+
+/* -n: the configuration is valid (checked already), the spool folder can be written and
+ * the database answers. */
 static int
 vibnd_check(struct vibnd *d)
 {
-	char *cause = NULL;
-	PGconn *db = db_connect(config_str(&d->cfg, CFG_DATABASE_URL), "vibnd-check", &cause);
+	char *cause = NULL, *dir;
+	PGconn *db;
+
+	if (config_int(&d->cfg, CFG_WEBHOOKS)) {
+		dir = vibnd_spool_dir(d);
+		if (spool_check(dir, &cause) != 0) {
+			fprintf(stderr, "vibnd: VIBN_WEBHOOK_SPOOL_DIR: %s\n", cause);
+			free(cause);
+			free(dir);
+			return 1;
+		}
+		free(dir);
+	}
+	db = db_connect(config_str(&d->cfg, CFG_DATABASE_URL), "vibnd-check", &cause);
 
 	if (db == NULL) {
 		fprintf(stderr, "vibnd: %s\n", cause);
@@ -292,12 +357,15 @@ vibnd_api_start(struct vibnd *d)
 	quota.v[QUOTA_APPS] = config_int(&d->cfg, CFG_QUOTA_APPS);
 	quota.v[QUOTA_PROJECTS] = config_int(&d->cfg, CFG_QUOTA_PROJECTS);
 	quota_set_defaults(&quota);
-	if (config_int(&d->cfg, CFG_WEBHOOKS))
+	if (config_int(&d->cfg, CFG_WEBHOOKS)) {
 		api_webhook_register(config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET),
-		                     config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET_PREVIOUS));
-	else
+		                     config_str(&d->cfg, CFG_GITEA_WEBHOOK_SECRET_PREVIOUS),
+		                     d->spool);
+		d->spool = NULL;
+	} else {
 		log_info(
 		    "webhooks are off (VIBN_WEBHOOKS=off): POST /webhooks/gitea is not served");
+	}
 	api_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
 	api_projects_register(config_str(&d->cfg, CFG_ADMIN_MIGRATE_SECRET));
 	events.window_ms = config_int(&d->cfg, CFG_EVENT_WINDOW) * 1000;
@@ -405,6 +473,10 @@ daemon_main(int argc, char **argv, const struct reconciler *const *reconcilers)
 			config_free(&d.cfg);
 			return 1;
 		}
+	}
+	if (vibnd_open_spool(&d) != 0) {
+		config_free(&d.cfg);
+		return 1;
 	}
 	vibnd_start(&d);
 	event_base_dispatch(loop_base());

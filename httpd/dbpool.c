@@ -38,6 +38,7 @@ struct dbpool_job {
 	struct httpd_req *req; /* NULL: background, or already answered (timeout) */
 	dbpool_work fn;        /* or: */
 	dbpool_batch_work batch_fn;
+	dbpool_fallback fallback; /* or NULL: 503 */
 	void *arg;
 	void (*free_arg)(void *);
 	int64_t timeout_ms;
@@ -108,6 +109,20 @@ dbpool_job_free(struct dbpool_job *job)
 	free(job);
 }
 
+/* Hands the request to the job's fallback instead of a 503 answer (loop thread). Returns
+ * 1 when it did (the request is answered), 0 when the job has none. */
+static int
+dbpool_fall_back(struct dbpool_job *job, const char *why)
+{
+	struct httpd_req *req = job->req;
+
+	if (job->fallback == NULL || req == NULL)
+		return 0;
+	job->req = NULL;
+	job->fallback(req, job->arg, why);
+	return 1;
+}
+
 /* Sends the job's reply (loop thread). */
 static void
 dbpool_send(struct dbpool_job *job)
@@ -115,6 +130,9 @@ dbpool_send(struct dbpool_job *job)
 	struct dbpool_reply *r = &job->reply;
 
 	if (job->req == NULL)
+		return;
+	if ((job->unavailable || r->status == 503) &&
+	    dbpool_fall_back(job, job->unavailable ? "db_unavailable" : "db_error"))
 		return;
 	if (job->unavailable) {
 		httpd_error(job->req, 503, "db_unavailable", "database unavailable");
@@ -178,6 +196,8 @@ dbpool_timeout(evutil_socket_t fd, short what, void *p)
 		evtimer_add(job->timer, &tv);
 		return;
 	}
+	if (job->req != NULL && !committing)
+		(void)dbpool_fall_back(job, "timeout");
 	if (job->req != NULL) {
 		if (committing)
 			httpd_error(job->req, 503, "commit_unknown",
@@ -482,7 +502,7 @@ dbpool_stop(void)
 	for (int l = 0; l < DBPOOL_LANES; l++) {
 		while ((job = TAILQ_FIRST(&dbpool.pending[l])) != NULL) {
 			TAILQ_REMOVE(&dbpool.pending[l], job, entry);
-			if (job->req != NULL)
+			if (job->req != NULL && !dbpool_fall_back(job, "shutting_down"))
 				httpd_error(job->req, 503, "shutting_down", "shutting down");
 			job->req = NULL;
 			dbpool_job_free(job);
@@ -534,7 +554,7 @@ dbpool_owner_of(struct httpd_req *req)
 
 static int
 dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn, void *arg,
-               void (*free_arg)(void *), int64_t timeout_ms, int tx)
+               void (*free_arg)(void *), int64_t timeout_ms, int tx, dbpool_fallback fallback)
 {
 	enum dbpool_lane lane = batch_fn != NULL ? DBPOOL_LANE_WEBHOOK : DBPOOL_LANE_API;
 	struct dbpool_owner *owner = NULL;
@@ -565,6 +585,7 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
 	job->req = req;
 	job->fn = fn;
 	job->batch_fn = batch_fn;
+	job->fallback = fallback;
 	job->arg = arg;
 	job->free_arg = free_arg;
 	job->timeout_ms = timeout_ms;
@@ -580,7 +601,7 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
 	}
 	pthread_mutex_unlock(&dbpool.mu);
 	if (refused) {
-		if (req != NULL) {
+		if (req != NULL && !dbpool_fall_back(job, "overloaded")) {
 			httpd_set_header(req, "Retry-After", "1");
 			httpd_error(req, 503, "overloaded",
 			            "too many requests waiting for the database");
@@ -614,19 +635,19 @@ int
 dbpool_submit_timeout(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *),
                       int64_t timeout_ms)
 {
-	return dbpool_enqueue(req, fn, NULL, arg, free_arg, timeout_ms, 0);
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, timeout_ms, 0, NULL);
 }
 
 int
 dbpool_submit(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *))
 {
-	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0, 0);
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0, 0, NULL);
 }
 
 int
 dbpool_submit_tx(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_arg)(void *))
 {
-	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0, 1);
+	return dbpool_enqueue(req, fn, NULL, arg, free_arg, 0, 1, NULL);
 }
 
 int
@@ -635,7 +656,14 @@ dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
 {
 	/* Not in a transaction of ours: a batch is one statement (atomic by itself), and
 	 * dbpool_exec's first prepare must not fail inside one. */
-	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0, 0);
+	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0, 0, NULL);
+}
+
+int
+dbpool_submit_batch_fallback(struct httpd_req *req, dbpool_batch_work fn, void *arg,
+                             void (*free_arg)(void *), dbpool_fallback fallback)
+{
+	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0, 0, fallback);
 }
 
 static PGresult *

@@ -108,6 +108,16 @@ typedef void (*dbpool_batch_work)(PGconn *db, void *const *args, struct dbpool_r
  * takes it also takes the other queued jobs of the same function (up to DBPOOL_BATCH_MAX). */
 int dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
                         void (*free_arg)(void *));
+/* What answers a request instead of the 503 dbpool would send when its database work did
+ * not happen or failed: the database could not be reached (why "db_unavailable"), did not
+ * answer in time ("timeout"; the work may still run and commit later), the queue was full
+ * ("overloaded"), dbpool is stopping ("shutting_down"), or the work function answered 503
+ * itself ("db_error"). Runs on the loop thread; it must answer req. arg stays the job's
+ * (freed by free_arg after). */
+typedef void (*dbpool_fallback)(struct httpd_req *req, void *arg, const char *why);
+/* dbpool_submit_batch with a fallback (the webhook route spools the delivery to disk). */
+int dbpool_submit_batch_fallback(struct httpd_req *req, dbpool_batch_work fn, void *arg,
+                                 void (*free_arg)(void *), dbpool_fallback fallback);
 
 /* db_exec through a statement prepared once per connection under name (unique per SQL
  * text): hot paths skip the parse and plan of every call. Same contract as db_exec. */

@@ -56,7 +56,9 @@ static struct {
 	long depth[2];
 	int listen_connected;
 	uint64_t listen_reconnects, notifications, resync_runs, resync_enqueued;
-	struct metrics_family upstream, upstream_time, upstream_retries, webhook;
+	struct metrics_family upstream, upstream_time, upstream_retries, webhook, replayed;
+	uint64_t spooled, spool_full, spool_corrupt, spool_bytes;
+	long spool_files;
 } m;
 
 static const char *const metrics_result_names[] = {"success", "error", "requeue", "requeue_after"};
@@ -99,6 +101,7 @@ metrics_reset(void)
 	metrics_family_clear(&m.upstream_time);
 	metrics_family_clear(&m.upstream_retries);
 	metrics_family_clear(&m.webhook);
+	metrics_family_clear(&m.replayed);
 	memset(&m, 0, sizeof m);
 	snprintf(m.controller, sizeof m.controller, "workspace");
 	metrics_hist_init(&m.reconcile_time, metrics_reconcile_bounds,
@@ -290,8 +293,8 @@ metrics_upstream_retry(const char *upstream, const char *method, const char *rea
 	buf_free(&labels);
 }
 
-void
-metrics_webhook_delivery(const char *result)
+static void
+metrics_result_count(struct metrics_family *f, const char *result)
 {
 	struct buf labels;
 	struct metrics_series *s;
@@ -301,10 +304,55 @@ metrics_webhook_delivery(const char *result)
 	metrics_label_value(&labels, result);
 	buf_puts(&labels, "\"");
 	pthread_mutex_lock(&metrics_lock);
-	if ((s = metrics_series(&m.webhook, buf_str(&labels), NULL, 0)) != NULL)
+	if ((s = metrics_series(f, buf_str(&labels), NULL, 0)) != NULL)
 		s->count++;
 	pthread_mutex_unlock(&metrics_lock);
 	buf_free(&labels);
+}
+
+void
+metrics_webhook_delivery(const char *result)
+{
+	metrics_result_count(&m.webhook, result);
+}
+
+void
+metrics_webhook_spool_replayed(const char *result)
+{
+	metrics_result_count(&m.replayed, result);
+}
+
+void
+metrics_webhook_spooled(void)
+{
+	pthread_mutex_lock(&metrics_lock);
+	m.spooled++;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_webhook_spool_full(void)
+{
+	pthread_mutex_lock(&metrics_lock);
+	m.spool_full++;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_webhook_spool_corrupt(void)
+{
+	pthread_mutex_lock(&metrics_lock);
+	m.spool_corrupt++;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_webhook_spool_size(unsigned long long bytes, long files)
+{
+	pthread_mutex_lock(&metrics_lock);
+	m.spool_bytes = bytes;
+	m.spool_files = files;
+	pthread_mutex_unlock(&metrics_lock);
 }
 
 static void
@@ -409,6 +457,30 @@ metrics_render(struct buf *out)
 		buf_printf(out, "vibn_webhook_deliveries_total{%s} %llu\n",
 		           m.webhook.series[i].labels,
 		           (unsigned long long)m.webhook.series[i].count);
+	metrics_head(out, "vibn_webhook_spooled_total", "counter",
+	             "Webhook deliveries written to the disk spool while the database could not "
+	             "take them");
+	buf_printf(out, "vibn_webhook_spooled_total %llu\n", (unsigned long long)m.spooled);
+	metrics_head(out, "vibn_webhook_spool_replayed_total", "counter",
+	             "Spooled webhook deliveries replayed into the database, by result");
+	for (int i = 0; i < m.replayed.n; i++)
+		buf_printf(out, "vibn_webhook_spool_replayed_total{%s} %llu\n",
+		           m.replayed.series[i].labels,
+		           (unsigned long long)m.replayed.series[i].count);
+	metrics_head(out, "vibn_webhook_spool_full_total", "counter",
+	             "Webhook deliveries answered 503 because the database could not take them "
+	             "and the spool was full");
+	buf_printf(out, "vibn_webhook_spool_full_total %llu\n", (unsigned long long)m.spool_full);
+	metrics_head(out, "vibn_webhook_spool_corrupt_total", "counter",
+	             "Spool files that could not be replayed, moved aside into corrupt/");
+	buf_printf(out, "vibn_webhook_spool_corrupt_total %llu\n",
+	           (unsigned long long)m.spool_corrupt);
+	metrics_head(out, "vibn_webhook_spool_bytes", "gauge",
+	             "Bytes of webhook deliveries waiting in the disk spool");
+	buf_printf(out, "vibn_webhook_spool_bytes %llu\n", (unsigned long long)m.spool_bytes);
+	metrics_head(out, "vibn_webhook_spool_files", "gauge",
+	             "Webhook deliveries waiting in the disk spool");
+	buf_printf(out, "vibn_webhook_spool_files %ld\n", m.spool_files);
 
 	metrics_head(out, "vibn_listen_connected", "gauge",
 	             "Whether the LISTEN connection is up (1) or not (0)");

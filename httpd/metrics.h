@@ -12,7 +12,10 @@
  *   vibn_upstream_requests_total{upstream,method,code}         code: 2xx..5xx, or "error"
  *   vibn_upstream_request_duration_seconds{upstream}           histogram
  *   vibn_upstream_retries_total{upstream,reason}               retries inside a request
- *   vibn_webhook_deliveries_total{result}
+ *   vibn_webhook_deliveries_total{result}                       result "spooled": kept on disk
+ *   vibn_webhook_spooled_total, vibn_webhook_spool_replayed_total{result},
+ *   vibn_webhook_spool_full_total, vibn_webhook_spool_corrupt_total,
+ *   vibn_webhook_spool_bytes, vibn_webhook_spool_files            (the webhook spool)
  *   vibn_listen_connected, vibn_listen_reconnects_total, vibn_notifications_total,
  *   vibn_resync_runs_total, vibn_resync_enqueued_total, vibn_build_info{version}
  *
@@ -39,11 +42,19 @@ void metrics_resync(long enqueued);
 /* One upstream HTTP request (status 0: no response, counted as code="error"). Same
  * signature as the HTTP client's observer, so it can be passed to http_set_observer. */
 void metrics_upstream_request(const char *upstream, const char *method, int status, double seconds);
-/* One retry of a failed upstream request inside the request (reason "5xx", "timeout" or
- * "connection"). Same signature as the HTTP client's retry observer. */
+/* One retry of a failed upstream request inside the request (reason "5xx", "timeout",
+ * "connection" or "429"). Same signature as the HTTP client's retry observer. */
 void metrics_upstream_retry(const char *upstream, const char *method, const char *reason);
 /* One webhook delivery, by result (e.g. "accepted", "bad_signature", "ignored"). */
 void metrics_webhook_delivery(const char *result);
+/* The webhook spool: a delivery written to disk, one replayed (by its result: accepted,
+ * duplicate, unknown_org, ignored), one refused because the spool was full, a file moved
+ * aside, and the spool's size now. */
+void metrics_webhook_spooled(void);
+void metrics_webhook_spool_replayed(const char *result);
+void metrics_webhook_spool_full(void);
+void metrics_webhook_spool_corrupt(void);
+void metrics_webhook_spool_size(unsigned long long bytes, long files);
 
 /* Appends the whole exposition to out. */
 void metrics_render(struct buf *out);

@@ -27,7 +27,7 @@ SQL
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 DATABASE_URL=$url VIBN_RECONCILER=${BENCH_RECONCILER:-test} VIBN_WORKERS=2 VIBN_LISTEN=127.0.0.1:$port \
-	GITEA_WEBHOOK_SECRET=$SECRET VIBN_API_CONNECTIONS=$API_CONNS "$VIBND_TEST" 2>"$tmp/vibnd.log" &
+	GITEA_WEBHOOK_SECRET=$SECRET VIBN_API_CONNECTIONS=$API_CONNS VIBN_WEBHOOK_SPOOL_DIR="$tmp/spool" "$VIBND_TEST" 2>"$tmp/vibnd.log" &
 daemon=$!
 for _ in $(seq 200); do
 	curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break

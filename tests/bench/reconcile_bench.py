@@ -102,7 +102,8 @@ class Daemon:
                   "COOLIFY_SERVER_UUID": "vibnsimlocalhostserver01",
                   "VIBN_COOLIFY_DEPLOY_KEY_UUID": "vibnsimdeploykey00000001", "VIBN_PUBLIC_URL": "http://127.0.0.1:9",
                   # No periodic resync inside a phase: the bench asks for one itself.
-                  "VIBN_RESYNC_INTERVAL": "86400"})
+                  "VIBN_RESYNC_INTERVAL": "86400",
+                  "VIBN_WEBHOOK_SPOOL_DIR": os.path.join(TMP, "spool-%d" % self.port)})
         e.update(env)
         self.log = open(os.path.join(TMP, "vibnd-%d.log" % self.port), "w")
         self.proc = subprocess.Popen([os.path.join(BIN, "vibnd")], env=e, stdout=self.log,

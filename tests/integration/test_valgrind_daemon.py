@@ -2,6 +2,9 @@
 webhooks, tenant API, MCP) under valgrind against vibn-sim, through a signup that
 converges, the probes and an API call, then SIGTERM. Release build only: valgrind cannot
 run the sanitizer build's binaries (ASan checks those in the other suite)."""
+import hashlib
+import hmac
+import json
 import os
 import re
 import shutil
@@ -28,6 +31,19 @@ def test_clean_shutdown_under_valgrind_leaks_nothing(db_url):
     env.update(sim.daemon_env(url))
     env.update({"DATABASE_URL": db_url, "VIBN_LISTEN": "127.0.0.1:%d" % port,
                 "VIBN_WORKERS": "2", "ADMIN_MIGRATE_SECRET": "adm1n"})
+    # The webhook spool's replay at start, under valgrind too: one delivery a previous run
+    # spooled (replayed and deleted) and one corrupt file (moved aside).
+    spool = tempfile.mkdtemp(prefix="vibnd-valgrind-spool-")
+    env["VIBN_WEBHOOK_SPOOL_DIR"] = spool
+    body = json.dumps({"action": "deleted", "repository": {"name": "web", "owner": {
+        "login": "vibn-nobody"}}, "organization": {"login": "vibn-nobody"}}).encode()
+    sig = hmac.new(env["GITEA_WEBHOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
+    with open(os.path.join(spool, "00000000000000000001.delivery"), "wb") as f:
+        f.write(b"vibn-webhook-spool 1\ndelivery: vg-1\nevent: repository\nsignature: %s\n"
+                b"sha256: %s\nlength: %d\n\n%s" % (sig.encode(), hashlib.sha256(body).hexdigest()
+                                                    .encode(), len(body), body))
+    with open(os.path.join(spool, "00000000000000000002.delivery"), "wb") as f:
+        f.write(b"not a spool file")
     log = tempfile.NamedTemporaryFile(prefix="vibnd-valgrind-", suffix=".log", delete=False)
     proc = subprocess.Popen(["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite",
                              "--error-exitcode=99", "--log-file=" + log.name, binary("vibnd")],
@@ -40,6 +56,8 @@ def test_clean_shutdown_under_valgrind_leaks_nothing(db_url):
             except OSError:
                 return False
         wait_for(ready, timeout=90, what="vibnd under valgrind ready")
+        wait_for(lambda: sorted(os.listdir(spool)) == [".lock", "corrupt"], timeout=60,
+                 what="the spool replayed under valgrind")
         r = ctl("signup", "--user", "u-vg", "--email", "grace@example.com", db_url=db_url)
         assert r.returncode == 0, r.stderr
         with connect(db_url) as conn:
@@ -61,3 +79,4 @@ def test_clean_shutdown_under_valgrind_leaks_nothing(db_url):
             proc.wait()
         sim.stop()
         os.unlink(log.name)
+        shutil.rmtree(spool, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Helpers for tests that run bin/vibnd processes against a test database: start, probe,
 stop, and drive the built-in test reconciler (vibn_test_runs / vibn_test_behaviour)."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,7 +35,9 @@ def http(method, url, timeout=5):
 
 
 class Daemon:
-    """One vibnd process. env entries override the defaults (test reconciler, a free port)."""
+    """One vibnd process. env entries override the defaults (test reconciler, a free port,
+    a webhook spool folder of its own in the temporary folder, removed by close(); pass
+    VIBN_WEBHOOK_SPOOL_DIR to share one across daemons, e.g. a restart)."""
 
     def __init__(self, db_url, env=None, args=(), wait_ready=True, port=None, preexec_fn=None):
         self.port = port or free_port()
@@ -44,7 +47,12 @@ class Daemon:
         e.update({"DATABASE_URL": db_url, "VIBN_RECONCILER": "test",
                   "VIBN_LISTEN": "127.0.0.1:%d" % self.port, "VIBN_WORKERS": "4",
                   "GITEA_WEBHOOK_SECRET": WEBHOOK_SECRET})
+        self.spool_tmp = None
+        if "VIBN_WEBHOOK_SPOOL_DIR" not in (env or {}):
+            self.spool_tmp = tempfile.mkdtemp(prefix="vibnd-spool-")
+            e["VIBN_WEBHOOK_SPOOL_DIR"] = self.spool_tmp
         e.update(env or {})
+        self.spool_dir = e["VIBN_WEBHOOK_SPOOL_DIR"]
         self.logf = tempfile.NamedTemporaryFile(prefix="vibnd-", suffix=".log", delete=False)
         self.proc = subprocess.Popen([vibnd_binary(e), *args], env=e, stdout=self.logf,
                                      stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
@@ -99,6 +107,8 @@ class Daemon:
             self.proc.wait()
         self.logf.close()
         os.unlink(self.logf.name)
+        if self.spool_tmp is not None:
+            shutil.rmtree(self.spool_tmp, ignore_errors=True)
 
 
 def connect(url):

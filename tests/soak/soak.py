@@ -133,7 +133,9 @@ class Vibnd:
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.logpath = os.path.join(out, "vibnd-%02d-slot%d.log" % (Vibnd.seq, slot))
-        e = dict(env, VIBN_LISTEN="127.0.0.1:%d" % self.port)
+        # A slot's spool outlives its killed daemons: the next one in the slot replays it.
+        e = dict(env, VIBN_LISTEN="127.0.0.1:%d" % self.port,
+                 VIBN_WEBHOOK_SPOOL_DIR=os.path.join(out, "spool-slot%d" % slot))
         self.logf = open(self.logpath, "w")
         self.proc = subprocess.Popen([binary, "-v"], env=e, stdout=self.logf,
                                      stderr=subprocess.STDOUT)
