@@ -98,6 +98,10 @@ vibnd_on_notify(const char *payload, void *arg)
 	struct vibnd *d = arg;
 
 	log_debug("notification: %s", payload);
+	/* vibn_resync announces a drift repair run (any replica's, or vibnctl's): the
+	 * reconciler's list snapshots are stale for it, before any worker wakes to it. */
+	if (strcmp(payload, "resync") == 0 && d->rec->sweep_started != NULL)
+		d->rec->sweep_started(d->rec_state);
 	/* A notification only wakes: the worker re-reads the queue. */
 	worker_wake(d->pool, 1);
 }
@@ -107,6 +111,9 @@ vibnd_on_listen(void *arg)
 {
 	struct vibnd *d = arg;
 
+	/* Notifications sent while the connection was down are lost, a run's among them. */
+	if (d->rec->sweep_started != NULL)
+		d->rec->sweep_started(d->rec_state);
 	worker_wake(d->pool, -1);
 }
 
