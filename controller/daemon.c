@@ -123,8 +123,10 @@ vibnd_resync_tick(void *arg)
 	struct vibnd *d = arg;
 	int64_t interval = config_ms(&d->cfg, CFG_RESYNC_INTERVAL);
 
-	/* Half the interval as the gap: replicas whose timers fire close together run once. */
-	keeper_resync(d->keeper, interval, interval / 2);
+	/* Half the interval as the gap: replicas whose timers fire close together run once.
+	 * The run is paced to this replica's budgets. */
+	keeper_resync(d->keeper, interval, interval / 2, (int)config_int(&d->cfg, CFG_GITEA_RPS),
+	              (int)config_int(&d->cfg, CFG_COOLIFY_RPM));
 }
 
 /* Everything that needs the loop is closed here; the loop then ends. */

@@ -15,6 +15,7 @@
 #include "clients/db.h"
 #include "common/util.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/sweep_plan.h"
 #include "reconcilers/workspace.h"
 #include "tests/support/simproc.h"
 #include "tests/support/testdb.h"
@@ -749,6 +750,65 @@ test_project_name_drift_repaired(void **state_)
 	free(uuid);
 }
 
+/* A drift sweep of a full workspace (owner and admin with Gitea accounts, a repo, an app)
+ * reads what it must and nothing twice: the org list, the hooks, the teams and each managed
+ * team's members, the repos; on Coolify the project list and the app environment. As many
+ * reads as the sweep plan (reconcilers/sweep_plan.c) counts, which vibnd paces runs by. */
+static void
+test_sweep_of_a_full_workspace_reads_the_plan(void **state_)
+{
+	struct fixture *f = *state_;
+	struct sweep_plan plan;
+	char *cause = NULL, path[64];
+	json_t *log, *e;
+	size_t i, j;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_int_equal(sweep_plan_load(f->db, &plan, &cause), 0);
+	assert_int_equal(plan.workspaces, 1);
+
+	f->env.orgs = org_cache_new();
+	f->env.sweep = 1;
+	org_cache_sweep_started(f->env.orgs);
+	project_cache_sweep_started(f->env.projects);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
+	assert_int_equal(simproc_counter(sim, "gitea", "read"),
+	                 plan.gitea_reads + plan.gitea_lists);
+	assert_int_equal(simproc_counter(sim, "coolify", "read"),
+	                 plan.coolify_reads + plan.coolify_lists);
+	/* hooks, teams, Owners' and Admins' members, repos; one org list page */
+	assert_int_equal(plan.gitea_reads, 5);
+	assert_int_equal(plan.gitea_lists, 1);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 0);
+	assert_int_equal(plan.coolify_reads, 1);
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/projects/{uuid}"), 0);
+
+	/* Nothing read twice in the pass (its requests are the log's last ones). */
+	snprintf(path, sizeof path, "/_sim/requests?limit=%ld",
+	         simproc_counter(sim, "gitea", "read") + simproc_counter(sim, "coolify", "read"));
+	log = simproc_call(sim, "GET", path, NULL, NULL);
+	assert_true(json_is_array(log));
+	json_array_foreach(log, i, e)
+	{
+		for (j = i + 1; j < json_array_size(log); j++) {
+			json_t *o = json_array_get(log, j);
+
+			if (strcmp(jstr(e, "method"), "GET") == 0 &&
+			    strcmp(jstr(e, "path"), jstr(o, "path")) == 0 &&
+			    strcmp(jstr(e, "upstream"), jstr(o, "upstream")) == 0 &&
+			    strcmp(jstr(o, "method"), "GET") == 0)
+				fail_msg("read twice in one pass: GET %s", jstr(e, "path"));
+		}
+	}
+	json_decref(log);
+	org_cache_free(f->env.orgs);
+	f->env.orgs = NULL;
+}
+
 static void
 test_lost_create_response_leaves_one_project(void **state_)
 {
@@ -1455,6 +1515,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_org_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_of_a_full_workspace_reads_the_plan, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_org_settings_drift_repaired, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repo_settings_drift_repaired, setup, teardown),
