@@ -99,9 +99,15 @@ vibnd_on_notify(const char *payload, void *arg)
 
 	log_debug("notification: %s", payload);
 	/* vibn_resync announces a drift repair run (any replica's, or vibnctl's): the
-	 * reconciler's list snapshots are stale for it, before any worker wakes to it. */
-	if (strcmp(payload, "resync") == 0 && d->rec->sweep_started != NULL)
-		d->rec->sweep_started(d->rec_state);
+	 * reconciler's list snapshots are stale for it, before any worker wakes to it. A run
+	 * makes many items due at once (all of them with --spread 0): every idle worker looks,
+	 * not one, or the others would wait for their next poll. */
+	if (strcmp(payload, "resync") == 0) {
+		if (d->rec->sweep_started != NULL)
+			d->rec->sweep_started(d->rec_state);
+		worker_wake(d->pool, -1);
+		return;
+	}
 	/* A notification only wakes: the worker re-reads the queue. */
 	worker_wake(d->pool, 1);
 }
