@@ -327,33 +327,16 @@ gitea_pages(struct gitea *g, const char *path, gitea_page_fn fn, void *arg, stru
 	return http_finish(&r, st);
 }
 
-/* Parses pages into a typed array (struct gitea_list_acc). */
-struct gitea_list_acc {
-	size_t elemsize;
-	jsonx_parse_fn fn;
-	void (*itemfree)(void *);
-	char *items;
-	size_t n;
-};
-
 static int
 gitea_list_page(const json_t *page, void *arg)
 {
-	struct gitea_list_acc *a = arg;
 	const json_t *item;
 	size_t i;
 
-	a->items = xreallocarray(a->items, a->n + json_array_size(page), a->elemsize);
 	json_array_foreach(page, i, item)
 	{
-		char *slot = a->items + a->n * a->elemsize;
-
-		memset(slot, 0, a->elemsize);
-		if (a->fn(item, slot) != 0) {
-			a->itemfree(slot);
+		if (jsonx_collect_item(item, arg) != 0)
 			return -1;
-		}
-		a->n++;
 	}
 	return 0;
 }
@@ -363,18 +346,10 @@ static enum http_class
 gitea_list(struct gitea *g, const char *path, size_t elemsize, jsonx_parse_fn fn, void **v,
            size_t *count, void (*itemfree)(void *), struct http_status *st)
 {
-	struct gitea_list_acc a = {elemsize, fn, itemfree, NULL, 0};
+	struct jsonx_collect a = {elemsize, fn, itemfree, NULL, 0, 0};
 	enum http_class cls = gitea_pages(g, path, gitea_list_page, &a, st);
 
-	if (cls != HTTP_OK || a.n == 0) {
-		for (size_t i = 0; i < a.n; i++)
-			itemfree(a.items + i * elemsize);
-		free(a.items);
-		a.items = NULL;
-		a.n = 0;
-	}
-	*v = a.items;
-	*count = a.n;
+	jsonx_collect_finish(&a, cls == HTTP_OK, v, count);
 	return cls;
 }
 

@@ -850,50 +850,13 @@ http_each(struct http_client *c, const char *path, jsonx_item_fn fn, void *arg,
 	return http_finish(&r, st);
 }
 
-/* Collects the elements of a list into a typed array as they arrive. */
-struct http_array {
-	size_t elemsize;
-	jsonx_parse_fn fn;
-	void (*itemfree)(void *);
-	char *items;
-	size_t n, cap;
-};
-
-static int
-http_array_item(const json_t *item, void *arg)
-{
-	struct http_array *a = arg;
-	char *slot;
-
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		a->items = xreallocarray(a->items, a->cap, a->elemsize);
-	}
-	slot = a->items + a->n * a->elemsize;
-	memset(slot, 0, a->elemsize);
-	if (a->fn(item, slot) != 0) {
-		a->itemfree(slot);
-		return -1;
-	}
-	a->n++;
-	return 0;
-}
-
 enum http_class
 http_call_array(struct http_client *c, const char *path, size_t elemsize, jsonx_parse_fn fn,
                 void (*itemfree)(void *), void **v, size_t *count, struct http_status *st)
 {
-	struct http_array a = {elemsize, fn, itemfree, NULL, 0, 0};
-	enum http_class cls = http_each(c, path, http_array_item, &a, st);
+	struct jsonx_collect a = {elemsize, fn, itemfree, NULL, 0, 0};
+	enum http_class cls = http_each(c, path, jsonx_collect_item, &a, st);
 
-	if (cls != HTTP_OK || a.n == 0) {
-		for (size_t i = 0; i < a.n; i++)
-			itemfree(a.items + i * elemsize);
-		free(a.items);
-		a.items = NULL;
-		a.n = 0;
-	}
-	*v = a.items;
-	*count = a.n;
+	jsonx_collect_finish(&a, cls == HTTP_OK, v, count);
 	return cls;
 }

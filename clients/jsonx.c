@@ -39,35 +39,55 @@ jsonx_set_str(json_t *obj, const char *key, const char *value)
 }
 
 int
+jsonx_collect_item(const json_t *item, void *arg)
+{
+	struct jsonx_collect *c = arg;
+	char *slot;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->items = xreallocarray(c->items, c->cap, c->elemsize);
+	}
+	slot = c->items + c->n * c->elemsize;
+	memset(slot, 0, c->elemsize);
+	if (c->fn(item, slot) != 0) {
+		c->itemfree(slot);
+		return -1;
+	}
+	c->n++;
+	return 0;
+}
+
+void
+jsonx_collect_finish(struct jsonx_collect *c, int ok, void **v, size_t *count)
+{
+	if (!ok || c->n == 0) {
+		for (size_t i = 0; i < c->n; i++)
+			c->itemfree(c->items + i * c->elemsize);
+		free(c->items);
+		c->items = NULL;
+		c->n = 0;
+	}
+	*v = c->items;
+	*count = c->n;
+}
+
+int
 jsonx_parse_array(const json_t *arr, size_t elemsize, jsonx_parse_fn fn, void (*itemfree)(void *),
                   void **v, size_t *count)
 {
+	struct jsonx_collect c = {elemsize, fn, itemfree, NULL, 0, 0};
 	const json_t *item;
-	char *items;
-	size_t i, n = 0;
+	size_t i;
+	int ok = json_is_array(arr);
 
-	*v = NULL;
-	*count = 0;
-	if (!json_is_array(arr))
-		return -1;
-	items = xcalloc(json_array_size(arr) + 1, elemsize);
 	json_array_foreach(arr, i, item)
 	{
-		if (fn(item, items + n * elemsize) != 0) {
-			for (size_t k = 0; k <= n; k++)
-				itemfree(items + k * elemsize);
-			free(items);
-			return -1;
-		}
-		n++;
+		if (ok && jsonx_collect_item(item, &c) != 0)
+			ok = 0;
 	}
-	if (n == 0) {
-		free(items);
-		items = NULL;
-	}
-	*v = items;
-	*count = n;
-	return 0;
+	jsonx_collect_finish(&c, ok, v, count);
+	return ok ? 0 : -1;
 }
 
 void

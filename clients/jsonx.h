@@ -31,6 +31,24 @@ typedef int (*jsonx_parse_fn)(const json_t *obj, void *out);
 int jsonx_parse_array(const json_t *arr, size_t elemsize, jsonx_parse_fn fn,
                       void (*itemfree)(void *), void **v, size_t *count);
 
+/* Builds a typed array one element at a time (as list pages or streamed elements arrive):
+ * each element is parsed by fn into the next elemsize-byte struct. */
+struct jsonx_collect {
+	size_t elemsize;
+	jsonx_parse_fn fn;
+	void (*itemfree)(void *);
+	char *items;
+	size_t n, cap;
+};
+
+/* Parses item into the next struct of the collect c (a struct jsonx_collect *): 0, or -1
+ * when it does not parse (that struct is freed; the others stay until the finish). Has the
+ * shape of a jsonx_item_fn. */
+int jsonx_collect_item(const json_t *item, void *c);
+/* Hands the array over in *v and *count when ok (NULL when empty); otherwise frees every
+ * struct and gives nothing. */
+void jsonx_collect_finish(struct jsonx_collect *c, int ok, void **v, size_t *count);
+
 /* Reads a JSON array arriving in pieces (a streamed response body) and hands each element,
  * parsed, to a callback as soon as it is complete: only one element is held at a time, so a
  * list of any length is read in the memory of its largest element. Coolify's lists are not
