@@ -159,7 +159,7 @@ keeper_paced_spread(struct keeper *k, int64_t spread_ms, int rps, int rpm)
 		log_warn("drift repair run: %ld workspaces need %ld Gitea and %ld Coolify calls,"
 		         " %.0fs and %.0fs of the budgets (%d/s, %d/min); spread over %.0fs"
 		         " instead of VIBN_RESYNC_INTERVAL's %.0fs, so that it takes at most half"
-		         " of each (see README, Scaling)",
+		         " of each (see README, Drift repair runs at scale)",
 		         plan.workspaces, plan.gitea_reads + plan.gitea_lists,
 		         plan.coolify_reads + plan.coolify_lists,
 		         sweep_plan_gitea_seconds(&plan, rps),
