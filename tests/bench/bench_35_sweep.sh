@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Drift repair runs (sweeps) of vibnd against vibn-sim, on a private Postgres (driver:
-# tests/bench/sweep_bench.py); about 4 minutes on 2 cores:
+# tests/bench/sweep_bench.py); about 6 minutes on 2 cores:
 #  1. SWEEP_FULL_WS full workspaces (default 200: owner and admin with Gitea accounts, a repo,
 #     an app) converged, then resynced at each of SWEEP_LATENCY_MS (default "0,20") of
 #     simulator latency: 0 mutating calls, reads per workspace next to the design's minimum
