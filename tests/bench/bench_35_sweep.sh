@@ -19,17 +19,6 @@ for b in vibnd vibnctl vibn-sim; do
 	[ -x "$BIN/$b" ] || { echo "bench_sweep: $BIN/$b is not built (make)" >&2; exit 1; }
 done
 
-tmp=$(mktemp -d /tmp/vibn-bench.XXXXXX)
-chmod 755 "$tmp"
-. scripts/pg.sh
-cleanup() {
-	pg_stop "$tmp/pg"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pg_start "$tmp/pg" >/dev/null || exit 1
-url="postgresql://postgres@127.0.0.1:$PGPORT/bench"
-"$PGBIN/psql" -qX -c "CREATE DATABASE bench" >/dev/null || exit 1
-DATABASE_URL=$url "$BIN/vibnctl" migrate >/dev/null || exit 1
+. tests/bench/bench_db.sh
+bench_db || exit 1
 BENCH_TMP=$tmp /usr/bin/python3 tests/bench/sweep_bench.py "$url" "$BIN"
