@@ -46,7 +46,11 @@ def test_soak_100_workspaces():
          "--bin", BIN, "--vibnd", os.path.join(BIN, "vibnd"), "--admin-url", ADMIN_URL,
          "--pgctl", os.environ["VIBN_TEST_PGCTL"], "--out", out,
          "--workspaces", "100", "--seconds", "30", "--settle", "120", "--kills", "10",
-         "--workers", "16", "--resync", "60", "--drift-every", "1"],
+         "--workers", "16", "--resync", "60", "--drift-every", "1",
+         # Progress under fire is make soak's measure (240 s of chaos, at least 90% Ready
+         # at its end): thirty seconds with ten SIGKILLs leave each daemon about three
+         # seconds of life, too little to mean anything here. Every other check holds.
+         "--progress-min", "0"],
         capture_output=True, text=True, timeout=280)
     # The whole report, for a failure that run.sh's excerpt cuts (.var/ is ignored).
     os.makedirs(os.path.join(ROOT, ".var"), exist_ok=True)

@@ -783,14 +783,14 @@ class Soak:
         lost = [d["id"] for d in accepted if d["event"] == "repository"
                 and d["id"] not in recorded]
         end = self.end_of_chaos
-        progress_ok = end is not None and end[0] >= PROGRESS_MIN * end[1]
+        progress_ok = end is not None and end[0] >= a.progress_min * end[1]
         series = " ".join("%.0fs %s" % (t, "%.0f%%" % (100.0 * g[0] / g[1]) if g and g[1]
                                          else "db down" if g is None else "-")
                           for t, g in self.progress)
         rows = [
             ("Ready over the chaos (of declared)", series or "no sample", True),
             ("Ready at the end of the chaos, faults on", "%s / %s declared (want >= %.0f%%)"
-             % (end[0], end[1], 100 * PROGRESS_MIN) if end else "database down",
+             % (end[0], end[1], 100 * a.progress_min) if end else "database down",
              progress_ok),
             ("workspaces Ready", "%d / %d" % (ready, len(self.desired)),
              ready == len(self.desired) and settled),
@@ -890,6 +890,8 @@ def main():
     ap.add_argument("--admin-url", required=True, help="superuser URL of the Postgres")
     ap.add_argument("--pgctl", required=True, help="pg_ctl wrapper (restart)")
     ap.add_argument("--out", required=True, help="folder for logs and manifests")
+    ap.add_argument("--progress-min", type=float, default=PROGRESS_MIN,
+                    help="share of the declared Ready at the end of the chaos (default 0.9)")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
