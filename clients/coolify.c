@@ -277,6 +277,30 @@ coolify_project_list(struct coolify *c, struct coolify_projects *out, struct htt
 	                       coolify_project_free_v, (void **)&out->v, &out->n, st);
 }
 
+struct coolify_each {
+	coolify_project_fn fn;
+	void *arg;
+};
+
+static int
+coolify_project_item(const json_t *item, void *arg)
+{
+	struct coolify_each *e = arg;
+	struct coolify_project p = {0};
+	int rc = coolify_parse_project(item, &p) == 0 ? e->fn(&p, e->arg) : -1;
+
+	coolify_project_free(&p);
+	return rc;
+}
+
+enum http_class
+coolify_project_each(struct coolify *c, coolify_project_fn fn, void *arg, struct http_status *st)
+{
+	struct coolify_each e = {fn, arg};
+
+	return http_each(c->http, "/projects", coolify_project_item, &e, st);
+}
+
 enum http_class
 coolify_project_get(struct coolify *c, const char *uuid, struct coolify_project *out,
                     struct http_status *st)

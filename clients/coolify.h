@@ -113,6 +113,13 @@ void coolify_servers_free(struct coolify_servers *l);
 /* GET /projects: id, uuid, name, description of each (no environments). */
 enum http_class coolify_project_list(struct coolify *c, struct coolify_projects *out,
                                      struct http_status *st);
+/* One project of a streamed list: borrowed, valid during the call. 0, or -1 to stop. */
+typedef int (*coolify_project_fn)(const struct coolify_project *p, void *arg);
+/* GET /projects read as it arrives: fn sees each project in turn and nothing else is kept,
+ * so a team with 100,000 projects (a body of tens of megabytes) costs the memory of one.
+ * fn stopping, or a malformed body, fails HTTP_TRANSIENT (fn may have seen some projects). */
+enum http_class coolify_project_each(struct coolify *c, coolify_project_fn fn, void *arg,
+                                     struct http_status *st);
 /* GET /projects/{uuid}, with its environments. */
 enum http_class coolify_project_get(struct coolify *c, const char *uuid,
                                     struct coolify_project *out, struct http_status *st);

@@ -269,17 +269,23 @@ JSONX_LIST_FREE(gitea_users_free, gitea_users, gitea_user_free)
 JSONX_LIST_FREE(gitea_repos_free, gitea_repos, gitea_repo_free)
 JSONX_LIST_FREE(gitea_hooks_free, gitea_hooks, gitea_hook_free)
 
-/* GETs every page of path into a new array (*items, a new reference) on HTTP_OK.
+/* Hands one page (a JSON array, borrowed) to the caller: 0, or -1 to stop (HTTP_TRANSIENT,
+ * "unexpected item in list"). */
+typedef int (*gitea_page_fn)(const json_t *page, void *arg);
+
+/* GETs every page of path, handing each to fn as it comes: only one page is held at a time,
+ * so the admin org list of a large Gitea (2,000 pages for 100,000 orgs) is read in the
+ * memory of one page.
  *
  * Gitea clamps limit to its [api] MAX_RESPONSE_ITEMS, 50 by default and often set lower, so
  * a page shorter than the limit asked for is not the last one: read until X-Total-Count items
  * have come, or a page comes back empty (services/convert/utils.go ToCorrectPageSize). */
 static enum http_class
-gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_status *st)
+gitea_pages(struct gitea *g, const char *path, gitea_page_fn fn, void *arg, struct http_status *st)
 {
 	struct http_response r;
-	json_t *all = json_array();
 	json_int_t first_id = -1;
+	size_t seen = 0;
 	char *url;
 	int page;
 
@@ -293,10 +299,10 @@ gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_statu
 		http_request(g->http, "GET", url, NULL, &r);
 		free(url);
 		if (r.st.cls != HTTP_OK)
-			goto fail;
+			break;
 		if (!json_is_array(r.body)) {
 			http_fail_unexpected(&r);
-			goto fail;
+			break;
 		}
 		n = json_array_size(r.body);
 		item0 = json_array_get(r.body, 0);
@@ -308,15 +314,31 @@ gitea_pages(struct gitea *g, const char *path, json_t **items, struct http_statu
 			break;
 		if (n == 0)
 			break;
-		json_array_extend(all, r.body);
-		if (r.total_count >= 0 && (long)json_array_size(all) >= r.total_count)
+		if (fn(r.body, arg) != 0) {
+			r.st.cls = HTTP_TRANSIENT;
+			snprintf(r.st.message, sizeof r.st.message, "unexpected item in list %s",
+			         path);
+			break;
+		}
+		seen += n;
+		if (r.total_count >= 0 && (long)seen >= r.total_count)
 			break;
 	}
-	*items = all;
 	return http_finish(&r, st);
-fail:
-	json_decref(all);
-	return http_finish(&r, st);
+}
+
+static int
+gitea_list_page(const json_t *page, void *arg)
+{
+	const json_t *item;
+	size_t i;
+
+	json_array_foreach(page, i, item)
+	{
+		if (jsonx_collect_item(item, arg) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Lists path into a typed array of elemsize-byte items parsed by fn. */
@@ -324,25 +346,11 @@ static enum http_class
 gitea_list(struct gitea *g, const char *path, size_t elemsize, jsonx_parse_fn fn, void **v,
            size_t *count, void (*itemfree)(void *), struct http_status *st)
 {
-	json_t *items = NULL;
-	enum http_class cls;
+	struct jsonx_collect a = {elemsize, fn, itemfree, NULL, 0, 0};
+	enum http_class cls = gitea_pages(g, path, gitea_list_page, &a, st);
 
-	*v = NULL;
-	*count = 0;
-	cls = gitea_pages(g, path, &items, st);
-	if (cls != HTTP_OK)
-		return cls;
-	if (jsonx_parse_array(items, elemsize, fn, itemfree, v, count) != 0) {
-		json_decref(items);
-		if (st != NULL) {
-			st->cls = HTTP_TRANSIENT;
-			snprintf(st->message, sizeof st->message, "unexpected item in list %s",
-			         path);
-		}
-		return HTTP_TRANSIENT;
-	}
-	json_decref(items);
-	return HTTP_OK;
+	jsonx_collect_finish(&a, cls == HTTP_OK, v, count);
+	return cls;
 }
 
 static void
@@ -441,6 +449,38 @@ gitea_org_list(struct gitea *g, struct gitea_orgs *out, struct http_status *st)
 {
 	return gitea_list(g, "/admin/orgs", sizeof *out->v, gitea_parse_org, (void **)&out->v,
 	                  &out->n, gitea_org_free_v, st);
+}
+
+struct gitea_org_each {
+	gitea_org_fn fn;
+	void *arg;
+};
+
+static int
+gitea_org_page(const json_t *page, void *arg)
+{
+	struct gitea_org_each *e = arg;
+	const json_t *item;
+	size_t i;
+
+	json_array_foreach(page, i, item)
+	{
+		struct gitea_org org = {0};
+		int rc = gitea_parse_org(item, &org) == 0 ? e->fn(&org, e->arg) : -1;
+
+		gitea_org_free(&org);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+enum http_class
+gitea_org_each(struct gitea *g, gitea_org_fn fn, void *arg, struct http_status *st)
+{
+	struct gitea_org_each e = {fn, arg};
+
+	return gitea_pages(g, "/admin/orgs", gitea_org_page, &e, st);
 }
 
 /* ---- teams and members ---- */

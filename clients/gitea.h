@@ -148,6 +148,13 @@ enum http_class gitea_org_edit(struct gitea *g, const char *org, const struct gi
 enum http_class gitea_org_delete(struct gitea *g, const char *org, struct http_status *st);
 /* GET /admin/orgs, every page. */
 enum http_class gitea_org_list(struct gitea *g, struct gitea_orgs *out, struct http_status *st);
+/* One org of a list: borrowed, valid during the call. 0, or -1 to stop. */
+typedef int (*gitea_org_fn)(const struct gitea_org *org, void *arg);
+/* GET /admin/orgs, every page (every org of every visibility, for the site admin: routers/
+ * api/v1/admin/org.go GetAllOrgs), handing each org to fn as its page arrives and keeping
+ * nothing: one page's memory whatever the number of orgs. fn stopping fails HTTP_TRANSIENT
+ * (fn may have seen some orgs). */
+enum http_class gitea_org_each(struct gitea *g, gitea_org_fn fn, void *arg, struct http_status *st);
 
 /* ---- teams and members ---- */
 

@@ -45,13 +45,19 @@ struct http_client {
 	long budget_wait_ms;
 	int64_t deadline_ms;
 	struct http_budget *budget;
+	const struct http_sink *sink; /* set by http_get_sink for its one request */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
 /* What the header and write callbacks collect during one transfer. */
 struct http_xfer {
 	struct http_response *out;
+	const struct http_sink *sink; /* NULL: the body goes to out->text */
+	long status;                  /* of the response whose headers came last */
+	size_t streamed;              /* bytes handed to sink */
+	size_t cap;                   /* the cap that was exceeded, when too_big */
 	int too_big;
+	int sink_failed;
 	char retry_after[128];
 };
 
@@ -493,8 +499,23 @@ http_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct http_xfer *x = arg;
 	size_t n = size * nmemb;
 
+	/* A streamed 2xx body is handed on, never kept: only its own cap applies. */
+	if (x->sink != NULL && x->status >= 200 && x->status < 300) {
+		if (x->streamed + n > x->sink->max_bytes) {
+			x->too_big = 1;
+			x->cap = x->sink->max_bytes;
+			return 0;
+		}
+		x->streamed += n;
+		if (x->sink->write(x->sink->arg, ptr, n) != 0) {
+			x->sink_failed = 1;
+			return 0;
+		}
+		return n;
+	}
 	if (x->out->text.len + n > HTTP_MAX_BODY) {
 		x->too_big = 1;
+		x->cap = HTTP_MAX_BODY;
 		return 0;
 	}
 	buf_append(&x->out->text, ptr, n);
@@ -535,9 +556,15 @@ http_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 
 	/* A new status line (e.g. after a 100 Continue) starts the headers over. */
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		const char *sp = memchr(ptr, ' ', n);
+
 		x->retry_after[0] = '\0';
 		x->out->st.location[0] = '\0';
 		x->out->total_count = -1;
+		x->status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+		x->streamed = 0;
+		if (x->sink != NULL && x->sink->reset != NULL)
+			x->sink->reset(x->sink->arg);
 		return n;
 	}
 	http_header_value(ptr, n, "Retry-After", x->retry_after, sizeof x->retry_after);
@@ -577,7 +604,11 @@ http_transport_error(struct http_client *c, CURLcode rc, const struct http_xfer 
 	st->cls = HTTP_TRANSIENT;
 	if (x->too_big) {
 		st->cls = HTTP_INVALID;
-		http_set_message(st, "response body over %u MiB", HTTP_MAX_BODY >> 20);
+		http_set_message(st, "response body over %zu MiB", x->cap >> 20);
+		return;
+	}
+	if (x->sink_failed) {
+		http_set_message(st, "unexpected response body");
 		return;
 	}
 	switch (rc) {
@@ -633,7 +664,7 @@ http_request(struct http_client *c, const char *method, const char *path, const 
              struct http_response *out)
 {
 	struct http_curl_opts o;
-	struct http_xfer x = {.out = out};
+	struct http_xfer x = {.out = out, .sink = c->sink};
 	struct curl_slist *hdrs = c->headers, *ct = NULL;
 	char *url = NULL, *payload = NULL;
 	int64_t start_us, now = util_now_ms(), deadline;
@@ -769,16 +800,63 @@ http_call_object(struct http_client *c, const char *method, const char *path, co
 }
 
 enum http_class
+http_get_sink(struct http_client *c, const char *path, const struct http_sink *sink,
+              struct http_response *out)
+{
+	enum http_class cls;
+
+	c->sink = sink;
+	cls = http_request(c, "GET", path, NULL, out);
+	c->sink = NULL;
+	return cls;
+}
+
+static int
+http_each_write(void *arg, const char *data, size_t n)
+{
+	return jsonx_stream_feed(arg, data, n);
+}
+
+/* A response that starts over after elements were handed over (a retry of a transfer cut
+ * short) would hand them over twice: fail instead, the caller reads the list again. */
+static void
+http_each_reset(void *arg)
+{
+	struct jsonx_stream *js = arg;
+
+	if (js->count > 0)
+		jsonx_stream_abort(js, "the response started over after elements were read");
+	else
+		jsonx_stream_reset(js);
+}
+
+enum http_class
+http_each(struct http_client *c, const char *path, jsonx_item_fn fn, void *arg,
+          struct http_status *st)
+{
+	struct jsonx_stream js;
+	struct http_sink sink = {http_each_write, http_each_reset, &js, HTTP_MAX_LIST_BODY};
+	struct http_response r;
+
+	jsonx_stream_init(&js, fn, arg, HTTP_MAX_LIST_ITEM);
+	http_response_init(&r);
+	if (http_get_sink(c, path, &sink, &r) == HTTP_OK && jsonx_stream_end(&js) != 0)
+		http_fail_unexpected(&r);
+	/* Only a 2xx body reaches the stream: its error says what was wrong with it. */
+	if (r.st.cls == HTTP_TRANSIENT && js.error[0] != '\0')
+		snprintf(r.st.message, sizeof r.st.message, "unexpected response body: %s",
+		         js.error);
+	jsonx_stream_free(&js);
+	return http_finish(&r, st);
+}
+
+enum http_class
 http_call_array(struct http_client *c, const char *path, size_t elemsize, jsonx_parse_fn fn,
                 void (*itemfree)(void *), void **v, size_t *count, struct http_status *st)
 {
-	struct http_response r;
+	struct jsonx_collect a = {elemsize, fn, itemfree, NULL, 0, 0};
+	enum http_class cls = http_each(c, path, jsonx_collect_item, &a, st);
 
-	*v = NULL;
-	*count = 0;
-	http_response_init(&r);
-	if (http_request(c, "GET", path, NULL, &r) == HTTP_OK &&
-	    jsonx_parse_array(r.body, elemsize, fn, itemfree, v, count) != 0)
-		http_fail_unexpected(&r);
-	return http_finish(&r, st);
+	jsonx_collect_finish(&a, cls == HTTP_OK, v, count);
+	return cls;
 }

@@ -20,6 +20,12 @@
 
 /* Response bodies above this size are refused (HTTP_INVALID, "response body over 8 MiB"). */
 #define HTTP_MAX_BODY (8u * 1024 * 1024)
+/* A list read as it arrives (http_each) keeps one element at a time, so its cap bounds how
+ * long one read may run rather than memory: Coolify's lists are not paginated, and 100,000
+ * projects already make a body of tens of megabytes. One element may be up to
+ * HTTP_MAX_LIST_ITEM. */
+#define HTTP_MAX_LIST_BODY (1024u * 1024 * 1024)
+#define HTTP_MAX_LIST_ITEM (1024u * 1024)
 
 enum http_class {
 	HTTP_OK,           /* 2xx */
@@ -109,6 +115,27 @@ enum http_class http_request(struct http_client *c, const char *method, const ch
 /* Request helpers for the typed clients (gitea.c, coolify.c). */
 #include "clients/jsonx.h"
 
+/* Where a streamed 2xx body goes instead of struct http_response.text (error bodies are
+ * kept as usual, for their message). */
+struct http_sink {
+	int (*write)(void *arg, const char *data, size_t n); /* 0, or -1 to abort the transfer */
+	void (*reset)(void *arg); /* a response starts (again): forget what was written */
+	void *arg;
+	size_t max_bytes; /* a longer body fails HTTP_INVALID ("response body over N MiB") */
+};
+
+/* GET path, handing a 2xx body to sink as it arrives. A sink that aborts makes the call
+ * HTTP_TRANSIENT ("unexpected response body"). Returns out->st.cls. */
+enum http_class http_get_sink(struct http_client *c, const char *path, const struct http_sink *sink,
+                              struct http_response *out);
+/* One GET whose 2xx body is a JSON array, read as it arrives (jsonx_stream): fn sees each
+ * element (borrowed) in order, and nothing else is kept, so a list of any length costs the
+ * memory of one element. A body that is not one array, an element fn refuses, or a response
+ * that starts over after elements were handed over fails HTTP_TRANSIENT; fn may then have
+ * seen some elements, which the caller discards. */
+enum http_class http_each(struct http_client *c, const char *path, jsonx_item_fn fn, void *arg,
+                          struct http_status *st);
+
 /* Marks a 2xx response whose body had an unexpected shape: HTTP_TRANSIENT, with a message. */
 void http_fail_unexpected(struct http_response *r);
 /* Copies r's outcome to st (when not NULL), frees r, and returns the class. */
@@ -117,7 +144,8 @@ enum http_class http_finish(struct http_response *r, struct http_status *st);
 enum http_class http_call_object(struct http_client *c, const char *method, const char *path,
                                  const json_t *body, jsonx_parse_fn fn, void *out,
                                  struct http_status *st);
-/* One GET whose body is a JSON array parsed into a new typed array (*v, *count). */
+/* One GET whose body is a JSON array parsed into a new typed array (*v, *count), element by
+ * element as it arrives (http_each): the typed array is all that is kept. */
 enum http_class http_call_array(struct http_client *c, const char *path, size_t elemsize,
                                 jsonx_parse_fn fn, void (*itemfree)(void *), void **v,
                                 size_t *count, struct http_status *st);

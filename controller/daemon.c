@@ -98,6 +98,16 @@ vibnd_on_notify(const char *payload, void *arg)
 	struct vibnd *d = arg;
 
 	log_debug("notification: %s", payload);
+	/* vibn_resync announces a drift repair run (any replica's, or vibnctl's): the
+	 * reconciler's list snapshots are stale for it, before any worker wakes to it. A run
+	 * makes many items due at once (all of them with --spread 0): every idle worker looks,
+	 * not one, or the others would wait for their next poll. */
+	if (strcmp(payload, "resync") == 0) {
+		if (d->rec->sweep_started != NULL)
+			d->rec->sweep_started(d->rec_state);
+		worker_wake(d->pool, -1);
+		return;
+	}
 	/* A notification only wakes: the worker re-reads the queue. */
 	worker_wake(d->pool, 1);
 }
@@ -107,6 +117,9 @@ vibnd_on_listen(void *arg)
 {
 	struct vibnd *d = arg;
 
+	/* Notifications sent while the connection was down are lost, a run's among them. */
+	if (d->rec->sweep_started != NULL)
+		d->rec->sweep_started(d->rec_state);
 	worker_wake(d->pool, -1);
 }
 
@@ -116,8 +129,10 @@ vibnd_resync_tick(void *arg)
 	struct vibnd *d = arg;
 	int64_t interval = config_ms(&d->cfg, CFG_RESYNC_INTERVAL);
 
-	/* Half the interval as the gap: replicas whose timers fire close together run once. */
-	keeper_resync(d->keeper, interval, interval / 2);
+	/* Half the interval as the gap: replicas whose timers fire close together run once.
+	 * The run is paced to this replica's budgets. */
+	keeper_resync(d->keeper, interval, interval / 2, (int)config_int(&d->cfg, CFG_GITEA_RPS),
+	              (int)config_int(&d->cfg, CFG_COOLIFY_RPM));
 }
 
 /* Everything that needs the loop is closed here; the loop then ends. */

@@ -15,6 +15,7 @@
 #include "httpd/metrics.h"
 #include "engine/queue.h"
 #include "engine/resync.h"
+#include "reconcilers/sweep_plan.h"
 
 #define KEEPER_CHECK_MS 1000
 #define KEEPER_DEPTH_MS 2000
@@ -31,6 +32,7 @@ struct keeper {
 	int stop, release, done;
 	int resync;
 	int64_t resync_spread_ms, resync_gap_ms;
+	int pace_rps, pace_rpm;
 	struct keeper_status st;
 	int64_t checked_at; /* monotonic ms, 0: never */
 	int warned;
@@ -134,8 +136,40 @@ keeper_depth(struct keeper *k)
 	metrics_set_depth(a, b);
 }
 
+/* The spread of a run paced to the budgets: spread_ms, or longer when the fleet's calls
+ * would take more than SWEEP_PLAN_SHARE of a budget over it (signups and webhooks share the
+ * budgets; they are claimed first, but a run that saturated a budget would still make each
+ * of their calls wait behind its own). */
+static int64_t
+keeper_paced_spread(struct keeper *k, int64_t spread_ms, int rps, int rpm)
+{
+	struct sweep_plan plan;
+	char *cause = NULL;
+	int64_t paced;
+
+	if (rps <= 0 || rpm <= 0)
+		return spread_ms;
+	if (sweep_plan_load(k->db, &plan, &cause) != 0) {
+		log_warn("drift repair run: no plan (%s); spread over the interval", cause);
+		free(cause);
+		return spread_ms;
+	}
+	paced = sweep_plan_spread_ms(&plan, rps, rpm, spread_ms);
+	if (paced > spread_ms)
+		log_warn("drift repair run: %ld workspaces need %ld Gitea and %ld Coolify calls,"
+		         " %.0fs and %.0fs of the budgets (%d/s, %d/min); spread over %.0fs"
+		         " instead of VIBN_RESYNC_INTERVAL's %.0fs, so that it takes at most half"
+		         " of each (see README, Drift repair runs at scale)",
+		         plan.workspaces, plan.gitea_reads + plan.gitea_lists,
+		         plan.coolify_reads + plan.coolify_lists,
+		         sweep_plan_gitea_seconds(&plan, rps),
+		         sweep_plan_coolify_seconds(&plan, rpm), rps, rpm, (double)paced / 1000.0,
+		         (double)spread_ms / 1000.0);
+	return paced;
+}
+
 static void
-keeper_do_resync(struct keeper *k, int64_t spread_ms, int64_t gap_ms)
+keeper_do_resync(struct keeper *k, int64_t spread_ms, int64_t gap_ms, int rps, int rpm)
 {
 	char *cause = NULL;
 	long n = 0;
@@ -144,6 +178,7 @@ keeper_do_resync(struct keeper *k, int64_t spread_ms, int64_t gap_ms)
 		log_warn("drift repair run skipped: no database connection");
 		return;
 	}
+	spread_ms = keeper_paced_spread(k, spread_ms, rps, rpm);
 	if (resync_run(k->db, spread_ms, gap_ms, &n, &cause) != 0) {
 		log_warn("drift repair run failed: %s", cause);
 		keeper_failed(k, "drift repair", cause);
@@ -168,6 +203,7 @@ keeper_main(void *arg)
 
 	for (;;) {
 		int64_t now = util_now_ms(), wake, spread = 0, gap = 0;
+		int rps = 0, rpm = 0;
 		int stop, release, resync;
 		struct timespec ts;
 
@@ -186,6 +222,8 @@ keeper_main(void *arg)
 		if (resync) {
 			spread = k->resync_spread_ms;
 			gap = k->resync_gap_ms;
+			rps = k->pace_rps;
+			rpm = k->pace_rpm;
 			k->resync = 0;
 		}
 		pthread_mutex_unlock(&k->lock);
@@ -212,7 +250,7 @@ keeper_main(void *arg)
 			next_depth = now + KEEPER_DEPTH_MS;
 		}
 		if (resync)
-			keeper_do_resync(k, spread, gap);
+			keeper_do_resync(k, spread, gap, rps, rpm);
 	}
 	if (k->db != NULL)
 		PQfinish(k->db);
@@ -255,12 +293,15 @@ keeper_status(struct keeper *k, struct keeper_status *st)
 }
 
 void
-keeper_resync(struct keeper *k, int64_t spread_ms, int64_t min_gap_ms)
+keeper_resync(struct keeper *k, int64_t spread_ms, int64_t min_gap_ms, int gitea_rps,
+              int coolify_rpm)
 {
 	pthread_mutex_lock(&k->lock);
 	k->resync = 1;
 	k->resync_spread_ms = spread_ms;
 	k->resync_gap_ms = min_gap_ms;
+	k->pace_rps = gitea_rps;
+	k->pace_rpm = coolify_rpm;
 	pthread_cond_broadcast(&k->cond);
 	pthread_mutex_unlock(&k->lock);
 }

@@ -26,8 +26,11 @@ struct keeper *keeper_start(const char *conninfo, struct worker_pool *pool, int6
 void keeper_status(struct keeper *k, struct keeper_status *st);
 
 /* Asks for a drift repair run: every workspace enqueued at background priority, due
- * times spread over spread_ms, skipped if another replica ran one within min_gap_ms. */
-void keeper_resync(struct keeper *k, int64_t spread_ms, int64_t min_gap_ms);
+ * times spread over spread_ms, skipped if another replica ran one within min_gap_ms. With
+ * gitea_rps and coolify_rpm (the budgets; 0: unpaced) the spread is stretched when the run's
+ * calls (reconcilers/sweep_plan.h) would take more than half of either budget over it. */
+void keeper_resync(struct keeper *k, int64_t spread_ms, int64_t min_gap_ms, int gitea_rps,
+                   int coolify_rpm);
 
 /* Stops the thread and frees the keeper. With release, first gives up the leases of
  * reconciles still running (shutdown deadline). Waits at most wait_ms for the thread;

@@ -3,8 +3,8 @@
  * the uuid at once. A durable "create pending" marker, set before the POST, makes the next
  * reconcile list afresh after a crash or a lost response. A recorded uuid answering 404 is
  * drift: create again, record, say so. A drift sweep finds the recorded project in the
- * shared project list (one GET /projects per TTL for the whole sweep) and reads it only
- * when the list lacks it. */
+ * shared project list (one GET /projects per run for the whole sweep) and reads it only
+ * when the list does not show it in step. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,34 +20,35 @@ project_set(struct pass *ctx, const char *uuid)
 	ctx->project_uuid = xstrdup(uuid);
 }
 
-/* The recorded project exists: keep its name and description in step. */
+/* The recorded project uuid exists, named name and described have: keep its name and
+ * description (desc) in step. */
 static void
-project_update(struct pass *ctx, const struct coolify_project *p, const char *desc)
+project_update(struct pass *ctx, const char *uuid, const char *name, const char *have,
+               const char *desc)
 {
 	struct http_status st;
-	int name_drift = !util_str_eq_empty(p->name, ctx->project_name);
-	int desc_drift = !util_str_eq_empty(p->description, desc);
+	int name_drift = !util_str_eq_empty(name, ctx->project_name);
+	int desc_drift = !util_str_eq_empty(have, desc);
 
-	project_set(ctx, p->uuid);
+	project_set(ctx, uuid);
 	if (!name_drift && !desc_drift) {
 		pass_cond(ctx, COND_COOLIFY_PROJECT, 1, "UpToDate", "project %s (%s)",
-		          ctx->project_name, p->uuid);
+		          ctx->project_name, uuid);
 		return;
 	}
 	if (ctx->dry) {
-		pass_would(ctx, COND_COOLIFY_PROJECT, "rename or describe project %s", p->uuid);
+		pass_would(ctx, COND_COOLIFY_PROJECT, "rename or describe project %s", uuid);
 		return;
 	}
-	if (coolify_project_update(ctx->env->coolify, p->uuid,
-	                           name_drift ? ctx->project_name : NULL, desc_drift ? desc : NULL,
-	                           &st) != HTTP_OK) {
+	if (coolify_project_update(ctx->env->coolify, uuid, name_drift ? ctx->project_name : NULL,
+	                           desc_drift ? desc : NULL, &st) != HTTP_OK) {
 		pass_fail_call(ctx, COND_COOLIFY_PROJECT, "updating the Coolify project", &st);
 		return;
 	}
 	pass_cond(ctx, COND_COOLIFY_PROJECT, 1, "Updated", "project %s (%s)", ctx->project_name,
-	          p->uuid);
+	          uuid);
 	pass_event(ctx, EVENTS_NORMAL, "Updated", "project", ctx->project_name,
-	           "name or description edited back (%s)", p->uuid);
+	           "name or description edited back (%s)", uuid);
 }
 
 /* No usable recorded project: adopt one by name, or create it. */
@@ -131,14 +132,14 @@ coolify_project_reconcile(struct pass *ctx)
 	int recreate = 0;
 
 	if (recorded != NULL && !ctx->ws->project_pending) {
-		if (ctx->env->sweep &&
-		    project_cache_lookup(ctx->env->projects, ctx->env->coolify, recorded, &p)) {
-			project_update(ctx, &p, desc);
+		if (ctx->env->sweep && project_cache_in_step(ctx->env->projects, ctx->env->coolify,
+		                                             recorded, ctx->project_name, desc)) {
+			project_update(ctx, recorded, ctx->project_name, desc, desc);
 			goto out;
 		}
 		switch (coolify_project_get(ctx->env->coolify, recorded, &p, &st)) {
 		case HTTP_OK:
-			project_update(ctx, &p, desc);
+			project_update(ctx, p.uuid, p.name, p.description, desc);
 			goto out;
 		case HTTP_NOT_FOUND:
 			recreate = 1;

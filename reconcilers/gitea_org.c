@@ -8,6 +8,13 @@
 #include "reconcilers/conditions.h"
 #include "reconcilers/pass.h"
 
+/* The settings an observed org has, as a spec (borrowing its strings). */
+static struct gitea_org_spec
+gitea_org_have(const struct gitea_org *o)
+{
+	return (struct gitea_org_spec){o->full_name, o->description, o->visibility};
+}
+
 static void
 gitea_org_spec(struct pass *ctx, struct gitea_org_spec *spec, char **desc)
 {
@@ -17,21 +24,23 @@ gitea_org_spec(struct pass *ctx, struct gitea_org_spec *spec, char **desc)
 	spec->visibility = ctx->ws->visibility;
 }
 
-/* The org exists: bring its settings in step. Returns the condition reason to use. */
+/* The org exists with the settings have: bring them in step. Returns the condition reason
+ * to use. */
 static const char *
-gitea_org_update(struct pass *ctx, const struct gitea_org *org, const struct gitea_org_spec *want)
+gitea_org_update(struct pass *ctx, const struct gitea_org_spec *have,
+                 const struct gitea_org_spec *want)
 {
 	struct gitea_org_spec patch = {0};
 	struct http_status st;
 
-	if (!util_str_eq_empty(org->full_name, want->full_name))
+	if (!util_str_eq_empty(have->full_name, want->full_name))
 		patch.full_name = want->full_name;
-	if (!util_str_eq_empty(org->description, want->description))
+	if (!util_str_eq_empty(have->description, want->description))
 		patch.description = want->description;
-	if (!util_str_eq_empty(org->visibility, want->visibility))
+	if (!util_str_eq_empty(have->visibility, want->visibility))
 		patch.visibility = want->visibility;
 	/* As it is until an edit succeeds: what decides how its repos can be cloned. */
-	ctx->org_public = org->visibility != NULL && strcmp(org->visibility, "public") == 0;
+	ctx->org_public = have->visibility != NULL && strcmp(have->visibility, "public") == 0;
 	if (patch.full_name == NULL && patch.description == NULL && patch.visibility == NULL)
 		return ctx->ws->gitea_org == NULL ? "Adopted" : "UpToDate";
 	if (ctx->dry) {
@@ -74,8 +83,10 @@ gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 	}
 	/* Taken: by a concurrent create of the same org (adopt it) or by a user (give up). */
 	if (gitea_org_get(ctx->env->gitea, ctx->org, &org, &st) == HTTP_OK) {
+		struct gitea_org_spec have = gitea_org_have(&org);
+
 		ctx->org_ready = 1;
-		reason = gitea_org_update(ctx, &org, want);
+		reason = gitea_org_update(ctx, &have, want);
 		gitea_org_free(&org);
 		return reason;
 	}
@@ -85,29 +96,51 @@ gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 	return NULL;
 }
 
-void
-gitea_org_reconcile(struct pass *ctx)
+/* Reads the org and brings it in step, or creates it. Returns the condition reason to use,
+ * NULL after a failure (recorded). */
+static const char *
+gitea_org_read(struct pass *ctx, const struct gitea_org_spec *want)
 {
-	struct gitea_org_spec want = {0};
 	struct gitea_org org = {0};
+	struct gitea_org_spec have;
 	struct http_status st;
 	const char *reason = NULL;
-	char *desc;
 
-	gitea_org_spec(ctx, &want, &desc);
 	switch (gitea_org_get(ctx->env->gitea, ctx->org, &org, &st)) {
 	case HTTP_OK:
+		have = gitea_org_have(&org);
 		ctx->org_ready = 1;
-		reason = gitea_org_update(ctx, &org, &want);
+		reason = gitea_org_update(ctx, &have, want);
 		break;
 	case HTTP_NOT_FOUND:
-		reason = gitea_org_make(ctx, &want);
+		reason = gitea_org_make(ctx, want);
 		break;
 	default:
 		pass_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org", &st);
 		break;
 	}
 	gitea_org_free(&org);
+	return reason;
+}
+
+void
+gitea_org_reconcile(struct pass *ctx)
+{
+	struct gitea_org_spec want = {0};
+	const char *reason;
+	char *desc;
+
+	gitea_org_spec(ctx, &want, &desc);
+	/* A sweep finds the org in the shared admin org list (one page per 50 orgs) and reads
+	 * it only when the list does not show it in step: missing (made since, renamed,
+	 * deleted) or drifted. */
+	if (ctx->env->sweep &&
+	    org_cache_in_step(ctx->env->orgs, ctx->env->gitea, ctx->org, &want)) {
+		ctx->org_ready = 1;
+		reason = gitea_org_update(ctx, &want, &want);
+	} else {
+		reason = gitea_org_read(ctx, &want);
+	}
 	free(desc);
 	if (ctx->org_ready) {
 		free(ctx->gitea_org);

@@ -16,6 +16,7 @@
 #include "clients/gitea.h"
 #include "reconcilers/desired.h"
 #include "reconcilers/events.h"
+#include "reconcilers/org_cache.h"
 #include "reconcilers/project_cache.h"
 #include "reconcilers/reconciler.h"
 
@@ -40,11 +41,13 @@ struct pass_env {
 	struct coolify *coolify;
 	const struct pass_settings *set;
 	struct project_cache *projects; /* shared by the workers; NULL: list afresh each time */
-	/* A background (drift sweep) run: the recorded Coolify project is looked up in the
-	 * shared project-list snapshot (one list call serves the whole sweep, DESIGN 2) and
-	 * read directly only when missing from it. Interactive runs always read it. */
+	/* A background (drift sweep) run: the org's settings and the recorded Coolify project
+	 * are looked up in the shared list snapshots (one list per run serves the whole sweep,
+	 * DESIGN 2) and read directly only when a snapshot does not show them in step.
+	 * Interactive runs always read them. */
 	int sweep;
 	const char *reconcile_id; /* this run's id, recorded on its events; may be NULL */
+	struct org_cache *orgs;   /* shared by the workers; NULL: sweeps read each org */
 };
 
 struct pass {

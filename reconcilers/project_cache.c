@@ -1,17 +1,44 @@
 #include "project_cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "reconcilers/snapshot.h"
+
+struct project_entry {
+	int64_t id;
+	uint64_t name;  /* digest of the name */
+	uint64_t state; /* digest of the name and description */
+	uint32_t uuid;  /* offset of the uuid in the arena */
+};
+
+/* One snapshot: entries [0, sorted) by uuid, then projects added since, in order. */
+struct project_snap {
+	struct project_entry *v;
+	size_t n, cap, sorted;
+	struct buf uuids; /* the arena: NUL-terminated uuids */
+};
 
 struct project_cache {
 	pthread_mutex_t lock;
 	int64_t ttl_ms;
-	int64_t fetched_ms; /* 0: never */
-	struct coolify_projects projects;
+	int64_t taken_ms; /* when the snapshot's list began; 0: never */
+	struct project_snap snap;
+	_Atomic int64_t run_ms;
 };
+
+static void
+project_snap_free(struct project_snap *s)
+{
+	free(s->v);
+	buf_free(&s->uuids);
+	memset(s, 0, sizeof *s);
+}
 
 struct project_cache *
 project_cache_new(int64_t ttl_ms)
@@ -28,52 +55,157 @@ project_cache_free(struct project_cache *pc)
 {
 	if (pc == NULL)
 		return;
-	coolify_projects_free(&pc->projects);
+	project_snap_free(&pc->snap);
 	pthread_mutex_destroy(&pc->lock);
 	free(pc);
 }
 
-/* Brings the snapshot up to date: lists afresh when fresh is set, or when it is older than
- * its TTL. Called with pc->lock held (across the list call: concurrent workers wait for
- * one fetch). Returns the class of the list call, HTTP_OK when none was needed. */
-static enum http_class
-project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh,
-                      struct http_status *st)
+void
+project_cache_sweep_started(struct project_cache *pc)
 {
-	struct coolify_projects got = {0};
-	enum http_class cls;
-
-	if (!fresh && pc->fetched_ms != 0 && util_now_ms() - pc->fetched_ms <= pc->ttl_ms)
-		return HTTP_OK;
-	cls = coolify_project_list(c, &got, st);
-	if (cls == HTTP_OK) {
-		coolify_projects_free(&pc->projects);
-		pc->projects = got;
-		pc->fetched_ms = util_now_ms();
-	}
-	return cls;
+	if (pc != NULL)
+		atomic_store(&pc->run_ms, util_now_ms());
 }
 
-/* Appends to uuids the uuids of l's projects named name, keeping them sorted by id. */
-static void
-project_cache_collect(const struct coolify_projects *l, const char *name, char ***uuids, size_t *n)
+static uint64_t
+project_name_key(const char *name)
 {
+	const char *f[1] = {name};
+
+	return snapshot_digest(f, 1, 0);
+}
+
+static uint64_t
+project_state_key(const char *name, const char *desc)
+{
+	const char *f[2] = {name, desc};
+
+	return snapshot_digest(f, 2, 0);
+}
+
+static const char *
+project_uuid(const struct project_snap *s, const struct project_entry *e)
+{
+	return s->uuids.data + e->uuid;
+}
+
+static void
+project_snap_add(struct project_snap *s, int64_t id, const char *uuid, const char *name,
+                 const char *desc)
+{
+	struct project_entry *e;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
+	}
+	e = &s->v[s->n++];
+	e->id = id;
+	e->name = project_name_key(name);
+	e->state = project_state_key(name, desc);
+	e->uuid = (uint32_t)s->uuids.len;
+	buf_append(&s->uuids, uuid, strlen(uuid) + 1);
+}
+
+static int
+project_snap_item(const struct coolify_project *p, void *arg)
+{
+	if (p->uuid != NULL)
+		project_snap_add(arg, p->id, p->uuid, p->name, p->description);
+	return 0;
+}
+
+static int
+project_entry_cmp(const void *a, const void *b, void *arg)
+{
+	const struct project_snap *s = arg;
+
+	return strcmp(project_uuid(s, a), project_uuid(s, b));
+}
+
+/* Brings the snapshot up to date: lists afresh when fresh is set, or when stale (older
+ * than the TTL, or for a sweep, taken before its run began). Called with pc->lock held
+ * across the list call: concurrent workers wait for one fetch. Returns the class of the
+ * list call, HTTP_OK when none was needed. */
+static enum http_class
+project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh, int sweep,
+                      struct http_status *st)
+{
+	struct project_snap *s = &pc->snap;
+	int64_t start = util_now_ms();
+	size_t expect = s->n + s->n / 16;
+	enum http_class cls;
+
+	if (!fresh && pc->taken_ms != 0 &&
+	    (sweep ? pc->taken_ms >= atomic_load(&pc->run_ms) : start - pc->taken_ms <= pc->ttl_ms))
+		return HTTP_OK;
+	/* Nobody reads the stale snapshot meanwhile (the lock is held): its memory goes before
+	 * the new one is built, which starts at its size. */
+	project_snap_free(s);
+	pc->taken_ms = 0;
+	if (expect > 0) {
+		s->cap = expect;
+		s->v = xreallocarray(NULL, s->cap, sizeof *s->v);
+	}
+	cls = coolify_project_each(c, project_snap_item, s, st);
+	if (cls != HTTP_OK) {
+		project_snap_free(s);
+		return cls;
+	}
+	if (s->n > 0 && s->n < s->cap) {
+		s->v = xreallocarray(s->v, s->n, sizeof *s->v);
+		s->cap = s->n;
+	}
+	qsort_r(s->v, s->n, sizeof *s->v, project_entry_cmp, s);
+	s->sorted = s->n;
+	pc->taken_ms = start;
+	return HTTP_OK;
+}
+
+/* The entry of uuid, or NULL. */
+static const struct project_entry *
+project_snap_find(const struct project_snap *s, const char *uuid)
+{
+	size_t lo = 0, hi = s->sorted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(project_uuid(s, &s->v[mid]), uuid);
+
+		if (c == 0)
+			return &s->v[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = s->sorted; i < s->n; i++)
+		if (strcmp(project_uuid(s, &s->v[i]), uuid) == 0)
+			return &s->v[i];
+	return NULL;
+}
+
+/* Appends to uuids the uuids of s's projects named name, keeping them sorted by id. */
+static void
+project_snap_collect(const struct project_snap *s, const char *name, char ***uuids, size_t *n)
+{
+	uint64_t key = project_name_key(name);
 	int64_t *ids = NULL;
 
-	for (size_t i = 0; i < l->n; i++) {
+	for (size_t i = 0; i < s->n; i++) {
 		size_t at;
 
-		if (l->v[i].name == NULL || strcmp(l->v[i].name, name) != 0)
+		if (s->v[i].name != key)
 			continue;
 		*uuids = xreallocarray(*uuids, *n + 1, sizeof **uuids);
 		ids = xreallocarray(ids, *n + 1, sizeof *ids);
 		/* Insertion sort by id: there are one or two. */
-		for (at = *n; at > 0 && ids[at - 1] > l->v[i].id; at--) {
+		for (at = *n; at > 0 && ids[at - 1] > s->v[i].id; at--) {
 			ids[at] = ids[at - 1];
 			(*uuids)[at] = (*uuids)[at - 1];
 		}
-		ids[at] = l->v[i].id;
-		(*uuids)[at] = xstrdup(l->v[i].uuid);
+		ids[at] = s->v[i].id;
+		(*uuids)[at] = xstrdup(project_uuid(s, &s->v[i]));
 		(*n)++;
 	}
 	free(ids);
@@ -83,71 +215,52 @@ enum http_class
 project_cache_find(struct project_cache *pc, struct coolify *c, const char *name, int fresh,
                    char ***uuids, size_t *n, struct http_status *st)
 {
-	struct coolify_projects own = {0};
+	struct project_snap own = {0};
 	enum http_class cls;
 
 	*uuids = NULL;
 	*n = 0;
 	if (pc == NULL) {
-		cls = coolify_project_list(c, &own, st);
+		cls = coolify_project_each(c, project_snap_item, &own, st);
 		if (cls == HTTP_OK)
-			project_cache_collect(&own, name, uuids, n);
-		coolify_projects_free(&own);
+			project_snap_collect(&own, name, uuids, n);
+		project_snap_free(&own);
 		return cls;
 	}
 	pthread_mutex_lock(&pc->lock);
-	cls = project_cache_refresh(pc, c, fresh, st);
+	cls = project_cache_refresh(pc, c, fresh, 0, st);
 	if (cls == HTTP_OK)
-		project_cache_collect(&pc->projects, name, uuids, n);
+		project_snap_collect(&pc->snap, name, uuids, n);
 	pthread_mutex_unlock(&pc->lock);
 	return cls;
 }
 
 int
-project_cache_lookup(struct project_cache *pc, struct coolify *c, const char *uuid,
-                     struct coolify_project *out)
+project_cache_in_step(struct project_cache *pc, struct coolify *c, const char *uuid,
+                      const char *name, const char *desc)
 {
+	const struct project_entry *e;
 	struct http_status st;
-	int found = 0;
+	int same = 0;
 
 	if (pc == NULL)
 		return 0;
 	pthread_mutex_lock(&pc->lock);
-	if (project_cache_refresh(pc, c, 0, &st) == HTTP_OK) {
-		for (size_t i = 0; i < pc->projects.n && !found; i++) {
-			const struct coolify_project *p = &pc->projects.v[i];
-
-			if (p->uuid == NULL || strcmp(p->uuid, uuid) != 0)
-				continue;
-			out->id = p->id;
-			out->uuid = xstrdup(p->uuid);
-			out->name = xstrdup(p->name);
-			out->description = xstrdup(p->description);
-			found = 1;
-		}
-	}
+	if (project_cache_refresh(pc, c, 0, 1, &st) == HTTP_OK &&
+	    (e = project_snap_find(&pc->snap, uuid)) != NULL)
+		same = e->state == project_state_key(name, desc);
 	pthread_mutex_unlock(&pc->lock);
-	return found;
+	return same;
 }
 
 void
 project_cache_add(struct project_cache *pc, const char *uuid, const char *name, const char *desc)
 {
-	struct coolify_project *p;
-
 	if (pc == NULL)
 		return;
 	pthread_mutex_lock(&pc->lock);
 	/* Before the first fetch there is nothing to add to: that fetch will list it. */
-	if (pc->fetched_ms != 0) {
-		pc->projects.v =
-		    xreallocarray(pc->projects.v, pc->projects.n + 1, sizeof *pc->projects.v);
-		p = &pc->projects.v[pc->projects.n++];
-		memset(p, 0, sizeof *p);
-		p->id = INT64_MAX; /* newest */
-		p->uuid = xstrdup(uuid);
-		p->name = xstrdup(name);
-		p->description = xstrdup(desc);
-	}
+	if (pc->taken_ms != 0)
+		project_snap_add(&pc->snap, INT64_MAX /* newest */, uuid, name, desc);
 	pthread_mutex_unlock(&pc->lock);
 }

@@ -1,7 +1,11 @@
 /* project_cache: a snapshot of Coolify's project list shared by every worker of a process.
  * GET /projects returns every project in one call, so one list serves the adoption
- * lookups and drift sweeps of many reconciles (DESIGN 2). Thread-safe: concurrent
- * workers that find it stale wait for one fetch. */
+ * lookups and drift sweeps of many reconciles (DESIGN 2). The list is read as it arrives
+ * (coolify_project_each: Coolify does not paginate, and 100,000 projects make a body of tens
+ * of megabytes) and kept compact: per project its id, uuid and two keyed digests
+ * (snapshot.h), of its name and of its name and description, about 60 bytes: 100,000
+ * projects take 6 MB. Thread-safe: concurrent workers that find it stale wait for one
+ * fetch. */
 #ifndef VIBN_PROJECT_CACHE_H
 #define VIBN_PROJECT_CACHE_H
 
@@ -12,22 +16,28 @@
 
 struct project_cache;
 
-/* Returns a new, empty cache; snapshots older than ttl_ms are fetched again. */
+/* Returns a new, empty cache; for adoption lookups, snapshots older than ttl_ms are fetched
+ * again. */
 struct project_cache *project_cache_new(int64_t ttl_ms);
 void project_cache_free(struct project_cache *pc);
 
+/* A drift repair run began: snapshots taken before now serve none of its sweeps (they
+ * still serve adoption lookups within their TTL). Never blocks; pc may be NULL. */
+void project_cache_sweep_started(struct project_cache *pc);
+
 /* The uuids of the projects named name, oldest (lowest id) first, as a new array of new
  * strings in *uuids (free each and the array). Lists afresh when fresh is set or the
- * snapshot is stale; with pc NULL, always lists (with c). Returns the class of the list
- * call, HTTP_OK when none was needed. */
+ * snapshot is older than the TTL; with pc NULL, always lists (with c). Returns the class of
+ * the list call, HTTP_OK when none was needed. */
 enum http_class project_cache_find(struct project_cache *pc, struct coolify *c, const char *name,
                                    int fresh, char ***uuids, size_t *n, struct http_status *st);
 
-/* Looks up the project with this uuid in the snapshot (fetched when stale). Returns 1 with
- * *out filled (new copies of uuid, name and description; no environments), 0 when the
- * snapshot lacks it or cannot be listed: then read the project itself. */
-int project_cache_lookup(struct project_cache *pc, struct coolify *c, const char *uuid,
-                         struct coolify_project *out);
+/* For a drift sweep: 1 when the snapshot (listed now with c when none was taken since the
+ * run began) holds the project uuid with exactly this name and description (NULL and ""
+ * alike, as util_str_eq_empty); 0 when it lacks it, holds other values, or cannot be
+ * listed: then read the project itself. pc NULL: always 0. */
+int project_cache_in_step(struct project_cache *pc, struct coolify *c, const char *uuid,
+                          const char *name, const char *desc);
 
 /* Adds a project just created, so the next lookups see it before the next fetch. */
 void project_cache_add(struct project_cache *pc, const char *uuid, const char *name,

@@ -83,6 +83,11 @@ struct reconciler {
 	int (*init)(const struct rec_host *host, void **state, char **cause);
 	/* Runs one reconcile; must fill *out (it starts as rec_done). */
 	void (*reconcile)(const struct rec_ctx *ctx, void *state, struct rec_result *out);
+	/* A drift repair run began (this replica's, another's or vibnctl's: the queue's
+	 * "resync" notification), or the notifications may have been missed (the LISTEN
+	 * connection came back): whatever the reconciler remembers of upstream lists for its
+	 * background runs is stale. Called on the event loop: must not block. May be NULL. */
+	void (*sweep_started)(void *state);
 	/* Called once at exit after the workers stopped; may be NULL. */
 	void (*fini)(void *state);
 };

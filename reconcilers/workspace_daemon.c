@@ -1,5 +1,6 @@
 /* The "workspace" reconciler as vibnd runs it: per-worker Gitea and Coolify clients (each
- * one keep-alive connection), the shared per-upstream budgets and project-list snapshot,
+ * one keep-alive connection), the shared per-upstream budgets and list snapshots (Coolify's
+ * projects, Gitea's orgs),
  * and the mapping of a workspace reconcile's outcome onto the queue's retry classes. */
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@
 /* A Coolify app still listed this long after its DELETE gets another: the first job was
  * lost (a worker restart), not merely slow (a busy queue takes minutes). */
 #define WSD_APP_DELETE_RESEND_MS (15 * 60 * 1000)
-/* How stale the shared Coolify project list may be for adoption lookups. */
+/* How stale the shared Coolify project list may be for adoption lookups (sweeps take one
+ * listed since their run began). */
 #define WSD_PROJECT_LIST_TTL_MS 30000
 
 struct wsd_worker {
@@ -28,6 +30,7 @@ struct wsd_worker {
 struct wsd_state {
 	struct pass_settings set;
 	struct project_cache *projects;
+	struct org_cache *orgs;
 	struct http_budget *gitea_budget;
 	struct http_budget *coolify_budget;
 	struct wsd_worker *workers;
@@ -74,6 +77,7 @@ wsd_init(const struct rec_host *host, void **state, char **cause)
 		return -1;
 	}
 	s->projects = project_cache_new(WSD_PROJECT_LIST_TTL_MS);
+	s->orgs = org_cache_new();
 	s->gitea_budget = gitea_budget_new(wsd_int(host, "VIBN_GITEA_RPS"));
 	s->coolify_budget = coolify_budget_new(wsd_int(host, "VIBN_COOLIFY_RPM"));
 	s->nworkers = host->workers;
@@ -100,10 +104,28 @@ wsd_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out)
 {
 	struct wsd_state *s = state;
 	struct wsd_worker *w = &s->workers[ctx->worker];
-	struct pass_env env = {ctx->db,     w->gitea,          w->coolify,       &s->set,
-	                       s->projects, ctx->priority > 0, ctx->reconcile_id};
+	struct pass_env env = {
+	    .db = ctx->db,
+	    .gitea = w->gitea,
+	    .coolify = w->coolify,
+	    .set = &s->set,
+	    .projects = s->projects,
+	    .sweep = ctx->priority > 0,
+	    .reconcile_id = ctx->reconcile_id,
+	    .orgs = s->orgs,
+	};
 
 	workspace_reconcile(&env, ctx->workspace_id, out);
+}
+
+/* A drift repair run began: its sweeps list orgs and projects afresh, once. */
+static void
+wsd_sweep_started(void *state)
+{
+	struct wsd_state *s = state;
+
+	org_cache_sweep_started(s->orgs);
+	project_cache_sweep_started(s->projects);
 }
 
 static void
@@ -122,6 +144,7 @@ wsd_fini(void *state)
 	http_budget_free(s->gitea_budget);
 	http_budget_free(s->coolify_budget);
 	project_cache_free(s->projects);
+	org_cache_free(s->orgs);
 	free(s);
 }
 
@@ -130,5 +153,6 @@ const struct reconciler workspace_reconciler = {
     .required_settings = wsd_required,
     .init = wsd_init,
     .reconcile = wsd_reconcile,
+    .sweep_started = wsd_sweep_started,
     .fini = wsd_fini,
 };

@@ -1,5 +1,6 @@
 /* clients/http over real sockets, with a stub server for the shapes vibn-sim does not make:
- * redirects reported and not followed, Retry-After as an HTTP date, the body cap, error
+ * redirects reported and not followed, Retry-After as an HTTP date, the body cap, lists over
+ * it read as they arrive, error
  * messages from Gitea and Coolify bodies, keep-alive, timeouts, refused connections, the
  * request headers, the metrics observer, no token in the logs, the page-loop guard, and TLS
  * verification against a real TLS server (openssl s_server) with a self-signed certificate. */
@@ -10,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -168,6 +170,150 @@ test_body_cap(void **state)
 	assert_int_equal(gitea_user_get(g, "bob", NULL, &st), HTTP_INVALID);
 	assert_string_equal(st.message, "response body over 8 MiB");
 	gitea_free(g);
+}
+
+static int
+count_project(const struct coolify_project *p, void *arg)
+{
+	size_t *n = arg;
+
+	/* Every element arrives whole: its four columns (Coolify's GET /projects). */
+	if (p->uuid == NULL || strlen(p->uuid) != 24 || p->name == NULL || p->id != (int64_t)*n + 1)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* GET /projects as Coolify answers it for want projects, one body (b, reset first). */
+static void
+project_list_body(struct buf *b, size_t want)
+{
+	buf_reset(b);
+	buf_putc(b, '[');
+	for (size_t i = 1; i <= want; i++)
+		buf_printf(b,
+		           "%s{\"id\":%zu,\"uuid\":\"%024zu\",\"name\":\"vibn-ws-bench%zu\","
+		           "\"description\":\"Vibn workspace bench%zu, with [brackets], {braces}"
+		           " and \\\"quotes\\\"\"}",
+		           i > 1 ? "," : "", i, i, i, i);
+	buf_putc(b, ']');
+}
+
+/* Coolify does not paginate: 100,000 projects are one body of tens of megabytes, over the
+ * 8 MiB cap of a buffered response. Lists are read as they arrive, element by element, with
+ * a cap of their own; an error body keeps the usual cap and message. */
+static void
+test_list_over_the_body_cap(void **state)
+{
+	struct stub_http *s = *state;
+	char *curl = xasprintf("%s", stub_http_url(s));
+	struct coolify_config cc = {.url = curl, .token = TOKEN};
+	struct coolify *c = coolify_new(&cc);
+	struct coolify_projects list = {0};
+	struct http_status st;
+	struct buf b;
+	size_t n = 0, want = 100000;
+
+	buf_init(&b);
+	project_list_body(&b, want);
+	assert_true(b.len > HTTP_MAX_BODY);
+	stub_http_set(s, 200, NULL, buf_str(&b));
+	assert_int_equal(coolify_project_each(c, count_project, &n, &st), HTTP_OK);
+	assert_int_equal(n, want);
+	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_OK);
+	assert_int_equal(list.n, want);
+	assert_string_equal(list.v[want - 1].uuid, "000000000000000000100000");
+	coolify_projects_free(&list);
+
+	/* Cut short: the array is not closed, nothing is returned. */
+	b.data[b.len - 1] = ' ';
+	stub_http_set(s, 200, NULL, buf_str(&b));
+	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_TRANSIENT);
+	assert_string_equal(st.message, "unexpected response body: the array is not closed");
+	assert_null(list.v);
+	assert_int_equal(list.n, 0);
+
+	/* A callback that stops the list fails it. */
+	n = 5; /* ids no longer match: the first element is refused */
+	stub_http_set(s, 200, NULL, "[{\"id\":1,\"uuid\":\"x\",\"name\":\"a\"}]");
+	assert_int_equal(coolify_project_each(c, count_project, &n, &st), HTTP_TRANSIENT);
+	assert_string_equal(st.message, "unexpected response body: element 0 refused");
+
+	/* An error body is kept, for its message; a 2xx body that is no array fails at once. */
+	stub_http_set(s, 500, NULL, "{\"message\":\"Server Error\"}");
+	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_TRANSIENT);
+	assert_string_equal(st.message, "Server Error");
+	stub_http_set_big(s, HTTP_MAX_BODY + 1);
+	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_TRANSIENT);
+	assert_string_equal(st.message, "unexpected response body: not a JSON array");
+	buf_free(&b);
+	coolify_free(c);
+	free(curl);
+}
+
+/* Bytes the allocator has handed out and not taken back, in every arena (mallinfo2 sums
+ * them); 0 where the allocator does not say (ASan's). */
+static size_t
+heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+struct heap_watch {
+	size_t n, peak;
+};
+
+static int
+count_project_heap(const struct coolify_project *p, void *arg)
+{
+	struct heap_watch *w = arg;
+	size_t now = heap_in_use();
+
+	if (now > w->peak)
+		w->peak = now;
+	return count_project(p, &w->n);
+}
+
+/* What a sweep does with Coolify's list (coolify_project_each) holds one element at a time:
+ * reading a 100,000-project body (over 8 MiB) raises the heap in use by less than 1 MiB
+ * at any moment, where a buffered body, or a jansson tree of it, would hold all of it. */
+static void
+test_list_read_in_flat_memory(void **state)
+{
+	struct stub_http *s = *state;
+	char *curl = xasprintf("%s", stub_http_url(s));
+	struct coolify_config cc = {.url = curl, .token = TOKEN};
+	struct coolify *c = coolify_new(&cc);
+	struct heap_watch w = {0, 0};
+	struct http_status st;
+	struct buf b;
+	size_t base, want = 100000;
+
+	buf_init(&b);
+	/* A small list first: the connection and curl's own buffers are made by then. */
+	project_list_body(&b, 10);
+	stub_http_set(s, 200, NULL, buf_str(&b));
+	assert_int_equal(coolify_project_each(c, count_project_heap, &w, &st), HTTP_OK);
+	assert_int_equal(w.n, 10);
+	project_list_body(&b, want);
+	assert_true(b.len > HTTP_MAX_BODY);
+	stub_http_set(s, 200, NULL, buf_str(&b));
+	base = heap_in_use();
+	if (base == 0) {
+		print_message("skipped: the allocator does not report its use (mallinfo2)\n");
+		skip();
+	}
+	w = (struct heap_watch){0, base};
+	assert_int_equal(coolify_project_each(c, count_project_heap, &w, &st), HTTP_OK);
+	assert_int_equal(w.n, want);
+	print_message("list of %zu projects, %zu bytes: heap grew by at most %zu bytes\n", want,
+	              b.len, w.peak - base);
+	assert_true(w.peak - base < 1024 * 1024);
+	buf_free(&b);
+	coolify_free(c);
+	free(curl);
 }
 
 static void
@@ -569,6 +715,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_503_retry_after_sets_not_before, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_over_the_body_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_read_in_flat_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_error_messages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_and_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_is_transient, setup, teardown),

@@ -99,7 +99,12 @@ setup(void **state)
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_resend_ms = 600000;
 	f->projects = project_cache_new(60000);
-	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0, "rec-1"};
+	f->env = (struct pass_env){.db = f->db,
+	                           .gitea = f->gitea,
+	                           .coolify = f->coolify,
+	                           .set = &f->set,
+	                           .projects = f->projects,
+	                           .reconcile_id = "rec-1"};
 	*state = f;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "clients/db.h"
 #include "common/util.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/sweep_plan.h"
 #include "reconcilers/workspace.h"
 #include "tests/support/simproc.h"
 #include "tests/support/testdb.h"
@@ -98,7 +99,12 @@ setup(void **state)
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_resend_ms = 600000;
 	f->projects = project_cache_new(60000);
-	f->env = (struct pass_env){f->db, f->gitea, f->coolify, &f->set, f->projects, 0, NULL};
+	f->env = (struct pass_env){.db = f->db,
+	                           .gitea = f->gitea,
+	                           .coolify = f->coolify,
+	                           .set = &f->set,
+	                           .projects = f->projects,
+	                           .reconcile_id = NULL};
 	*state = f;
 	return 0;
 }
@@ -443,6 +449,80 @@ test_sweep_reads_lists(void **state_)
 	free(uuid2);
 }
 
+/* Gitea's page cap in force (MAX_RESPONSE_ITEMS: 50, or 5 in the second group). */
+static long
+page_cap(void)
+{
+	json_t *cfg = simproc_call(sim, "GET", "/_sim/config", NULL, NULL);
+	long cap = (long)json_integer_value(json_object_get(cfg, "gitea_max_items"));
+
+	json_decref(cfg);
+	assert_true(cap > 0);
+	return cap;
+}
+
+/* A drift sweep over signup workspaces learns the orgs' settings from the admin org list,
+ * one page per page cap of orgs (X-Total-Count followed), never one GET /orgs/{org} per
+ * workspace; a drifted org (settings edited by hand) is read and patched; the snapshot
+ * serves one drift repair run: the next run lists again. */
+static void
+test_sweep_reads_the_org_list(void **state_)
+{
+	struct fixture *f = *state_;
+	const int nws = 7;
+	long cap = page_cap(), pages = (nws + cap - 1) / cap;
+	char q[256];
+
+	for (int i = 0; i < nws; i++) {
+		snprintf(
+		    q, sizeof q,
+		    "INSERT INTO vibn_workspaces (slug, name, owner) VALUES ('s%d', 's%d', 'u-%d')",
+		    i, i, i);
+		sql(f, q);
+		snprintf(q, sizeof q, "s%d", i);
+		assert_int_equal(reconcile(f, q).cls, REC_OK);
+		assert_cond(f, q, COND_READY, "True", "Ready");
+	}
+	f->env.orgs = org_cache_new();
+	f->env.sweep = 1;
+	org_cache_sweep_started(f->env.orgs);
+	project_cache_sweep_started(f->env.projects);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	for (int i = 0; i < nws; i++) {
+		snprintf(q, sizeof q, "s%d", i);
+		assert_int_equal(reconcile(f, q).cls, REC_OK);
+		assert_cond(f, q, COND_READY, "True", "Ready");
+	}
+	assert_int_equal(mutating(), 0);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/admin/orgs"), pages);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 0);
+	/* The org list and each org's hooks: nothing else could hold drift. */
+	assert_int_equal(simproc_counter(sim, "gitea", "read"), pages + nws);
+	assert_int_equal(simproc_counter(sim, "coolify", "read"), 1); /* one project list */
+
+	/* Drift during the run is found by the next one, which lists again: only the drifted
+	 * org is read (and patched back). */
+	drift("{\"action\":\"edit_org\",\"org\":\"vibn-s3\",\"description\":\"by hand\"}");
+	org_cache_sweep_started(f->env.orgs);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	for (int i = 0; i < nws; i++) {
+		snprintf(q, sizeof q, "s%d", i);
+		assert_int_equal(reconcile(f, q).cls, REC_OK);
+		assert_cond(f, q, COND_GITEA_ORG, "True", i == 3 ? "Updated" : "Created");
+	}
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/admin/orgs"), pages);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 1);
+	assert_int_equal(simproc_counter(sim, "gitea", "PATCH /api/v1/orgs/{org}"), 1);
+	assert_int_equal(mutating(), 1);
+
+	/* Within the same run, the snapshot is not listed again. */
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "s0").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/admin/orgs"), 0);
+	org_cache_free(f->env.orgs);
+	f->env.orgs = NULL;
+}
+
 /* Applies one drift, reconciles once, and checks the condition that reports the repair. */
 static void
 repair_once(struct fixture *f, const char *drift_json, const char *type, const char *reason)
@@ -668,6 +748,65 @@ test_project_name_drift_repaired(void **state_)
 	json_decref(st);
 	assert_settled(f, COND_COOLIFY_PROJECT);
 	free(uuid);
+}
+
+/* A drift sweep of a full workspace (owner and admin with Gitea accounts, a repo, an app)
+ * reads what it must and nothing twice: the org list, the hooks, the teams and each managed
+ * team's members, the repos; on Coolify the project list and the app environment. As many
+ * reads as the sweep plan (reconcilers/sweep_plan.c) counts, which vibnd paces runs by. */
+static void
+test_sweep_of_a_full_workspace_reads_the_plan(void **state_)
+{
+	struct fixture *f = *state_;
+	struct sweep_plan plan;
+	char *cause = NULL, path[64];
+	json_t *log, *e;
+	size_t i, j;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_int_equal(sweep_plan_load(f->db, &plan, &cause), 0);
+	assert_int_equal(plan.workspaces, 1);
+
+	f->env.orgs = org_cache_new();
+	f->env.sweep = 1;
+	org_cache_sweep_started(f->env.orgs);
+	project_cache_sweep_started(f->env.projects);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(mutating(), 0);
+	assert_int_equal(simproc_counter(sim, "gitea", "read"),
+	                 plan.gitea_reads + plan.gitea_lists);
+	assert_int_equal(simproc_counter(sim, "coolify", "read"),
+	                 plan.coolify_reads + plan.coolify_lists);
+	/* hooks, teams, Owners' and Admins' members, repos; one org list page */
+	assert_int_equal(plan.gitea_reads, 5);
+	assert_int_equal(plan.gitea_lists, 1);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 0);
+	assert_int_equal(plan.coolify_reads, 1);
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/projects/{uuid}"), 0);
+
+	/* Nothing read twice in the pass (its requests are the log's last ones). */
+	snprintf(path, sizeof path, "/_sim/requests?limit=%ld",
+	         simproc_counter(sim, "gitea", "read") + simproc_counter(sim, "coolify", "read"));
+	log = simproc_call(sim, "GET", path, NULL, NULL);
+	assert_true(json_is_array(log));
+	json_array_foreach(log, i, e)
+	{
+		for (j = i + 1; j < json_array_size(log); j++) {
+			json_t *o = json_array_get(log, j);
+
+			if (strcmp(jstr(e, "method"), "GET") == 0 &&
+			    strcmp(jstr(e, "path"), jstr(o, "path")) == 0 &&
+			    strcmp(jstr(e, "upstream"), jstr(o, "upstream")) == 0 &&
+			    strcmp(jstr(o, "method"), "GET") == 0)
+				fail_msg("read twice in one pass: GET %s", jstr(e, "path"));
+		}
+	}
+	json_decref(log);
+	org_cache_free(f->env.orgs);
+	f->env.orgs = NULL;
 }
 
 static void
@@ -1375,6 +1514,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_signup_without_gitea_account_is_ready, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_lists, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_org_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_of_a_full_workspace_reads_the_plan, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_org_settings_drift_repaired, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repo_settings_drift_repaired, setup, teardown),

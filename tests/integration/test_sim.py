@@ -1256,3 +1256,33 @@ def test_sim_routes_conform_to_upstream_specs():
                     ("coolify", "POST", "/api/v1/applications/private-deploy-key"),
                     ("coolify", "GET", "/api/v1/projects/{}/{}"), ("coolify", "POST", "/api/v1/security/keys")]:
         assert (u, m, p) in served
+
+
+def test_seed_makes_orgs_and_projects_as_the_api_does(sim):
+    """POST /_sim/seed: numbered orgs (Owners team with the admin, the hook given) and projects
+    (production environment), listed and served like those the API makes."""
+    got = ctl(sim, "POST", "seed", {
+        "start": 7, "count": 3,
+        "org": {"name": "vibn-s{i}", "full_name": "S {i}", "description": "Vibn workspace s{i}",
+                "visibility": "private",
+                "hook": {"url": "http://127.0.0.1:9/webhooks/gitea", "secret": "x",
+                         "events": ["repository"]}},
+        "project": {"name": "vibn-ws-s{i}", "description": "Vibn workspace s{i}"}})
+    assert len(got["hooks"]) == 3 and len(got["projects"]) == 3
+    r = g(sim, "GET", "/admin/orgs?limit=50")
+    assert r.header("x-total-count") == "3"
+    assert [(o["name"], o["full_name"], o["visibility"]) for o in r.json] == [
+        ("vibn-s7", "S 7", "private"), ("vibn-s8", "S 8", "private"), ("vibn-s9", "S 9", "private")]
+    hooks = g(sim, "GET", "/orgs/vibn-s8/hooks").json
+    assert [(h["id"], h["config"]["url"], h["events"], h["active"]) for h in hooks] == [
+        (got["hooks"][1], "http://127.0.0.1:9/webhooks/gitea", ["repository"], True)]
+    teams = g(sim, "GET", "/orgs/vibn-s9/teams").json
+    assert [t["name"] for t in teams] == ["Owners"]
+    members = g(sim, "GET", "/teams/%d/members" % teams[0]["id"]).json
+    assert [m["login"] for m in members] == ["vibn-admin"]
+    p = c(sim, "GET", "/projects/%s" % got["projects"][2]).json
+    assert (p["name"], p["description"]) == ("vibn-ws-s9", "Vibn workspace s9")
+    assert [e["name"] for e in p["environments"]] == ["production"]
+    # A name taken (or invalid) is refused, as the API would.
+    r = call(sim.gitea, "POST", "/_sim/seed", {"start": 8, "count": 1, "org": {"name": "vibn-s{i}"}})
+    assert r.status == 422

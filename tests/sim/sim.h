@@ -154,6 +154,9 @@ char *sim_rand_id(size_t len);
 /* An RFC 3339 timestamp of now in UTC, into buf[32]. */
 void sim_now_iso(char buf[32]);
 
+/* Returns a new string: tmpl with each "{i}" replaced by i (POST /_sim/seed). */
+char *sim_seed_expand(const char *tmpl, long i);
+
 /* ---- control API (simctl.c) ---- */
 void simctl_handle(struct sim_req *r);
 
@@ -165,6 +168,9 @@ void simgitea_free(void);
 json_t *simgitea_state(void);
 /* POST /_sim/users; returns the status, *out the answer (new reference). */
 int simgitea_seed_user(json_t *args, json_t **out);
+/* POST /_sim/seed, Gitea's part: args.count orgs from the template args.org (numbered from
+ * args.start); *out is {"hooks": [id...]}. Returns the status. */
+int simgitea_seed(json_t *args, json_t **out);
 /* Applies a Gitea drift action; returns the HTTP status, *out the answer; 0 when the action
  * is not Gitea's. */
 int simgitea_drift(const char *action, json_t *args, json_t **out);
@@ -176,6 +182,9 @@ void simcoolify_reset(void);
 void simcoolify_free(void);
 json_t *simcoolify_state(void);
 int simcoolify_drift(const char *action, json_t *args, json_t **out);
+/* POST /_sim/seed, Coolify's part: args.count projects from the template args.project;
+ * *out is {"projects": [uuid...]}. Returns the status. */
+int simcoolify_seed(json_t *args, json_t **out);
 /* Environment drift actions (rename_environment, delete_environment); 0 when the action is
  * not one of them. */
 int simcoolify_drift_env(const char *action, json_t *args, json_t **out);

@@ -1721,6 +1721,36 @@ simcoolify_drift_edit_app(struct capp *a, json_t *args, json_t **out)
 }
 
 int
+simcoolify_seed(json_t *args, json_t **out)
+{
+	json_t *spec = json_object_get(args, "project"), *uuids;
+	json_int_t start = json_integer_value(json_object_get(args, "start"));
+	json_int_t count = json_integer_value(json_object_get(args, "count"));
+	const char *name = json_string_value(json_object_get(spec, "name"));
+	const char *desc = json_string_value(json_object_get(spec, "description"));
+
+	if (!json_is_object(spec)) {
+		*out = json_object();
+		return 200; /* nothing of Coolify's to seed */
+	}
+	if (name == NULL)
+		return simcoolify_ctl(out, 400, "error", "project.name is required");
+	uuids = json_array();
+	for (json_int_t i = start; i < start + count; i++) {
+		char *n = sim_seed_expand(name, (long)i);
+		char *d = sim_seed_expand(desc != NULL ? desc : "", (long)i);
+		/* Made as POST /projects makes it: a new uuid, the production environment. */
+		struct cproj *p = simcoolify_proj_new(n, desc != NULL ? d : NULL);
+
+		json_array_append_new(uuids, json_string(p->uuid));
+		free(n);
+		free(d);
+	}
+	*out = json_pack("{s:o}", "projects", uuids);
+	return 200;
+}
+
+int
 simcoolify_drift(const char *action, json_t *args, json_t **out)
 {
 	const char *uuid = json_string_value(json_object_get(args, "uuid"));

@@ -87,6 +87,37 @@ simctl_faults(struct sim_req *r)
 	                         sim_faults_json(SIM_COOLIFY)));
 }
 
+/* Many converged workspaces' upstream objects at once, for benchmarks at fleet scale: orgs
+ * with their Owners team and hook, projects with their production environment, each made
+ * as the API would make it, without a request per object. */
+static void
+simctl_seed(struct sim_req *r)
+{
+	json_t *body = simctl_object(r), *g = NULL, *c = NULL;
+	json_int_t count;
+	int status;
+
+	if (body == NULL)
+		return;
+	count = json_integer_value(json_object_get(body, "count"));
+	if (!json_is_integer(json_object_get(body, "start")) || count < 0 || count > 10000000) {
+		simctl_fail(r, 400, "seed needs start and count (0..10000000)");
+		return;
+	}
+	if ((status = simgitea_seed(body, &g)) >= 300) {
+		sim_reply_json(r, status, g);
+		return;
+	}
+	if ((status = simcoolify_seed(body, &c)) >= 300) {
+		json_decref(g);
+		sim_reply_json(r, status, c);
+		return;
+	}
+	json_object_update(g, c);
+	json_decref(c);
+	sim_reply_json(r, 200, g);
+}
+
 static void
 simctl_drift(struct sim_req *r)
 {
@@ -179,6 +210,8 @@ simctl_handle(struct sim_req *r)
 	} else if (simctl_is(r, "DELETE", "rules", NULL)) {
 		sim_rules_clear();
 		sim_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+	} else if (simctl_is(r, "POST", "seed", NULL)) {
+		simctl_seed(r);
 	} else if (simctl_is(r, "POST", "drift", NULL)) {
 		simctl_drift(r);
 	} else if (simctl_is(r, "GET", "deliveries", NULL)) {

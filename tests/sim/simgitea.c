@@ -2167,6 +2167,107 @@ simgitea_seed_user(json_t *args, json_t **out)
 	return 201;
 }
 
+/* Returns a new string: tmpl with every "{i}" replaced by i (a seeded object's number). */
+char *
+sim_seed_expand(const char *tmpl, long i)
+{
+	struct buf b;
+	const char *p;
+
+	buf_init(&b);
+	while ((p = strstr(tmpl, "{i}")) != NULL) {
+		buf_append(&b, tmpl, (size_t)(p - tmpl));
+		buf_printf(&b, "%ld", i);
+		tmpl = p + 3;
+	}
+	buf_puts(&b, tmpl);
+	return buf_release(&b);
+}
+
+/* The seed's string field key of o, "{i}" expanded; def when absent. A new string. */
+static char *
+simgitea_seed_str(json_t *o, const char *key, const char *def, long i)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return sim_seed_expand(v != NULL ? v : def, i);
+}
+
+/* One seeded org: made as POST /admin/users/{admin}/orgs makes it (an Owners team holding
+ * the admin user), with the settings and the hook given. Returns the hook's id (0: none),
+ * or -1 with *out set. */
+static int64_t
+simgitea_seed_org(json_t *spec, long i, json_t **out)
+{
+	char *name = simgitea_seed_str(spec, "name", "", i);
+	json_t *hook = json_object_get(spec, "hook");
+	const char *vis = json_string_value(json_object_get(spec, "visibility"));
+	struct gteam *owners;
+	struct ghook *h;
+	struct gorg *o;
+
+	if (!names_gitea_username_chars(name) || strlen(name) > NAMES_USER_MAX ||
+	    simgitea_name_taken(name) || (vis != NULL && !simgitea_visibility_ok(vis))) {
+		simgitea_ctl_error(out, 422, "org name invalid or taken, or a bad visibility");
+		free(name);
+		return -1;
+	}
+	o = simgitea_org_new(name);
+	free(name);
+	free(o->full_name);
+	o->full_name = simgitea_seed_str(spec, "full_name", "", i);
+	free(o->description);
+	o->description = simgitea_seed_str(spec, "description", "", i);
+	simgitea_set(&o->visibility, vis != NULL ? vis : "public");
+	owners = simgitea_team_new(o, "Owners", "owner");
+	owners->includes_all = 1;
+	owners->can_create_repo = 1;
+	simgitea_team_add(owners, G.admin);
+	if (!json_is_object(hook))
+		return 0;
+	h = xcalloc(1, sizeof(*h));
+	h->id = G.next_hook++;
+	h->type = xstrdup("gitea");
+	h->url = simgitea_seed_str(hook, "url", "", i);
+	h->content_type = xstrdup("json");
+	h->secret = simgitea_seed_str(hook, "secret", "", i);
+	h->auth_header = xstrdup("");
+	h->branch_filter = xstrdup("");
+	h->events = json_is_array(json_object_get(hook, "events"))
+	                ? json_deep_copy(json_object_get(hook, "events"))
+	                : json_pack("[s]", "push");
+	h->active = 1;
+	sim_now_iso(h->created);
+	memcpy(h->updated, h->created, sizeof(h->updated));
+	TAILQ_INSERT_TAIL(&o->hooks, h, entry);
+	return h->id;
+}
+
+int
+simgitea_seed(json_t *args, json_t **out)
+{
+	json_t *spec = json_object_get(args, "org"), *hooks;
+	json_int_t start = json_integer_value(json_object_get(args, "start"));
+	json_int_t count = json_integer_value(json_object_get(args, "count"));
+
+	if (!json_is_object(spec)) {
+		*out = json_object();
+		return 200; /* nothing of Gitea's to seed */
+	}
+	hooks = json_array();
+	for (json_int_t i = start; i < start + count; i++) {
+		int64_t id = simgitea_seed_org(spec, (long)i, out);
+
+		if (id < 0) {
+			json_decref(hooks);
+			return 422;
+		}
+		json_array_append_new(hooks, json_integer(id));
+	}
+	*out = json_pack("{s:o}", "hooks", hooks);
+	return 200;
+}
+
 /* Arguments of a drift action: the org, and optionally a repo, both must exist. */
 static int
 simgitea_drift_target(json_t *args, int want_repo, struct gorg **o, struct grepo **rp, json_t **out)
