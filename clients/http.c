@@ -881,10 +881,32 @@ http_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* libcurl's progress callback: a transfer under way is cut as soon as the fence passes
+ * (a lease given up at shutdown, or one that could not be renewed), not at its timeout. */
+static int
+http_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                 curl_off_t ulnow)
+{
+	const struct http_client *c = arg;
+	int64_t fence = c->fence_ms != NULL ? atomic_load(c->fence_ms) : 0;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return fence > 0 && util_now_ms() >= fence;
+}
+
 static void
 http_apply_opts(struct http_client *c, const struct http_curl_opts *o, long timeout_ms)
 {
 	CURL *e = c->easy;
+
+	if (c->fence_ms != NULL) {
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, http_on_progress);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, c);
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, o->no_signal);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, o->follow_location);

@@ -37,6 +37,10 @@
  * than this plus VIBN_API_TIMEOUT. */
 #define VIBND_READY_STALE_MS 1500
 
+/* After the shutdown timeout, running reconciles are fenced (nothing more goes upstream)
+ * and get this long to end before their leases are given up. */
+#define VIBND_FENCE_GRACE_MS 2000
+
 struct vibnd {
 	struct config cfg;
 	const struct reconciler *const *reconcilers;
@@ -49,6 +53,7 @@ struct vibnd {
 	struct event *sigterm, *sigint, *sighup, *drain_timer;
 	struct spool *spool; /* opened before the loop; api_webhook owns it once registered */
 	int shutting_down;
+	int fenced; /* the shutdown timeout passed once: running reconciles were fenced */
 	int abandoned;
 	int finished;
 };
@@ -184,6 +189,20 @@ vibnd_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct vibnd *d = arg;
 
+	if (!d->fenced) {
+		struct timeval tv = {VIBND_FENCE_GRACE_MS / 1000,
+		                     (VIBND_FENCE_GRACE_MS % 1000) * 1000};
+
+		/* Their leases are given up next, and another replica may take their workspaces
+		 * at once: first stop what they send upstream, then give them a moment to end. */
+		log_warn("%d reconcile%s still running after the shutdown timeout; stopping their"
+		         " upstream calls",
+		         worker_running(d->pool), worker_running(d->pool) == 1 ? "" : "s");
+		d->fenced = 1;
+		worker_fence(d->pool);
+		evtimer_add(d->drain_timer, &tv);
+		return;
+	}
 	log_warn("%d reconcile%s still running after the shutdown timeout; releasing their leases",
 	         worker_running(d->pool), worker_running(d->pool) == 1 ? "" : "s");
 	d->abandoned = 1;

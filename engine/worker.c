@@ -47,6 +47,7 @@ struct worker_pool {
 	/* Guarded by lock (stopping is also read without it by reconcilers: a hint). */
 	volatile int stopping;
 	int abandoned;
+	int fenced; /* worker_fence: leases are no longer extended */
 	int ready;
 	int tokens;
 	int64_t next_due; /* monotonic ms of the earliest known due item, INT64_MAX: none */
@@ -492,6 +493,17 @@ worker_stop(struct worker_pool *p)
 }
 
 void
+worker_fence(struct worker_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->fenced = 1;
+	for (int i = 0; i < p->cfg.workers; i++)
+		atomic_store(&p->w[i].lease_until_ms, 1); /* long past: nothing more is sent */
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
 worker_abandon(struct worker_pool *p)
 {
 	pthread_mutex_lock(&p->lock);
@@ -536,7 +548,7 @@ worker_leases_renewed(struct worker_pool *p, char *const *owners, int n, int64_t
 	int64_t until = worker_lease_end(p, sent_ms);
 
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < p->cfg.workers; i++) {
+	for (int i = 0; i < p->cfg.workers && !p->fenced; i++) {
 		if (!p->w[i].busy)
 			continue;
 		for (int k = 0; k < n; k++)

@@ -42,6 +42,10 @@ void worker_stop(struct worker_pool *p);
 
 /* Busy workers stop retrying the write of their outcome (shutdown deadline passed). */
 void worker_abandon(struct worker_pool *p);
+/* Ends every running reconcile's upstream calls now (those under way are cut, none more is
+ * sent) and stops extending leases: before leases are given up, so that no reconcile of
+ * this process can still act when another replica takes its workspace over. */
+void worker_fence(struct worker_pool *p);
 
 /* Threads still running. */
 int worker_running(struct worker_pool *p);

@@ -189,3 +189,32 @@ def test_no_upstream_call_once_the_lease_may_have_ended(db_url, sim, daemons, tm
     with connect(db_url) as conn:
         wait_for(lambda: ready_count(conn) == 1, timeout=60, interval=0.2,
                  what="the workspace Ready once the database is back")
+
+
+def test_shutdown_cuts_upstream_calls_before_giving_leases_up(db_url, sim, daemons, tmp_path):
+    """A reconcile still running at the shutdown timeout is fenced first (its request under
+    way is cut, no other is sent) and ends; only a reconcile that still does not end would
+    have its lease given up, so another replica never takes over a workspace this process
+    is still acting on."""
+    # One slow answer (30 s) holds the pass well past the 1 s shutdown timeout.
+    sim.control("POST", "/_sim/rules", {"upstream": "gitea", "method": "GET",
+                                        "path": "/api/v1/orgs/{org}", "count": 1,
+                                        "action": "delay", "delay_ms": 30000})
+    d = start(daemons, db_url, sim, VIBN_SHUTDOWN_TIMEOUT="1", VIBN_UPSTREAM_TIMEOUT="60")
+    slug, text = manifest(1)
+    (tmp_path / "w.yaml").write_text(text)
+    assert ctl("apply", "-f", str(tmp_path / "w.yaml"), db_url=db_url).returncode == 0
+    wait_for(lambda: "reconcile start" in d.log() or upstream_calls(sim) >= 1, timeout=30,
+             interval=0.05, what="the reconcile to be under way")
+    t0 = time.monotonic()
+    assert d.stop(timeout=20) == 0
+    took = time.monotonic() - t0
+    log = d.log()
+    assert "stopping their upstream calls" in log
+    assert "releasing their leases" not in log, "the fenced reconcile did not end"
+    # Cut at the fence, not after the 30 s answer.
+    assert took < 15, "shutdown took %.1f s" % took
+    with connect(db_url) as conn:
+        # Its end was recorded under its own lease: nothing was left for a takeover.
+        assert conn.execute("SELECT count(*) FROM vibn_reconcile_queue WHERE lease_owner"
+                            " IS NOT NULL").fetchone()[0] == 0
