@@ -598,6 +598,13 @@ class Soak:
         self.faults(False)
         if 0 not in self.slots or not self.slots[0].alive():
             self.start_slot(0)
+        # A replica that went down during the outage kept what it spooled on its disk: it
+        # comes back, as a restarted pod would with its volume, and replays it.
+        for slot in (1, 2):
+            if slot not in self.slots and self.spooled(slot):
+                self.log("slot %d went down with %d spooled deliveries: started again to"
+                         " replay them", slot, self.spooled(slot))
+                self.start_slot(slot)
         self.log("faults off; waiting for convergence")
         deadline = now() + self.a.settle
         last = None
@@ -609,7 +616,7 @@ class Soak:
             if frac != last:
                 self.log("ready %s", frac)
                 last = frac
-            if ok and self.queue_empty():
+            if ok and self.queue_empty() and not any(self.spooled(s) for s in (0, 1, 2)):
                 break
             time.sleep(1)
         # Member drift has no webhook: a drift repair run of every workspace finds it.
@@ -625,6 +632,14 @@ class Soak:
             time.sleep(1)
         self.settled_after = None
         return False
+
+    def spooled(self, slot):
+        """Deliveries waiting in a slot's spool (files NNN.delivery)."""
+        try:
+            return sum(1 for n in os.listdir(os.path.join(self.out, "spool-slot%d" % slot))
+                       if n.endswith(".delivery"))
+        except OSError:
+            return 0
 
     def check_upstream(self, items):
         st = self.sim.ctl("GET", "/_sim/state")
