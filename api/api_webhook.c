@@ -666,9 +666,10 @@ api_webhook_close(void)
 	if (api_webhook.spool != NULL)
 		spool_stats(api_webhook.spool, &bytes, &files);
 	if (files > 0)
-		log_warn("webhook spool: %ld deliver%s still waiting for the database; a vibnd started"
-		         " with the same VIBN_WEBHOOK_SPOOL_DIR replays them",
-		         files, files == 1 ? "y is" : "ies are");
+		log_warn(
+		    "webhook spool: %ld deliver%s still waiting for the database; a vibnd started"
+		    " with the same VIBN_WEBHOOK_SPOOL_DIR replays them",
+		    files, files == 1 ? "y is" : "ies are");
 	spool_close(api_webhook.spool);
 	api_webhook.spool = NULL;
 	api_webhook_forget(&api_webhook.secret);

@@ -93,6 +93,34 @@ keeper_check(struct keeper *k)
 	worker_set_ready(k->pool, pending == 0);
 }
 
+/* Some leases of a batch were not renewed (run out, e.g. after a database outage longer
+ * than a lease, or taken over): which ones, asked one by one, so that the others' runs go
+ * on and those stop calling upstreams when their lease ends (worker_leases_renewed). */
+static void
+keeper_renew_each(struct keeper *k, char **ws, char **owners, int n, int64_t sent)
+{
+	char *cause = NULL;
+	int lost = 0;
+
+	for (int i = 0; i < n; i++) {
+		long one = 0;
+
+		if (queue_renew(k->db, (const char *const *)&ws[i], (const char *const *)&owners[i],
+		                1, k->lease_ms, &one, &cause) != 0) {
+			keeper_failed(k, "renewing leases", cause);
+			free(cause);
+			return;
+		}
+		if (one == 1)
+			worker_leases_renewed(k->pool, &owners[i], 1, sent);
+		else
+			lost++;
+	}
+	log_warn("keeper: %d of %d leases could not be renewed (run out or taken over): their"
+	         " reconciles stop calling upstreams",
+	         lost, n);
+}
+
 /* Renews (release: gives up) the leases of running reconciles. */
 static void
 keeper_leases(struct keeper *k, int release)
@@ -115,10 +143,7 @@ keeper_leases(struct keeper *k, int release)
 			log_info("released %ld lease%s of unfinished reconciles", count,
 			         count == 1 ? "" : "s");
 		} else if (count < n) {
-			/* Which ones is not said: none is extended, and each run stops calling
-			 * upstreams when its lease may end. */
-			log_warn("keeper: %ld of %d leases could not be renewed (taken over?)",
-			         (long)n - count, n);
+			keeper_renew_each(k, ws, owners, n, sent);
 		} else {
 			worker_leases_renewed(k->pool, owners, n, sent);
 		}

@@ -188,6 +188,24 @@ def test_event_during_lease_marks_dirty(db):
     assert queue(db) == [("acme", 0, True)]
 
 
+def test_renew_keeps_live_leases_only(db):
+    """A lease that ran out (say, the database was down longer than a lease) is not its
+    holder's to renew: another replica may be taking the workspace over."""
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('beta', 'u2')")
+    db.execute("UPDATE vibn_reconcile_queue q SET lease_owner = 'w-' || w.slug,"
+               " lease_expires_at = now() + CASE w.slug WHEN 'acme' THEN interval '10 s'"
+               " ELSE interval '-1 s' END FROM vibn_workspaces w WHERE w.id = q.workspace_id")
+    ids = dict(db.execute("SELECT slug, id FROM vibn_workspaces").fetchall())
+    n = db.execute("SELECT vibn_renew(%s::uuid[], %s::text[], interval '30 s')",
+                   ([ids["acme"], ids["beta"]], ["w-acme", "w-beta"])).fetchone()[0]
+    assert n == 1
+    left = dict(db.execute("SELECT w.slug, q.lease_expires_at > now() + interval '20 s'"
+                           " FROM vibn_reconcile_queue q JOIN vibn_workspaces w"
+                           " ON w.id = q.workspace_id").fetchall())
+    assert left == {"acme": True, "beta": False}
+
+
 def test_hard_delete_cascades(db):
     db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
     db.execute("INSERT INTO vibn_workspace_members (workspace_id, user_id, role) "

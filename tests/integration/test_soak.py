@@ -2,6 +2,7 @@
 Postgres restart, replicas and drift as make soak, on the suite's Postgres. Under
 make SANITIZE=1 test the vibnd it runs is the sanitizer build, whose reports fail it."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,10 @@ def test_webhook_check_needs_a_completed_run_after_the_delivery():
 
 
 def test_soak_100_workspaces():
-    out = tempfile.mkdtemp(prefix="vibn-soak-", dir=os.environ.get("VIBN_TEST_TMP"))
+    # Logs under .var/ (ignored by git), which outlives the suite's temporary folder: a
+    # failure's daemon logs are there to read.
+    os.makedirs(os.path.join(ROOT, ".var"), exist_ok=True)
+    out = tempfile.mkdtemp(prefix="test_soak-", dir=os.path.join(ROOT, ".var"))
     r = subprocess.run(
         ["/usr/bin/python3", os.path.join(ROOT, "tests", "soak", "soak.py"),
          "--bin", BIN, "--vibnd", os.path.join(BIN, "vibnd"), "--admin-url", ADMIN_URL,
@@ -58,3 +62,4 @@ def test_soak_100_workspaces():
         f.write(r.stdout + "\n--- stderr ---\n" + r.stderr)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert "soak PASSED" in r.stdout
+    shutil.rmtree(out, ignore_errors=True)
