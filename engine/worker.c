@@ -202,14 +202,14 @@ worker_check_conn(struct worker *w, const char *fields)
 }
 
 /* Writes the run's outcome, reconnecting and retrying through a database outage for as
- * long as the lease could still be ours (the keeper renews it meanwhile), unless the
+ * long as the lease is known to be ours (lease_until_ms: past it, another replica may have
+ * taken the workspace over, and the outcome is no longer ours to write), unless the
  * shutdown deadline passed. Returns the SQL function's answer, or NULL. */
 static const char *
 worker_finish(struct worker *w, const struct queue_item *item, const char *owner,
               const struct rec_result *res, const char *fields)
 {
 	struct worker_pool *p = w->pool;
-	int64_t deadline = util_now_ms() + 4 * p->cfg.lease_ms;
 	const char *how = NULL;
 	char *cause = NULL;
 	int rc;
@@ -248,7 +248,7 @@ worker_finish(struct worker *w, const struct queue_item *item, const char *owner
 		pthread_mutex_lock(&p->lock);
 		rc = p->abandoned;
 		pthread_mutex_unlock(&p->lock);
-		if (rc || util_now_ms() > deadline) {
+		if (rc || util_now_ms() > atomic_load(&w->lease_until_ms)) {
 			log_error_kv(fields,
 			             "giving up recording the outcome; the lease will expire");
 			return NULL;
