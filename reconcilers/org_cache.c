@@ -133,7 +133,8 @@ org_cache_list(struct gitea *g, struct org_build *b)
 	/* Only what the run needs stays. */
 	if (b->n > 0 && b->n < b->cap)
 		b->v = xreallocarray(b->v, b->n, sizeof *b->v);
-	qsort(b->v, b->n, sizeof *b->v, org_cache_cmp);
+	if (b->n > 0) /* qsort's array may not be NULL, even for none */
+		qsort(b->v, b->n, sizeof *b->v, org_cache_cmp);
 	return 0;
 }
 
@@ -150,7 +151,7 @@ org_cache_find(struct org_cache *oc, const char *org, const struct gitea_org_spe
 {
 	struct org_entry key = {org_cache_name(org), 0}, *e;
 
-	e = bsearch(&key, oc->v, oc->n, sizeof *oc->v, org_cache_cmp);
+	e = oc->n > 0 ? bsearch(&key, oc->v, oc->n, sizeof *oc->v, org_cache_cmp) : NULL;
 	return e != NULL && e->settings == org_cache_settings(want->full_name, want->description,
 	                                                      want->visibility);
 }

@@ -156,7 +156,8 @@ project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh, in
 		s->v = xreallocarray(s->v, s->n, sizeof *s->v);
 		s->cap = s->n;
 	}
-	qsort_r(s->v, s->n, sizeof *s->v, project_entry_cmp, s);
+	if (s->n > 0) /* qsort_r's array may not be NULL, even for none */
+		qsort_r(s->v, s->n, sizeof *s->v, project_entry_cmp, s);
 	s->sorted = s->n;
 	pc->taken_ms = start;
 	return HTTP_OK;
