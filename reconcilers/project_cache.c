@@ -24,10 +24,18 @@ struct project_snap {
 	struct buf uuids; /* the arena: NUL-terminated uuids */
 };
 
+/* A list refused for the rate limit without a Retry-After is the answer for this long. */
+#define PROJECT_CACHE_LIMITED_MS 1000
+
 struct project_cache {
 	pthread_mutex_t lock;
 	int64_t ttl_ms;
 	int64_t taken_ms; /* when the snapshot's list began; 0: never */
+	/* The last list call was refused for the rate limit: until its Retry-After every
+	 * worker gets that answer without asking again (a storm of lists under a limit would
+	 * only spend the next window). */
+	int64_t failed_until_ms;
+	struct http_status failed_st;
 	struct project_snap snap;
 	_Atomic int64_t run_ms;
 };
@@ -139,6 +147,10 @@ project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh, in
 	if (!fresh && pc->taken_ms != 0 &&
 	    (sweep ? pc->taken_ms >= atomic_load(&pc->run_ms) : start - pc->taken_ms <= pc->ttl_ms))
 		return HTTP_OK;
+	if (start < pc->failed_until_ms) {
+		*st = pc->failed_st;
+		return st->cls;
+	}
 	/* Nobody reads the stale snapshot meanwhile (the lock is held): its memory goes before
 	 * the new one is built, which starts at its size. */
 	project_snap_free(s);
@@ -149,9 +161,18 @@ project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh, in
 	}
 	cls = coolify_project_each(c, project_snap_item, s, st);
 	if (cls != HTTP_OK) {
+		int64_t now = util_now_ms();
+
 		project_snap_free(s);
+		if (cls == HTTP_RATE_LIMITED) {
+			pc->failed_st = *st;
+			pc->failed_until_ms = st->not_before_ms > now
+			                          ? st->not_before_ms
+			                          : now + PROJECT_CACHE_LIMITED_MS;
+		}
 		return cls;
 	}
+	pc->failed_until_ms = 0;
 	if (s->n > 0 && s->n < s->cap) {
 		s->v = xreallocarray(s->v, s->n, sizeof *s->v);
 		s->cap = s->n;
