@@ -1437,6 +1437,26 @@ test_production_environment_recreated(void **state_)
 	free(uuid);
 }
 
+/* A project list refused for Coolify's rate limit is every pass's answer until its
+ * Retry-After: the next workspace's pass does not list again (a storm of lists would only
+ * spend the next window), and once the Retry-After is over one list serves again. */
+static void
+test_refused_project_list_shared_until_retry_after(void **state_)
+{
+	struct fixture *f = *state_;
+	long lists;
+
+	sql(f, "INSERT INTO vibn_workspaces (slug, owner) VALUES ('one', 'u1'), ('two', 'u2')");
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":4,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	assert_int_equal(reconcile(f, "one").cls, REC_RATE_LIMITED);
+	lists = simproc_counter(sim, "coolify", "GET /api/v1/projects");
+	assert_int_equal(reconcile(f, "two").cls, REC_RATE_LIMITED);
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/projects"), lists);
+	assert_cond(f, "two", COND_COOLIFY_PROJECT, "False", "RateLimited");
+}
+
 /* The same status means different things: Coolify's 400 "Invalid token." is a bad token, not
  * a validation error; Gitea's 500 on an org delete is not always "owns repositories". */
 static void
@@ -1710,6 +1730,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_apps_read_from_the_environment, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_production_environment_recreated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures_classified_by_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_project_list_shared_until_retry_after,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_step_leaves_the_others_going, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sides_go_on_while_one_hangs, setup, teardown),
