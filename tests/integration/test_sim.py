@@ -1257,9 +1257,9 @@ def sim_routes():
 
 
 def load_spec(name):
-    path = os.path.join(ROOT, "..", "shared", "specs", name)
+    path = os.path.join(ROOT, "tests", "specs", name)
     if not os.path.exists(path):
-        msg = "upstream spec %s is missing (expected beside the repo, in ../shared/specs)" % path
+        msg = "upstream spec %s is missing (vendored in tests/specs)" % path
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)

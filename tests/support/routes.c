@@ -23,12 +23,12 @@ routes_load_spec(const char *file, char **why)
 	if (dir != NULL)
 		path = xasprintf("%s/%s", dir, file);
 	else if (root != NULL)
-		path = xasprintf("%s/../shared/specs/%s", root, file);
+		path = xasprintf("%s/tests/specs/%s", root, file);
 	else
-		path = xasprintf("../shared/specs/%s", file);
+		path = xasprintf("tests/specs/%s", file);
 	if (access(path, R_OK) != 0) {
-		*why = xasprintf("spec %s is missing (looked for %s; ../shared must sit beside the "
-		                 "repo, or set VIBN_SPECS)",
+		*why = xasprintf("spec %s is missing (looked for %s; the repo vendors them in "
+		                 "tests/specs, or set VIBN_SPECS)",
 		                 file, path);
 		free(path);
 		return NULL;

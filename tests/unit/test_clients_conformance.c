@@ -16,8 +16,8 @@
 #include "clients/gitea.h"
 #include "tests/support/routes.h"
 
-/* The spec, or: in CI (where ../shared always sits beside the clone) a failure; on a bare
- * clone of the project alone, a skip with its reason on one line (tests/run.sh shows it). */
+/* The spec (vendored in tests/specs), or: in CI a failure; elsewhere (a tree someone pruned)
+ * a skip with its reason on one line (tests/run.sh shows it). */
 static json_t *
 load_or_skip(const char *file)
 {
