@@ -177,8 +177,14 @@ def test_key_drives_the_project_flow(db_url, sim, daemons):
         assert r.status == 202 and r.json["repo"]["action"] == "delete", r.raw
         wait_for(lambda: sim_repos(sim, "vibn-acme") == ["shop"], timeout=30,
                  what="repo blog deleted")
-        events = call(d, "GET", "/api/workspaces/acme/events", headers=h).json["events"]
-        objects = {(e["reason"], e["object"]["kind"], e["object"]["name"]) for e in events}
+        def event_objects():
+            events = call(d, "GET", "/api/workspaces/acme/events", headers=h).json["events"]
+            return {(e["reason"], e["object"]["kind"], e["object"]["name"]) for e in events}
+        # Coolify deletes an app in the background: its Deleted event comes when a later
+        # pass sees it gone, which may be after the repo's.
+        wait_for(lambda: ("Deleted", "app", "acme-shop") in event_objects(), timeout=30,
+                 what="the app's Deleted event")
+        objects = event_objects()
         assert ("Deleted", "repo", "vibn-acme/blog") in objects
         assert ("Deleted", "app", "acme-shop") in objects
         assert ("Created", "app", "acme-shop") in objects
