@@ -59,15 +59,9 @@ api_call_free(void *p)
 {
 	struct api_call *c = p;
 
-	if (c->authorization != NULL)
-		explicit_bzero(c->authorization, strlen(c->authorization));
-	if (c->admin != NULL)
-		explicit_bzero(c->admin, strlen(c->admin));
-	if (c->cookie != NULL)
-		explicit_bzero(c->cookie, strlen(c->cookie));
-	free(c->authorization);
-	free(c->admin);
-	free(c->cookie);
+	util_free_secret(c->authorization);
+	util_free_secret(c->admin);
+	util_free_secret(c->cookie);
 	free(c->csrf);
 	free(c->if_none_match);
 	free(c->slug);
@@ -596,9 +590,6 @@ api_register(const char *admin_secret)
 void
 api_stop(void)
 {
-	if (api.admin_secret != NULL) {
-		explicit_bzero(api.admin_secret, strlen(api.admin_secret));
-		free(api.admin_secret);
-	}
+	util_free_secret(api.admin_secret);
 	api.admin_secret = NULL;
 }

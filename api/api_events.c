@@ -10,6 +10,7 @@
 #include "api/api_parse.h"
 #include "api/api_parse_project.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "controller/loop.h"
 #include "httpd/dbpool.h"
@@ -35,26 +36,14 @@ struct api_events_call {
 	long long after;
 };
 
-static char *
-api_events_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 api_events_call_free(void *arg)
 {
 	struct api_events_call *c = arg;
 
-	if (c->authorization != NULL)
-		explicit_bzero(c->authorization, strlen(c->authorization));
-	if (c->admin != NULL)
-		explicit_bzero(c->admin, strlen(c->admin));
-	if (c->cookie != NULL)
-		explicit_bzero(c->cookie, strlen(c->cookie));
-	free(c->authorization);
-	free(c->admin);
-	free(c->cookie);
+	util_free_secret(c->authorization);
+	util_free_secret(c->admin);
+	util_free_secret(c->cookie);
 	free(c->slug);
 	free(c);
 }
@@ -120,10 +109,10 @@ api_events_handle(struct httpd_req *req, void *arg)
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
-	c->authorization = api_events_dup(httpd_header(req, "Authorization"));
-	c->admin = api_events_dup(httpd_header(req, "x-admin-secret"));
-	c->cookie = api_events_dup(httpd_header(req, "Cookie"));
-	c->slug = api_events_dup(httpd_param(req, "slug"));
+	c->authorization = xstrdup_null(httpd_header(req, "Authorization"));
+	c->admin = xstrdup_null(httpd_header(req, "x-admin-secret"));
+	c->cookie = xstrdup_null(httpd_header(req, "Cookie"));
+	c->slug = xstrdup_null(httpd_param(req, "slug"));
 	c->limit = limit;
 	c->after = after;
 	(void)dbpool_submit(req, api_events_work, c, api_events_call_free);
@@ -157,7 +146,7 @@ api_events_register(const char *admin_secret, const struct events_settings *s)
 {
 	struct timeval tv = {API_EVENTS_PRUNE_MS / 1000, 0};
 
-	api_events.admin_secret = api_events_dup(admin_secret);
+	api_events.admin_secret = xstrdup_null(admin_secret);
 	api_events.settings = *s;
 	httpd_route("GET", "/api/workspaces/{slug}/events", api_events_handle, NULL);
 	api_events.prune = event_new(loop_base(), -1, EV_PERSIST, api_events_prune_tick, NULL);
@@ -172,9 +161,6 @@ api_events_stop(void)
 	if (api_events.prune != NULL)
 		event_free(api_events.prune);
 	api_events.prune = NULL;
-	if (api_events.admin_secret != NULL) {
-		explicit_bzero(api_events.admin_secret, strlen(api_events.admin_secret));
-		free(api_events.admin_secret);
-	}
+	util_free_secret(api_events.admin_secret);
 	api_events.admin_secret = NULL;
 }

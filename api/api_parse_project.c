@@ -49,7 +49,7 @@ api_parse_project_safe_key(const char *key)
 static int
 api_parse_project_fail(char **field, char **cause, const char *path, char *msg)
 {
-	*field = path != NULL ? xstrdup(path) : NULL;
+	*field = xstrdup_null(path);
 	*cause = msg;
 	api_parse_oneline(*cause);
 	return API_PARSE_INVALID;
@@ -64,7 +64,7 @@ api_parse_project_str(const json_t *obj, const char *key, const char *def, char 
 
 	*out = NULL;
 	if (v == NULL || json_is_null(v)) {
-		*out = def != NULL ? xstrdup(def) : NULL;
+		*out = xstrdup_null(def);
 		return 0;
 	}
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))

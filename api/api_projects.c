@@ -11,6 +11,7 @@
 #include "api/api_parse_project.h"
 #include "api/projects.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "httpd/dbpool.h"
 #include "httpd/httpd.h"
@@ -46,26 +47,14 @@ struct api_projects_call {
 	size_t len;
 };
 
-static char *
-api_projects_dup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static void
 api_projects_call_free(void *arg)
 {
 	struct api_projects_call *c = arg;
 
-	if (c->authorization != NULL)
-		explicit_bzero(c->authorization, strlen(c->authorization));
-	if (c->admin != NULL)
-		explicit_bzero(c->admin, strlen(c->admin));
-	if (c->cookie != NULL)
-		explicit_bzero(c->cookie, strlen(c->cookie));
-	free(c->authorization);
-	free(c->admin);
-	free(c->cookie);
+	util_free_secret(c->authorization);
+	util_free_secret(c->admin);
+	util_free_secret(c->cookie);
 	free(c->csrf);
 	free(c->slug);
 	free(c->id);
@@ -240,16 +229,16 @@ api_projects_handle(struct httpd_req *req, void *arg)
 	}
 	c = xcalloc(1, sizeof *c);
 	c->op = op;
-	c->authorization = api_projects_dup(httpd_header(req, "Authorization"));
-	c->admin = api_projects_dup(httpd_header(req, "x-admin-secret"));
-	c->cookie = api_projects_dup(httpd_header(req, "Cookie"));
-	c->csrf = api_projects_dup(httpd_header(req, "X-CSRF-Token"));
-	c->slug = api_projects_dup(httpd_param(req, "slug"));
-	c->id = api_projects_dup(httpd_param(req, "id"));
+	c->authorization = xstrdup_null(httpd_header(req, "Authorization"));
+	c->admin = xstrdup_null(httpd_header(req, "x-admin-secret"));
+	c->cookie = xstrdup_null(httpd_header(req, "Cookie"));
+	c->csrf = xstrdup_null(httpd_header(req, "X-CSRF-Token"));
+	c->slug = xstrdup_null(httpd_param(req, "slug"));
+	c->id = xstrdup_null(httpd_param(req, "id"));
 	c->limit = limit;
 	c->delete_repo = delete_repo;
 	if (op == API_PROJECTS_LIST)
-		c->after = api_projects_dup(httpd_query(req, "after"));
+		c->after = xstrdup_null(httpd_query(req, "after"));
 	if (op == API_PROJECTS_CREATE && body != NULL && len > 0) {
 		c->body = xmalloc(len);
 		memcpy(c->body, body, len);
@@ -266,7 +255,7 @@ api_projects_handle(struct httpd_req *req, void *arg)
 void
 api_projects_register(const char *admin_secret)
 {
-	api_projects.admin_secret = api_projects_dup(admin_secret);
+	api_projects.admin_secret = xstrdup_null(admin_secret);
 	httpd_route("GET", "/api/workspaces/{slug}/projects", api_projects_handle,
 	            (void *)(intptr_t)API_PROJECTS_LIST);
 	httpd_route("POST", "/api/workspaces/{slug}/projects", api_projects_handle,
@@ -280,9 +269,6 @@ api_projects_register(const char *admin_secret)
 void
 api_projects_stop(void)
 {
-	if (api_projects.admin_secret != NULL) {
-		explicit_bzero(api_projects.admin_secret, strlen(api_projects.admin_secret));
-		free(api_projects.admin_secret);
-	}
+	util_free_secret(api_projects.admin_secret);
 	api_projects.admin_secret = NULL;
 }

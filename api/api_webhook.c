@@ -151,7 +151,7 @@ api_webhook_check(const struct api_webhook_in *in, struct api_webhook_verdict *v
 		return NULL;
 	}
 	j = xcalloc(1, sizeof *j);
-	j->delivery = in->delivery != NULL ? xstrdup(in->delivery) : NULL;
+	j->delivery = xstrdup_null(in->delivery);
 	j->org = xstrdup(ev.org);
 	j->event = xstrdup(ev.event);
 	log_debug("webhook: %s %s org=%s repo=%s delivery=%s", ev.event,

@@ -10,6 +10,7 @@
 #include "tenancy/keys.h"
 #include "clients/db.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "api/api.h"
 #include "tenancy/auth.h"
@@ -39,12 +40,8 @@ mcp_http_call_free(void *arg)
 {
 	struct mcp_http_call *c = arg;
 
-	if (c->authorization != NULL)
-		explicit_bzero(c->authorization, strlen(c->authorization));
-	if (c->admin != NULL)
-		explicit_bzero(c->admin, strlen(c->admin));
-	free(c->authorization);
-	free(c->admin);
+	util_free_secret(c->authorization);
+	util_free_secret(c->admin);
 	free(c->version);
 	free(c->slug);
 	free(c->base);
@@ -211,9 +208,7 @@ mcp_http_register(const char *admin_secret, const char *public_url)
 void
 mcp_http_stop(void)
 {
-	if (mcp_http.admin_secret != NULL)
-		explicit_bzero(mcp_http.admin_secret, strlen(mcp_http.admin_secret));
-	free(mcp_http.admin_secret);
+	util_free_secret(mcp_http.admin_secret);
 	free(mcp_http.public_url);
 	memset(&mcp_http, 0, sizeof mcp_http);
 }

@@ -32,7 +32,7 @@ projects_refuse(struct projects_err *e, int status, const char *code, const char
 
 	e->status = status;
 	e->code = code;
-	e->field = field != NULL ? xstrdup(field) : NULL;
+	e->field = xstrdup_null(field);
 	va_start(ap, fmt);
 	e->message = xvasprintf(fmt, ap);
 	va_end(ap);

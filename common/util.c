@@ -141,3 +141,12 @@ util_parse_long(const char *s, long min, long max, long *out)
 	*out = v;
 	return 0;
 }
+
+void
+util_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}

@@ -37,4 +37,7 @@ int util_str_eq_empty(const char *a, const char *b);
 /* Parses a whole decimal integer in [min, max]; 0 on success, -1 otherwise. */
 int util_parse_long(const char *s, long min, long max, long *out);
 
+/* Wipes a secret string (a token, a header carrying one) and frees it; NULL does nothing. */
+void util_free_secret(char *s);
+
 #endif

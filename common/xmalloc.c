@@ -92,3 +92,9 @@ xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return p;
 }
+
+char *
+xstrdup_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}

@@ -12,6 +12,8 @@ void *xrealloc(void *ptr, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 /* Returns a new string, or NULL when s is NULL. */
 char *xstrdup(const char *s);
+/* xstrdup, or NULL for NULL (an absent header or parameter). */
+char *xstrdup_null(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Returns a new formatted string. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
