@@ -61,14 +61,15 @@ struct http_budget {
 
 	/* The upstream's own fixed window, as its answers announce it (X-RateLimit-Limit and
 	 * -Remaining on every answer, Retry-After on a 429): http_budget_follow_window. */
-	int64_t window_ms;      /* its length; 0: not followed */
-	long win_limit;         /* the last announced limit; 0: none yet */
-	int64_t win_seen_ms;    /* when the last announcement came */
-	uint64_t report_ticket; /* the newest request whose answer announced Remaining */
-	long report_remaining;  /* what that answer said was left */
-	int64_t win_reset_ms;   /* when the window ends: exact, or an upper bound; 0: unknown */
-	int win_reset_exact;    /* the end is known (a 429 said so, or we opened the window) */
-	uint64_t probe;         /* the ticket of a request sent to learn a spent window's end */
+	int64_t window_ms;    /* its length; 0: not followed */
+	long win_limit;       /* the last announced limit; 0: none yet */
+	int64_t win_seen_ms;  /* when the last announcement came */
+	uint64_t win_first;   /* the first ticket counted in the current window */
+	long win_remaining;   /* the lowest Remaining its answers announced */
+	long inflight;        /* tickets handed out whose answers are not in yet */
+	int64_t win_reset_ms; /* when the window ends: exact, or an upper bound; 0: unknown */
+	int win_reset_exact;  /* the end is known (a 429 said so, or we opened the window) */
+	uint64_t probe;       /* the ticket of a request sent to learn a spent window's end */
 
 	/* How long the upstream takes to answer, reads [0] and writes [1] (http_rtt_*). */
 	struct http_rtt {
@@ -414,6 +415,15 @@ http_window_on(const struct http_budget *b, int64_t now)
 	return b->window_ms > 0 && b->win_limit > 0 && now - b->win_seen_ms < HTTP_WINDOW_STALE_MS;
 }
 
+/* What the window has left for new requests: the lowest count its answers announced
+ * (answers overtake each other on the way, and within one window the count only falls),
+ * less the requests still on their way. Mutex held. */
+static long
+http_window_available(const struct http_budget *b)
+{
+	return b->win_remaining - b->inflight;
+}
+
 /* One request under the announced window. 0 when it may go now; -1 with *until set to when
  * to look again (0: when an answer announces something). Mutex held. */
 static int
@@ -425,12 +435,12 @@ http_window_take(struct http_budget *b, enum http_priority prio, int64_t now, in
 	if (b->win_reset_ms > 0 && now >= b->win_reset_ms) {
 		/* A new window: everything sent before counted against the old one. When it
 		 * ends is known from its first answer. */
-		b->report_remaining = b->win_limit;
-		b->report_ticket = b->sent;
+		b->win_remaining = b->win_limit;
+		b->win_first = b->sent + 1;
 		b->win_reset_ms = 0;
 		b->win_reset_exact = 0;
 	}
-	avail = b->report_remaining - (long)(b->sent - b->report_ticket);
+	avail = http_window_available(b);
 	if (prio == HTTP_PRIO_BACKGROUND) {
 		reserve = b->win_limit * HTTP_WINDOW_RESERVE_PCT / 100;
 		if (reserve < 1)
@@ -507,6 +517,7 @@ http_budget_acquire(struct http_budget *b, enum http_priority prio, int64_t dead
 		http_budget_wait(b, until > 0 ? until : deadline_ms);
 	}
 	*ticket = ++b->sent;
+	b->inflight++;
 	if (probe)
 		b->probe = *ticket;
 	rc = 0;
@@ -526,15 +537,24 @@ http_budget_take(struct http_budget *b, int64_t deadline_ms, int64_t *not_before
 {
 	uint64_t ticket;
 
-	return http_budget_acquire(b, HTTP_PRIO_INTERACTIVE, deadline_ms, &ticket, not_before_ms);
+	if (http_budget_acquire(b, HTTP_PRIO_INTERACTIVE, deadline_ms, &ticket, not_before_ms) != 0)
+		return -1;
+	/* No answer will be reported for it: it is not on its way. */
+	pthread_mutex_lock(&b->mu);
+	b->inflight--;
+	pthread_mutex_unlock(&b->mu);
+	return 0;
 }
 
 void
 http_budget_report(struct http_budget *b, uint64_t ticket, const struct http_window_note *n)
 {
 	int64_t now = util_now_ms();
+	int opened;
 
 	pthread_mutex_lock(&b->mu);
+	if (ticket != 0 && b->inflight > 0)
+		b->inflight--;
 	if (ticket != 0 && ticket == b->probe)
 		b->probe = 0;
 	if (b->window_ms == 0 || n->limit <= 0 || n->remaining < 0)
@@ -547,28 +567,34 @@ http_budget_report(struct http_budget *b, uint64_t ticket, const struct http_win
 		b->win_reset_ms = now + (n->retry_ms >= 0 ? n->retry_ms : HTTP_DEFAULT_RETRY_MS) +
 		                  HTTP_WINDOW_SLACK_MS;
 		b->win_reset_exact = 1;
-		b->report_remaining = 0;
-		b->report_ticket = b->sent;
+		b->win_remaining = 0;
+		b->win_first = b->sent + 1;
 		goto out;
 	}
-	if (n->remaining == n->limit - 1) {
-		/* This request opened the window (answers may come in any order): it ends a
-		 * window's length from now. */
+	opened = n->remaining == n->limit - 1;
+	if (opened && !(b->win_reset_exact && now < b->win_reset_ms)) {
+		/* This request opened a window: it ends a window's length from now. (Inside a
+		 * window whose end is known, such an answer only overtook later ones.) */
 		b->win_reset_ms = now + b->window_ms + HTTP_WINDOW_SLACK_MS;
 		b->win_reset_exact = 1;
+		b->win_remaining = n->remaining;
+		b->win_first = ticket;
+		goto out;
 	}
-	if (ticket < b->report_ticket)
-		goto out; /* older news than what is known */
-	if (n->remaining != n->limit - 1 &&
-	    (b->win_reset_ms == 0 || (n->remaining > b->report_remaining && !b->win_reset_exact))) {
+	if (ticket < b->win_first)
+		goto out; /* sent before the window turned: it counted against the old one */
+	if (!opened &&
+	    (b->win_reset_ms == 0 || (n->remaining > b->win_remaining && !b->win_reset_exact))) {
 		/* A window someone else opened (another replica sharing the token, or one
 		 * found at start): it began before this answer, so it ends within a window's
 		 * length from now. */
 		b->win_reset_ms = now + b->window_ms + HTTP_WINDOW_SLACK_MS;
 		b->win_reset_exact = 0;
+		b->win_remaining = n->remaining;
+		b->win_first = ticket;
 	}
-	b->report_ticket = ticket;
-	b->report_remaining = n->remaining;
+	if (n->remaining < b->win_remaining)
+		b->win_remaining = n->remaining;
 out:
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
@@ -583,7 +609,7 @@ http_budget_window(struct http_budget *b, struct http_window_state *st)
 	memset(st, 0, sizeof *st);
 	st->following = http_window_on(b, now);
 	st->limit = b->win_limit;
-	st->available = b->report_remaining - (long)(b->sent - b->report_ticket);
+	st->available = http_window_available(b);
 	st->reset_in_ms = b->win_reset_ms > 0 ? b->win_reset_ms - now : -1;
 	st->reset_exact = b->win_reset_exact;
 	pthread_mutex_unlock(&b->mu);

@@ -200,6 +200,35 @@ test_budget_refused_request_is_rate_limited(void **state)
 	http_budget_free(b);
 }
 
+/* Answers overtake each other: within one window Remaining only falls, so the lowest one
+ * announced stands whatever order the answers come in, less what is still on its way. */
+static void
+test_window_counts_answers_in_any_order(void **state)
+{
+	struct http_budget *b = http_budget_new("t", 1000, 1000);
+	struct http_window_state ws;
+	uint64_t t[4];
+	int64_t nb;
+
+	http_budget_follow_window(b, 60000);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(
+		    http_budget_acquire(b, HTTP_PRIO_INTERACTIVE, util_now_ms() + 1000, &t[i], &nb),
+		    0);
+	/* The server saw t[0], t[1], t[3], t[2]; their answers come t[1], t[0], t[2]. */
+	http_budget_report(b, t[1], &(struct http_window_note){10, 8, 0, -1});
+	http_budget_report(b, t[0], &(struct http_window_note){10, 9, 0, -1});
+	http_budget_report(b, t[2], &(struct http_window_note){10, 6, 0, -1});
+	http_budget_window(b, &ws);
+	assert_true(ws.following);
+	assert_true(ws.reset_exact);
+	assert_int_equal(ws.available, 6 - 1); /* t[3] is still on its way */
+	http_budget_report(b, t[3], &(struct http_window_note){10, 7, 0, -1});
+	http_budget_window(b, &ws);
+	assert_int_equal(ws.available, 6);
+	http_budget_free(b);
+}
+
 int
 main(void)
 {
@@ -213,6 +242,7 @@ main(void)
 	    cmocka_unit_test(test_budget_pause),
 	    cmocka_unit_test(test_budget_constructors),
 	    cmocka_unit_test(test_budget_refused_request_is_rate_limited),
+	    cmocka_unit_test(test_window_counts_answers_in_any_order),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
