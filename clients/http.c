@@ -557,6 +557,15 @@ http_budget_report(struct http_budget *b, uint64_t ticket, const struct http_win
 		b->inflight--;
 	if (ticket != 0 && ticket == b->probe)
 		b->probe = 0;
+	if (b->window_ms > 0 && n->limit < 0 && n->status >= 200 && n->status < 300) {
+		/* The application answered without announcing a window (its limit was turned
+		 * off, or a proxy strips the headers): the bucket is the budget again. Errors
+		 * say nothing: a proxy's 502 or a refused token never carries the headers. */
+		b->win_limit = 0;
+		b->win_reset_ms = 0;
+		b->win_reset_exact = 0;
+		goto out;
+	}
 	if (b->window_ms == 0 || n->limit <= 0 || n->remaining < 0)
 		goto out;
 	b->win_limit = n->limit;
@@ -1132,7 +1141,7 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 	}
 	if (c->budget != NULL) {
 		struct http_window_note note = {x.rl_limit, x.rl_remaining, out->st.status == 429,
-		                                ra};
+		                                ra, out->st.status};
 
 		http_budget_report(c->budget, ticket, &note);
 	}

@@ -111,6 +111,7 @@ struct http_window_note {
 	long remaining; /* X-RateLimit-Remaining, -1 when absent */
 	int limited;    /* the answer was a 429 */
 	long retry_ms;  /* Retry-After in ms, -1 when absent */
+	long status;    /* the answer's status; 0: none came */
 };
 /* Tells the budget what the answer to request ticket announced (every answer, and also a
  * request that was let through and never sent: limit -1). Thread-safe. */

@@ -265,6 +265,31 @@ test_window_spent_waits_for_its_end(void **state)
 }
 
 static void
+test_window_no_longer_announced_hands_back_to_the_bucket(void **state)
+{
+	/* The operator turns the limit off: the next answer carries no window, and the bucket
+	 * (here 6000/min) is the budget again at once, not when the announcement goes stale. */
+	struct http_budget *b = coolify_budget_new(6000);
+	struct worker first = {.budget = b, .budget_wait_ms = 100, .requests = 10};
+	struct worker after = {.budget = b, .budget_wait_ms = 100, .requests = 60};
+	struct http_window_state ws;
+
+	set_window(50);
+	run_workers(&first, 1);
+	assert_int_equal(first.ok, 10);
+	http_budget_window(b, &ws);
+	assert_true(ws.following);
+	assert_int_equal(ws.available, 40);
+	set_window(0);
+	run_workers(&after, 1);
+	assert_int_equal(after.ok, 60);
+	assert_int_equal(after.limited, 0);
+	http_budget_window(b, &ws);
+	assert_false(ws.following);
+	http_budget_free(b);
+}
+
+static void
 test_replicas_sharing_a_token_stop_together(void **state)
 {
 	/* Two processes, each with its budget, one Coolify user: what one spends the other
@@ -319,6 +344,7 @@ main(void)
 	    cmocka_unit_test_setup(test_simulator_limit_is_honoured, setup),
 	    cmocka_unit_test_setup(test_window_burst_spends_the_whole_window, setup),
 	    cmocka_unit_test_setup(test_window_spent_waits_for_its_end, setup),
+	    cmocka_unit_test_setup(test_window_no_longer_announced_hands_back_to_the_bucket, setup),
 	    cmocka_unit_test_setup(test_replicas_sharing_a_token_stop_together, setup),
 	    cmocka_unit_test_setup(test_background_leaves_a_tenth_to_interactive, setup),
 	};
