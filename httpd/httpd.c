@@ -415,6 +415,9 @@ httpd_start(const char *addr, char **cause)
 	                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
 	                                           EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	/* Every answer with a body names its type; an empty one (a 202, a 204) claims none,
+	 * where libevent would call it text/html. */
+	evhttp_set_default_content_type(httpd.http, NULL);
 	evhttp_set_gencb(httpd.http, httpd_dispatch, NULL);
 	bound = evhttp_bind_socket_with_handle(httpd.http, host, (unsigned short)port);
 	if (bound == NULL) {

@@ -116,8 +116,10 @@ def test_handshake_and_tools_over_http(env):
     assert status == 200 and headers["Content-Type"].startswith("application/json")
     assert doc["id"] == 1 and doc["result"]["protocolVersion"] == PROTO
     assert "tools" in doc["result"]["capabilities"]
-    status, _, doc = mcp(d, key, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    status, headers, doc = mcp(d, key, {"jsonrpc": "2.0", "method": "notifications/initialized"})
     assert status == 202 and doc is None
+    # An empty answer claims no type (libevent would call it text/html by default).
+    assert "text/html" not in headers.get("Content-Type", "")
     status, _, doc = mcp(d, key, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
     assert status == 200
     assert [t["name"] for t in doc["result"]["tools"]] == [
