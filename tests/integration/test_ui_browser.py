@@ -270,7 +270,7 @@ def test_sign_in_card_mint_connect_revoke(stack, browser):
         By.XPATH, "//table[@id='keys-table']//tr[td[1]='laptop']").text)
     assert request("GET", url + "/api/workspaces/a", headers={"Authorization": "Bearer " + key})[0] == 401
     shot(d, "06-revoked")
-    assert console_errors(d, allowed=(r"/projects", r"/events")) == []
+    assert console_errors(d) == []
 
 
 def test_retry_provisioning(stack, browser):
@@ -283,7 +283,7 @@ def test_retry_provisioning(stack, browser):
     wait_for(lambda: (stack["d"].metric(metric) or 0) > before, timeout=WAIT,
              what="a reconcile after Retry provisioning")
     shot(d, "07-retry-provisioning")
-    assert console_errors(d, allowed=(r"/projects", r"/events")) == []
+    assert console_errors(d) == []
 
 
 def test_live_updates_without_reload(stack, browser):
@@ -302,7 +302,7 @@ def test_live_updates_without_reload(stack, browser):
         shot(d, "07b-live-update")
     finally:
         db.execute("UPDATE vibn_workspaces SET name = 'Acme' WHERE slug = 'a'")
-    assert console_errors(d, allowed=(r"/projects", r"/events")) == []
+    assert console_errors(d) == []
 
 
 def test_state_changes_need_the_csrf_token(stack, browser):
@@ -318,7 +318,7 @@ def test_state_changes_need_the_csrf_token(stack, browser):
     assert status == 202
     assert stack["db"].execute("SELECT count(*) FROM vibn_workspace_api_keys WHERE name = 'forged'"
                                ).fetchone()[0] == 0
-    assert console_errors(d, allowed=(r"/projects", r"/events", r"/api/workspaces/a/keys",
+    assert console_errors(d, allowed=(r"/api/workspaces/a/keys",
                                       r"/api/workspaces/a/provision")) == []
 
 
@@ -337,7 +337,7 @@ def test_second_workspace_sees_nothing_of_the_first(stack, browser):
     wait(d).until(EC.text_to_be_present_in_element((By.ID, "state-title"), "Workspace not found"))
     assert "vibn-a" not in d.page_source and "Acme" not in d.page_source
     shot(d, "08-other-workspace-not-found")
-    assert console_errors(d, allowed=(r"/projects", r"/events", r"/api/workspaces/a")) == []
+    assert console_errors(d, allowed=(r"/api/workspaces/a",)) == []
 
 
 def test_sign_out(stack, browser):
@@ -353,7 +353,7 @@ def test_sign_out(stack, browser):
     d.refresh()
     wait(d).until(EC.text_to_be_present_in_element((By.ID, "state-title"), "Sign in"))
     shot(d, "09-signed-out")
-    assert console_errors(d, allowed=(r"/projects", r"/events")) == []
+    assert console_errors(d) == []
 
 
 def test_reused_expired_and_forged_links_are_refused(stack, browser):
@@ -376,7 +376,7 @@ def test_reused_expired_and_forged_links_are_refused(stack, browser):
     wait(d).until(EC.text_to_be_present_in_element((By.ID, "state-title"), "not valid"))
     assert "#" not in d.current_url
     shot(d, "12-link-forged")
-    assert console_errors(d, allowed=(r"/projects", r"/events", r"/ui/session")) == []
+    assert console_errors(d, allowed=(r"/ui/session",)) == []
 
 
 def test_operator_signs_in_with_the_admin_secret(stack, browser):
@@ -394,7 +394,7 @@ def test_operator_signs_in_with_the_admin_secret(stack, browser):
     wait(d).until(EC.text_to_be_present_in_element((By.ID, "ws-slug"), "b"))
     assert d.current_url.endswith("/ui/?workspace=b")
     shot(d, "13-operator")
-    assert console_errors(d, allowed=(r"/projects", r"/events")) == []
+    assert console_errors(d) == []
 
 
 def test_narrow_screen_and_keyboard_only(stack, browser):
@@ -430,56 +430,33 @@ def test_narrow_screen_and_keyboard_only(stack, browser):
         assert d.execute_script("return document.documentElement.scrollWidth") <= width
     finally:
         d.set_window_size(1280, 1000)
-    assert console_errors(d, allowed=(r"/projects", r"/events")) == []
-
-
-def route_state(stack, driver, path):
-    """How this vibnd serves path to the page's session: "missing" (the router's own 404:
-    a vibnd without issue 15's projects and events API), "no-session" (the route exists but
-    does not take the settings page's session yet: 401), or "ok"."""
-    cookie = driver.get_cookie("vibn_session")["value"]
-    status, body = request("GET", stack["url"] + path, headers={"Cookie": "vibn_session=" + cookie})
-    if status == 404 and "no such route" in body:
-        return "missing"
-    return "no-session" if status == 401 else "ok"
+    assert console_errors(d) == []
 
 
 def test_projects_and_events_panels(stack, browser):
-    """Where the projects-and-events API (issue 15) does not serve the page's session, the
-    two panels say "not available"; where it does, a project is created, listed and deleted
-    from the page and events are listed. The second half depends on issue 15's routes taking
-    the session cookie (api_authenticate_creds) and runs only where they do."""
+    """The page's session drives the projects and events API: a project is created, listed
+    and deleted from the page, and provisioning's events are listed."""
     d = browser
     signed_in(d, stack, "a")
-    projects = route_state(stack, d, "/api/workspaces/a/projects")
-    events = route_state(stack, d, "/api/workspaces/a/events")
-    if projects != "ok":
-        wait(d).until(EC.text_to_be_present_in_element((By.ID, "projects-body"), "not available"))
-        assert not d.find_element(By.ID, "project-form").is_displayed()
-    if events != "ok":
-        wait(d).until(EC.text_to_be_present_in_element((By.ID, "events-body"), "not available"))
+    wait(d).until(EC.visibility_of_element_located((By.ID, "project-form")))
     shot(d, "16-projects-events")
-    allowed = [r"/projects" if projects != "ok" else r"$^", r"/events" if events != "ok" else r"$^"]
-    if projects == "ok":
-        # Depends on issue 15's routes: create a project from the page, see it, delete it.
-        wait(d).until(EC.visibility_of_element_located((By.ID, "project-form")))
-        d.find_element(By.ID, "project-name").send_keys("site")
-        d.find_element(By.ID, "project-create").click()
-        row = wait(d).until(EC.presence_of_element_located(
-            (By.XPATH, "//table[@id='projects-table']//tr[td[1]='site']")))
-        assert "vibn-a/site" in row.text
-        assert "null" not in text(d, "projects-body")
-        shot(d, "17-project-created")
-        row.find_element(By.XPATH, ".//button[text()='Delete']").click()
-        wait(d).until(EC.visibility_of_element_located((By.ID, "confirm-ok"))).click()
-        wait(d).until(EC.invisibility_of_element_located(
-            (By.XPATH, "//table[@id='projects-table']//tr[td[1]='site']")))
-    if events == "ok":
-        # Depends on issue 15's routes: provisioning workspace a recorded events.
-        wait(d).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#events-list li")))
-        assert "vibn-a" in text(d, "events-list")
-        shot(d, "18-events")
-    assert console_errors(d, allowed=allowed) == []
+    d.find_element(By.ID, "project-name").send_keys("site")
+    d.find_element(By.ID, "project-create").click()
+    row = wait(d).until(EC.presence_of_element_located(
+        (By.XPATH, "//table[@id='projects-table']//tr[td[1]='site']")))
+    assert "vibn-a/site" in row.text
+    assert "null" not in text(d, "projects-body")
+    assert "not available" not in text(d, "projects-body")
+    shot(d, "17-project-created")
+    row.find_element(By.XPATH, ".//button[text()='Delete']").click()
+    wait(d).until(EC.visibility_of_element_located((By.ID, "confirm-ok"))).click()
+    wait(d).until(EC.invisibility_of_element_located(
+        (By.XPATH, "//table[@id='projects-table']//tr[td[1]='site']")))
+    # Provisioning workspace a recorded events.
+    wait(d).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#events-list li")))
+    assert "vibn-a" in text(d, "events-list")
+    shot(d, "18-events")
+    assert console_errors(d) == []
 
 
 def test_error_state_when_vibnd_goes_away(stack, browser):
@@ -499,5 +476,5 @@ def test_error_state_when_vibnd_goes_away(stack, browser):
     wait(d).until(EC.text_to_be_present_in_element((By.ID, "ws-badge"), "Ready"))
     wait(d).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#keys-table")))
     assert "cannot be reached" not in text(d, "app")
-    assert console_errors(d, allowed=(r"/projects", r"/events", r"ERR_CONNECTION_REFUSED",
+    assert console_errors(d, allowed=(r"ERR_CONNECTION_REFUSED",
                                       r"Failed to fetch")) == []
