@@ -1067,7 +1067,7 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 			                           " before the request was sent");
 			if (c->budget != NULL)
 				http_budget_report(c->budget, ticket,
-				                   &(struct http_window_note){-1, -1, 0, -1});
+				                   &(struct http_window_note){-1, -1, 0, -1, 0});
 			goto done_unsent;
 		}
 		if (end_ms - now < timeout_ms)

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "httpd/httpd.h"
+#include "httpd/metrics.h"
 #include "controller/loop.h"
 
 #define DBPOOL_QUEUE_DEFAULT   1024
@@ -73,7 +74,6 @@ static struct {
 	char *appname;
 	int64_t timeout_ms;
 	struct event *done_ev;
-	struct dbpool_stats st; /* counters (the mutex); queued is computed */
 } dbpool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void
@@ -184,8 +184,8 @@ dbpool_timeout(evutil_socket_t fd, short what, void *p)
 	committing = job->committing && job->state == DBPOOL_RUNNING;
 	if (!committing)
 		job->cancelled = 1; /* the work rolls back at its commit point */
-	dbpool.st.timeouts++;
 	pthread_mutex_unlock(&dbpool.mu);
+	metrics_api_db_jobs("timeout", 1);
 	if (committing && !job->grace) {
 		/* Past its commit point: its answer is the truth, and "did not answer in
 		 * time" would be a lie if the commit lands. Wait once more. */
@@ -327,9 +327,7 @@ dbpool_take(int lane, struct dbpool_job **batch)
 static void
 dbpool_stat_cancelled(int n)
 {
-	pthread_mutex_lock(&dbpool.mu);
-	dbpool.st.cancelled += (unsigned long long)n;
-	pthread_mutex_unlock(&dbpool.mu);
+	metrics_api_db_jobs("rolled_back", (unsigned long)n);
 }
 
 static int
@@ -440,8 +438,7 @@ dbpool_thread(void *p)
 		pthread_mutex_lock(&dbpool.mu);
 		for (int i = 0; i < n; i++) {
 			batch[i]->state = DBPOOL_DONE;
-			dbpool.st.done++;
-			dbpool.st.unavailable += (unsigned long long)batch[i]->unavailable;
+			metrics_api_db_jobs(batch[i]->unavailable ? "db_unavailable" : "done", 1);
 			TAILQ_INSERT_TAIL(&dbpool.done, batch[i], entry);
 		}
 		pthread_mutex_unlock(&dbpool.mu);
@@ -471,7 +468,6 @@ dbpool_start(const struct dbpool_config *cfg)
 	dbpool.appname = xstrdup(cfg->appname ? cfg->appname : "vibnd-api");
 	dbpool.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
 	dbpool.nthreads = (cfg->threads > 0 ? cfg->threads : 1) + dbpool.reserved;
-	memset(&dbpool.st, 0, sizeof dbpool.st);
 	dbpool.done_ev = event_new(loop_base(), -1, 0, dbpool_deliver, NULL);
 	if (dbpool.done_ev == NULL)
 		fatalx("dbpool: cannot create the completion event");
@@ -568,9 +564,7 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
 	if (req != NULL && lane == DBPOOL_LANE_API && dbpool.owner_max > 0 && dbpool.started) {
 		owner = dbpool_owner_of(req);
 		if (owner->inflight >= dbpool.owner_max) {
-			pthread_mutex_lock(&dbpool.mu);
-			dbpool.st.throttled++;
-			pthread_mutex_unlock(&dbpool.mu);
+			metrics_api_db_jobs("throttled", 1);
 			httpd_set_header(req, "Retry-After", "1");
 			httpd_error(req, 429, "too_many_requests",
 			            "too many requests of this key at once (at most %d)",
@@ -597,9 +591,10 @@ dbpool_enqueue(struct httpd_req *req, dbpool_work fn, dbpool_batch_work batch_fn
 	pthread_mutex_lock(&dbpool.mu);
 	if (!dbpool.started || dbpool.stopping || dbpool.npending[lane] >= dbpool.queue_max) {
 		refused = 1;
-		dbpool.st.overloaded++;
 	}
 	pthread_mutex_unlock(&dbpool.mu);
+	if (refused)
+		metrics_api_db_jobs("overloaded", 1);
 	if (refused) {
 		if (req != NULL && !dbpool_fall_back(job, "overloaded")) {
 			httpd_set_header(req, "Retry-After", "1");
@@ -651,18 +646,11 @@ dbpool_submit_tx(struct httpd_req *req, dbpool_work fn, void *arg, void (*free_a
 }
 
 int
-dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
-                    void (*free_arg)(void *))
-{
-	/* Not in a transaction of ours: a batch is one statement (atomic by itself), and
-	 * dbpool_exec's first prepare must not fail inside one. */
-	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0, 0, NULL);
-}
-
-int
 dbpool_submit_batch_fallback(struct httpd_req *req, dbpool_batch_work fn, void *arg,
                              void (*free_arg)(void *), dbpool_fallback fallback)
 {
+	/* Not in a transaction of ours: a batch is one statement (atomic by itself), and
+	 * dbpool_exec's first prepare must not fail inside one. */
 	return dbpool_enqueue(req, NULL, fn, arg, free_arg, 0, 0, fallback);
 }
 
@@ -744,13 +732,4 @@ dbpool_reply_db_error(struct dbpool_reply *out, const char *what, const char *ca
 {
 	log_warn("api database: %s: %s", what, cause ? cause : "error");
 	dbpool_reply_error(out, 503, "db_error", "database error");
-}
-
-void
-dbpool_stats(struct dbpool_stats *st)
-{
-	pthread_mutex_lock(&dbpool.mu);
-	*st = dbpool.st;
-	st->queued = dbpool.npending[DBPOOL_LANE_API] + dbpool.npending[DBPOOL_LANE_WEBHOOK];
-	pthread_mutex_unlock(&dbpool.mu);
 }

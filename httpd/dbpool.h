@@ -103,11 +103,6 @@ int dbpool_submit_timeout(struct httpd_req *req, dbpool_work fn, void *arg,
 #define DBPOOL_BATCH_MAX 64
 typedef void (*dbpool_batch_work)(PGconn *db, void *const *args, struct dbpool_reply *const *outs,
                                   int n);
-/* dbpool_submit for batched work (webhook deliveries): the job waits in its own queue,
- * served first and by the webhook threads alone if there are any, and the thread that
- * takes it also takes the other queued jobs of the same function (up to DBPOOL_BATCH_MAX). */
-int dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
-                        void (*free_arg)(void *));
 /* What answers a request instead of the 503 dbpool would send when its database work did
  * not happen or failed: the database could not be reached (why "db_unavailable"), did not
  * answer in time ("timeout"; the work may still run and commit later), the queue was full
@@ -115,7 +110,10 @@ int dbpool_submit_batch(struct httpd_req *req, dbpool_batch_work fn, void *arg,
  * itself ("db_error"). Runs on the loop thread; it must answer req. arg stays the job's
  * (freed by free_arg after). */
 typedef void (*dbpool_fallback)(struct httpd_req *req, void *arg, const char *why);
-/* dbpool_submit_batch with a fallback (the webhook route spools the delivery to disk). */
+/* dbpool_submit for batched work (webhook deliveries): the job waits in its own queue,
+ * served first and by the webhook threads alone if there are any, and the thread that
+ * takes it also takes the other queued jobs of the same function (up to DBPOOL_BATCH_MAX).
+ * fallback answers instead of a 503 (the webhook route spools the delivery to disk). */
 int dbpool_submit_batch_fallback(struct httpd_req *req, dbpool_batch_work fn, void *arg,
                                  void (*free_arg)(void *), dbpool_fallback fallback);
 
@@ -133,14 +131,5 @@ void dbpool_reply_error(struct dbpool_reply *out, int status, const char *code, 
 void dbpool_reply_header(struct dbpool_reply *out, const char *name, const char *value);
 /* A database failure: 503 {"code":"db_error"}; logs cause (which must hold no secret). */
 void dbpool_reply_db_error(struct dbpool_reply *out, const char *what, const char *cause);
-
-/* Counters for tests and /metrics: jobs waiting now, and totals since start. */
-struct dbpool_stats {
-	long queued;
-	unsigned long long done, timeouts, overloaded, unavailable;
-	unsigned long long throttled; /* 429: a credential over its in-flight bound */
-	unsigned long long cancelled; /* transactions rolled back: answered 503 first */
-};
-void dbpool_stats(struct dbpool_stats *st);
 
 #endif

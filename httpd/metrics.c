@@ -56,7 +56,7 @@ static struct {
 	long depth[2];
 	int listen_connected;
 	uint64_t listen_reconnects, notifications, resync_runs, resync_enqueued;
-	struct metrics_family upstream, upstream_time, upstream_retries, webhook, replayed;
+	struct metrics_family upstream, upstream_time, upstream_retries, webhook, replayed, api_db;
 	uint64_t spooled, spool_full, spool_corrupt, spool_bytes;
 	long spool_files;
 } m;
@@ -102,6 +102,7 @@ metrics_reset(void)
 	metrics_family_clear(&m.upstream_retries);
 	metrics_family_clear(&m.webhook);
 	metrics_family_clear(&m.replayed);
+	metrics_family_clear(&m.api_db);
 	memset(&m, 0, sizeof m);
 	snprintf(m.controller, sizeof m.controller, "workspace");
 	metrics_hist_init(&m.reconcile_time, metrics_reconcile_bounds,
@@ -294,7 +295,7 @@ metrics_upstream_retry(const char *upstream, const char *method, const char *rea
 }
 
 static void
-metrics_result_count(struct metrics_family *f, const char *result)
+metrics_result_add(struct metrics_family *f, const char *result, unsigned long n)
 {
 	struct buf labels;
 	struct metrics_series *s;
@@ -305,9 +306,21 @@ metrics_result_count(struct metrics_family *f, const char *result)
 	buf_puts(&labels, "\"");
 	pthread_mutex_lock(&metrics_lock);
 	if ((s = metrics_series(f, buf_str(&labels), NULL, 0)) != NULL)
-		s->count++;
+		s->count += n;
 	pthread_mutex_unlock(&metrics_lock);
 	buf_free(&labels);
+}
+
+static void
+metrics_result_count(struct metrics_family *f, const char *result)
+{
+	metrics_result_add(f, result, 1);
+}
+
+void
+metrics_api_db_jobs(const char *result, unsigned long n)
+{
+	metrics_result_add(&m.api_db, result, n);
 }
 
 void
@@ -457,6 +470,15 @@ metrics_render(struct buf *out)
 		buf_printf(out, "vibn_webhook_deliveries_total{%s} %llu\n",
 		           m.webhook.series[i].labels,
 		           (unsigned long long)m.webhook.series[i].count);
+	metrics_head(
+	    out, "vibn_api_db_jobs_total", "counter",
+	    "Database jobs of the HTTP API by result: done, db_unavailable, overloaded (the "
+	    "queue was full), throttled (429: a key over its in-flight bound), timeout "
+	    "(answered 503 before the database did), rolled_back (undone: already "
+	    "answered)");
+	for (int i = 0; i < m.api_db.n; i++)
+		buf_printf(out, "vibn_api_db_jobs_total{%s} %llu\n", m.api_db.series[i].labels,
+		           (unsigned long long)m.api_db.series[i].count);
 	metrics_head(out, "vibn_webhook_spooled_total", "counter",
 	             "Webhook deliveries written to the disk spool while the database could not "
 	             "take them");

@@ -47,6 +47,10 @@ void metrics_upstream_request(const char *upstream, const char *method, int stat
 void metrics_upstream_retry(const char *upstream, const char *method, const char *reason);
 /* One webhook delivery, by result (e.g. "accepted", "bad_signature", "ignored"). */
 void metrics_webhook_delivery(const char *result);
+/* The HTTP API's database jobs: n more ended as result ("done", "db_unavailable",
+ * "overloaded", "throttled"); a job answered 503 before the database did ("timeout"), and
+ * work rolled back because its request had been answered already ("rolled_back"). */
+void metrics_api_db_jobs(const char *result, unsigned long n);
 /* The webhook spool: a delivery written to disk, one replayed (by its result: accepted,
  * duplicate, unknown_org, ignored), one refused because the spool was full, a file moved
  * aside, and the spool's size now. */

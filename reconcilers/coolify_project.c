@@ -59,8 +59,14 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 	char **uuids = NULL, *uuid = NULL;
 	size_t n = 0;
 
+	/* After a create whose answer may have been lost (sent in an earlier pass), a list
+	 * taken since this pass began shows its project; after a 404, one taken from now. */
+	int64_t fresh_after = recreate                   ? util_now_ms()
+	                      : ctx->ws->project_pending ? ctx->started_ms
+	                                                 : 0;
+
 	if (project_cache_find(ctx->env->projects, ctx->env->coolify, ctx->project_name,
-	                       ctx->ws->project_pending || recreate, &uuids, &n, &st) != HTTP_OK) {
+	                       fresh_after, &uuids, &n, &st) != HTTP_OK) {
 		pass_fail_call(ctx, COND_COOLIFY_PROJECT, "listing Coolify projects", &st);
 		return;
 	}

@@ -67,6 +67,7 @@ struct pass {
 	struct desired_ws *ws; /* borrowed */
 	json_t *conds;         /* owned working copy of the conditions */
 	char now[32];          /* RFC 3339, for lastTransitionTime */
+	int64_t started_ms;    /* util_now_ms() before the desired state was read */
 	int dry;               /* paused: observe and report, change nothing */
 	char *org;             /* vibn-{slug} (owned) */
 	char *project_name;    /* vibn-ws-{slug} (owned) */

@@ -131,39 +131,48 @@ project_entry_cmp(const void *a, const void *b, void *arg)
 	return strcmp(project_uuid(s, a), project_uuid(s, b));
 }
 
-/* Brings the snapshot up to date: lists afresh when fresh is set, or when stale (older
- * than the TTL, or for a sweep, taken before its run began). Called with pc->lock held
- * across the list call: concurrent workers wait for one fetch. Returns the class of the
- * list call, HTTP_OK when none was needed. */
+/* Whether the snapshot serves a lookup: one taken since need_after_ms when that is set, for
+ * a sweep one taken since its run began, else one younger than the TTL. Lock held. */
+static int
+project_cache_usable(const struct project_cache *pc, int64_t need_after_ms, int sweep, int64_t now)
+{
+	if (pc->taken_ms == 0)
+		return 0;
+	if (sweep)
+		return pc->taken_ms >= atomic_load(&pc->run_ms);
+	if (need_after_ms > 0)
+		return pc->taken_ms >= need_after_ms;
+	return now - pc->taken_ms <= pc->ttl_ms;
+}
+
+/* Brings the snapshot up to date (project_cache_usable) with one list call. Called with
+ * pc->lock held across the call: concurrent workers wait for one fetch. The old snapshot
+ * stays until the new one is complete, and stays when the list fails: a lookup that may use
+ * a stale one still can. Returns the class of the list call, HTTP_OK when none was needed. */
 static enum http_class
-project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh, int sweep,
+project_cache_refresh(struct project_cache *pc, struct coolify *c, int64_t need_after_ms, int sweep,
                       struct http_status *st)
 {
-	struct project_snap *s = &pc->snap;
+	struct project_snap fresh = {0};
 	int64_t start = util_now_ms();
-	size_t expect = s->n + s->n / 16;
+	size_t expect = pc->snap.n + pc->snap.n / 16;
 	enum http_class cls;
 
-	if (!fresh && pc->taken_ms != 0 &&
-	    (sweep ? pc->taken_ms >= atomic_load(&pc->run_ms) : start - pc->taken_ms <= pc->ttl_ms))
+	if (project_cache_usable(pc, need_after_ms, sweep, start))
 		return HTTP_OK;
 	if (start < pc->failed_until_ms) {
 		*st = pc->failed_st;
 		return st->cls;
 	}
-	/* Nobody reads the stale snapshot meanwhile (the lock is held): its memory goes before
-	 * the new one is built, which starts at its size. */
-	project_snap_free(s);
-	pc->taken_ms = 0;
 	if (expect > 0) {
-		s->cap = expect;
-		s->v = xreallocarray(NULL, s->cap, sizeof *s->v);
+		fresh.cap = expect;
+		fresh.v = xreallocarray(NULL, fresh.cap, sizeof *fresh.v);
 	}
-	cls = coolify_project_each(c, project_snap_item, s, st);
+	cls = coolify_project_each(c, project_snap_item, &fresh, st);
 	if (cls != HTTP_OK) {
 		int64_t now = util_now_ms();
 
-		project_snap_free(s);
+		project_snap_free(&fresh);
 		if (cls == HTTP_RATE_LIMITED) {
 			pc->failed_st = *st;
 			pc->failed_until_ms = st->not_before_ms > now
@@ -173,13 +182,15 @@ project_cache_refresh(struct project_cache *pc, struct coolify *c, int fresh, in
 		return cls;
 	}
 	pc->failed_until_ms = 0;
-	if (s->n > 0 && s->n < s->cap) {
-		s->v = xreallocarray(s->v, s->n, sizeof *s->v);
-		s->cap = s->n;
+	if (fresh.n > 0 && fresh.n < fresh.cap) {
+		fresh.v = xreallocarray(fresh.v, fresh.n, sizeof *fresh.v);
+		fresh.cap = fresh.n;
 	}
-	if (s->n > 0) /* qsort_r's array may not be NULL, even for none */
-		qsort_r(s->v, s->n, sizeof *s->v, project_entry_cmp, s);
-	s->sorted = s->n;
+	if (fresh.n > 0) /* qsort_r's array may not be NULL, even for none */
+		qsort_r(fresh.v, fresh.n, sizeof *fresh.v, project_entry_cmp, &fresh);
+	fresh.sorted = fresh.n;
+	project_snap_free(&pc->snap);
+	pc->snap = fresh;
 	pc->taken_ms = start;
 	return HTTP_OK;
 }
@@ -234,8 +245,8 @@ project_snap_collect(const struct project_snap *s, const char *name, char ***uui
 }
 
 enum http_class
-project_cache_find(struct project_cache *pc, struct coolify *c, const char *name, int fresh,
-                   char ***uuids, size_t *n, struct http_status *st)
+project_cache_find(struct project_cache *pc, struct coolify *c, const char *name,
+                   int64_t fresh_after_ms, char ***uuids, size_t *n, struct http_status *st)
 {
 	struct project_snap own = {0};
 	enum http_class cls;
@@ -250,7 +261,12 @@ project_cache_find(struct project_cache *pc, struct coolify *c, const char *name
 		return cls;
 	}
 	pthread_mutex_lock(&pc->lock);
-	cls = project_cache_refresh(pc, c, fresh, 0, st);
+	cls = project_cache_refresh(pc, c, fresh_after_ms, 0, st);
+	/* A project this lookup may adopt without a fresh list existed before any create of
+	 * ours for the name was sent (none was, or it would be recorded or pending): a stale
+	 * snapshot shows it as well as a new one. */
+	if (cls != HTTP_OK && fresh_after_ms == 0 && pc->taken_ms != 0)
+		cls = HTTP_OK;
 	if (cls == HTTP_OK)
 		project_snap_collect(&pc->snap, name, uuids, n);
 	pthread_mutex_unlock(&pc->lock);

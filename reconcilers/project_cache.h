@@ -4,8 +4,9 @@
  * (coolify_project_each: Coolify does not paginate, and 100,000 projects make a body of tens
  * of megabytes) and kept compact: per project its id, uuid and two keyed digests
  * (snapshot.h), of its name and of its name and description, about 60 bytes: 100,000
- * projects take 6 MB. Thread-safe: concurrent workers that find it stale wait for one
- * fetch. */
+ * projects take 6 MB (twice that while a new list is read: the old one serves until the new
+ * one is complete, and after a list that failed). Thread-safe: concurrent workers that find
+ * it stale wait for one fetch. */
 #ifndef VIBN_PROJECT_CACHE_H
 #define VIBN_PROJECT_CACHE_H
 
@@ -22,15 +23,19 @@ struct project_cache *project_cache_new(int64_t ttl_ms);
 void project_cache_free(struct project_cache *pc);
 
 /* A drift repair run began: snapshots taken before now serve none of its sweeps (they
- * still serve adoption lookups within their TTL). Never blocks; pc may be NULL. */
+ * still serve adoption lookups). Never blocks; pc may be NULL. */
 void project_cache_sweep_started(struct project_cache *pc);
 
 /* The uuids of the projects named name, oldest (lowest id) first, as a new array of new
- * strings in *uuids (free each and the array). Lists afresh when fresh is set or the
- * snapshot is older than the TTL; with pc NULL, always lists (with c). Returns the class of
- * the list call, HTTP_OK when none was needed. */
+ * strings in *uuids (free each and the array). With fresh_after_ms set (util_now_ms()
+ * clock), from a list that began at or after it (after a create whose answer was lost,
+ * after a recorded project answered 404): one list serves every lookup that waited for it.
+ * Without, from a snapshot younger than the TTL, or when a new list fails, from the last one
+ * taken at all. With pc NULL, always lists (with c). Returns the class of the list call,
+ * HTTP_OK when none was needed. */
 enum http_class project_cache_find(struct project_cache *pc, struct coolify *c, const char *name,
-                                   int fresh, char ***uuids, size_t *n, struct http_status *st);
+                                   int64_t fresh_after_ms, char ***uuids, size_t *n,
+                                   struct http_status *st);
 
 /* For a drift sweep: 1 when the snapshot (listed now with c when none was taken since the
  * run began) holds the project uuid with exactly this name and description (NULL and ""

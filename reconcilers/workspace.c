@@ -243,6 +243,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 	struct workspace_branch coolify;
 	struct pass ctx;
 	char *cause = NULL;
+	int64_t started_ms = util_now_ms();
 
 	memset(out, 0, sizeof *out);
 	if (desired_load(env->db, ws_id, &ws, &cause) != 0) {
@@ -256,6 +257,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 	memset(&ctx, 0, sizeof ctx);
 	ctx.env = env;
 	ctx.ws = ws;
+	ctx.started_ms = started_ms;
 	ctx.conds = json_deep_copy(ws->conditions);
 	ctx.failures = json_object();
 	ctx.lock = &lock;

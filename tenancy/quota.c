@@ -21,12 +21,6 @@ quota_name(enum quota_kind k)
 	return quota_names[k];
 }
 
-const char *
-quota_setting(enum quota_kind k)
-{
-	return quota_settings[k];
-}
-
 void
 quota_builtin(struct quota_limits *q)
 {
@@ -39,12 +33,6 @@ void
 quota_set_defaults(const struct quota_limits *q)
 {
 	quota_process = *q;
-}
-
-const struct quota_limits *
-quota_defaults(void)
-{
-	return &quota_process;
 }
 
 int

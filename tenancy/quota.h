@@ -30,15 +30,11 @@ struct quota_limits {
 
 /* "repos", "apps", "projects" (also the spec.quotas field names). */
 const char *quota_name(enum quota_kind k);
-/* "VIBN_QUOTA_REPOS", ... */
-const char *quota_setting(enum quota_kind k);
 
 /* The built-in defaults. */
 void quota_builtin(struct quota_limits *q);
 /* Sets this process's defaults. Call once at start-up, before any thread reads them. */
 void quota_set_defaults(const struct quota_limits *q);
-/* This process's defaults (the built-in ones until quota_set_defaults). Borrowed. */
-const struct quota_limits *quota_defaults(void);
 /* Reads VIBN_QUOTA_* from the environment over the built-in defaults (vibnctl). Returns 0,
  * or -1 with a one-line *cause naming the variable. */
 int quota_defaults_from_env(struct quota_limits *q, char **cause)

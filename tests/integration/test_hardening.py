@@ -157,6 +157,14 @@ def test_batch_flood_leaves_webhooks_and_other_tenants_answered(db_url, daemons)
     assert all(s == 200 for s, _ in tenant), tenant
     # The flooder was served, and bounded.
     assert counts["200"] > 0 and counts["429"] > 0 and counts["other"] == [], counts
+    # An operator sees it in /metrics: the jobs done, and the flooder's refused ones.
+    jobs = {}
+    for line in d.get("/metrics")[2].splitlines():
+        if line.startswith("vibn_api_db_jobs_total{"):
+            labels, value = line.rsplit(" ", 1)
+            jobs[labels] = float(value)
+    assert jobs.get('vibn_api_db_jobs_total{result="throttled"}', 0) == counts["429"], jobs
+    assert jobs.get('vibn_api_db_jobs_total{result="done"}', 0) > 0, jobs
 
 
 def test_mcp_batch_is_all_or_nothing(db_url, daemons):

@@ -1457,6 +1457,77 @@ test_refused_project_list_shared_until_retry_after(void **state_)
 	assert_cond(f, "two", COND_COOLIFY_PROJECT, "False", "RateLimited");
 }
 
+/* A refused list does not stop a new workspace: a project it may adopt without a fresh
+ * list existed before any create of ours for the name (none was sent: it would be recorded
+ * or pending), so the last snapshot shows it as well as a new list would. Here an orphaned
+ * vibn-ws-two is in that snapshot and is adopted while every list is refused. */
+static void
+test_refused_list_new_workspace_uses_the_last_snapshot(void **state_)
+{
+	struct fixture *f = *state_;
+	struct http_status st;
+	char *orphan = NULL, *uuid;
+	long lists;
+
+	project_cache_free(f->projects);
+	f->projects = project_cache_new(0); /* always stale: every lookup wants a new list */
+	f->env.projects = f->projects;
+	assert_int_equal(
+	    coolify_project_create(f->coolify, "vibn-ws-two", "left behind", &orphan, &st),
+	    HTTP_OK);
+	sql(f, "INSERT INTO vibn_workspaces (slug, owner) VALUES ('one', 'u1'), ('two', 'u2')");
+	assert_int_equal(reconcile(f, "one").cls, REC_OK);
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":10,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	lists = simproc_counter(sim, "coolify", "GET /api/v1/projects");
+	assert_int_equal(reconcile(f, "two").cls, REC_OK);
+	assert_cond(f, "two", COND_COOLIFY_PROJECT, "True", "Adopted");
+	uuid = sql_value(f, "SELECT coolify_project_uuid FROM vibn_workspaces WHERE slug = 'two'");
+	assert_string_equal(uuid, orphan);
+	/* It tried one new list (refused), and did not insist. */
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/projects"), lists + 1);
+	free(uuid);
+	free(orphan);
+}
+
+/* After a create whose answer may have been lost, a lookup needs a list that began after
+ * that create: any list taken since its pass began is one, so the lookups of passes
+ * running at once share one list instead of listing each. */
+static void
+test_lookups_after_a_lost_create_share_one_list(void **state_)
+{
+	struct fixture *f = *state_;
+	struct http_status st;
+	char **uuids = NULL;
+	size_t n = 0;
+	int64_t pass_a, pass_b, later;
+
+	pass_a = util_now_ms();
+	pass_b = pass_a;
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(
+	    project_cache_find(f->projects, f->coolify, "vibn-ws-x", pass_a, &uuids, &n, &st),
+	    HTTP_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+	    project_cache_find(f->projects, f->coolify, "vibn-ws-y", pass_b, &uuids, &n, &st),
+	    HTTP_OK);
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/projects"), 1);
+	/* A pass that began after that list needs its own; and a refused one is not replaced
+	 * by the stale snapshot. */
+	later = util_now_ms() + 1; /* after the list began */
+	while (util_now_ms() < later)
+		;
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	assert_int_equal(
+	    project_cache_find(f->projects, f->coolify, "vibn-ws-x", later, &uuids, &n, &st),
+	    HTTP_RATE_LIMITED);
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/projects"), 2);
+}
+
 /* The same status means different things: Coolify's 400 "Invalid token." is a bad token, not
  * a validation error; Gitea's 500 on an org delete is not always "owns repositories". */
 static void
@@ -1732,6 +1803,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_failures_classified_by_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_project_list_shared_until_retry_after,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_list_new_workspace_uses_the_last_snapshot,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lookups_after_a_lost_create_share_one_list, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_step_leaves_the_others_going, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sides_go_on_while_one_hangs, setup, teardown),

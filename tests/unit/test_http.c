@@ -216,14 +216,14 @@ test_window_counts_answers_in_any_order(void **state)
 		    http_budget_acquire(b, HTTP_PRIO_INTERACTIVE, util_now_ms() + 1000, &t[i], &nb),
 		    0);
 	/* The server saw t[0], t[1], t[3], t[2]; their answers come t[1], t[0], t[2]. */
-	http_budget_report(b, t[1], &(struct http_window_note){10, 8, 0, -1});
-	http_budget_report(b, t[0], &(struct http_window_note){10, 9, 0, -1});
-	http_budget_report(b, t[2], &(struct http_window_note){10, 6, 0, -1});
+	http_budget_report(b, t[1], &(struct http_window_note){10, 8, 0, -1, 200});
+	http_budget_report(b, t[0], &(struct http_window_note){10, 9, 0, -1, 200});
+	http_budget_report(b, t[2], &(struct http_window_note){10, 6, 0, -1, 200});
 	http_budget_window(b, &ws);
 	assert_true(ws.following);
 	assert_true(ws.reset_exact);
 	assert_int_equal(ws.available, 6 - 1); /* t[3] is still on its way */
-	http_budget_report(b, t[3], &(struct http_window_note){10, 7, 0, -1});
+	http_budget_report(b, t[3], &(struct http_window_note){10, 7, 0, -1, 200});
 	http_budget_window(b, &ws);
 	assert_int_equal(ws.available, 6);
 	http_budget_free(b);
