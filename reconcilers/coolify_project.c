@@ -104,6 +104,12 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 	if (coolify_project_create(ctx->env->coolify, ctx->project_name, desc, &uuid, &st) !=
 	    HTTP_OK) {
 		pass_fail_call(ctx, COND_COOLIFY_PROJECT, "creating the Coolify project", &st);
+		/* Refused before anything was made (never sent, or a 429, 4xx answer: Coolify
+		 * throttles and validates before it creates): nothing to look for next time,
+		 * so the next pass needs no new list. Only a 5xx or a lost answer may hide a
+		 * project. */
+		if (st.cls != HTTP_TRANSIENT)
+			(void)pass_record_project(ctx, NULL, 0);
 		goto out;
 	}
 	if (pass_record_project(ctx, uuid, 0) != 0)

@@ -836,6 +836,32 @@ test_lost_create_response_leaves_one_project(void **state_)
 	json_decref(st);
 }
 
+/* A create refused before anything was made (a 429: Coolify throttles before it creates)
+ * leaves no "create pending" marker, so the next pass needs no fresh list; a 500 may hide a
+ * project and leaves it. */
+static void
+test_refused_create_leaves_nothing_pending(void **state_)
+{
+	struct fixture *f = *state_;
+
+	insert_acme(f);
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	assert_int_equal(reconcile(f, "acme").cls, REC_RATE_LIMITED);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "RateLimited");
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                             " coolify_project_pending_at IS NOT NULL"),
+	                 0);
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
+	             "\"count\":1,\"action\":\"status\",\"status\":500}");
+	assert_int_equal(reconcile(f, "acme").cls, REC_TRANSIENT);
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                             " coolify_project_pending_at IS NOT NULL"),
+	                 1);
+}
+
 static void
 test_coolify_unauthorized_gitea_still_converges(void **state_)
 {
@@ -1803,6 +1829,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_failures_classified_by_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_project_list_shared_until_retry_after,
 	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refused_create_leaves_nothing_pending, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_list_new_workspace_uses_the_last_snapshot,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lookups_after_a_lost_create_share_one_list, setup,
