@@ -903,6 +903,22 @@ def test_rule_status_429_with_retry_after(sim):
     assert ctl(sim, "GET", "rules") == []
 
 
+
+def test_rule_for_ms_ends_with_time(sim):
+    """A limiter's refusals end with time, however few requests came: for_ms bounds a rule's
+    life as count bounds its uses."""
+    ctl(sim, "POST", "rules", {"upstream": "coolify", "method": "GET", "path": "/api/v1/projects",
+                               "count": 1000, "status": 429, "retry_after": "1", "for_ms": 500})
+    start = time.monotonic()
+    assert c(sim, "GET", "/projects").status == 429
+    while c(sim, "GET", "/projects").status == 429:
+        assert time.monotonic() - start < 10, "the rule outlived its for_ms"
+        time.sleep(0.05)
+    assert time.monotonic() - start >= 0.4
+    assert ctl(sim, "GET", "rules") == []
+    r = call(sim.coolify, "POST", "/_sim/rules", {"path": "/x", "for_ms": 0})
+    assert r.status == 400 and "for_ms" in r.json["error"]
+
 def test_rule_matching_template_method_upstream_and_body(sim):
     new_org(sim, "acme")
     ctl(sim, "POST", "rules", {"upstream": "gitea", "method": "GET", "path": "/api/v1/orgs/{org}",

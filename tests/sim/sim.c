@@ -92,6 +92,7 @@ struct sim_rule {
 	int delay_ms;
 	char *retry_after;
 	json_t *body;
+	int64_t expires_ms; /* sim_wall_ms() after which it no longer applies; 0: never */
 };
 static TAILQ_HEAD(, sim_rule) sim_rules = TAILQ_HEAD_INITIALIZER(sim_rules);
 
@@ -921,13 +922,22 @@ sim_auth(struct sim_req *r)
 
 /* ---- rules ---- */
 
+static void sim_rule_free(struct sim_rule *rule);
+static int64_t sim_wall_ms(void);
+
 static struct sim_rule *
 sim_rule_match(struct sim_req *r)
 {
-	struct sim_rule *rule;
+	struct sim_rule *rule, *next;
+	int64_t now = sim_wall_ms();
 
-	TAILQ_FOREACH(rule, &sim_rules, entry)
-	{
+	for (rule = TAILQ_FIRST(&sim_rules); rule != NULL; rule = next) {
+		next = TAILQ_NEXT(rule, entry);
+		if (rule->expires_ms > 0 && now >= rule->expires_ms) {
+			TAILQ_REMOVE(&sim_rules, rule, entry);
+			sim_rule_free(rule);
+			continue;
+		}
 		if (!(rule->upmask & (1 << r->up)))
 			continue;
 		if (rule->method != NULL && strcasecmp(rule->method, r->method) != 0)
@@ -1035,6 +1045,16 @@ sim_rule_add(json_t *spec, char **cause)
 	v = json_object_get(spec, "body");
 	if (v != NULL && !json_is_null(v))
 		rule->body = json_incref(v);
+	/* A limiter's refusals end with time, whoever asks: for_ms bounds the rule's life as
+	 * count bounds its uses. */
+	v = json_object_get(spec, "for_ms");
+	if (v != NULL) {
+		if (json_number_value(v) <= 0) {
+			*cause = xstrdup("for_ms must be positive");
+			goto fail;
+		}
+		rule->expires_ms = sim_wall_ms() + (int64_t)json_number_value(v);
+	}
 	TAILQ_INSERT_TAIL(&sim_rules, rule, entry);
 	return 0;
 fail:
@@ -1405,8 +1425,8 @@ sim_usage(FILE *f)
 	    "                                the flags, until the next reset\n"
 	    "  POST /_sim/rules              {upstream, method (or *), path (exact or with {x}\n"
 	    "                                segments), count, action, status, delay_ms,\n"
-	    "                                retry_after, body}: the next count matching requests\n"
-	    "                                get the action:\n"
+	    "                                retry_after, body, for_ms}: the next count matching\n"
+	    "                                requests (within for_ms, when given) get the action:\n"
 	    "                                  status      answer status (429 adds Retry-After)\n"
 	    "                                  delay       handle normally, answer after delay_ms\n"
 	    "                                  drop        close the connection, nothing handled\n"

@@ -362,8 +362,10 @@ class Soak:
 
     def burst_429(self, per_minute=False):
         """A 429 burst: runs of 429 with a short Retry-After on both upstreams' busiest
-        routes; once (per_minute), Coolify's real per-minute limit set low for a few
-        seconds, whose Retry-After pauses every Coolify request up to a minute."""
+        routes, lasting as long as the Retry-After says (a limiter's refusals end with time:
+        a rule that lasted until 20 requests had come would refuse a client that honours
+        Retry-After for ever); once (per_minute), Coolify's real per-minute limit set low
+        for a few seconds, whose Retry-After pauses every Coolify request up to a minute."""
         self.bursts += 1
         if per_minute:
             self.sim.ctl("POST", "/_sim/faults", {"upstream": "coolify",
@@ -376,7 +378,8 @@ class Soak:
                          ("coolify", "/api/v1/projects"), ("coolify", "/api/v1/projects/{uuid}")):
             self.sim.ctl("POST", "/_sim/rules", {"upstream": up, "method": "*", "path": path,
                                                  "count": 20, "action": "status",
-                                                 "status": 429, "retry_after": 2})
+                                                 "status": 429, "retry_after": 2,
+                                                 "for_ms": 2000})
 
     def lost_response(self):
         """Creates whose answer is lost after the upstream acted: the duplicate hazard."""
