@@ -157,8 +157,11 @@ coolify_project_reconcile(struct pass *ctx)
 			recreate = 1;
 			break;
 		default:
-			pass_fail_call(ctx, COND_COOLIFY_PROJECT, "reading the Coolify project",
-			               &st);
+			/* Deferred by a rate limit after it was verified at this generation: the
+			 * recorded project stands for the steps after this one. */
+			if (pass_fail_call(ctx, COND_COOLIFY_PROJECT, "reading the Coolify project",
+			                   &st))
+				project_set(ctx, recorded);
 			goto out;
 		}
 	}

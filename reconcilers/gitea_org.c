@@ -129,7 +129,13 @@ gitea_org_read(struct pass *ctx, const struct gitea_org_spec *want)
 		reason = gitea_org_make(ctx, want);
 		break;
 	default:
-		pass_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org", &st);
+		/* Deferred by a rate limit after it was verified at this generation: the org
+		 * stands, as it was made, for the steps that need it. */
+		if (pass_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org", &st)) {
+			ctx->org_ready = 1;
+			ctx->org_public =
+			    want->visibility != NULL && strcmp(want->visibility, "public") == 0;
+		}
 		break;
 	}
 	gitea_org_free(&org);

@@ -171,10 +171,26 @@ pass_set_failed(struct pass *ctx, const char *type, const char *reason, const ch
 	               ctx->ws->generation, ctx->now);
 }
 
-void
+/* The condition was True for this generation when the pass began, and nothing of it has
+ * failed in this pass. Lock held. */
+static int
+pass_verified_before(const struct pass *ctx, const char *type)
+{
+	json_t *c = conditions_find(ctx->ws->conditions, type);
+	json_t *gen = c != NULL ? json_object_get(c, "observedGeneration") : NULL;
+
+	if (c == NULL || !conditions_is_true(ctx->ws->conditions, type))
+		return 0;
+	if (!json_is_integer(gen) || json_integer_value(gen) != ctx->ws->generation)
+		return 0;
+	return ctx->failures == NULL || json_object_get(ctx->failures, type) == NULL;
+}
+
+int
 pass_fail_call(struct pass *ctx, const char *type, const char *what, const struct http_status *st)
 {
 	char msg[768];
+	int deferred;
 
 	if (st->status > 0)
 		snprintf(msg, sizeof msg, "%s: %s (HTTP %ld)", what,
@@ -186,10 +202,16 @@ pass_fail_call(struct pass *ctx, const char *type, const char *what, const struc
 	    snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " -> %s", st->location) < 0)
 		msg[0] = '\0';
 	pass_lock(ctx);
-	pass_set_failed(ctx, type, pass_reason_for(st->cls), msg);
+	/* A rate limit (ours or the upstream's) observed nothing: what was verified at this
+	 * generation stays as it was, and the pass comes back when the limit allows. Only
+	 * what was observed to be wrong, or could not be verified yet, is False. */
+	deferred = st->cls == HTTP_RATE_LIMITED && pass_verified_before(ctx, type);
+	if (!deferred)
+		pass_set_failed(ctx, type, pass_reason_for(st->cls), msg);
 	pass_unlock(ctx);
 	rec_fold(&ctx->out, pass_class_for(st->cls), st->not_before_ms, msg);
 	pass_warn(ctx, type, pass_reason_for(st->cls), msg);
+	return deferred;
 }
 
 void

@@ -105,9 +105,11 @@ struct pass {
  * "what: upstream message (HTTP n)", and folds its retry class into the outcome. Both
  * failure writers also record a Warning event against the current object (pass_object).
  * When several steps of one condition fail in a pass, the condition names the first and
- * counts the others ("...; and 2 more failures, see the events"): each has its event. */
-void pass_fail_call(struct pass *ctx, const char *type, const char *what,
-                    const struct http_status *st);
+ * counts the others ("...; and 2 more failures, see the events"): each has its event.
+ * A rate limit observes nothing: a condition True at this generation when the pass began
+ * (and not failed in it) stays True, the outcome still retries; returns 1 then, else 0. */
+int pass_fail_call(struct pass *ctx, const char *type, const char *what,
+                   const struct http_status *st);
 /* Records a non-call failure (e.g. a database error) as transient on condition `type`. */
 void pass_fail_msg(struct pass *ctx, const char *type, const char *reason, enum rec_class fail,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));

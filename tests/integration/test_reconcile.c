@@ -862,6 +862,48 @@ test_refused_create_leaves_nothing_pending(void **state_)
 	                 1);
 }
 
+/* A rate limit observes nothing: a Ready workspace whose org and project reads are refused
+ * with 429 stays Ready (what was verified at this generation stands; the repo and app steps
+ * go on with the recorded org and project) and the pass comes back after the Retry-After.
+ * After a spec change nothing is verified at the new generation: the same 429 is False. */
+static void
+test_rate_limited_reads_leave_verified_conditions(void **state_)
+{
+	struct fixture *f = *state_;
+	struct rec_result out;
+	int64_t before;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":"
+	                  "\"/api/v1/projects/{uuid}\",\"count\":1,\"action\":\"status\","
+	                  "\"status\":429,\"retry_after\":\"30\"}");
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":"
+	                  "\"/api/v1/orgs/{org}\",\"count\":1,\"action\":\"status\","
+	                  "\"status\":429,\"retry_after\":\"30\"}");
+	before = util_now_ms();
+	out = reconcile(f, "acme");
+	assert_int_equal(out.cls, REC_RATE_LIMITED);
+	assert_true(out.not_before_ms >= before + 29000);
+	assert_cond(f, "acme", COND_GITEA_ORG, "True", NULL);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "True", NULL);
+	assert_cond(f, "acme", COND_APPS, "True", NULL);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_int_equal(
+	    sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                " provision_status = 'ready' AND observed_generation = generation"),
+	    1);
+
+	sql(f, "UPDATE vibn_workspaces SET name = 'Acme Corp.'");
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":"
+	                  "\"/api/v1/projects/{uuid}\",\"count\":1,\"action\":\"status\","
+	                  "\"status\":429,\"retry_after\":\"30\"}");
+	assert_int_equal(reconcile(f, "acme").cls, REC_RATE_LIMITED);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "RateLimited");
+	assert_cond(f, "acme", COND_READY, "False", "RateLimited");
+}
+
 static void
 test_coolify_unauthorized_gitea_still_converges(void **state_)
 {
@@ -1828,6 +1870,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_production_environment_recreated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failures_classified_by_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_project_list_shared_until_retry_after,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limited_reads_leave_verified_conditions,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_create_leaves_nothing_pending, setup,
 	                                    teardown),
