@@ -339,6 +339,27 @@ test_failure_names_its_object(void **state)
 	assert_int_equal(events(f, "Normal", "Created", "app", "acme-web"), 1);
 }
 
+/* Every failure kind leaves its Warning: a 429 (RateLimited) and a 500 (UpstreamUnavailable)
+ * as well as the refusals above. */
+static void
+test_rate_limit_and_outage_leave_warnings(void **state)
+{
+	struct fixture *f = *state;
+
+	insert_acme(f);
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\","
+	                  "\"path\":\"/api/v1/projects\",\"count\":1,"
+	                  "\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
+	assert_int_equal(reconcile(f).cls, REC_RATE_LIMITED);
+	assert_int_equal(events(f, "Warning", "RateLimited", "project", "vibn-ws-acme"), 1);
+	simproc_rule(sim, "{\"upstream\":\"coolify\",\"method\":\"POST\","
+	                  "\"path\":\"/api/v1/applications/private-deploy-key\",\"count\":1,"
+	                  "\"action\":\"status\",\"status\":500}");
+	assert_int_equal(reconcile(f).cls, REC_TRANSIENT);
+	assert_int_equal(events(f, "Warning", "UpstreamUnavailable", "app", "acme-web"), 1);
+	assert_int_equal(reconcile(f).cls, REC_OK);
+}
+
 static void
 test_retention_and_keep_prune(void **state)
 {
@@ -494,6 +515,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_provision_records_each_change_with_its_object,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_steady_resync_writes_no_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limit_and_outage_leave_warnings, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repair_leaves_recreated_event, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_ten_identical_failures_make_one_event, setup,

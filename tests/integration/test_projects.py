@@ -243,7 +243,10 @@ def test_bodies_conflicts_and_fields(db_url, daemons):
             (b'{"name": "x", "private": 1}', "application/json", 422, "invalid_field", "private"),
             (b'{"name": "x", "app": {"ports": "99999"}}', "application/json", 422,
              "invalid_field", "app.ports"),
-            (b'{"name": "x", "owner": "eve"}', "application/json", 422, "invalid_field", "owner")]:
+            (b'{"name": "x", "owner": "eve"}', "application/json", 422, "invalid_field", "owner"),
+            # Quotas are set by ops (manifest spec.quotas, VIBN_QUOTA_*), never by a key.
+            (b'{"name": "x", "quotas": {"repos": 1000}}', "application/json", 422,
+             "invalid_field", "quotas")]:
         r = call(d, "POST", "/api/workspaces/acme/projects", raw=raw, headers=h, ctype=ctype)
         assert r.status == status and r.json["code"] == code, (raw, r.raw)
         assert r.json.get("field") == field, (raw, r.raw)
