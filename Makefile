@@ -228,6 +228,7 @@ fmt-check:
 	clang-format --dry-run --Werror $(FMT_SRCS)
 
 lint:
+	@scripts/check-layers.sh
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 		--suppress=missingIncludeSystem -I. -D_GNU_SOURCE $(LIB_SRCS) $(MAINS)
 

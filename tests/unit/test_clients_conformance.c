@@ -1,8 +1,8 @@
 /* Conformance of every request the Gitea and Coolify clients can send (their route tables:
- * method, path template, query parameters, body fields) with the upstream specs in
- * ../shared/specs, read with jansson at test time. The integration tests check, through
- * the HTTP tracer, that every request the clients really send matches a table entry and
- * that every entry is exercised, so table, code and spec cannot drift apart. */
+ * method, path template, query parameters, body fields) with the upstream specs vendored in
+ * tests/specs, read with jansson at test time. The integration tests check, through the
+ * HTTP tracer, that every request the clients really send matches a table entry and that
+ * every entry is exercised, so table, code and spec cannot drift apart. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
