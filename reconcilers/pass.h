@@ -60,6 +60,10 @@ struct pass_env {
 	const char *reconcile_id; /* this run's id, recorded on its events; may be NULL */
 	const _Atomic int64_t *lease_until_ms; /* the run's lease (rec_ctx); may be NULL */
 	struct org_cache *orgs; /* shared by the workers; NULL: sweeps read each org */
+	/* Gitea clients of the repos and hook steps, which run beside the members step once
+	 * the org is there (a client serves one thread at a time); NULL: those steps run one
+	 * after another on the worker's thread with gitea. */
+	struct gitea *gitea_more[2];
 };
 
 struct pass {

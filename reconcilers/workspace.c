@@ -147,29 +147,42 @@ workspace_delete(struct pass *ctx)
 /* Every upstream call of the pass ends by deadline_ms (0: none) and while the lease is
  * ours, and is interactive or background work for the budgets: a drift sweep yields to
  * signups and webhooks. */
+/* Deadline, lease fence and priority of one client's requests. */
+static void
+workspace_client_set(struct http_client *c, int64_t deadline_ms, const _Atomic int64_t *fence,
+                     enum http_priority prio)
+{
+	http_client_set_deadline(c, deadline_ms);
+	http_client_set_fence(c, fence);
+	http_client_set_priority(c, prio);
+}
+
 static void
 workspace_set_deadline(struct pass_env *env, int64_t deadline_ms)
 {
 	enum http_priority prio = env->sweep ? HTTP_PRIO_BACKGROUND : HTTP_PRIO_INTERACTIVE;
 	const _Atomic int64_t *fence = deadline_ms > 0 ? env->lease_until_ms : NULL;
 
-	http_client_set_deadline(gitea_http(env->gitea), deadline_ms);
-	http_client_set_deadline(coolify_http(env->coolify), deadline_ms);
-	http_client_set_fence(gitea_http(env->gitea), fence);
-	http_client_set_fence(coolify_http(env->coolify), fence);
-	http_client_set_priority(gitea_http(env->gitea), prio);
-	http_client_set_priority(coolify_http(env->coolify), prio);
+	workspace_client_set(gitea_http(env->gitea), deadline_ms, fence, prio);
+	workspace_client_set(coolify_http(env->coolify), deadline_ms, fence, prio);
+	for (int i = 0; i < 2; i++)
+		if (env->gitea_more[i] != NULL)
+			workspace_client_set(gitea_http(env->gitea_more[i]), deadline_ms, fence,
+			                     prio);
 }
 
-/* The Coolify side's first step runs on a thread of its own while the Gitea side runs on
- * the worker's: the two are independent, so a request hanging on one upstream (until its
- * timeout, and its retry) costs the other nothing, and the apps step, which needs both,
- * starts as soon as both are done. The branch works on a copy of the pass: its own current
- * object and outcome, the conditions and the database connection shared under the pass's
- * lock, the Coolify client its own (the worker's Gitea client stays on the worker's
- * thread). */
+/* Independent steps run at once, each on a thread of its own with its own client: the
+ * Coolify side beside the Gitea side, and on the Gitea side, once the org is there, the
+ * repos and the hook beside the members. A request hanging on one (until its timeout, and
+ * its retry) costs the others nothing, and the apps step, which needs the repos and the
+ * project, starts when they are done. A branch works on a copy of the pass: its own current
+ * object, outcome and observations, the conditions and the database connection shared
+ * under the pass's lock; its pass_env is a copy with its own Gitea client, and it uses only
+ * that one (the Coolify branch only the Coolify client, which no other step uses meanwhile). */
 struct workspace_branch {
 	struct pass ctx;
+	struct pass_env env;
+	void (*step)(struct pass *ctx);
 	pthread_t thread;
 	int started;
 };
@@ -177,28 +190,38 @@ struct workspace_branch {
 static void *
 workspace_branch_main(void *arg)
 {
-	struct pass *ctx = arg;
+	struct workspace_branch *b = arg;
 
-	coolify_project_reconcile(ctx);
+	b->step(&b->ctx);
 	return NULL;
 }
 
+/* Starts step on a copy of ctx; gitea, when not NULL, is the branch's Gitea client. Without
+ * a thread (none left), the step runs now, on this one. */
 static void
-workspace_branch_start(struct pass *ctx, struct workspace_branch *b)
+workspace_branch_start(struct pass *ctx, struct workspace_branch *b, void (*step)(struct pass *),
+                       struct gitea *gitea)
 {
+	b->env = *ctx->env;
+	if (gitea != NULL)
+		b->env.gitea = gitea;
 	b->ctx = *ctx;
+	b->ctx.env = &b->env;
+	b->step = step;
 	/* What the branch owns: nothing of the main pass's. */
 	b->ctx.obj_kind = b->ctx.obj_name = NULL;
 	b->ctx.gitea_org = NULL;
 	b->ctx.project_uuid = NULL;
+	b->ctx.hook_id = 0;
 	memset(&b->ctx.repos, 0, sizeof b->ctx.repos);
+	b->ctx.repos_known = 0;
 	rec_done(&b->ctx.out);
-	b->started = pthread_create(&b->thread, NULL, workspace_branch_main, &b->ctx) == 0;
+	b->started = pthread_create(&b->thread, NULL, workspace_branch_main, b) == 0;
 	if (!b->started) {
-		log_warn("workspace %s: no thread for the Coolify side; it runs first, then the"
-		         " Gitea side",
+		log_warn("workspace %s: no thread for a step that could run beside the others; it"
+		         " runs now",
 		         ctx->ws->slug);
-		workspace_branch_main(&b->ctx);
+		workspace_branch_main(b);
 	}
 }
 
@@ -208,9 +231,22 @@ workspace_branch_join(struct pass *ctx, struct workspace_branch *b)
 {
 	if (b->started)
 		pthread_join(b->thread, NULL);
-	free(ctx->project_uuid);
-	ctx->project_uuid = b->ctx.project_uuid;
-	ctx->project_fresh = b->ctx.project_fresh;
+	if (b->ctx.project_uuid != NULL) {
+		free(ctx->project_uuid);
+		ctx->project_uuid = b->ctx.project_uuid;
+		ctx->project_fresh = b->ctx.project_fresh;
+	}
+	if (b->ctx.repos_known) {
+		gitea_repos_free(&ctx->repos);
+		ctx->repos = b->ctx.repos;
+		ctx->repos_known = 1;
+	} else {
+		gitea_repos_free(&b->ctx.repos);
+	}
+	if (b->ctx.hook_id != 0) {
+		ctx->hook_id = b->ctx.hook_id;
+		memcpy(ctx->hook_secret_sha, b->ctx.hook_secret_sha, sizeof ctx->hook_secret_sha);
+	}
 	if (b->ctx.out.cls != REC_OK || b->ctx.out.message[0] != '\0')
 		rec_fold(&ctx->out, b->ctx.out.cls, b->ctx.out.not_before_ms, b->ctx.out.message);
 	if (b->ctx.out.requeue_after_ms > 0 &&
@@ -219,6 +255,14 @@ workspace_branch_join(struct pass *ctx, struct workspace_branch *b)
 		ctx->out.requeue_after_ms = b->ctx.out.requeue_after_ms;
 	free(b->ctx.obj_kind);
 	free(b->ctx.obj_name);
+}
+
+/* The repos, then the undeclared ones reaped (it reads what the repos step observed). */
+static void
+workspace_repos_step(struct pass *ctx)
+{
+	gitea_repos_reconcile(ctx);
+	(void)gitea_reap_reconcile(ctx);
 }
 
 static void
@@ -240,7 +284,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct desired_ws *ws = NULL;
-	struct workspace_branch coolify;
+	struct workspace_branch coolify, repos, hook;
 	struct pass ctx;
 	char *cause = NULL;
 	int64_t started_ms = util_now_ms();
@@ -274,14 +318,25 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 		}
 	} else {
 		/* Two independent sides at once: a failure (or a hang) of one never stops the
-		 * other. Within the Gitea side, members, repos and the hook need only the org,
-		 * and each goes on when another fails. */
-		workspace_branch_start(&ctx, &coolify);
+		 * other. Within the Gitea side, members, repos and the hook need only the org:
+		 * once it is there they run at once (each goes on when another fails). The
+		 * critical path of a full workspace: org, then the slowest of members, repos
+		 * and hook (beside the project), then the apps. */
+		workspace_branch_start(&ctx, &coolify, coolify_project_reconcile, NULL);
 		gitea_org_reconcile(&ctx);
-		gitea_members_reconcile(&ctx);
-		gitea_repos_reconcile(&ctx);
-		(void)gitea_reap_reconcile(&ctx);
-		gitea_hook_reconcile(&ctx);
+		if (ctx.org_ready && env->gitea_more[0] != NULL && env->gitea_more[1] != NULL) {
+			workspace_branch_start(&ctx, &repos, workspace_repos_step,
+			                       env->gitea_more[0]);
+			workspace_branch_start(&ctx, &hook, gitea_hook_reconcile,
+			                       env->gitea_more[1]);
+			gitea_members_reconcile(&ctx);
+			workspace_branch_join(&ctx, &repos);
+			workspace_branch_join(&ctx, &hook);
+		} else {
+			gitea_members_reconcile(&ctx);
+			workspace_repos_step(&ctx);
+			gitea_hook_reconcile(&ctx);
+		}
 		workspace_branch_join(&ctx, &coolify);
 		coolify_apps_reconcile(&ctx);
 		workspace_ready(&ctx);

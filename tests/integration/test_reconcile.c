@@ -28,6 +28,7 @@ struct fixture {
 	char *url;
 	PGconn *db;
 	struct gitea *gitea;
+	struct gitea *gitea_more[2];
 	struct coolify *coolify;
 	struct pass_settings set;
 	struct project_cache *projects;
@@ -91,6 +92,10 @@ setup(void **state)
 	cc.token = "coolify-token";
 	cc.timeout_ms = 5000;
 	f->gitea = gitea_new(&gc);
+	/* The repos and hook steps beside the members step, as in vibnd (test_events runs
+	 * them one after another). */
+	f->gitea_more[0] = gitea_new(&gc);
+	f->gitea_more[1] = gitea_new(&gc);
 	f->coolify = coolify_new(&cc);
 	f->set.gitea_admin_user = "vibn-admin";
 	f->set.public_url = "http://127.0.0.1:9";
@@ -106,7 +111,8 @@ setup(void **state)
 	                           .coolify = f->coolify,
 	                           .set = &f->set,
 	                           .projects = f->projects,
-	                           .reconcile_id = NULL};
+	                           .reconcile_id = NULL,
+	                           .gitea_more = {f->gitea_more[0], f->gitea_more[1]}};
 	*state = f;
 	return 0;
 }
@@ -119,6 +125,8 @@ teardown(void **state)
 	PQfinish(f->db);
 	testdb_drop(f->url);
 	gitea_free(f->gitea);
+	gitea_free(f->gitea_more[0]);
+	gitea_free(f->gitea_more[1]);
 	coolify_free(f->coolify);
 	project_cache_free(f->projects);
 	free(f);
@@ -1770,6 +1778,18 @@ repo_made(json_t *st, const char *slug)
 	return find_named(json_object_get(sim_org(st, name), "repos"), "name", "web") != NULL;
 }
 
+static int
+repo_and_hook_made(json_t *st, const char *slug)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "vibn-%s", slug);
+	/* bob not yet added: his add is the step held */
+	return repo_made(st, slug) &&
+	       json_array_size(json_object_get(sim_org(st, name), "hooks")) == 1 &&
+	       !team_has(sim_org(st, name), "Admins", "bob");
+}
+
 /* The two sides run at once: while the Gitea org's read hangs (until the client's timeout;
  * then it is tried again) the Coolify project is made, and while the Coolify project's
  * create hangs the Gitea org and its repo are. */
@@ -1796,6 +1816,24 @@ test_sides_go_on_while_one_hangs(void **state_)
 	assert_int_equal(out.cls, REC_TRANSIENT);
 	assert_cond(f, "beta", COND_REPOS, "True", "Created");
 	assert_cond(f, "beta", COND_COOLIFY_PROJECT, "False", "UpstreamUnavailable");
+
+	/* Within the Gitea side, once the org is there: while bob's add hangs, the repo and
+	 * the hook are made. */
+	sql(f, "DELETE FROM vibn_workspaces");
+	simproc_reset(sim);
+	simproc_seed_user(sim, "alice");
+	simproc_seed_user(sim, "bob");
+	project_cache_free(f->projects); /* its snapshot shows the projects reset just removed */
+	f->projects = project_cache_new(60000);
+	f->env.projects = f->projects;
+	insert_acme(f);
+	assert_true(seen_while_held(f, "acme",
+	                            "{\"upstream\":\"gitea\",\"method\":\"PUT\",\"path\":"
+	                            "\"/api/v1/teams/{id}/members/bob\",\"count\":1,\"action\":"
+	                            "\"timeout\"}",
+	                            repo_and_hook_made, &out));
+	assert_int_equal(out.cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
 }
 
 static const char *

@@ -20,7 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import ctl, drop_database, new_database, wait_for
 from simproc import Sim
@@ -430,6 +430,32 @@ def test_narrow_screen_and_keyboard_only(stack, browser):
         assert d.execute_script("return document.documentElement.scrollWidth") <= width
     finally:
         d.set_window_size(1280, 1000)
+    assert console_errors(d) == []
+
+
+def test_mint_chooses_scopes_and_expiry(stack, browser):
+    """The mint form's scopes and expiry reach the key: a read-only key that expires in 7
+    days reads, is refused a write, and its row says so."""
+    d = browser
+    url = stack["url"]
+    signed_in(d, stack, "a")
+    wait(d).until(EC.visibility_of_element_located((By.ID, "key-name")))
+    d.find_element(By.ID, "key-name").send_keys("reader")
+    d.find_element(By.ID, "scope-write").click()  # read only
+    Select(d.find_element(By.ID, "key-expires")).select_by_value("7d")
+    d.find_element(By.ID, "mint").click()
+    wait(d).until(EC.visibility_of_element_located((By.ID, "reveal")))
+    key = text(d, "reveal-token")
+    auth = {"Authorization": "Bearer " + key}
+    assert request("GET", url + "/api/workspaces/a", headers=auth)[0] == 200
+    st, body = request("POST", url + "/api/workspaces/a/projects", body={"name": "nope"},
+                       headers=auth)
+    assert st == 403 and json.loads(body)["code"] == "insufficient_scope", body
+    row = wait(d).until(EC.presence_of_element_located(
+        (By.XPATH, "//table[@id='keys-table']//tr[td[1]='reader']")))
+    cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+    assert "read" in cells and "read, write" not in cells, cells
+    assert "never" not in cells, cells
     assert console_errors(d) == []
 
 
