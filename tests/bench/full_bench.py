@@ -1,0 +1,111 @@
+"""Driver of bench_31_full.sh: full workspaces created by vibnd against vibn-sim (issue 17).
+
+  full_bench.py DB_URL BIN_DIR
+
+A full workspace: owner alice and admin bob with Gitea accounts, repo web, app web. Phases:
+  1 one full workspace alone at FULL_PATH_LATENCY_MS (default 50) of simulator latency:
+    seconds from its commit to Ready, divided by the latency, is the number of round trips
+    its pass waits for one after another (the critical path), next to the calls it made;
+  2 FULL_WS (default 200) full workspaces at FULL_LATENCY_MS (default 20), budgets raised
+    out of the way: workspaces/s next to the latency bound (workers / (critical path x
+    latency)) and to the issue's target (20 x the 12/s of a thread-per-pass controller).
+Exit status 1 when a run fails (a workspace not Ready in time)."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reconcile_bench as rb  # noqa: E402  (Sim, Daemon, helpers; same argv)
+
+DB_URL = rb.DB_URL
+FULL_WS = int(os.environ.get("FULL_WS", "200"))
+LATENCY_MS = int(os.environ.get("FULL_LATENCY_MS", "20"))
+PATH_LATENCY_MS = int(os.environ.get("FULL_PATH_LATENCY_MS", "50"))
+NAIVE_RATE = 12.0  # workspaces/s of a thread-per-pass controller on this work (issue 17)
+TARGET_X = 20
+RAISED = {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"}
+out, ratio = rb.out, rb.ratio
+
+
+def declare(db, first, n):
+    """n full workspaces full<first>..; returns the monotonic time of the commit."""
+    with db.transaction():
+        db.execute("INSERT INTO vibn_workspaces (slug, name, owner, source)"
+                   " SELECT 'full' || i, 'Full ' || i, 'alice', 'manifest'"
+                   " FROM generate_series(%s::int, %s::int) i", (first, first + n - 1))
+        db.execute("INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username,"
+                   " role) SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces"
+                   " UNION ALL SELECT id, 'bob', 'bob', 'admin' FROM vibn_workspaces")
+        db.execute("INSERT INTO vibn_workspace_repos (workspace_id, name, private, description)"
+                   " SELECT id, 'web', true, 'Marketing site' FROM vibn_workspaces")
+        db.execute("INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch,"
+                   " build_pack, ports) SELECT id, 'web', 'web', 'main', 'nixpacks', '3000'"
+                   " FROM vibn_workspaces")
+    return time.monotonic()
+
+
+def ready_at(db, n, t0, poll):
+    deadline = t0 + rb.DEADLINE_S
+    while time.monotonic() < deadline:
+        if db.execute("SELECT count(*) FROM vibn_workspaces WHERE provision_status = 'ready'"
+                      ).fetchone()[0] >= n:
+            return time.monotonic() - t0
+        time.sleep(poll)
+    sys.exit("only part of %d full workspaces Ready after %.0f s" % (n, rb.DEADLINE_S))
+
+
+def fresh(db, sim, latency):
+    rb.fresh_state(db, sim, latency)
+    for u in ("alice", "bob"):
+        sim.call("POST", "/_sim/users", {"username": u, "email": u + "@example.com"})
+
+
+def main():
+    sim = rb.Sim()
+    try:
+        with rb.psycopg.connect(DB_URL, autocommit=True) as db:
+            # 1. The critical path, measured: one workspace, nothing else going on.
+            fresh(db, sim, PATH_LATENCY_MS)
+            d = rb.Daemon(sim, RAISED)
+            try:
+                sim.call("POST", "/_sim/counters/reset")
+                secs = ready_at(db, 1, declare(db, 1, 1), 0.005)
+                c = sim.counters()
+            finally:
+                d.stop()
+            calls = sum(c[u]["read"] + c[u]["mutating"] for u in ("gitea", "coolify"))
+            path = secs / (PATH_LATENCY_MS / 1000.0)
+            out("one full workspace alone at %d ms of latency: Ready %.3f s after its commit"
+                " = %.1f round trips one after another (the critical path: the org; then"
+                " members, repos and hook at once, beside the Coolify project; then the"
+                " app), of %d calls made", PATH_LATENCY_MS, secs, path, calls)
+            for u in ("gitea", "coolify"):
+                out("  %s: %s", u, ", ".join("%s %d" % (r, k) for r, k in
+                                            sorted(c[u]["routes"].items())))
+
+            # 2. Many at once.
+            fresh(db, sim, LATENCY_MS)
+            d = rb.Daemon(sim, RAISED)
+            try:
+                sim.call("POST", "/_sim/counters/reset")
+                secs = ready_at(db, FULL_WS, declare(db, 1, FULL_WS), 0.05)
+                c = sim.counters()
+            finally:
+                d.stop()
+            rate = FULL_WS / secs
+            bound = rb.WORKERS / (path * LATENCY_MS / 1000.0)
+            per = sum(c[u]["read"] + c[u]["mutating"] for u in ("gitea", "coolify")) / FULL_WS
+            out("%d full workspaces at %d ms: all Ready in %.2f s = %.1f workspaces/s, %.1f"
+                " calls each", FULL_WS, LATENCY_MS, secs, rate, per)
+            out("  latency bound workers / (critical path x latency) = %d / (%.1f x %d ms) ="
+                " %.1f/s: %.2f x bound", rb.WORKERS, path, LATENCY_MS, bound,
+                ratio(rate, bound))
+            out("  issue 17's target %d x %.0f/s (a thread-per-pass controller) = %.0f/s:"
+                " %.2f x target", TARGET_X, NAIVE_RATE, TARGET_X * NAIVE_RATE,
+                ratio(rate, TARGET_X * NAIVE_RATE))
+    finally:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
