@@ -183,9 +183,15 @@ struct workspace_branch {
 	struct pass ctx;
 	struct pass_env env;
 	void (*step)(struct pass *ctx);
+	/* Then, when set: take over branch wait (join it) and run after (the apps, once the
+	 * repos and the project are known). */
+	struct workspace_branch *wait;
+	void (*after)(struct pass *ctx);
 	pthread_t thread;
 	int started;
 };
+
+static void workspace_branch_join(struct pass *ctx, struct workspace_branch *b);
 
 static void *
 workspace_branch_main(void *arg)
@@ -193,14 +199,20 @@ workspace_branch_main(void *arg)
 	struct workspace_branch *b = arg;
 
 	b->step(&b->ctx);
+	if (b->after != NULL) {
+		workspace_branch_join(&b->ctx, b->wait);
+		b->after(&b->ctx);
+	}
 	return NULL;
 }
 
-/* Starts step on a copy of ctx; gitea, when not NULL, is the branch's Gitea client. Without
- * a thread (none left), the step runs now, on this one. */
+/* Starts step on a copy of ctx; gitea, when not NULL, is the branch's Gitea client; then,
+ * with after set, takes over branch wait and runs after. Without a thread (none left), it
+ * all runs now, on this one. */
 static void
-workspace_branch_start(struct pass *ctx, struct workspace_branch *b, void (*step)(struct pass *),
-                       struct gitea *gitea)
+workspace_branch_start_then(struct pass *ctx, struct workspace_branch *b,
+                            void (*step)(struct pass *), struct gitea *gitea,
+                            struct workspace_branch *wait, void (*after)(struct pass *))
 {
 	b->env = *ctx->env;
 	if (gitea != NULL)
@@ -208,6 +220,8 @@ workspace_branch_start(struct pass *ctx, struct workspace_branch *b, void (*step
 	b->ctx = *ctx;
 	b->ctx.env = &b->env;
 	b->step = step;
+	b->wait = wait;
+	b->after = after;
 	/* What the branch owns: nothing of the main pass's. */
 	b->ctx.obj_kind = b->ctx.obj_name = NULL;
 	b->ctx.gitea_org = NULL;
@@ -223,6 +237,13 @@ workspace_branch_start(struct pass *ctx, struct workspace_branch *b, void (*step
 		         ctx->ws->slug);
 		workspace_branch_main(b);
 	}
+}
+
+static void
+workspace_branch_start(struct pass *ctx, struct workspace_branch *b, void (*step)(struct pass *),
+                       struct gitea *gitea)
+{
+	workspace_branch_start_then(ctx, b, step, gitea, NULL, NULL);
 }
 
 /* Waits for the branch and takes over what it found. */
@@ -320,13 +341,17 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 		/* Two independent sides at once: a failure (or a hang) of one never stops the
 		 * other. Within the Gitea side, members, repos and the hook need only the org:
 		 * once it is there they run at once (each goes on when another fails). The
-		 * critical path of a full workspace: org, then the slowest of members, repos
-		 * and hook (beside the project), then the apps. */
+		 * critical path of a full workspace: the org, then the slower of the members
+		 * and the repos followed by the apps (the project beside the org). */
 		workspace_branch_start(&ctx, &coolify, coolify_project_reconcile, NULL);
 		gitea_org_reconcile(&ctx);
 		if (ctx.org_ready && env->gitea_more[0] != NULL && env->gitea_more[1] != NULL) {
-			workspace_branch_start(&ctx, &repos, workspace_repos_step,
-			                       env->gitea_more[0]);
+			/* The apps need the repos (their clone URLs) and the project: they
+			 * follow the repos on the repos branch, once the Coolify side is done,
+			 * while the members step may still be going. */
+			workspace_branch_start_then(&ctx, &repos, workspace_repos_step,
+			                            env->gitea_more[0], &coolify,
+			                            coolify_apps_reconcile);
 			workspace_branch_start(&ctx, &hook, gitea_hook_reconcile,
 			                       env->gitea_more[1]);
 			gitea_members_reconcile(&ctx);
@@ -336,9 +361,9 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 			gitea_members_reconcile(&ctx);
 			workspace_repos_step(&ctx);
 			gitea_hook_reconcile(&ctx);
+			workspace_branch_join(&ctx, &coolify);
+			coolify_apps_reconcile(&ctx);
 		}
-		workspace_branch_join(&ctx, &coolify);
-		coolify_apps_reconcile(&ctx);
 		workspace_ready(&ctx);
 	}
 	workspace_write_status(&ctx);

@@ -27,23 +27,6 @@ RAISED = {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"}
 out, ratio = rb.out, rb.ratio
 
 
-def declare(db, first, n):
-    """n full workspaces full<first>..; returns the monotonic time of the commit."""
-    with db.transaction():
-        db.execute("INSERT INTO vibn_workspaces (slug, name, owner, source)"
-                   " SELECT 'full' || i, 'Full ' || i, 'alice', 'manifest'"
-                   " FROM generate_series(%s::int, %s::int) i", (first, first + n - 1))
-        db.execute("INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username,"
-                   " role) SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces"
-                   " UNION ALL SELECT id, 'bob', 'bob', 'admin' FROM vibn_workspaces")
-        db.execute("INSERT INTO vibn_workspace_repos (workspace_id, name, private, description)"
-                   " SELECT id, 'web', true, 'Marketing site' FROM vibn_workspaces")
-        db.execute("INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch,"
-                   " build_pack, ports) SELECT id, 'web', 'web', 'main', 'nixpacks', '3000'"
-                   " FROM vibn_workspaces")
-    return time.monotonic()
-
-
 def ready_at(db, n, t0, poll):
     deadline = t0 + rb.DEADLINE_S
     while time.monotonic() < deadline:
@@ -54,41 +37,36 @@ def ready_at(db, n, t0, poll):
     sys.exit("only part of %d full workspaces Ready after %.0f s" % (n, rb.DEADLINE_S))
 
 
-def fresh(db, sim, latency):
-    rb.fresh_state(db, sim, latency)
-    for u in ("alice", "bob"):
-        sim.call("POST", "/_sim/users", {"username": u, "email": u + "@example.com"})
-
-
 def main():
     sim = rb.Sim()
     try:
         with rb.psycopg.connect(DB_URL, autocommit=True) as db:
             # 1. The critical path, measured: one workspace, nothing else going on.
-            fresh(db, sim, PATH_LATENCY_MS)
+            rb.fresh_state(db, sim, PATH_LATENCY_MS)
             d = rb.Daemon(sim, RAISED)
             try:
                 sim.call("POST", "/_sim/counters/reset")
-                secs = ready_at(db, 1, declare(db, 1, 1), 0.005)
+                secs = ready_at(db, 1, rb.declare_full(db, sim, 1), 0.005)
                 c = sim.counters()
             finally:
                 d.stop()
             calls = sum(c[u]["read"] + c[u]["mutating"] for u in ("gitea", "coolify"))
             path = secs / (PATH_LATENCY_MS / 1000.0)
             out("one full workspace alone at %d ms of latency: Ready %.3f s after its commit"
-                " = %.1f round trips one after another (the critical path: the org; then"
-                " members, repos and hook at once, beside the Coolify project; then the"
-                " app), of %d calls made", PATH_LATENCY_MS, secs, path, calls)
+                " = %.1f round trips one after another (the critical path: the org, then"
+                " the slower of the members step and the repos followed by the app; the"
+                " project and the hook beside them), of %d calls made", PATH_LATENCY_MS,
+                secs, path, calls)
             for u in ("gitea", "coolify"):
                 out("  %s: %s", u, ", ".join("%s %d" % (r, k) for r, k in
                                             sorted(c[u]["routes"].items())))
 
             # 2. Many at once.
-            fresh(db, sim, LATENCY_MS)
+            rb.fresh_state(db, sim, LATENCY_MS)
             d = rb.Daemon(sim, RAISED)
             try:
                 sim.call("POST", "/_sim/counters/reset")
-                secs = ready_at(db, FULL_WS, declare(db, 1, FULL_WS), 0.05)
+                secs = ready_at(db, FULL_WS, rb.declare_full(db, sim, FULL_WS), 0.05)
                 c = sim.counters()
             finally:
                 d.stop()

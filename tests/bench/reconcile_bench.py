@@ -143,6 +143,27 @@ def fresh_state(db, sim, latency_ms):
     sim.call("POST", "/_sim/faults", {"upstream": "both", "latency_ms": latency_ms})
 
 
+def declare_full(db, sim, n):
+    """n full workspaces full1..full<n> (owner alice and admin bob with Gitea accounts, repo
+    web, app web) in one transaction, on an emptied database; returns the monotonic time of
+    the commit."""
+    for u in ("alice", "bob"):
+        sim.call("POST", "/_sim/users", {"username": u, "email": u + "@example.com"})
+    with db.transaction():
+        db.execute("INSERT INTO vibn_workspaces (slug, name, owner, source)"
+                   " SELECT 'full' || i, 'Full ' || i, 'alice', 'manifest'"
+                   " FROM generate_series(1, %s) i", (n,))
+        db.execute("INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username,"
+                   " role) SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces"
+                   " UNION ALL SELECT id, 'bob', 'bob', 'admin' FROM vibn_workspaces")
+        db.execute("INSERT INTO vibn_workspace_repos (workspace_id, name, private, description)"
+                   " SELECT id, 'web', true, 'Marketing site' FROM vibn_workspaces")
+        db.execute("INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch,"
+                   " build_pack, ports) SELECT id, 'web', 'web', 'main', 'nixpacks', '3000'"
+                   " FROM vibn_workspaces")
+    return time.monotonic()
+
+
 def signup_burst(db, n):
     """n signups in one transaction; returns the monotonic time of the commit."""
     t = time.monotonic()

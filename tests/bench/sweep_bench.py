@@ -84,20 +84,7 @@ def full_phase(db, sim):
         " web), resynced at vibn-sim latency %s ms, budgets raised", FULL_WS,
         " and ".join(str(x) for x in LATENCIES_MS))
     rb.fresh_state(db, sim, 0)
-    for u in ("alice", "bob"):
-        sim.call("POST", "/_sim/users", {"username": u, "email": u + "@example.com"})
-    with db.transaction():
-        db.execute("INSERT INTO vibn_workspaces (slug, name, owner, source)"
-                   " SELECT 'full' || i, 'Full ' || i, 'alice', 'manifest'"
-                   " FROM generate_series(1, %s) i", (FULL_WS,))
-        db.execute("INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username,"
-                   " role) SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces"
-                   " UNION ALL SELECT id, 'bob', 'bob', 'admin' FROM vibn_workspaces")
-        db.execute("INSERT INTO vibn_workspace_repos (workspace_id, name, private, description)"
-                   " SELECT id, 'web', true, 'Marketing site' FROM vibn_workspaces")
-        db.execute("INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch,"
-                   " build_pack, ports) SELECT id, 'web', 'web', 'main', 'nixpacks', '3000'"
-                   " FROM vibn_workspaces")
+    rb.declare_full(db, sim, FULL_WS)
     # Per full workspace: hooks, teams, Owners' and Admins' members, repos, and the admin
     # org list (one page per PAGE orgs); on Coolify the apps environment and one project
     # list for the run.

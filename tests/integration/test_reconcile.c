@@ -1779,14 +1779,16 @@ repo_made(json_t *st, const char *slug)
 }
 
 static int
-repo_and_hook_made(json_t *st, const char *slug)
+all_but_members_made(json_t *st, const char *slug)
 {
 	char name[64];
 
 	snprintf(name, sizeof name, "vibn-%s", slug);
-	/* bob not yet added: his add is the step held */
+	/* bob not yet added: his add is the step held; the app follows the repo and the
+	 * project without waiting for it */
 	return repo_made(st, slug) &&
 	       json_array_size(json_object_get(sim_org(st, name), "hooks")) == 1 &&
+	       coolify_count(st, "applications", "acme-web") == 1 &&
 	       !team_has(sim_org(st, name), "Admins", "bob");
 }
 
@@ -1817,8 +1819,8 @@ test_sides_go_on_while_one_hangs(void **state_)
 	assert_cond(f, "beta", COND_REPOS, "True", "Created");
 	assert_cond(f, "beta", COND_COOLIFY_PROJECT, "False", "UpstreamUnavailable");
 
-	/* Within the Gitea side, once the org is there: while bob's add hangs, the repo and
-	 * the hook are made. */
+	/* Within the Gitea side, once the org is there: while bob's add hangs, the repo, the
+	 * hook and the app are made. */
 	sql(f, "DELETE FROM vibn_workspaces");
 	simproc_reset(sim);
 	simproc_seed_user(sim, "alice");
@@ -1831,7 +1833,7 @@ test_sides_go_on_while_one_hangs(void **state_)
 	                            "{\"upstream\":\"gitea\",\"method\":\"PUT\",\"path\":"
 	                            "\"/api/v1/teams/{id}/members/bob\",\"count\":1,\"action\":"
 	                            "\"timeout\"}",
-	                            repo_and_hook_made, &out));
+	                            all_but_members_made, &out));
 	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
 }
