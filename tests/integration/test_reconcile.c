@@ -1479,6 +1479,20 @@ test_apps_read_from_the_environment(void **state_)
 	assert_int_equal(mutating(), 0);
 }
 
+/* After an environment repair: project uuid has a production environment again, and the
+ * workspace is Ready. */
+static void
+assert_production_again(struct fixture *f, const char *uuid)
+{
+	json_t *st = state();
+	json_t *proj =
+	    find_named(json_object_get(json_object_get(st, "coolify"), "projects"), "uuid", uuid);
+
+	assert_non_null(find_named(json_object_get(proj, "environments"), "name", "production"));
+	json_decref(st);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+}
+
 /* Someone renames (or deletes) the production environment: app creates would get 404
  * forever. It is created again, and the condition says so. */
 static void
@@ -1486,7 +1500,6 @@ test_production_environment_recreated(void **state_)
 {
 	struct fixture *f = *state_;
 	char body[256], *uuid, *msg, *app;
-	json_t *st, *proj;
 
 	insert_acme(f);
 	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
@@ -1501,12 +1514,7 @@ test_production_environment_recreated(void **state_)
 	msg = cond(f, "acme", COND_APPS, "message");
 	assert_non_null(strstr(msg, "production"));
 	free(msg);
-	st = state();
-	proj =
-	    find_named(json_object_get(json_object_get(st, "coolify"), "projects"), "uuid", uuid);
-	assert_non_null(find_named(json_object_get(proj, "environments"), "name", "production"));
-	json_decref(st);
-	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_production_again(f, uuid);
 
 	/* Deleted rather than renamed (Coolify deletes only an empty environment: its app
 	 * first): the same repair. */
@@ -1521,12 +1529,7 @@ test_production_environment_recreated(void **state_)
 	drift(body);
 	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
 	assert_cond(f, "acme", COND_APPS, "True", "Recreated");
-	st = state();
-	proj =
-	    find_named(json_object_get(json_object_get(st, "coolify"), "projects"), "uuid", uuid);
-	assert_non_null(find_named(json_object_get(proj, "environments"), "name", "production"));
-	json_decref(st);
-	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_production_again(f, uuid);
 	free(uuid);
 }
 
