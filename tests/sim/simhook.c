@@ -19,7 +19,8 @@
 #include "common/xmalloc.h"
 #include "tests/sim/sim.h"
 
-#define SIMHOOK_KEEP 1000 /* finished deliveries remembered */
+/* Finished deliveries remembered: enough for the soak to check every one of its own. */
+#define SIMHOOK_KEEP 20000
 
 struct simhook {
 	TAILQ_ENTRY(simhook) entry;
