@@ -1,6 +1,8 @@
 #include "loop.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -11,9 +13,15 @@
 static struct event_base *loop_evbase;
 
 struct loop_call_arg {
+	TAILQ_ENTRY(loop_call_arg) entry;
 	loop_fn fn;
 	void *arg;
 };
+
+/* Calls posted and not run yet: a thread may post one after the loop has stopped (a worker
+ * saying it exited, at shutdown); loop_free frees what never ran. */
+static TAILQ_HEAD(, loop_call_arg) loop_calls = TAILQ_HEAD_INITIALIZER(loop_calls);
+static pthread_mutex_t loop_calls_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Routes libevent's own warnings into our log. */
 static void
@@ -50,6 +58,9 @@ loop_call_cb(evutil_socket_t fd, short what, void *p)
 	loop_fn fn = c->fn;
 	void *arg = c->arg;
 
+	pthread_mutex_lock(&loop_calls_lock);
+	TAILQ_REMOVE(&loop_calls, c, entry);
+	pthread_mutex_unlock(&loop_calls_lock);
 	free(c);
 	fn(arg);
 }
@@ -65,8 +76,15 @@ loop_call(loop_fn fn, void *arg)
 	c = xmalloc(sizeof *c);
 	c->fn = fn;
 	c->arg = arg;
+	/* Listed before it is posted: the loop may run it at once. */
+	pthread_mutex_lock(&loop_calls_lock);
+	TAILQ_INSERT_TAIL(&loop_calls, c, entry);
+	pthread_mutex_unlock(&loop_calls_lock);
 	/* With pthread support enabled, adding from another thread wakes the loop. */
 	if (event_base_once(loop_evbase, -1, EV_TIMEOUT, loop_call_cb, c, &now) != 0) {
+		pthread_mutex_lock(&loop_calls_lock);
+		TAILQ_REMOVE(&loop_calls, c, entry);
+		pthread_mutex_unlock(&loop_calls_lock);
 		free(c);
 		return -1;
 	}
@@ -76,8 +94,16 @@ loop_call(loop_fn fn, void *arg)
 void
 loop_free(void)
 {
+	struct loop_call_arg *c;
+
 	if (loop_evbase != NULL)
 		event_base_free(loop_evbase);
 	loop_evbase = NULL;
+	pthread_mutex_lock(&loop_calls_lock);
+	while ((c = TAILQ_FIRST(&loop_calls)) != NULL) {
+		TAILQ_REMOVE(&loop_calls, c, entry);
+		free(c);
+	}
+	pthread_mutex_unlock(&loop_calls_lock);
 	libevent_global_shutdown();
 }
