@@ -20,7 +20,8 @@ struct loop_call_arg {
 
 /* Calls posted and not run yet: a thread may post one after the loop has stopped (a worker
  * saying it exited, at shutdown); loop_free frees what never ran. */
-static TAILQ_HEAD(, loop_call_arg) loop_calls = TAILQ_HEAD_INITIALIZER(loop_calls);
+TAILQ_HEAD(loop_call_list, loop_call_arg);
+static struct loop_call_list loop_calls = TAILQ_HEAD_INITIALIZER(loop_calls);
 static pthread_mutex_t loop_calls_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Routes libevent's own warnings into our log. */
