@@ -24,6 +24,13 @@ gitea_org_spec(struct pass *ctx, struct gitea_org_spec *spec, char **desc)
 	spec->visibility = ctx->ws->visibility;
 }
 
+/* Anonymous readers may clone the repos of an org with this visibility. */
+static int
+gitea_org_is_public(const char *visibility)
+{
+	return visibility != NULL && strcmp(visibility, "public") == 0;
+}
+
 /* The org exists with the settings have: bring them in step. Returns the condition reason
  * to use. */
 static const char *
@@ -40,7 +47,7 @@ gitea_org_update(struct pass *ctx, const struct gitea_org_spec *have,
 	if (!util_str_eq_empty(have->visibility, want->visibility))
 		patch.visibility = want->visibility;
 	/* As it is until an edit succeeds: what decides how its repos can be cloned. */
-	ctx->org_public = have->visibility != NULL && strcmp(have->visibility, "public") == 0;
+	ctx->org_public = gitea_org_is_public(have->visibility);
 	if (patch.full_name == NULL && patch.description == NULL && patch.visibility == NULL)
 		return ctx->ws->gitea_org == NULL ? "Adopted" : "UpToDate";
 	if (ctx->dry) {
@@ -51,7 +58,7 @@ gitea_org_update(struct pass *ctx, const struct gitea_org_spec *have,
 		pass_fail_call(ctx, COND_GITEA_ORG, "editing the Gitea org", &st);
 		return NULL;
 	}
-	ctx->org_public = want->visibility != NULL && strcmp(want->visibility, "public") == 0;
+	ctx->org_public = gitea_org_is_public(want->visibility);
 	return "Updated";
 }
 
@@ -133,8 +140,7 @@ gitea_org_read(struct pass *ctx, const struct gitea_org_spec *want)
 		 * stands, as it was made, for the steps that need it. */
 		if (pass_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org", &st)) {
 			ctx->org_ready = 1;
-			ctx->org_public =
-			    want->visibility != NULL && strcmp(want->visibility, "public") == 0;
+			ctx->org_public = gitea_org_is_public(want->visibility);
 		}
 		break;
 	}
