@@ -33,6 +33,13 @@ def post(url, body=None, headers=None):
         return e.code, e.read().decode()
 
 
+def default_sigint():
+    # Ctrl-C is what the test sends. A runner started in the background by a shell without
+    # job control passes SIGINT on ignored, and a shell cannot trap a signal ignored when it
+    # started: up.sh would never hear it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def read_until(proc, marker, timeout):
     """The script's output up to marker (fails at the deadline). Reads the pipe itself, in
     chunks, so nothing waits in a buffer that select() cannot see."""
@@ -59,7 +66,7 @@ def test_make_up_prints_an_admin_secret_and_working_sign_in_links():
         env.pop(k, None)
     proc = subprocess.Popen([os.path.join(ROOT, "scripts", "up.sh")], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)
     try:
         text = read_until(proc, "Ctrl-C stops everything", 120)
         url = re.search(r"^  vibnd +(http://127\.0\.0\.1:\d+) ", text, re.M).group(1)
