@@ -3,9 +3,10 @@
   full_bench.py DB_URL BIN_DIR
 
 A full workspace: owner alice and admin bob with Gitea accounts, repo web, app web. Phases:
-  1 one full workspace alone at FULL_PATH_LATENCY_MS (default 50) of simulator latency:
-    seconds from its commit to Ready, divided by the latency, is the number of round trips
-    its pass waits for one after another (the critical path), next to the calls it made;
+  1 one full workspace alone at FULL_PATH_LATENCY_MS (default 50) of simulator latency, once
+    the daemon's start-up is over, the quickest of three runs: seconds from its commit to
+    Ready, divided by the latency, is the number of round trips its pass waits for one after
+    another (the critical path), next to the calls it made;
   2 FULL_WS (default 200) full workspaces at FULL_LATENCY_MS (default 20), budgets raised
     out of the way: workspaces/s next to the latency bound (workers / (critical path x
     latency)) and to the issue's target (20 x the 12/s of a thread-per-pass controller).
@@ -21,6 +22,7 @@ DB_URL = rb.DB_URL
 FULL_WS = int(os.environ.get("FULL_WS", "200"))
 LATENCY_MS = int(os.environ.get("FULL_LATENCY_MS", "20"))
 PATH_LATENCY_MS = int(os.environ.get("FULL_PATH_LATENCY_MS", "50"))
+PATH_RUNS = 3
 NAIVE_RATE = 12.0  # workspaces/s of a thread-per-pass controller on this work (issue 17)
 TARGET_X = 20
 RAISED = {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"}
@@ -41,22 +43,27 @@ def main():
     sim = rb.Sim()
     try:
         with rb.psycopg.connect(DB_URL, autocommit=True) as db:
-            # 1. The critical path, measured: one workspace, nothing else going on.
-            rb.fresh_state(db, sim, PATH_LATENCY_MS)
-            d = rb.Daemon(sim, RAISED)
-            try:
-                sim.call("POST", "/_sim/counters/reset")
-                secs = ready_at(db, 1, rb.declare_full(db, sim, 1), 0.005)
-                c = sim.counters()
-            finally:
-                d.stop()
+            # 1. The critical path, measured: one workspace, nothing else going on (the
+            # daemon's start-up over); the quickest of PATH_RUNS such runs.
+            runs = []
+            for _ in range(PATH_RUNS):
+                rb.fresh_state(db, sim, PATH_LATENCY_MS)
+                d = rb.Daemon(sim, RAISED)
+                try:
+                    d.settle()
+                    sim.call("POST", "/_sim/counters/reset")
+                    runs.append(ready_at(db, 1, rb.declare_full(db, sim, 1), 0.005))
+                    c = sim.counters()
+                finally:
+                    d.stop()
+            secs = min(runs)
             calls = sum(c[u]["read"] + c[u]["mutating"] for u in ("gitea", "coolify"))
             path = secs / (PATH_LATENCY_MS / 1000.0)
             out("one full workspace alone at %d ms of latency: Ready %.3f s after its commit"
                 " = %.1f round trips one after another (the critical path: the org, then"
                 " the slower of the members step and the repos followed by the app; the"
-                " project and the hook beside them), of %d calls made", PATH_LATENCY_MS,
-                secs, path, calls)
+                " project and the hook beside them), of %d calls made; the quickest of %s s",
+                PATH_LATENCY_MS, secs, path, calls, ", ".join("%.3f" % r for r in runs))
             for u in ("gitea", "coolify"):
                 out("  %s: %s", u, ", ".join("%s %d" % (r, k) for r, k in
                                             sorted(c[u]["routes"].items())))
@@ -65,8 +72,12 @@ def main():
             rb.fresh_state(db, sim, LATENCY_MS)
             d = rb.Daemon(sim, RAISED)
             try:
+                d.settle()
                 sim.call("POST", "/_sim/counters/reset")
-                secs = ready_at(db, FULL_WS, rb.declare_full(db, sim, FULL_WS), 0.05)
+                t0 = rb.declare_full(db, sim, FULL_WS)
+                cpu0 = rb.cpu_seconds()
+                secs = ready_at(db, FULL_WS, t0, 0.05)
+                cpu1 = rb.cpu_seconds()
                 c = sim.counters()
             finally:
                 d.stop()
@@ -76,8 +87,11 @@ def main():
             out("%d full workspaces at %d ms: all Ready in %.2f s = %.1f workspaces/s, %.1f"
                 " calls each", FULL_WS, LATENCY_MS, secs, rate, per)
             out("  latency bound workers / (critical path x latency) = %d / (%.1f x %d ms) ="
-                " %.1f/s: %.2f x bound", rb.WORKERS, path, LATENCY_MS, bound,
+                " %.1f/s: %.2f x bound   target >= 0.80", rb.WORKERS, path, LATENCY_MS, bound,
                 ratio(rate, bound))
+            out("  (VIBN_WORKERS %d passes in flight sharing VIBN_DB_CONNECTIONS %d database"
+                " connections, both defaults)", rb.WORKERS, rb.DB_CONNECTIONS)
+            rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate)
             out("  issue 17's target %d x %.0f/s (a thread-per-pass controller) = %.0f/s:"
                 " %.2f x target", TARGET_X, NAIVE_RATE, TARGET_X * NAIVE_RATE,
                 ratio(rate, TARGET_X * NAIVE_RATE))

@@ -27,7 +27,8 @@ DB_URL, BIN = sys.argv[1], sys.argv[2]
 N = int(os.environ.get("BENCH_WS", "10000"))
 N_BUDGET = int(os.environ.get("BENCH_BUDGET_WS", "200"))
 LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "20"))
-WORKERS = 8  # vibnd's default VIBN_WORKERS; the bench leaves it unset
+WORKERS = 64  # vibnd's default VIBN_WORKERS (reconciles in flight); the bench leaves it unset
+DB_CONNECTIONS = 8  # vibnd's default VIBN_DB_CONNECTIONS, which they share
 GITEA_RPS, COOLIFY_RPM = 50, 180  # vibnd's defaults (controller/config.c)
 PROJECT_TTL_S = 30  # WSD_PROJECT_LIST_TTL_MS in reconcilers/workspace_daemon.c
 PHASES = os.environ.get("BENCH_PHASES", "burst0,resync,burst20,budget").split(",")
@@ -122,6 +123,28 @@ class Daemon:
                 pass
             time.sleep(0.05)
         sys.exit("vibnd not ready in 30 s")
+
+    def metrics(self):
+        """GET /metrics as {series: value}."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        c.request("GET", "/metrics")
+        body = c.getresponse().read().decode()
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in body.splitlines() if line and not line.startswith("#")}
+
+    def settle(self, timeout=10):
+        """Waits until the workers' start-up round is over (each took a connection for its
+        first claim and went idle): three looks in a row with connections open and none
+        lent. A figure taken before it would count the start-up."""
+        deadline, calm = time.monotonic() + timeout, 0
+        while calm < 3:
+            if time.monotonic() > deadline:
+                sys.exit("vibnd's workers did not settle in %d s" % timeout)
+            m = self.metrics()
+            idle = m.get('vibn_worker_db_connections{state="idle"}', 0)
+            lent = m.get('vibn_worker_db_connections{state="lent"}', 1)
+            calm = calm + 1 if idle >= 1 and lent == 0 else 0
+            time.sleep(0.02)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -224,6 +247,19 @@ def print_cpu(before, after, secs):
         "%s %.1f s (%.0f%% of a core)" % (k, after[k] - before[k],
                                           100 * (after[k] - before[k]) / secs)
         for k in before))
+
+
+def print_cpu_bound(before, after, n, rate):
+    """The other limit of a run on this machine: its cores. What one workspace cost each
+    process (Postgres: the backends alive at the end, the workers' connections among them),
+    and the rate the cores allow at that cost, next to the rate measured."""
+    per_ws = {k: (after[k] - before[k]) / n for k in before}
+    total = sum(per_ws.values())
+    cores = os.cpu_count()
+    bound = cores / total if total > 0 else float("inf")
+    out("  CPU per workspace: %s = %.1f ms; CPU bound %d cores / %.1f ms = %.0f/s: %.2f x CPU"
+        " bound", ", ".join("%s %.1f ms" % (k, 1000 * v) for k, v in per_ws.items()),
+        1000 * total, cores, 1000 * total, bound, ratio(rate, bound))
 
 
 def print_calls(counters, n):

@@ -100,8 +100,10 @@ def full_phase(db, sim):
             sim.call("POST", "/_sim/counters/reset")
             before = row_versions(db)
             t0 = time.monotonic()
+            cpu0 = rb.cpu_seconds()
             resync_all()
             secs = drain(db, t0, "full resync at %d ms" % latency)
+            cpu1 = rb.cpu_seconds()
             counters = sim.counters()
             written = rows_written(before, row_versions(db))
             ready = db.execute("SELECT count(*) FROM vibn_workspaces"
@@ -122,6 +124,7 @@ def full_phase(db, sim):
                     " %.2f x bound   target >= %.2f   (%s)", FULL_WS, secs, rate, rb.WORKERS,
                     crit, latency, bound, ratio(rate, bound), TARGET,
                     "ok" if ratio(rate, bound) >= TARGET else "below")
+            rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate)
             ok = ok and run_ok and written == 0 and ready == FULL_WS
     finally:
         d.stop()
