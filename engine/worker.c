@@ -13,17 +13,20 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "httpd/metrics.h"
+#include "engine/dbconns.h"
 #include "engine/queue.h"
 
 #define WORKER_RETRY_MIN_MS 100
 #define WORKER_RETRY_MAX_MS 5000
+/* How long a worker waits for one of the shared connections for its own statements before
+ * it looks at the pool's state again (stop, readiness). */
+#define WORKER_TAKE_WAIT_MS 250
 
 struct worker {
 	struct worker_pool *pool;
 	int index;
 	pthread_t thread;
 	int started;
-	PGconn *db;
 	uint64_t seq;
 	int64_t retry_ms; /* current reconnect backoff */
 	/* Until when the running reconcile's lease is known to be ours (util_now_ms() clock):
@@ -39,7 +42,7 @@ struct worker_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct worker_config cfg;
-	char *conninfo;
+	struct dbconns *conns; /* VIBN_DB_CONNECTIONS, lent to the workers' statements */
 	char instance[96];
 	struct worker *w;
 	loop_fn on_exit;
@@ -137,68 +140,29 @@ worker_next_retry(struct worker *w)
 	return (int64_t)((double)d * (0.5 + 0.5 * util_random_unit()));
 }
 
-/* Connects if needed. Returns 0, or -1 after logging (the caller waits and retries). */
+/* Takes a connection for the worker's own statements (claim, due time, outcome), waiting
+ * up to wait_ms while all are lent. Returns 0 with *conn, 1 when none came free (the
+ * caller looks again), -1 when Postgres could not be reached (the pool logged it; the caller
+ * waits and retries). */
 static int
-worker_connect(struct worker *w)
+worker_take(struct worker *w, int64_t wait_ms, PGconn **conn)
 {
 	char *cause = NULL;
+	int rc = dbconns_take(w->pool->conns, util_now_ms() + wait_ms, conn, &cause);
 
-	if (w->db != NULL)
-		return 0;
-	w->db = db_connect(w->pool->conninfo, "vibnd-worker", &cause);
-	if (w->db == NULL) {
-		/* The first failure of an episode is a warning, repeats are debug. */
-		if (w->retry_ms == 0)
-			log_warn("worker %d: %s", w->index, cause);
-		else
-			log_debug("worker %d: %s", w->index, cause);
-		free(cause);
-		return -1;
-	}
-	if (w->retry_ms != 0)
-		log_info("worker %d: database connection restored", w->index);
-	w->retry_ms = 0;
-	return 0;
+	free(cause);
+	return rc;
 }
 
-/* After a failed query: drop a broken connection so the next round reconnects. */
+/* After a failed statement: log it (the first of an episode), give the connection back
+ * (the pool drops it when broken). */
 static void
-worker_db_failed(struct worker *w, const char *what, char *cause)
+worker_db_failed(struct worker *w, PGconn *conn, const char *what, char *cause)
 {
-	int broken = w->db == NULL || PQstatus(w->db) != CONNECTION_OK;
-
 	if (w->retry_ms == 0)
 		log_warn("worker %d: %s: %s", w->index, what, cause);
 	free(cause);
-	if (broken && w->db != NULL) {
-		PQfinish(w->db);
-		w->db = NULL;
-	}
-}
-
-/* A reconciler must leave the connection idle; repair it if not. */
-static void
-worker_check_conn(struct worker *w, const char *fields)
-{
-	char *cause = NULL;
-
-	if (w->db == NULL)
-		return;
-	switch (PQtransactionStatus(w->db)) {
-	case PQTRANS_IDLE:
-		return;
-	case PQTRANS_INTRANS:
-	case PQTRANS_INERROR:
-		log_warn_kv(fields, "reconciler left a transaction open; rolling back");
-		if (db_command(w->db, "ROLLBACK", 0, NULL, &cause) == 0)
-			return;
-		free(cause);
-		break;
-	default:
-		break;
-	}
-	PQfinish(w->db);
-	w->db = NULL;
+	dbconns_give(w->pool->conns, conn);
 }
 
 /* Writes the run's outcome, reconnecting and retrying through a database outage for as
@@ -212,10 +176,12 @@ worker_finish(struct worker *w, const struct queue_item *item, const char *owner
 	struct worker_pool *p = w->pool;
 	const char *how = NULL;
 	char *cause = NULL;
+	PGconn *db = NULL;
 	int rc;
 
 	for (;;) {
-		if (worker_connect(w) == 0) {
+		rc = worker_take(w, WORKER_TAKE_WAIT_MS, &db);
+		if (rc == 0) {
 			if (res->cls != REC_OK) {
 				int64_t delay = queue_backoff_ms(
 				    res->cls == REC_PERMANENT ? 64 : item->attempts + 1,
@@ -225,24 +191,26 @@ worker_finish(struct worker *w, const struct queue_item *item, const char *owner
 				    res->not_before_ms > 0 ? res->not_before_ms - util_now_ms() : 0;
 
 				rc = queue_fail(
-				    w->db, item->workspace_id, owner, delay, wait > 0 ? wait : 0,
+				    db, item->workspace_id, owner, delay, wait > 0 ? wait : 0,
 				    res->message[0] ? res->message : "error", &how, &cause);
 			} else {
 				rc = queue_complete(
-				    w->db, item->workspace_id, owner,
+				    db, item->workspace_id, owner,
 				    res->requeue_after_ms > 0 ? res->requeue_after_ms : -1, &how,
 				    &cause);
 			}
 			if (rc == 0) {
+				dbconns_give(p->conns, db);
 				w->retry_ms = 0;
 				return how;
 			}
-			if (PQstatus(w->db) == CONNECTION_OK) {
+			if (PQstatus(db) == CONNECTION_OK) {
 				log_error_kv(fields, "recording the outcome failed: %s", cause);
 				free(cause);
+				dbconns_give(p->conns, db);
 				return NULL;
 			}
-			worker_db_failed(w, "recording the outcome", cause);
+			worker_db_failed(w, db, "recording the outcome", cause);
 			cause = NULL;
 		}
 		pthread_mutex_lock(&p->lock);
@@ -294,7 +262,7 @@ worker_run(struct worker *w, const struct queue_item *item, const char *owner)
 
 	memset(&ctx, 0, sizeof ctx);
 	ctx.workspace_id = item->workspace_id;
-	ctx.db = w->db;
+	ctx.db = dbconns_lender(p->conns);
 	ctx.worker = w->index;
 	ctx.reconcile_id = rid;
 	ctx.lease_owner = owner;
@@ -309,7 +277,6 @@ worker_run(struct worker *w, const struct queue_item *item, const char *owner)
 	t0 = util_now_us();
 	p->cfg.rec->reconcile(&ctx, p->cfg.rec_state, &res);
 	secs = (double)(util_now_us() - t0) / 1e6;
-	worker_check_conn(w, fields);
 
 	how = worker_finish(w, item, owner, &res, fields);
 	metrics_reconcile(worker_metrics_result(&res), res.cls == REC_PERMANENT, secs);
@@ -341,18 +308,55 @@ worker_idle(struct worker *w)
 	char *cause = NULL;
 	int64_t ms = -1;
 	int64_t poll = (int64_t)((double)p->cfg.poll_ms * (0.9 + 0.2 * util_random_unit()));
+	PGconn *db = NULL;
 
-	if (queue_next_due(w->db, &ms, &cause) != 0) {
-		worker_db_failed(w, "reading the next due time", cause);
-	} else if (ms >= 0) {
-		int64_t due = util_now_ms() + (ms < 1 ? 1 : ms);
+	if (worker_take(w, WORKER_TAKE_WAIT_MS, &db) != 0) {
+		/* Busy or down: the poll below looks again. */
+	} else if (queue_next_due(db, &ms, &cause) != 0) {
+		worker_db_failed(w, db, "reading the next due time", cause);
+	} else {
+		dbconns_give(p->conns, db);
+		if (ms >= 0) {
+			int64_t due = util_now_ms() + (ms < 1 ? 1 : ms);
 
-		pthread_mutex_lock(&p->lock);
-		if (due < p->next_due)
-			p->next_due = due;
-		pthread_mutex_unlock(&p->lock);
+			pthread_mutex_lock(&p->lock);
+			if (due < p->next_due)
+				p->next_due = due;
+			pthread_mutex_unlock(&p->lock);
+		}
 	}
 	worker_wait(w, poll, 1);
+}
+
+/* Claims one item and runs it. Returns 0 when it ran or nothing was claimable (after
+ * waiting), -1 when the database failed (the caller waits and retries). */
+static int
+worker_round(struct worker *w)
+{
+	struct worker_pool *p = w->pool;
+	struct queue_item item;
+	char owner[160], *cause = NULL;
+	PGconn *db = NULL;
+	int rc;
+
+	rc = worker_take(w, WORKER_TAKE_WAIT_MS, &db);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0; /* all lent: look again (stop is checked in between) */
+	snprintf(owner, sizeof owner, "%s/w%d/%llu", p->instance, w->index,
+	         (unsigned long long)++w->seq);
+	atomic_store(&w->lease_until_ms, worker_lease_end(p, util_now_ms()));
+	rc = queue_claim(db, owner, p->cfg.lease_ms, &item, &cause);
+	if (rc < 0) {
+		worker_db_failed(w, db, "claiming", cause);
+		return -1;
+	}
+	dbconns_give(p->conns, db);
+	w->retry_ms = 0;
+	if (rc == 0)
+		worker_idle(w);
+	else
+		worker_run(w, &item, owner);
+	return 0;
 }
 
 static void *
@@ -360,15 +364,9 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct worker_pool *p = w->pool;
-	struct queue_item item;
-	char owner[160], *cause = NULL;
-	int rc, ready;
+	int ready;
 
 	while (!worker_stopping(p)) {
-		if (worker_connect(w) != 0) {
-			worker_wait(w, worker_next_retry(w), 0);
-			continue;
-		}
 		pthread_mutex_lock(&p->lock);
 		ready = p->ready;
 		pthread_mutex_unlock(&p->lock);
@@ -376,25 +374,9 @@ worker_main(void *arg)
 			worker_wait(w, 1000, 0);
 			continue;
 		}
-		snprintf(owner, sizeof owner, "%s/w%d/%llu", p->instance, w->index,
-		         (unsigned long long)++w->seq);
-		atomic_store(&w->lease_until_ms, worker_lease_end(p, util_now_ms()));
-		rc = queue_claim(w->db, owner, p->cfg.lease_ms, &item, &cause);
-		if (rc < 0) {
-			worker_db_failed(w, "claiming", cause);
-			cause = NULL;
+		if (worker_round(w) != 0)
 			worker_wait(w, worker_next_retry(w), 0);
-			continue;
-		}
-		w->retry_ms = 0;
-		if (rc == 0)
-			worker_idle(w);
-		else
-			worker_run(w, &item, owner);
 	}
-	if (w->db != NULL)
-		PQfinish(w->db);
-	w->db = NULL;
 	pthread_mutex_lock(&p->lock);
 	p->running--;
 	pthread_mutex_unlock(&p->lock);
@@ -414,8 +396,9 @@ worker_start(const struct worker_config *cfg, loop_fn on_exit, void *arg)
 	char hex[7];
 
 	p->cfg = *cfg;
-	p->conninfo = xstrdup(cfg->conninfo);
-	p->cfg.conninfo = p->conninfo;
+	p->cfg.conninfo = NULL;
+	p->conns =
+	    dbconns_new(cfg->conninfo, "vibnd-worker", cfg->db_connections, metrics_worker_db);
 	p->on_exit = on_exit;
 	p->on_exit_arg = arg;
 	p->next_due = INT64_MAX;
@@ -580,6 +563,6 @@ worker_free(struct worker_pool *p)
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p->w);
-	free(p->conninfo);
+	dbconns_free(p->conns);
 	free(p);
 }

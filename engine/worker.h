@@ -1,5 +1,7 @@
-/* The worker pool: VIBN_WORKERS threads, each with its own Postgres connection, claiming
- * queue items and running the reconciler on them. The loop never blocks on them: it
+/* The worker pool: VIBN_WORKERS threads claiming queue items and running the reconciler on
+ * them, sharing VIBN_DB_CONNECTIONS Postgres connections (engine/dbconns.h): a thread holds
+ * one only for a statement, so many more reconciles wait on upstreams at once than there
+ * are connections. The loop never blocks on them: it
  * wakes them (worker_wake, after a NOTIFY or a reconnect) and hears of their exit
  * through loop_call. Idle workers also look at the queue when the next known item falls
  * due and at least every poll interval, so a lost notification only costs latency. */
@@ -14,6 +16,7 @@
 struct worker_config {
 	const char *conninfo; /* copied */
 	int workers;
+	int db_connections; /* shared by the workers' statements */
 	int64_t lease_ms;
 	int64_t backoff_base_ms;
 	int64_t backoff_cap_ms;

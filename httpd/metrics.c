@@ -50,6 +50,8 @@ static struct {
 	char controller[64];
 	int workers;
 	int active;
+	int db_lent, db_idle;
+	uint64_t db_waits;
 	uint64_t results[4];
 	uint64_t errors, terminal, retries;
 	struct metrics_hist reconcile_time, queue_wait;
@@ -172,6 +174,17 @@ metrics_active_workers(int delta)
 {
 	pthread_mutex_lock(&metrics_lock);
 	m.active += delta;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void
+metrics_worker_db(int lent, int idle, int waited)
+{
+	pthread_mutex_lock(&metrics_lock);
+	m.db_lent = lent;
+	m.db_idle = idle;
+	if (waited)
+		m.db_waits++;
 	pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -430,6 +443,13 @@ metrics_render(struct buf *out)
 	metrics_head(out, "controller_runtime_active_workers", "gauge",
 	             "Number of currently used workers per controller");
 	buf_printf(out, "controller_runtime_active_workers{%s} %d\n", buf_str(&ctl), m.active);
+	metrics_head(out, "vibn_worker_db_connections", "gauge",
+	             "Database connections the reconcile workers share, by state");
+	buf_printf(out, "vibn_worker_db_connections{state=\"lent\"} %d\n", m.db_lent);
+	buf_printf(out, "vibn_worker_db_connections{state=\"idle\"} %d\n", m.db_idle);
+	metrics_head(out, "vibn_worker_db_waits_total", "counter",
+	             "Takes of a worker database connection that waited while all were lent");
+	buf_printf(out, "vibn_worker_db_waits_total %llu\n", (unsigned long long)m.db_waits);
 
 	metrics_head(out, "workqueue_depth", "gauge",
 	             "Current depth of the workqueue: due, unclaimed items by priority");

@@ -18,6 +18,8 @@
  *   vibn_webhook_spool_bytes, vibn_webhook_spool_files            (the webhook spool)
  *   vibn_listen_connected, vibn_listen_reconnects_total, vibn_notifications_total,
  *   vibn_resync_runs_total, vibn_resync_enqueued_total, vibn_build_info{version}
+ *   vibn_worker_db_connections{state}                          lent|idle (VIBN_DB_CONNECTIONS)
+ *   vibn_worker_db_waits_total                                 takes that found all lent
  *
  * Every function is thread-safe. */
 #ifndef VIBN_METRICS_H
@@ -33,6 +35,9 @@ void metrics_reconcile(enum metrics_result result, int terminal, double seconds)
 void metrics_queue_wait(double seconds);
 void metrics_retry(void);
 void metrics_active_workers(int delta);
+/* The workers' shared database connections: lent and idle now, and one more take that had
+ * to wait (waited non-zero). */
+void metrics_worker_db(int lent, int idle, int waited);
 void metrics_set_depth(long interactive, long background);
 void metrics_listen_state(int connected);
 void metrics_listen_reconnect(void);

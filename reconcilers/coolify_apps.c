@@ -307,12 +307,12 @@ apps_create(struct pass *ctx, const struct desired_app *d, const struct gitea_re
 		pass_fail_call(ctx, COND_APPS, what, &st);
 		return APP_FAILED;
 	}
-	/* The domains Coolify generated, shown with the app (projects API); recorded before the
-	 * uuid, so that an app with a uuid has its domains too. */
-	if (coolify_app_get(ctx->env->coolify, uuid, &made, &st) == HTTP_OK && made.fqdn != NULL)
-		pass_record_app_domains(ctx, d, made.fqdn);
+	/* The domains Coolify generated, shown with the app (projects API); recorded with the
+	 * uuid in one statement, so that an app with a uuid has its domains too. */
+	if (coolify_app_get(ctx->env->coolify, uuid, &made, &st) != HTTP_OK)
+		coolify_app_free(&made); /* no domains known: kept as recorded */
+	pass_record_app(ctx, d, uuid, made.fqdn);
 	coolify_app_free(&made);
-	pass_record_app_uuid(ctx, d->name, uuid);
 	free(uuid);
 	/* A recorded app that is gone was deleted upstream: it is back. */
 	return d->coolify_app_uuid != NULL ? APP_RECREATED : APP_CREATED;
@@ -369,13 +369,10 @@ apps_converge_one(struct pass *ctx, struct apps_pass *ap, const struct desired_a
 		act = apps_create(ctx, d, repo, name);
 		goto out;
 	}
-	if (d->coolify_app_uuid == NULL || strcmp(d->coolify_app_uuid, a->uuid) != 0) {
-		pass_record_app_uuid(ctx, d->name, a->uuid);
+	if (d->coolify_app_uuid == NULL || strcmp(d->coolify_app_uuid, a->uuid) != 0)
 		pass_event(ctx, EVENTS_NORMAL, "Adopted", "app", name,
 		           "an application with this name existed; adopted %s", a->uuid);
-	}
-	if (a->fqdn != NULL)
-		pass_record_app_domains(ctx, d, a->fqdn);
+	pass_record_app(ctx, d, a->uuid, a->fqdn);
 	if (!apps_uses_key(a) && !apps_anonymous(ctx, repo)) {
 		act = apps_change_source(ctx, ap, a, repo, name);
 		goto out;

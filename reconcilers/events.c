@@ -7,14 +7,7 @@
 #include "clients/db.h"
 #include "common/xmalloc.h"
 
-/* The settings with defaults filled in, as SQL interval and integer texts. */
-struct events_params {
-	char window[48];
-	char retention[48];
-	char keep[16];
-};
-
-static void
+void
 events_params(const struct events_settings *s, struct events_params *p)
 {
 	int64_t win = s && s->window_ms > 0 ? s->window_ms : EVENTS_DEFAULT_WINDOW_S * 1000LL;
@@ -33,24 +26,45 @@ events_record(PGconn *db, const char *ws_id, const char *type, const char *reaso
               const char *name, const char *message, const char *reconcile_id,
               const struct events_settings *s, char **cause)
 {
-	struct events_params p;
-	const char *params[10];
+	json_t *one = json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "type", type, "reason", reason,
+	                        "kind", kind, "name", name, "message", message);
+	int rc;
 
+	if (one == NULL) {
+		*cause = xstrdup("the event is not UTF-8 text");
+		return -1;
+	}
+	rc = events_record_batch(db, ws_id, one, reconcile_id, s, cause);
+	json_decref(one);
+	return rc;
+}
+
+int
+events_record_batch(PGconn *db, const char *ws_id, json_t *events, const char *reconcile_id,
+                    const struct events_settings *s, char **cause)
+{
+	struct events_params p;
+	const char *params[6];
+	char *text = json_dumps(events, JSON_COMPACT);
+	int rc;
+
+	if (text == NULL) {
+		*cause = xstrdup("the events could not be encoded");
+		return -1;
+	}
 	events_params(s, &p);
 	params[0] = ws_id;
-	params[1] = type;
-	params[2] = reason;
-	params[3] = kind;
-	params[4] = name;
-	params[5] = message;
-	params[6] = reconcile_id;
-	params[7] = p.window;
-	params[8] = p.keep;
-	params[9] = p.retention;
-	return db_command(db,
-	                  "SELECT vibn_event_record($1::uuid, $2, $3, $4, $5, $6, $7, "
-	                  "$8::interval, $9::integer, $10::interval)",
-	                  10, params, cause);
+	params[1] = text;
+	params[2] = reconcile_id;
+	params[3] = p.window;
+	params[4] = p.keep;
+	params[5] = p.retention;
+	rc = db_command(db,
+	                "SELECT vibn_events_record($1::uuid, $2::jsonb, $3, $4::interval, "
+	                "$5::integer, $6::interval)",
+	                6, params, cause);
+	free(text);
+	return rc;
 }
 
 int

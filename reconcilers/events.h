@@ -35,11 +35,29 @@ struct events_settings {
 	int keep;             /* newest events kept per workspace; 0: the default */
 };
 
+/* The settings with defaults filled in, as SQL texts: for a statement that records events
+ * along with something else, vibn_events_record(ws, events, reconcile_id,
+ * window::interval, keep::integer, retention::interval). */
+struct events_params {
+	char window[48];
+	char retention[48];
+	char keep[16];
+};
+
+void events_params(const struct events_settings *s, struct events_params *p);
+
 /* Records one event of workspace ws_id (all strings borrowed; reconcile_id may be NULL).
  * Returns 0, or -1 with a one-line *cause. */
 int events_record(PGconn *db, const char *ws_id, const char *type, const char *reason,
                   const char *kind, const char *name, const char *message, const char *reconcile_id,
                   const struct events_settings *s, char **cause)
+    __attribute__((warn_unused_result));
+
+/* Records events of workspace ws_id in one call, in order, each as events_record would (a
+ * reconcile pass's, at its end): events is a JSON array (borrowed) of objects {"type",
+ * "reason", "kind", "name", "message"}. Returns 0, or -1 with a one-line *cause. */
+int events_record_batch(PGconn *db, const char *ws_id, json_t *events, const char *reconcile_id,
+                        const struct events_settings *s, char **cause)
     __attribute__((warn_unused_result));
 
 /* Prunes every workspace's events by s (what a quiet workspace never triggers itself).

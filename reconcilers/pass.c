@@ -64,17 +64,57 @@ static void
 pass_event_write(struct pass *ctx, const char *type, const char *reason, const char *kind,
                  const char *name, const char *msg)
 {
-	char *cause = NULL;
-	int rc;
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "reason", reason, "kind",
+	                      kind, "name", name, "message", msg);
+
+	if (e == NULL) {
+		log_warn("workspace %s: an event that is not UTF-8 was left out (%s %s)",
+		         ctx->ws->slug, reason, kind);
+		return;
+	}
+	pass_lock(ctx);
+	json_array_append_new(ctx->events, e);
+	pass_unlock(ctx);
+}
+
+char *
+pass_events_take(struct pass *ctx)
+{
+	char *text = NULL;
 
 	pass_lock(ctx);
-	rc = events_record(ctx->env->db, ctx->ws->id, type, reason, kind, name, msg,
-	                   ctx->env->reconcile_id, &ctx->env->set->events, &cause);
+	if (json_array_size(ctx->events) > 0)
+		text = json_dumps(ctx->events, JSON_COMPACT);
+	json_array_clear(ctx->events);
 	pass_unlock(ctx);
+	return text;
+}
+
+void
+pass_events_flush(struct pass *ctx)
+{
+	char *cause = NULL;
+	PGconn *db;
+	int rc = -1;
+
+	pass_lock(ctx);
+	if (json_array_size(ctx->events) == 0) {
+		pass_unlock(ctx);
+		return;
+	}
+	pass_unlock(ctx);
+	db = rec_db_take(ctx->env->db, &cause);
+	if (db != NULL) {
+		rc = events_record_batch(db, ctx->ws->id, ctx->events, ctx->env->reconcile_id,
+		                         &ctx->env->set->events, &cause);
+		rec_db_give(ctx->env->db, db);
+	}
 	if (rc != 0) {
-		log_warn("recording an event of workspace %s: %s", ctx->ws->slug, cause);
+		log_warn("recording %zu events of workspace %s: %s", json_array_size(ctx->events),
+		         ctx->ws->slug, cause);
 		free(cause);
 	}
+	json_array_clear(ctx->events);
 }
 
 void
@@ -279,9 +319,7 @@ pass_record(struct pass *ctx, const char *sql, int n, const char *const *params)
 	char *cause = NULL;
 	int rc;
 
-	pass_lock(ctx);
-	rc = db_command(ctx->env->db, sql, n, params, &cause);
-	pass_unlock(ctx);
+	rc = rec_db_command(ctx->env->db, sql, n, params, &cause);
 	if (rc == 0)
 		return 0;
 	log_warn("recording the status of workspace %s: %s", ctx->ws->slug, cause);
@@ -326,28 +364,22 @@ pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gi
 }
 
 int
-pass_record_app_uuid(struct pass *ctx, const char *app, const char *uuid)
+pass_record_app(struct pass *ctx, const struct desired_app *d, const char *uuid,
+                const char *domains)
 {
-	const char *params[3] = {ctx->ws->id, app, uuid};
+	int new_uuid = uuid != NULL && pass_str_differs(d->coolify_app_uuid, uuid);
+	int new_domains = domains != NULL && pass_str_differs(d->domains, domains);
+	const char *params[4] = {ctx->ws->id, d->name, new_uuid ? uuid : NULL,
+	                         new_domains ? domains : NULL};
 
-	return pass_record(
-	    ctx,
-	    "UPDATE vibn_workspace_apps SET coolify_app_uuid = $3 WHERE workspace_id = $1"
-	    " AND lower(name) = lower($2) AND coolify_app_uuid IS DISTINCT FROM $3",
-	    3, params);
-}
-
-int
-pass_record_app_domains(struct pass *ctx, const struct desired_app *d, const char *domains)
-{
-	const char *params[3] = {ctx->ws->id, d->name, domains};
-
-	if (!pass_str_differs(d->domains, domains))
+	if (!new_uuid && !new_domains)
 		return 0;
 	return pass_record(ctx,
-	                   "UPDATE vibn_workspace_apps SET domains = $3 WHERE workspace_id = $1"
-	                   " AND lower(name) = lower($2)",
-	                   3, params);
+	                   "UPDATE vibn_workspace_apps SET"
+	                   " coolify_app_uuid = coalesce($3, coolify_app_uuid),"
+	                   " domains = coalesce($4, domains)"
+	                   " WHERE workspace_id = $1 AND lower(name) = lower($2)",
+	                   4, params);
 }
 
 int
@@ -363,14 +395,29 @@ pass_record_deletion_done(struct pass *ctx, long long id)
 	                   2, params);
 }
 
+/* Whether the n names are the recorded ones, in order. */
+static int
+pass_app_names_recorded(const struct desired_ws *ws, char *const *names, size_t n)
+{
+	if (ws->napp_names != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ws->app_names[i], names[i]) != 0)
+			return 0;
+	return 1;
+}
+
 int
 pass_record_app_names(struct pass *ctx, char *const *names, size_t n)
 {
-	json_t *arr = json_array();
+	json_t *arr;
 	const char *params[2];
 	char *text;
 	int rc;
 
+	if (pass_app_names_recorded(ctx->ws, names, n))
+		return 0; /* a steady state sends no statement */
+	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, json_string(names[i]));
 	text = json_dumps(arr, JSON_COMPACT);

@@ -4,8 +4,9 @@
  * so far, the conditions being written; and the status writers that record what a step
  * found or changed. A pass runs on its worker's thread, with that worker's database
  * connection and upstream clients; independent steps may run on a second thread at the
- * same time (workspace.c), each with a struct pass of its own that shares the conditions
- * and the database connection: the writers below take the pass's lock for them. */
+ * same time (workspace.c), each with a struct pass of its own that shares the conditions:
+ * the writers below take the pass's lock for them. Every database statement runs on a
+ * connection taken from env->db for it alone, never across an upstream call. */
 #ifndef VIBN_PASS_H
 #define VIBN_PASS_H
 
@@ -47,7 +48,7 @@ struct pass_settings {
 
 /* What one worker brings to a reconcile (all borrowed). */
 struct pass_env {
-	PGconn *db;
+	struct rec_db *db; /* lends a connection per statement */
 	struct gitea *gitea;
 	struct coolify *coolify;
 	const struct pass_settings *set;
@@ -98,10 +99,12 @@ struct pass {
 	struct rec_result out;
 
 	/* Shared by the copies of a pass that run at once (workspace.c), under *lock: the
-	 * conditions (conds above), the database connection, and how many failures each
-	 * condition has met in this pass (type -> count). lock NULL: one thread. */
+	 * conditions (conds above), how many failures each condition has met in this pass
+	 * (type -> count), and the events to record at the end (an array, pass_event). lock
+	 * NULL: one thread. */
 	pthread_mutex_t *lock;
 	json_t *failures;
+	json_t *events;
 };
 
 /* Records a failed upstream call on condition `type` (reason from the class: Unauthorized,
@@ -127,10 +130,16 @@ void pass_would(struct pass *ctx, const char *type, const char *fmt, ...)
 
 /* Records an event of the workspace (type EVENTS_NORMAL or EVENTS_WARNING; reason
  * CamelCase; the object's kind and name). Call it for every upstream change made; the
- * failure writers above record their own Warning. A write that fails is logged: the trail
- * never stops convergence. */
+ * failure writers above record their own Warning. The pass keeps its events and writes them
+ * in one call at its end (pass_events_flush). A write that fails is logged: the trail never
+ * stops convergence. */
 void pass_event(struct pass *ctx, const char *type, const char *reason, const char *kind,
                 const char *name, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Writes the events kept so far (before the row goes: events go with their workspace). */
+void pass_events_flush(struct pass *ctx);
+/* The events kept so far as JSON text for vibn_events_record (a new string), or NULL when
+ * there are none; they are no longer kept (the status write records them with it). */
+char *pass_events_take(struct pass *ctx);
 /* Names the object the following failures are about. Per-object loops set it for each
  * object and clear it after (back to the step's default object). */
 void pass_object(struct pass *ctx, const char *kind, const char *fmt, ...)
@@ -159,12 +168,14 @@ int pass_record_project(struct pass *ctx, const char *uuid, int pending);
 /* Records what Gitea says of declared repo d (r: observed, or just created): its id and
  * clone URLs, written only when they differ from what d says is recorded. */
 int pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r);
-int pass_record_app_uuid(struct pass *ctx, const char *app, const char *uuid);
-/* Records an app's domains (Coolify's fqdn: comma-separated URLs) when they differ. */
-int pass_record_app_domains(struct pass *ctx, const struct desired_app *d, const char *domains);
+/* Records what Coolify says of declared app d: its uuid and domains (Coolify's fqdn:
+ * comma-separated URLs; NULL: not known), in one statement, only what differs from what d
+ * says is recorded. */
+int pass_record_app(struct pass *ctx, const struct desired_app *d, const char *uuid,
+                    const char *domains);
 /* Forgets a settled repo deletion request (vibn_workspace_repo_deletions.id). */
 int pass_record_deletion_done(struct pass *ctx, long long id);
-/* Records the set of upstream app names we own (n names). */
+/* Records the set of upstream app names we own (n names), when it is not what is recorded. */
 int pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
 /* Records that a DELETE of Coolify application uuid was sent now. */
 int pass_record_app_delete(struct pass *ctx, const char *uuid, const char *name);

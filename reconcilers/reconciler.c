@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clients/db.h"
 #include "common/util.h"
 
 const struct reconciler *
@@ -83,4 +84,65 @@ rec_class_name(enum rec_class cls)
 		return "permanent";
 	}
 	return "unknown";
+}
+
+PGconn *
+rec_db_take(struct rec_db *db, char **cause)
+{
+	return db->take(db, cause);
+}
+
+void
+rec_db_give(struct rec_db *db, PGconn *conn)
+{
+	if (conn != NULL)
+		db->give(db, conn);
+}
+
+int
+rec_db_command(struct rec_db *db, const char *sql, int n, const char *const *params, char **cause)
+{
+	PGconn *conn = rec_db_take(db, cause);
+	int rc;
+
+	if (conn == NULL)
+		return -1;
+	rc = db_command(conn, sql, n, params, cause);
+	rec_db_give(db, conn);
+	return rc;
+}
+
+static PGconn *
+rec_db_one_take(struct rec_db *db, char **cause)
+{
+	struct rec_db_one *one = db->arg;
+
+	(void)cause;
+	pthread_mutex_lock(&one->lock);
+	return one->conn;
+}
+
+static void
+rec_db_one_give(struct rec_db *db, PGconn *conn)
+{
+	struct rec_db_one *one = db->arg;
+
+	(void)conn;
+	pthread_mutex_unlock(&one->lock);
+}
+
+void
+rec_db_one_init(struct rec_db_one *one, PGconn *conn)
+{
+	one->db.take = rec_db_one_take;
+	one->db.give = rec_db_one_give;
+	one->db.arg = one;
+	one->conn = conn;
+	pthread_mutex_init(&one->lock, NULL);
+}
+
+void
+rec_db_one_fini(struct rec_db_one *one)
+{
+	pthread_mutex_destroy(&one->lock);
 }

@@ -1,7 +1,7 @@
 /* The reconciler interface: what the daemon's workers run for one claimed queue item.
  *
  * A reconciler is a plain sequential function, called on a worker thread with the
- * workspace id and the worker's own Postgres connection. It reads the full desired and
+ * workspace id and a lender of Postgres connections (struct rec_db). It reads the full desired and
  * observed state itself (the queue item carries no payload: level-triggered) and says
  * how the run ended in one struct rec_result:
  *
@@ -24,6 +24,7 @@
 #ifndef VIBN_RECONCILER_H
 #define VIBN_RECONCILER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,10 +49,43 @@ struct rec_result {
 	char message[512];        /* the first failure, one line; stored as last_error */
 };
 
+/* Lends Postgres connections. The reconciles in flight outnumber the daemon's database
+ * connections (VIBN_WORKERS passes share VIBN_DB_CONNECTIONS): a reconcile takes one for
+ * the statements it runs and gives it back before it waits on an upstream, never holding
+ * two at once (a taker holding one while waiting for another could wait forever). */
+struct rec_db {
+	/* An idle autocommit connection, after waiting while all are lent (up to the lender's
+	 * own deadline); NULL with a one-line *cause (a new string) when none came in time or
+	 * Postgres cannot be reached. */
+	PGconn *(*take)(struct rec_db *db, char **cause);
+	/* Gives conn back. Leave it idle: a transaction left open is rolled back and a broken
+	 * connection replaced, at a cost. */
+	void (*give)(struct rec_db *db, PGconn *conn);
+	void *arg; /* the lender's */
+};
+
+PGconn *rec_db_take(struct rec_db *db, char **cause);
+void rec_db_give(struct rec_db *db, PGconn *conn);
+/* Runs one statement whose rows are not needed on a connection taken for it (db_command):
+ * 0, or -1 with *cause. */
+int rec_db_command(struct rec_db *db, const char *sql, int n, const char *const *params,
+                   char **cause);
+
+/* A lender of one connection that is always there (tests, tools): takers on several
+ * threads wait for each other. */
+struct rec_db_one {
+	struct rec_db db;
+	PGconn *conn; /* borrowed */
+	pthread_mutex_t lock;
+};
+
+void rec_db_one_init(struct rec_db_one *one, PGconn *conn);
+void rec_db_one_fini(struct rec_db_one *one);
+
 /* What a reconciler gets for one run. Everything is borrowed and valid during the call. */
 struct rec_ctx {
 	const char *workspace_id;     /* uuid text */
-	PGconn *db;                   /* the worker's connection: idle, autocommit; leave it so */
+	struct rec_db *db;            /* the worker pool's connections, lent per statement */
 	int worker;                   /* worker index, 0-based */
 	const char *reconcile_id;     /* unique per run, for logs */
 	const char *lease_owner;      /* the claim's owner string */

@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "reconcilers/conditions.h"
+#include "reconcilers/events.h"
 
 static const char *const workspace_parts[] = {COND_COOLIFY_PROJECT, COND_GITEA_ORG, COND_MEMBERS,
                                               COND_REPOS,           COND_WEBHOOK,   COND_APPS};
@@ -45,7 +46,8 @@ workspace_provision_status(struct pass *ctx)
 }
 
 /* Writes status only when something differs from what was loaded: a steady state writes
- * no row. */
+ * no row. The pass's events go with it, in the same statement (one round trip, one commit:
+ * the end of a pass that changed something); alone when the status is as it was. */
 static void
 workspace_write_status(struct pass *ctx)
 {
@@ -53,8 +55,9 @@ workspace_write_status(struct pass *ctx)
 	const char *status = workspace_provision_status(ctx);
 	const char *last_error = ctx->out.message[0] ? ctx->out.message : NULL;
 	const char *org = ctx->gitea_org ? ctx->gitea_org : ws->gitea_org;
-	char gen[32], hook[32], *conds, *cause = NULL;
-	const char *params[8];
+	char gen[32], hook[32], *conds, *events, *cause = NULL;
+	struct events_params ep;
+	const char *params[13];
 	int hook_same = ctx->hook_id == 0 ||
 	                (ctx->hook_id == ws->gitea_hook_id &&
 	                 util_str_eq_null(ctx->hook_secret_sha, ws->gitea_hook_secret_sha256));
@@ -62,11 +65,15 @@ workspace_write_status(struct pass *ctx)
 	if (json_equal(ctx->conds, ws->conditions) && ws->observed_generation == ws->generation &&
 	    util_str_eq_null(status, ws->provision_status) &&
 	    util_str_eq_null(last_error, ws->last_error) && util_str_eq_null(org, ws->gitea_org) &&
-	    hook_same)
+	    hook_same) {
+		pass_events_flush(ctx);
 		return;
+	}
 	snprintf(gen, sizeof gen, "%lld", ws->generation);
 	snprintf(hook, sizeof hook, "%lld", (long long)ctx->hook_id);
 	conds = conditions_dump(ctx->conds);
+	events = pass_events_take(ctx);
+	events_params(&ctx->env->set->events, &ep);
 	params[0] = ws->id;
 	params[1] = conds;
 	params[2] = gen;
@@ -76,19 +83,29 @@ workspace_write_status(struct pass *ctx)
 	/* The hook's record changes only when this pass gave a hook its secret. */
 	params[6] = ctx->hook_id != 0 ? hook : NULL;
 	params[7] = ctx->hook_id != 0 ? ctx->hook_secret_sha : NULL;
-	if (db_command(
+	params[8] = events;
+	params[9] = ctx->env->reconcile_id;
+	params[10] = ep.window;
+	params[11] = ep.keep;
+	params[12] = ep.retention;
+	if (rec_db_command(
 	        ctx->env->db,
-	        "UPDATE vibn_workspaces SET conditions = $2::jsonb, observed_generation = $3,"
+	        "WITH ev AS (SELECT CASE WHEN $9::jsonb IS NULL THEN 0 ELSE"
+	        " vibn_events_record($1::uuid, $9::jsonb, $10, $11::interval, $12::integer,"
+	        " $13::interval) END AS added)"
+	        " UPDATE vibn_workspaces SET conditions = $2::jsonb, observed_generation = $3,"
 	        " provision_status = $4, last_error = $5, gitea_org = $6,"
 	        " gitea_hook_id = coalesce($7::bigint, gitea_hook_id),"
 	        " gitea_hook_secret_sha256 = CASE WHEN $7::bigint IS NULL"
-	        " THEN gitea_hook_secret_sha256 ELSE $8 END WHERE id = $1",
-	        8, params, &cause) != 0) {
-		log_warn("writing the status of workspace %s: %s", ws->slug, cause);
+	        " THEN gitea_hook_secret_sha256 ELSE $8 END FROM ev WHERE id = $1::uuid",
+	        13, params, &cause) != 0) {
+		log_warn("writing the status of workspace %s%s: %s", ws->slug,
+		         events ? " and the pass's events" : "", cause);
 		if (ctx->out.cls < REC_TRANSIENT)
 			ctx->out.cls = REC_TRANSIENT;
 		free(cause);
 	}
+	free(events);
 	free(conds);
 }
 
@@ -98,9 +115,10 @@ workspace_remove_row(struct pass *ctx)
 	const char *params[1] = {ctx->ws->id};
 	char *cause = NULL;
 
-	if (db_command(ctx->env->db,
-	               "DELETE FROM vibn_workspaces WHERE id = $1 AND deleted_at IS NOT NULL", 1,
-	               params, &cause) != 0) {
+	pass_events_flush(ctx); /* kept while the row is: they go with it */
+	if (rec_db_command(ctx->env->db,
+	                   "DELETE FROM vibn_workspaces WHERE id = $1 AND deleted_at IS NOT NULL",
+	                   1, params, &cause) != 0) {
 		pass_fail_msg(ctx, COND_READY, "Deleting", REC_TRANSIENT,
 		              "removing the workspace row: %s", cause);
 		free(cause);
@@ -193,6 +211,22 @@ struct workspace_branch {
 
 static void workspace_branch_join(struct pass *ctx, struct workspace_branch *b);
 
+/* A branch thread's stack. glibc keeps the stacks of ended threads for reuse up to 40 MB in
+ * all; at the default 8 MB that is five, and the other branches of 64 passes in flight each
+ * map a stack and unmap it (a TLB shootdown on every core) when they end. A step's deepest
+ * path (libcurl, jansson, a log line) needs a few tens of KB. */
+#define WORKSPACE_BRANCH_STACK (512 * 1024)
+
+static pthread_attr_t workspace_branch_attr;
+static pthread_once_t workspace_branch_once = PTHREAD_ONCE_INIT;
+
+static void
+workspace_branch_attr_init(void)
+{
+	pthread_attr_init(&workspace_branch_attr);
+	pthread_attr_setstacksize(&workspace_branch_attr, WORKSPACE_BRANCH_STACK);
+}
+
 static void *
 workspace_branch_main(void *arg)
 {
@@ -214,6 +248,7 @@ workspace_branch_start_then(struct pass *ctx, struct workspace_branch *b,
                             void (*step)(struct pass *), struct gitea *gitea,
                             struct workspace_branch *wait, void (*after)(struct pass *))
 {
+	pthread_once(&workspace_branch_once, workspace_branch_attr_init);
 	b->env = *ctx->env;
 	if (gitea != NULL)
 		b->env.gitea = gitea;
@@ -230,7 +265,8 @@ workspace_branch_start_then(struct pass *ctx, struct workspace_branch *b,
 	memset(&b->ctx.repos, 0, sizeof b->ctx.repos);
 	b->ctx.repos_known = 0;
 	rec_done(&b->ctx.out);
-	b->started = pthread_create(&b->thread, NULL, workspace_branch_main, b) == 0;
+	b->started =
+	    pthread_create(&b->thread, &workspace_branch_attr, workspace_branch_main, b) == 0;
 	if (!b->started) {
 		log_warn("workspace %s: no thread for a step that could run beside the others; it"
 		         " runs now",
@@ -286,10 +322,25 @@ workspace_repos_step(struct pass *ctx)
 	(void)gitea_reap_reconcile(ctx);
 }
 
+/* The desired state, on a connection taken for the one query. */
+static int
+workspace_load(struct pass_env *env, const char *ws_id, struct desired_ws **ws, char **cause)
+{
+	PGconn *db = rec_db_take(env->db, cause);
+	int rc;
+
+	if (db == NULL)
+		return -1;
+	rc = desired_load(db, ws_id, ws, cause);
+	rec_db_give(env->db, db);
+	return rc;
+}
+
 static void
 workspace_ctx_free(struct pass *ctx)
 {
 	json_decref(ctx->failures);
+	json_decref(ctx->events);
 	json_decref(ctx->conds);
 	free(ctx->org);
 	free(ctx->project_name);
@@ -311,7 +362,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 	int64_t started_ms = util_now_ms();
 
 	memset(out, 0, sizeof *out);
-	if (desired_load(env->db, ws_id, &ws, &cause) != 0) {
+	if (workspace_load(env, ws_id, &ws, &cause) != 0) {
 		out->cls = REC_TRANSIENT;
 		snprintf(out->message, sizeof out->message, "loading the workspace: %s", cause);
 		free(cause);
@@ -325,6 +376,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 	ctx.started_ms = started_ms;
 	ctx.conds = json_deep_copy(ws->conditions);
 	ctx.failures = json_object();
+	ctx.events = json_array();
 	ctx.lock = &lock;
 	ctx.dry = ws->paused;
 	ctx.org = desired_gitea_org_name(ws->slug);

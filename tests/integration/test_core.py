@@ -45,9 +45,10 @@ def test_help_lists_every_setting():
                 "ADMIN_MIGRATE_SECRET", "VIBN_LISTEN", "VIBN_PUBLIC_URL", "VIBN_WORKERS",
                 "VIBN_RESYNC_INTERVAL", "VIBN_SHUTDOWN_TIMEOUT", "VIBN_BACKOFF_BASE",
                 "VIBN_BACKOFF_CAP", "VIBN_LEASE_DURATION", "VIBN_COOLIFY_RPM", "VIBN_GITEA_RPS",
-                "VIBN_RECONCILER"]:
+                "VIBN_RECONCILER", "VIBN_DB_CONNECTIONS"]:
         assert var in r.stdout, var
-    assert "--workers" in r.stdout and "default 8" in r.stdout
+    assert "--workers" in r.stdout and "default 64" in r.stdout
+    assert "--db-connections" in r.stdout
 
 
 def test_missing_database_url_is_one_line():
@@ -268,6 +269,36 @@ def test_rate_limited_and_permanent_errors_wait(db_url, daemons):
 
 def d_alive(daemons):
     return all(d.proc.poll() is None for d in daemons)
+
+
+def worker_connections(conn):
+    return conn.execute("SELECT count(*) FROM pg_stat_activity"
+                        " WHERE application_name = 'vibnd-worker'").fetchone()[0]
+
+
+def test_more_reconciles_in_flight_than_database_connections(db_url, daemons):
+    """VIBN_WORKERS reconciles wait at once (as passes wait on upstreams) while the workers
+    hold no more than VIBN_DB_CONNECTIONS connections: a worker takes one per statement."""
+    with connect(db_url) as conn:
+        add_workspaces(conn, 12, behaviour={"sleep_ms": 3000})
+        d = start(daemons, db_url, env={"VIBN_WORKERS": "12", "VIBN_DB_CONNECTIONS": "2"})
+        seen = []
+
+        def all_running():
+            seen.append(worker_connections(conn))
+            return conn.execute("SELECT count(*) FROM vibn_test_runs"
+                                " WHERE finished_at IS NULL").fetchone()[0] == 12
+
+        wait_for(all_running, timeout=20, what="12 runs under way at once")
+        assert d.metric('controller_runtime_active_workers{controller="test"}') == 12
+        wait_for(lambda: drained(conn) and finished_runs(conn) == 12, timeout=30,
+                 what="the runs to finish")
+        seen.append(worker_connections(conn))
+        assert 1 <= max(seen) <= 2, seen
+        assert all(r[4] == "done" for r in runs(conn))
+    assert d.metric("vibn_worker_db_waits_total") >= 0
+    assert d.metric('vibn_worker_db_connections{state="lent"}') + \
+        d.metric('vibn_worker_db_connections{state="idle"}') <= 2
 
 
 def test_interactive_overtakes_background_backlog(db_url, daemons):

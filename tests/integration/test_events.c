@@ -26,6 +26,7 @@ static struct simproc *sim;
 struct fixture {
 	char *url;
 	PGconn *db;
+	struct rec_db_one lender; /* the passes' statements run on db too */
 	struct gitea *gitea;
 	struct coolify *coolify;
 	struct pass_settings set;
@@ -99,7 +100,8 @@ setup(void **state)
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_resend_ms = 600000;
 	f->projects = project_cache_new(60000);
-	f->env = (struct pass_env){.db = f->db,
+	rec_db_one_init(&f->lender, f->db);
+	f->env = (struct pass_env){.db = &f->lender.db,
 	                           .gitea = f->gitea,
 	                           .coolify = f->coolify,
 	                           .set = &f->set,
@@ -114,6 +116,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	rec_db_one_fini(&f->lender);
 	PQfinish(f->db);
 	testdb_drop(f->url);
 	gitea_free(f->gitea);

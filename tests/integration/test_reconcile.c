@@ -16,6 +16,7 @@
 
 #include "clients/db.h"
 #include "common/util.h"
+#include "engine/dbconns.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/sweep_plan.h"
 #include "reconcilers/workspace.h"
@@ -26,7 +27,8 @@ static struct simproc *sim;
 
 struct fixture {
 	char *url;
-	PGconn *db;
+	PGconn *db;            /* the test's own queries */
+	struct dbconns *conns; /* what the passes take their statements' connections from */
 	struct gitea *gitea;
 	struct gitea *gitea_more[2];
 	struct coolify *coolify;
@@ -106,7 +108,9 @@ setup(void **state)
 	f->set.timeout_ms = 20000;
 	f->set.app_delete_resend_ms = 600000;
 	f->projects = project_cache_new(60000);
-	f->env = (struct pass_env){.db = f->db,
+	/* Two connections, as vibnd lends them: fewer than the steps that may write at once. */
+	f->conns = dbconns_new(f->url, "test-pass", 2, NULL);
+	f->env = (struct pass_env){.db = dbconns_lender(f->conns),
 	                           .gitea = f->gitea,
 	                           .coolify = f->coolify,
 	                           .set = &f->set,
@@ -123,6 +127,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	PQfinish(f->db);
+	dbconns_free(f->conns);
 	testdb_drop(f->url);
 	gitea_free(f->gitea);
 	gitea_free(f->gitea_more[0]);

@@ -65,6 +65,9 @@ testrec_behaviour(PGconn *db, const char *ws, struct testrec_behaviour *b, char 
 	return 0;
 }
 
+/* The test reconciler: records its run, does what the workspace's behaviour row says
+ * (sleeping first when told, with no database connection held, as a pass waits on an
+ * upstream), and records how it ended. */
 static void
 testrec_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out)
 {
@@ -74,20 +77,29 @@ testrec_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out
 	struct testrec_behaviour b;
 	const char *result = "done";
 	char *cause = NULL, *id = NULL;
-	PGresult *res;
+	PGresult *res = NULL;
+	PGconn *db;
 
 	snprintf(prio, sizeof prio, "%d", ctx->priority);
 	snprintf(attempts, sizeof attempts, "%d", ctx->attempts);
 	snprintf(waited, sizeof waited, "%.6f", ctx->queue_seconds);
-	res = db_exec(ctx->db,
+	db = rec_db_take(ctx->db, &cause);
+	if (db == NULL)
+		goto fail;
+	res = db_exec(db,
 	              "INSERT INTO vibn_test_runs (workspace_id, worker, reconcile_id, priority,"
 	              " attempts, queue_seconds) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
 	              6, params, &cause);
-	if (res == NULL)
-		goto fail;
-	id = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (testrec_behaviour(ctx->db, ctx->workspace_id, &b, &cause) != 0)
+	if (res != NULL) {
+		id = xstrdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (testrec_behaviour(db, ctx->workspace_id, &b, &cause) != 0) {
+			free(id);
+			id = NULL;
+		}
+	}
+	rec_db_give(ctx->db, db);
+	if (id == NULL)
 		goto fail;
 	if (b.sleep_ms > 0)
 		testrec_sleep(b.sleep_ms);
@@ -107,7 +119,7 @@ testrec_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out
 	{
 		const char *p2[2] = {id, result};
 
-		if (db_command(
+		if (rec_db_command(
 		        ctx->db,
 		        "UPDATE vibn_test_runs SET finished_at = clock_timestamp(), result = $2"
 		        " WHERE id = $1",

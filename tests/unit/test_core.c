@@ -139,7 +139,9 @@ test_config_table_is_complete(void **state)
 			assert_int_equal(config_check(i, t[i].def, &v, &cause), 0);
 		}
 	}
-	assert_string_equal(t[CFG_WORKERS].def, "8");
+	/* Reconciles in flight, and the database connections they share (issue 17). */
+	assert_string_equal(t[CFG_WORKERS].def, "64");
+	assert_string_equal(t[CFG_DB_CONNECTIONS].def, "8");
 	assert_string_equal(t[CFG_RESYNC_INTERVAL].def, "600");
 	assert_string_equal(t[CFG_SHUTDOWN_TIMEOUT].def, "30");
 	assert_string_equal(t[CFG_COOLIFY_RPM].def, "180");
