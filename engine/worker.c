@@ -53,7 +53,8 @@ struct worker_pool {
 	int fenced; /* worker_fence: leases are no longer extended */
 	int ready;
 	int tokens;
-	int64_t next_due; /* monotonic ms of the earliest known due item, INT64_MAX: none */
+	int64_t next_due;  /* monotonic ms of the earliest known due item, INT64_MAX: none */
+	int64_t looked_ms; /* when an idle worker last looked at the queue (worker_idle) */
 	int running;
 };
 
@@ -73,14 +74,22 @@ worker_timespec(int64_t mono_ms, struct timespec *ts)
 	ts->tv_nsec = (mono_ms % 1000) * 1000000L;
 }
 
+/* How an idle worker's wait ended. */
+enum worker_woken {
+	WORKER_TIMED_OUT, /* the time ran out, or the pool is stopping */
+	WORKER_DUE,       /* the pool's next due time arrived */
+	WORKER_TOKEN,     /* worker_wake: a notification, a reconnect, a chained wake */
+};
+
 /* Waits until woken (a token), stopped, timeout_ms passed, or (use_due) the pool's next
  * due time arrived. Consumes one token or the due time. */
-static void
+static enum worker_woken
 worker_wait(struct worker *w, int64_t timeout_ms, int use_due)
 {
 	struct worker_pool *p = w->pool;
 	int64_t deadline = util_now_ms() + timeout_ms;
 	struct timespec ts;
+	enum worker_woken why = WORKER_TIMED_OUT;
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping && p->tokens == 0) {
@@ -88,6 +97,7 @@ worker_wait(struct worker *w, int64_t timeout_ms, int use_due)
 
 		if (use_due && p->next_due <= now) {
 			p->next_due = INT64_MAX;
+			why = WORKER_DUE;
 			break;
 		}
 		if (now >= deadline)
@@ -97,9 +107,12 @@ worker_wait(struct worker *w, int64_t timeout_ms, int use_due)
 		worker_timespec(until, &ts);
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 	}
-	if (p->tokens > 0)
+	if (p->tokens > 0) {
 		p->tokens--;
+		why = WORKER_TOKEN;
+	}
 	pthread_mutex_unlock(&p->lock);
+	return why;
 }
 
 /* Sleeps ms unless the pool is abandoned; tokens do not interrupt it. */
@@ -300,16 +313,40 @@ worker_run(struct worker *w, const struct queue_item *item, const char *owner)
 	metrics_active_workers(-1);
 }
 
-/* Nothing claimable: learn when something will be, tell the pool, and wait. */
-static void
+/* An idle worker's wait: the poll interval, with jitter. */
+static int64_t
+worker_poll_ms(const struct worker_pool *p)
+{
+	return (int64_t)((double)p->cfg.poll_ms * (0.9 + 0.2 * util_random_unit()));
+}
+
+/* Whether an idle worker of the pool looked at the queue within the last half poll
+ * interval: then another look now would learn nothing new (notifications and due times
+ * wake workers anyway), and the pool's idle statements do not grow with VIBN_WORKERS. */
+static int
+worker_looked_lately(struct worker_pool *p)
+{
+	int lately;
+
+	pthread_mutex_lock(&p->lock);
+	lately = util_now_ms() - p->looked_ms < p->cfg.poll_ms / 2;
+	pthread_mutex_unlock(&p->lock);
+	return lately;
+}
+
+/* Nothing claimable: learn when something will be, tell the pool, and wait. Returns how
+ * the wait ended. */
+static enum worker_woken
 worker_idle(struct worker *w)
 {
 	struct worker_pool *p = w->pool;
 	char *cause = NULL;
 	int64_t ms = -1;
-	int64_t poll = (int64_t)((double)p->cfg.poll_ms * (0.9 + 0.2 * util_random_unit()));
 	PGconn *db = NULL;
 
+	pthread_mutex_lock(&p->lock);
+	p->looked_ms = util_now_ms();
+	pthread_mutex_unlock(&p->lock);
 	if (worker_take(w, WORKER_TAKE_WAIT_MS, &db) != 0) {
 		/* Busy or down: the poll below looks again. */
 	} else if (queue_next_due(db, &ms, &cause) != 0) {
@@ -325,13 +362,15 @@ worker_idle(struct worker *w)
 			pthread_mutex_unlock(&p->lock);
 		}
 	}
-	worker_wait(w, poll, 1);
+	return worker_wait(w, worker_poll_ms(p), 1);
 }
 
-/* Claims one item and runs it. Returns 0 when it ran or nothing was claimable (after
- * waiting), -1 when the database failed (the caller waits and retries). */
+/* Claims one item and runs it, or idles when there is none; woken: how this round's
+ * worker was last woken. Returns how the idle wait ended (WORKER_TOKEN after a run or when
+ * every connection was lent: look again at once), or -1 when the database failed (the
+ * caller waits and retries). */
 static int
-worker_round(struct worker *w)
+worker_round(struct worker *w, enum worker_woken woken)
 {
 	struct worker_pool *p = w->pool;
 	struct queue_item item;
@@ -341,7 +380,7 @@ worker_round(struct worker *w)
 
 	rc = worker_take(w, WORKER_TAKE_WAIT_MS, &db);
 	if (rc != 0)
-		return rc < 0 ? -1 : 0; /* all lent: look again (stop is checked in between) */
+		return rc < 0 ? -1 : WORKER_TOKEN; /* all lent: again (stop is checked between) */
 	snprintf(owner, sizeof owner, "%s/w%d/%llu", p->instance, w->index,
 	         (unsigned long long)++w->seq);
 	atomic_store(&w->lease_until_ms, worker_lease_end(p, util_now_ms()));
@@ -353,10 +392,14 @@ worker_round(struct worker *w)
 	dbconns_give(p->conns, db);
 	w->retry_ms = 0;
 	if (rc == 0)
-		worker_idle(w);
-	else
-		worker_run(w, &item, owner);
-	return 0;
+		return (int)worker_idle(w);
+	/* Work that no notification announced (a due time, or a lost notification found by a
+	 * poll): there may be more, and the other idle workers are not looking (one looks per
+	 * half poll interval); wake one, which does the same, until a claim finds nothing. */
+	if (woken != WORKER_TOKEN)
+		worker_wake(p, 1);
+	worker_run(w, &item, owner);
+	return WORKER_TOKEN;
 }
 
 static void *
@@ -364,7 +407,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct worker_pool *p = w->pool;
-	int ready;
+	int ready, rc = WORKER_TOKEN;
 
 	while (!worker_stopping(p)) {
 		pthread_mutex_lock(&p->lock);
@@ -374,8 +417,16 @@ worker_main(void *arg)
 			worker_wait(w, 1000, 0);
 			continue;
 		}
-		if (worker_round(w) != 0)
+		/* A poll ran out, but another idle worker just looked: wait again. */
+		if (rc == WORKER_TIMED_OUT && worker_looked_lately(p)) {
+			rc = (int)worker_wait(w, worker_poll_ms(p), 1);
+			continue;
+		}
+		rc = worker_round(w, (enum worker_woken)rc);
+		if (rc < 0) {
 			worker_wait(w, worker_next_retry(w), 0);
+			rc = WORKER_TOKEN;
+		}
 	}
 	pthread_mutex_lock(&p->lock);
 	p->running--;

@@ -3,6 +3,7 @@ runs, requeue, lease takeover, backoff, priorities, resync), with the test recon
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -299,6 +300,57 @@ def test_more_reconciles_in_flight_than_database_connections(db_url, daemons):
     assert d.metric("vibn_worker_db_waits_total") >= 0
     assert d.metric('vibn_worker_db_connections{state="lent"}') + \
         d.metric('vibn_worker_db_connections{state="idle"}') <= 2
+
+
+def test_idle_workers_share_their_polling(db_url, daemons):
+    """Idle workers look at the queue (a claim, a due-time read) about once per half poll
+    interval between them, not each on its own: the idle load does not grow with
+    VIBN_WORKERS (32 workers polling every 0.2 s on their own made 320 commits a second)."""
+    d = start(daemons, db_url, env={"VIBN_WORKERS": "32", "VIBN_POLL_INTERVAL": "0.2"})
+    with connect(db_url) as conn:
+        def commits():
+            return conn.execute("SELECT xact_commit FROM pg_stat_database"
+                                " WHERE datname = current_database()").fetchone()[0]
+
+        wait_for(lambda: d.metric('vibn_worker_db_connections{state="idle"}') >= 1
+                 and d.metric('vibn_worker_db_connections{state="lent"}') == 0,
+                 what="the workers' start-up round to end")
+        before, t0 = commits(), time.monotonic()
+        wait_for(lambda: time.monotonic() - t0 >= 3, timeout=10, what="3 s of idling")
+        idle = commits() - before
+        # About 2 looks of 2 statements per 0.2 s: 60 in 3 s; the statistics lag by up to a
+        # second either way. Polling per worker would be about 960.
+        assert idle < 300, idle
+        # Work still comes in at once (a notification), and more of it than one worker takes.
+        ids = add_workspaces(conn, 12, behaviour={"sleep_ms": 500})
+        wait_for(lambda: conn.execute("SELECT count(*) FROM vibn_test_runs WHERE finished_at"
+                                      " IS NULL").fetchone()[0] >= 8, timeout=10,
+                 what="runs in parallel")
+        wait_for(lambda: drained(conn) and finished_runs(conn) == 12, timeout=30,
+                 what="the queue to drain")
+        assert {r[0] for r in runs(conn)} == set(ids)
+
+
+def test_due_items_wake_more_than_one_idle_worker(db_url, daemons):
+    """Items falling due at one time, announced by no notification, are taken by several
+    workers at once: the worker the due time wakes wakes another while there is work."""
+    d = start(daemons, db_url, env={"VIBN_WORKERS": "8", "VIBN_POLL_INTERVAL": "30"})
+    with connect(db_url) as conn:
+        wait_for(lambda: d.metric('vibn_worker_db_connections{state="idle"}') >= 1
+                 and d.metric('vibn_worker_db_connections{state="lent"}') == 0,
+                 what="the workers' start-up round to end")
+        # Queued for later in the transaction that inserts them: the notification finds
+        # nothing due, and only the due time can wake a worker.
+        with conn.transaction():
+            ids = add_workspaces(conn, 6, behaviour={"sleep_ms": 1500})
+            conn.execute("UPDATE vibn_reconcile_queue SET run_at = now() + interval '2 seconds'")
+        wait_for(lambda: drained(conn) and finished_runs(conn) == 6, timeout=20,
+                 what="the due items to run")
+        got = runs(conn)
+        assert {r[0] for r in got} == set(ids)
+        # Run together, not one after another (6 x 1.5 s).
+        span = max(r[3] for r in got) - min(r[2] for r in got)
+        assert span.total_seconds() < 6, span
 
 
 def test_interactive_overtakes_background_backlog(db_url, daemons):
