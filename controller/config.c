@@ -72,8 +72,9 @@ static const struct config_setting config_table[CFG_COUNT] = {
                          "longest retry delay, in seconds (also the delay of permanent errors)"},
     [CFG_LEASE_DURATION] = {"VIBN_LEASE_DURATION", "lease-duration", CONFIG_SECONDS, "30", 1, 3600,
                             0, "seconds a claim is held without renewal (renewed every third)"},
-    [CFG_POLL_INTERVAL] = {"VIBN_POLL_INTERVAL", "poll-interval", CONFIG_SECONDS, "5", 0.05, 3600,
-                           0, "idle workers look at the queue at least this often (seconds)"},
+    [CFG_POLL_INTERVAL] =
+        {"VIBN_POLL_INTERVAL", "poll-interval", CONFIG_SECONDS, "5", 0.05, 3600, 0,
+         "the idle workers look at the queue at least this often between them (seconds)"},
     [CFG_COOLIFY_RPM] = {"VIBN_COOLIFY_RPM", "coolify-rpm", CONFIG_INT, "180", 1, 100000, 0,
                          "Coolify request budget per minute while Coolify announces no"
                          " window of its own (X-RateLimit headers)"},

@@ -1,10 +1,11 @@
 /* The worker pool: VIBN_WORKERS threads claiming queue items and running the reconciler on
  * them, sharing VIBN_DB_CONNECTIONS Postgres connections (engine/dbconns.h): a thread holds
  * one only for a statement, so many more reconciles wait on upstreams at once than there
- * are connections. The loop never blocks on them: it
- * wakes them (worker_wake, after a NOTIFY or a reconnect) and hears of their exit
- * through loop_call. Idle workers also look at the queue when the next known item falls
- * due and at least every poll interval, so a lost notification only costs latency. */
+ * are connections. The loop never blocks on them: it wakes them (worker_wake, after a
+ * NOTIFY or a reconnect) and hears of their exit through loop_call. The idle workers also
+ * look at the queue when the next known item falls due, and between them about twice per
+ * poll interval (not each on its own), so a lost notification only costs latency; work
+ * found that way wakes the next worker. */
 #ifndef VIBN_WORKER_H
 #define VIBN_WORKER_H
 
