@@ -193,7 +193,10 @@ worker_finish(struct worker *w, const struct queue_item *item, const char *owner
 	int rc;
 
 	for (;;) {
+		int lent;
+
 		rc = worker_take(w, WORKER_TAKE_WAIT_MS, &db);
+		lent = rc == 1;
 		if (rc == 0) {
 			if (res->cls != REC_OK) {
 				int64_t delay = queue_backoff_ms(
@@ -234,7 +237,9 @@ worker_finish(struct worker *w, const struct queue_item *item, const char *owner
 			             "giving up recording the outcome; the lease will expire");
 			return NULL;
 		}
-		worker_pause(w, worker_next_retry(w));
+		/* Every connection lent: the take waited already; a failure backs off. */
+		if (!lent)
+			worker_pause(w, worker_next_retry(w));
 	}
 }
 

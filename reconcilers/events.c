@@ -21,50 +21,54 @@ events_params(const struct events_settings *s, struct events_params *p)
 	snprintf(p->keep, sizeof p->keep, "%d", keep);
 }
 
+json_t *
+events_entry(const char *type, const char *reason, const char *kind, const char *name,
+             const char *message)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "reason", reason, "kind", kind,
+	                 "name", name, "message", message);
+}
+
 int
 events_record(PGconn *db, const char *ws_id, const char *type, const char *reason, const char *kind,
               const char *name, const char *message, const char *reconcile_id,
               const struct events_settings *s, char **cause)
 {
-	json_t *one = json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "type", type, "reason", reason,
-	                        "kind", kind, "name", name, "message", message);
+	json_t *e = events_entry(type, reason, kind, name, message), *one;
+	char *text;
 	int rc;
 
-	if (one == NULL) {
+	if (e == NULL) {
 		*cause = xstrdup("the event is not UTF-8 text");
 		return -1;
 	}
-	rc = events_record_batch(db, ws_id, one, reconcile_id, s, cause);
+	one = json_array();
+	json_array_append_new(one, e);
+	text = json_dumps(one, JSON_COMPACT);
 	json_decref(one);
+	rc = events_record_batch(db, ws_id, text, reconcile_id, s, cause);
+	free(text);
 	return rc;
 }
 
 int
-events_record_batch(PGconn *db, const char *ws_id, json_t *events, const char *reconcile_id,
-                    const struct events_settings *s, char **cause)
+events_record_batch(PGconn *db, const char *ws_id, const char *events_json,
+                    const char *reconcile_id, const struct events_settings *s, char **cause)
 {
 	struct events_params p;
 	const char *params[6];
-	char *text = json_dumps(events, JSON_COMPACT);
-	int rc;
 
-	if (text == NULL) {
-		*cause = xstrdup("the events could not be encoded");
-		return -1;
-	}
 	events_params(s, &p);
 	params[0] = ws_id;
-	params[1] = text;
+	params[1] = events_json;
 	params[2] = reconcile_id;
 	params[3] = p.window;
 	params[4] = p.keep;
 	params[5] = p.retention;
-	rc = db_command(db,
-	                "SELECT vibn_events_record($1::uuid, $2::jsonb, $3, $4::interval, "
-	                "$5::integer, $6::interval)",
-	                6, params, cause);
-	free(text);
-	return rc;
+	return db_command(db,
+	                  "SELECT vibn_events_record($1::uuid, $2::jsonb, $3, $4::interval, "
+	                  "$5::integer, $6::interval)",
+	                  6, params, cause);
 }
 
 int

@@ -53,11 +53,16 @@ int events_record(PGconn *db, const char *ws_id, const char *type, const char *r
                   const struct events_settings *s, char **cause)
     __attribute__((warn_unused_result));
 
+/* One event as an element of a batch: a new JSON object {"type", "reason", "kind", "name",
+ * "message"}, or NULL when a string is not UTF-8. */
+json_t *events_entry(const char *type, const char *reason, const char *kind, const char *name,
+                     const char *message);
+
 /* Records events of workspace ws_id in one call, in order, each as events_record would (a
- * reconcile pass's, at its end): events is a JSON array (borrowed) of objects {"type",
- * "reason", "kind", "name", "message"}. Returns 0, or -1 with a one-line *cause. */
-int events_record_batch(PGconn *db, const char *ws_id, json_t *events, const char *reconcile_id,
-                        const struct events_settings *s, char **cause)
+ * reconcile pass's, at its end): events_json is a JSON array of events_entry objects.
+ * Returns 0, or -1 with a one-line *cause. */
+int events_record_batch(PGconn *db, const char *ws_id, const char *events_json,
+                        const char *reconcile_id, const struct events_settings *s, char **cause)
     __attribute__((warn_unused_result));
 
 /* Prunes every workspace's events by s (what a quiet workspace never triggers itself).

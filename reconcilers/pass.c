@@ -64,8 +64,7 @@ static void
 pass_event_write(struct pass *ctx, const char *type, const char *reason, const char *kind,
                  const char *name, const char *msg)
 {
-	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "reason", reason, "kind",
-	                      kind, "name", name, "message", msg);
+	json_t *e = events_entry(type, reason, kind, name, msg);
 
 	if (e == NULL) {
 		log_warn("workspace %s: an event that is not UTF-8 was left out (%s %s)",
@@ -93,28 +92,23 @@ pass_events_take(struct pass *ctx)
 void
 pass_events_flush(struct pass *ctx)
 {
-	char *cause = NULL;
+	char *events = pass_events_take(ctx), *cause = NULL;
 	PGconn *db;
 	int rc = -1;
 
-	pass_lock(ctx);
-	if (json_array_size(ctx->events) == 0) {
-		pass_unlock(ctx);
+	if (events == NULL)
 		return;
-	}
-	pass_unlock(ctx);
 	db = rec_db_take(ctx->env->db, &cause);
 	if (db != NULL) {
-		rc = events_record_batch(db, ctx->ws->id, ctx->events, ctx->env->reconcile_id,
+		rc = events_record_batch(db, ctx->ws->id, events, ctx->env->reconcile_id,
 		                         &ctx->env->set->events, &cause);
 		rec_db_give(ctx->env->db, db);
 	}
 	if (rc != 0) {
-		log_warn("recording %zu events of workspace %s: %s", json_array_size(ctx->events),
-		         ctx->ws->slug, cause);
+		log_warn("recording the events of workspace %s: %s", ctx->ws->slug, cause);
 		free(cause);
 	}
-	json_array_clear(ctx->events);
+	free(events);
 }
 
 void
