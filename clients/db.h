@@ -27,6 +27,17 @@ PGresult *db_exec(PGconn *conn, const char *sql, int nparams, const char *const 
 int db_command(PGconn *conn, const char *sql, int nparams, const char *const *params, char **cause)
     __attribute__((warn_unused_result));
 
+/* db_exec and db_command for a statement a connection runs again and again (sql: a constant
+ * text): prepared once per connection (named after a hash of the text), then only
+ * executed, which spares Postgres parsing and planning it every time. The connection must
+ * come from db_connect (else, as after a pooler that does not keep prepared statements is
+ * noticed, the statement goes unprepared). At most 64 statements are kept per connection;
+ * past that, they go unprepared too. */
+PGresult *db_exec_cached(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                         char **cause) __attribute__((warn_unused_result));
+int db_command_cached(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                      char **cause) __attribute__((warn_unused_result));
+
 /* A unit of work that must commit or roll back as one, whether or not the caller already
  * holds a transaction (a database thread of the API wraps some requests in one, so that a
  * request answered 503 commits nothing): BEGIN when the connection is idle, else a

@@ -16,6 +16,19 @@ queue_interval(char *out, size_t len, int64_t ms)
 	snprintf(out, len, "%lld milliseconds", (long long)ms);
 }
 
+/* The claimed item in columns col.. of row 0 (vibn_claim's, in its order). */
+static void
+queue_item_read(const PGresult *res, int col, struct queue_item *item)
+{
+	memset(item, 0, sizeof *item);
+	snprintf(item->workspace_id, sizeof item->workspace_id, "%s", PQgetvalue(res, 0, col));
+	item->priority = atoi(PQgetvalue(res, 0, col + 1));
+	item->attempts = atoi(PQgetvalue(res, 0, col + 2));
+	snprintf(item->reason, sizeof item->reason, "%s", PQgetvalue(res, 0, col + 3));
+	item->waited = atof(PQgetvalue(res, 0, col + 4));
+	snprintf(item->prev_owner, sizeof item->prev_owner, "%s", PQgetvalue(res, 0, col + 5));
+}
+
 int
 queue_claim(PGconn *db, const char *owner, int64_t lease_ms, struct queue_item *item, char **cause)
 {
@@ -24,20 +37,14 @@ queue_claim(PGconn *db, const char *owner, int64_t lease_ms, struct queue_item *
 	PGresult *res;
 
 	queue_interval(lease, sizeof lease, lease_ms);
-	res = db_exec(db, "SELECT * FROM vibn_claim($1, $2::interval)", 2, params, cause);
+	res = db_exec_cached(db, "SELECT * FROM vibn_claim($1, $2::interval)", 2, params, cause);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		return 0;
 	}
-	memset(item, 0, sizeof *item);
-	snprintf(item->workspace_id, sizeof item->workspace_id, "%s", PQgetvalue(res, 0, 0));
-	item->priority = atoi(PQgetvalue(res, 0, 1));
-	item->attempts = atoi(PQgetvalue(res, 0, 2));
-	snprintf(item->reason, sizeof item->reason, "%s", PQgetvalue(res, 0, 3));
-	item->waited = atof(PQgetvalue(res, 0, 4));
-	snprintf(item->prev_owner, sizeof item->prev_owner, "%s", PQgetvalue(res, 0, 5));
+	queue_item_read(res, 0, item);
 	PQclear(res);
 	return 1;
 }
@@ -45,7 +52,7 @@ queue_claim(PGconn *db, const char *owner, int64_t lease_ms, struct queue_item *
 int
 queue_next_due(PGconn *db, int64_t *ms, char **cause)
 {
-	PGresult *res = db_exec(db, "SELECT vibn_next_due()", 0, NULL, cause);
+	PGresult *res = db_exec_cached(db, "SELECT vibn_next_due()", 0, NULL, cause);
 
 	if (res == NULL)
 		return -1;
@@ -70,39 +77,67 @@ queue_how(const char *s)
 }
 
 int
+queue_finish(PGconn *db, const struct queue_outcome *o, const char *next_owner, int64_t lease_ms,
+             const char **how, struct queue_item *next, char **cause)
+{
+	char requeue[48], delay[48], nb[48], lease[48];
+	const char *params[9] = {o->ws,
+	                         o->owner,
+	                         o->failed ? "t" : "f",
+	                         !o->failed && o->requeue_ms >= 0 ? requeue : NULL,
+	                         delay,
+	                         o->failed && o->not_before_ms > 0 ? nb : NULL,
+	                         o->failed ? o->err : NULL,
+	                         next_owner,
+	                         lease};
+	PGresult *res;
+	int claimed;
+
+	queue_interval(requeue, sizeof requeue, o->requeue_ms);
+	queue_interval(delay, sizeof delay, o->failed ? o->delay_ms : 0);
+	queue_interval(nb, sizeof nb, o->not_before_ms);
+	queue_interval(lease, sizeof lease, lease_ms);
+	res = db_exec_cached(
+	    db,
+	    "SELECT * FROM vibn_finish($1, $2, $3::boolean, $4::interval, $5::interval,"
+	    " now() + $6::interval, $7, $8, $9::interval)",
+	    9, params, cause);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		*cause = xstrdup("vibn_finish returned no row");
+		PQclear(res);
+		return -1;
+	}
+	*how = queue_how(PQgetvalue(res, 0, 0));
+	claimed = next != NULL && !PQgetisnull(res, 0, 1);
+	if (claimed)
+		queue_item_read(res, 1, next);
+	PQclear(res);
+	return claimed;
+}
+
+int
 queue_complete(PGconn *db, const char *ws, const char *owner, int64_t requeue_ms, const char **how,
                char **cause)
 {
-	char after[48];
-	const char *params[3] = {ws, owner, requeue_ms < 0 ? NULL : after};
-	PGresult *res;
+	struct queue_outcome o = {.ws = ws, .owner = owner, .requeue_ms = requeue_ms};
 
-	queue_interval(after, sizeof after, requeue_ms);
-	res = db_exec(db, "SELECT vibn_complete($1, $2, $3::interval)", 3, params, cause);
-	if (res == NULL)
-		return -1;
-	*how = queue_how(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
+	return queue_finish(db, &o, NULL, 0, how, NULL, cause) < 0 ? -1 : 0;
 }
 
 int
 queue_fail(PGconn *db, const char *ws, const char *owner, int64_t delay_ms, int64_t not_before_ms,
            const char *err, const char **how, char **cause)
 {
-	char delay[48], nb[48];
-	const char *params[5] = {ws, owner, delay, not_before_ms > 0 ? nb : NULL, err};
-	PGresult *res;
+	struct queue_outcome o = {.ws = ws,
+	                          .owner = owner,
+	                          .failed = 1,
+	                          .delay_ms = delay_ms,
+	                          .not_before_ms = not_before_ms,
+	                          .err = err};
 
-	queue_interval(delay, sizeof delay, delay_ms);
-	queue_interval(nb, sizeof nb, not_before_ms);
-	res = db_exec(db, "SELECT vibn_fail($1, $2, $3::interval, now() + $4::interval, $5)", 5,
-	              params, cause);
-	if (res == NULL)
-		return -1;
-	*how = queue_how(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
+	return queue_finish(db, &o, NULL, 0, how, NULL, cause) < 0 ? -1 : 0;
 }
 
 /* Appends a Postgres array literal of plain tokens (uuids and owner strings hold no

@@ -26,6 +26,27 @@ int queue_claim(PGconn *db, const char *owner, int64_t lease_ms, struct queue_it
  * queue is empty. Returns 0, or -1 with *cause. */
 int queue_next_due(PGconn *db, int64_t *ms, char **cause);
 
+/* How a run ended: failed (retry after delay_ms, not before not_before_ms from now (0:
+ * none), err stored as last_error), or not (requeue_ms < 0: done, else run again after
+ * requeue_ms). Borrowed strings. */
+struct queue_outcome {
+	const char *ws;
+	const char *owner;
+	int failed;
+	int64_t requeue_ms;
+	int64_t delay_ms;
+	int64_t not_before_ms;
+	const char *err;
+};
+
+/* Ends a run as queue_complete or queue_fail do (*how as theirs) and, with next_owner
+ * (NULL: none), claims the next due item for next_owner, leased for lease_ms, in the same
+ * round trip and transaction. Returns 1 with *next claimed, 0 when nothing was, -1 with a
+ * one-line *cause (nothing recorded, nothing claimed; after a lost reply, a claim may have
+ * been made that only its lease's expiry frees). */
+int queue_finish(PGconn *db, const struct queue_outcome *o, const char *next_owner,
+                 int64_t lease_ms, const char **how, struct queue_item *next, char **cause);
+
 /* Ends a successful run: requeue_ms < 0 means done, else run again after requeue_ms. An
  * event during the run turns either into one follow-up run at once. *how is set to
  * "done", "followup", "requeued" or "lost" (the lease was no longer ours; a static

@@ -36,6 +36,12 @@ struct worker {
 	int busy;
 	char ws[40];
 	char owner[160];
+	/* The item claimed with the last run's outcome (worker_finish), run next; or none
+	 * was due then (looked_none): the next round idles without a claim of its own. */
+	int has_next;
+	int looked_none;
+	struct queue_item next;
+	char next_owner[160];
 };
 
 struct worker_pool {
@@ -178,46 +184,88 @@ worker_db_failed(struct worker *w, PGconn *conn, const char *what, char *cause)
 	dbconns_give(w->pool->conns, conn);
 }
 
-/* Writes the run's outcome, reconnecting and retrying through a database outage for as
- * long as the lease is known to be ours (lease_until_ms: past it, another replica may have
- * taken the workspace over, and the outcome is no longer ours to write), unless the
- * shutdown deadline passed. Returns the SQL function's answer, or NULL. */
+/* A new lease owner string for the worker's next claim: unique per claim. */
+static void
+worker_owner(struct worker *w, char *out, size_t len)
+{
+	snprintf(out, len, "%s/w%d/%llu", w->pool->instance, w->index,
+	         (unsigned long long)++w->seq);
+}
+
+/* Whether the worker may take more work: the pool is ready, not stopping, not fenced. */
+static int
+worker_may_claim(struct worker_pool *p)
+{
+	int may;
+
+	pthread_mutex_lock(&p->lock);
+	may = p->ready && !p->stopping && !p->fenced && !p->abandoned;
+	pthread_mutex_unlock(&p->lock);
+	return may;
+}
+
+/* The run's outcome as the queue takes it. */
+static void
+worker_outcome(const struct worker *w, const struct queue_item *item, const char *owner,
+               const struct rec_result *res, struct queue_outcome *o)
+{
+	const struct worker_config *cfg = &w->pool->cfg;
+
+	memset(o, 0, sizeof *o);
+	o->ws = item->workspace_id;
+	o->owner = owner;
+	o->requeue_ms = res->requeue_after_ms > 0 ? res->requeue_after_ms : -1;
+	if (res->cls != REC_OK) {
+		int64_t wait = res->not_before_ms > 0 ? res->not_before_ms - util_now_ms() : 0;
+
+		o->failed = 1;
+		o->delay_ms =
+		    queue_backoff_ms(res->cls == REC_PERMANENT ? 64 : item->attempts + 1,
+		                     cfg->backoff_base_ms, cfg->backoff_cap_ms, util_random_unit());
+		o->not_before_ms = wait > 0 ? wait : 0;
+		o->err = res->message[0] ? res->message : "error";
+	}
+}
+
+/* Writes the run's outcome and, in the same round trip, claims the worker's next item
+ * (w->next, when the pool may take more): a worker with work waiting goes from one run to
+ * the next in one statement. Reconnects and retries through a database outage for as long
+ * as the lease is known to be ours (lease_until_ms: past it, another replica may have taken
+ * the workspace over, and the outcome is no longer ours to write), unless the shutdown
+ * deadline passed. Returns the SQL function's answer, or NULL. */
 static const char *
 worker_finish(struct worker *w, const struct queue_item *item, const char *owner,
               const struct rec_result *res, const char *fields)
 {
 	struct worker_pool *p = w->pool;
+	struct queue_outcome o;
 	const char *how = NULL;
 	char *cause = NULL;
 	PGconn *db = NULL;
 	int rc;
 
+	worker_outcome(w, item, owner, res, &o);
 	for (;;) {
 		int lent;
 
 		rc = worker_take(w, WORKER_TAKE_WAIT_MS, &db);
 		lent = rc == 1;
 		if (rc == 0) {
-			if (res->cls != REC_OK) {
-				int64_t delay = queue_backoff_ms(
-				    res->cls == REC_PERMANENT ? 64 : item->attempts + 1,
-				    p->cfg.backoff_base_ms, p->cfg.backoff_cap_ms,
-				    util_random_unit());
-				int64_t wait =
-				    res->not_before_ms > 0 ? res->not_before_ms - util_now_ms() : 0;
+			int claim = worker_may_claim(p);
+			int64_t sent_ms = util_now_ms();
 
-				rc = queue_fail(
-				    db, item->workspace_id, owner, delay, wait > 0 ? wait : 0,
-				    res->message[0] ? res->message : "error", &how, &cause);
-			} else {
-				rc = queue_complete(
-				    db, item->workspace_id, owner,
-				    res->requeue_after_ms > 0 ? res->requeue_after_ms : -1, &how,
-				    &cause);
-			}
-			if (rc == 0) {
+			if (claim)
+				worker_owner(w, w->next_owner, sizeof w->next_owner);
+			rc = queue_finish(db, &o, claim ? w->next_owner : NULL, p->cfg.lease_ms,
+			                  &how, &w->next, &cause);
+			if (rc >= 0) {
 				dbconns_give(p->conns, db);
 				w->retry_ms = 0;
+				w->has_next = rc == 1;
+				w->looked_none = claim && rc == 0;
+				if (w->has_next)
+					atomic_store(&w->lease_until_ms,
+					             worker_lease_end(p, sent_ms));
 				return how;
 			}
 			if (PQstatus(db) == CONNECTION_OK) {
@@ -241,6 +289,26 @@ worker_finish(struct worker *w, const struct queue_item *item, const char *owner
 		if (!lent)
 			worker_pause(w, worker_next_retry(w));
 	}
+}
+
+/* Gives back the item claimed for the next run when the worker will not run it (the pool
+ * stops): its lease released, it is claimable at once again, by another replica too. */
+static void
+worker_release_next(struct worker *w)
+{
+	const char *ws = w->next.workspace_id, *owner = w->next_owner;
+	char *cause = NULL;
+	PGconn *db = NULL;
+	long count = 0;
+
+	w->has_next = 0;
+	if (worker_take(w, WORKER_TAKE_WAIT_MS, &db) != 0)
+		return; /* the lease runs out instead */
+	if (queue_renew(db, &ws, &owner, 1, -1, &count, &cause) != 0) {
+		worker_db_failed(w, db, "releasing an unstarted claim", cause);
+		return;
+	}
+	dbconns_give(w->pool->conns, db);
 }
 
 static enum metrics_result
@@ -370,10 +438,10 @@ worker_idle(struct worker *w)
 	return worker_wait(w, worker_poll_ms(p), 1);
 }
 
-/* Claims one item and runs it, or idles when there is none; woken: how this round's
- * worker was last woken. Returns how the idle wait ended (WORKER_TOKEN after a run or when
- * every connection was lent: look again at once), or -1 when the database failed (the
- * caller waits and retries). */
+/* Runs the item claimed with the last outcome; else claims one and runs it, or idles when
+ * there is none; woken: how this round's worker was last woken. Returns how the idle wait
+ * ended (WORKER_TOKEN after a run or when every connection was lent: look again at once),
+ * or -1 when the database failed (the caller waits and retries). */
 static int
 worker_round(struct worker *w, enum worker_woken woken)
 {
@@ -383,11 +451,21 @@ worker_round(struct worker *w, enum worker_woken woken)
 	PGconn *db = NULL;
 	int rc;
 
+	if (w->has_next) {
+		w->has_next = 0;
+		item = w->next;
+		snprintf(owner, sizeof owner, "%s", w->next_owner);
+		worker_run(w, &item, owner);
+		return WORKER_TOKEN;
+	}
+	if (w->looked_none) {
+		w->looked_none = 0;
+		return (int)worker_idle(w);
+	}
 	rc = worker_take(w, WORKER_TAKE_WAIT_MS, &db);
 	if (rc != 0)
 		return rc < 0 ? -1 : WORKER_TOKEN; /* all lent: again (stop is checked between) */
-	snprintf(owner, sizeof owner, "%s/w%d/%llu", p->instance, w->index,
-	         (unsigned long long)++w->seq);
+	worker_owner(w, owner, sizeof owner);
 	atomic_store(&w->lease_until_ms, worker_lease_end(p, util_now_ms()));
 	rc = queue_claim(db, owner, p->cfg.lease_ms, &item, &cause);
 	if (rc < 0) {
@@ -418,6 +496,11 @@ worker_main(void *arg)
 		pthread_mutex_lock(&p->lock);
 		ready = p->ready;
 		pthread_mutex_unlock(&p->lock);
+		if (w->has_next) {
+			/* Claimed with the last outcome, under a lease already running. */
+			rc = worker_round(w, WORKER_TOKEN);
+			continue;
+		}
 		if (!ready) {
 			worker_wait(w, 1000, 0);
 			continue;
@@ -433,6 +516,8 @@ worker_main(void *arg)
 			rc = WORKER_TOKEN;
 		}
 	}
+	if (w->has_next)
+		worker_release_next(w);
 	pthread_mutex_lock(&p->lock);
 	p->running--;
 	pthread_mutex_unlock(&p->lock);

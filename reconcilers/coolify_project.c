@@ -1,7 +1,8 @@
 /* Coolify project vibn-ws-{slug}. Coolify accepts duplicate names, so: with no recorded uuid,
  * look the name up and adopt (the oldest, when a crash left several), else create and record
- * the uuid at once. A durable "create pending" marker, set before the POST, makes the next
- * reconcile list afresh after a crash or a lost response. A recorded uuid answering 404 is
+ * the uuid. A durable "create pending" marker, set before the POST (by the pass's read of
+ * the desired state, where no project is recorded), makes the next reconcile list afresh
+ * after a crash or a lost response. A recorded uuid answering 404 is
  * drift: create again, record, say so. A drift sweep finds the recorded project in the
  * shared project list (one GET /projects per run for the whole sweep) and reads it only
  * when the list does not show it in step. */
@@ -51,10 +52,18 @@ project_update(struct pass *ctx, const char *uuid, const char *name, const char 
 	           "name or description edited back (%s)", uuid);
 }
 
+/* What a pass learned of a project create: */
+enum project_doubt {
+	PROJECT_UNSEEN,   /* nothing (no list, or paused): an earlier doubt stands */
+	PROJECT_SETTLED,  /* no create is in doubt: adopted, created, or refused unmade */
+	PROJECT_IN_DOUBT, /* a create was sent and its outcome is unknown (5xx, lost answer) */
+};
+
 /* No usable recorded project: adopt one by name, or create it. */
-static void
+static enum project_doubt
 project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 {
+	enum project_doubt doubt = PROJECT_UNSEEN;
 	struct http_status st;
 	char **uuids = NULL, *uuid = NULL;
 	size_t n = 0;
@@ -68,7 +77,7 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 	if (project_cache_find(ctx->env->projects, ctx->env->coolify, ctx->project_name,
 	                       fresh_after, &uuids, &n, &st) != HTTP_OK) {
 		pass_fail_call(ctx, COND_COOLIFY_PROJECT, "listing Coolify projects", &st);
-		return;
+		return PROJECT_UNSEEN;
 	}
 	if (n > 0) {
 		char others[300] = "";
@@ -78,7 +87,9 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 			         i > 1 ? ", " : "", uuids[i]);
 		if (ctx->dry) {
 			pass_would(ctx, COND_COOLIFY_PROJECT, "adopt project %s", uuids[0]);
-		} else if (pass_record_project(ctx, uuids[0], 0) == 0) {
+		} else {
+			pass_record_project(ctx, uuids[0]);
+			doubt = PROJECT_SETTLED;
 			project_set(ctx, uuids[0]);
 			pass_event(ctx, EVENTS_NORMAL, "Adopted", "project", ctx->project_name,
 			           "a project with this name existed; adopted %s%s%s", uuids[0],
@@ -99,7 +110,7 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 		goto out;
 	}
 	/* Durable before the call: a crash after Coolify creates it is found next time. */
-	if (pass_record_project(ctx, NULL, 1) != 0)
+	if (pass_project_pending(ctx) != 0)
 		goto out;
 	if (coolify_project_create(ctx->env->coolify, ctx->project_name, desc, &uuid, &st) !=
 	    HTTP_OK) {
@@ -108,12 +119,11 @@ project_adopt_or_create(struct pass *ctx, const char *desc, int recreate)
 		 * throttles and validates before it creates): nothing to look for next time,
 		 * so the next pass needs no new list. Only a 5xx or a lost answer may hide a
 		 * project. */
-		if (st.cls != HTTP_TRANSIENT)
-			(void)pass_record_project(ctx, NULL, 0);
+		doubt = st.cls != HTTP_TRANSIENT ? PROJECT_SETTLED : PROJECT_IN_DOUBT;
 		goto out;
 	}
-	if (pass_record_project(ctx, uuid, 0) != 0)
-		goto out;
+	pass_record_project(ctx, uuid);
+	doubt = PROJECT_SETTLED;
 	project_cache_add(ctx->env->projects, uuid, ctx->project_name, desc);
 	project_set(ctx, uuid);
 	ctx->project_fresh = 1;
@@ -132,6 +142,7 @@ out:
 		free(uuids[i]);
 	free(uuids);
 	free(uuid);
+	return doubt;
 }
 
 void
@@ -141,6 +152,7 @@ coolify_project_reconcile(struct pass *ctx)
 	struct coolify_project p = {0};
 	struct http_status st;
 	char *desc = xasprintf("Vibn workspace %s", ctx->ws->slug);
+	enum project_doubt doubt;
 	int recreate = 0;
 
 	if (recorded != NULL && !ctx->ws->project_pending) {
@@ -165,7 +177,11 @@ coolify_project_reconcile(struct pass *ctx)
 			goto out;
 		}
 	}
-	project_adopt_or_create(ctx, desc, recreate);
+	doubt = project_adopt_or_create(ctx, desc, recreate);
+	/* The marker this pass's read set goes when no create was sent after all; one set by
+	 * an earlier pass only once a list has shown what that create did. */
+	if (doubt == PROJECT_SETTLED || (doubt == PROJECT_UNSEEN && !ctx->ws->project_pending))
+		pass_project_settled(ctx);
 out:
 	coolify_project_free(&p);
 	free(desc);

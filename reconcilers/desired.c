@@ -9,31 +9,43 @@
 #include "common/xmalloc.h"
 
 /* One round trip: the children come back as JSON arrays next to the row. */
-static const char desired_sql[] =
-    "SELECT w.id, w.slug, w.name, w.owner, w.visibility, w.deletion_policy, w.source,"
-    " w.prune_members, w.paused, w.deleted_at IS NOT NULL, w.generation,"
-    " w.observed_generation, w.coolify_project_uuid, w.gitea_org, w.provision_status,"
-    " w.last_error, w.conditions::text, w.coolify_project_pending_at IS NOT NULL,"
-    " array_to_json(w.coolify_app_names)::text,"
-    " (SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'gitea_username',"
-    "   m.gitea_username, 'role', m.role) ORDER BY m.id), '[]')"
-    "   FROM vibn_workspace_members m WHERE m.workspace_id = w.id)::text,"
-    " (SELECT coalesce(json_agg(json_build_object('name', r.name, 'private', r.private,"
-    "   'description', r.description, 'default_branch', r.default_branch, 'gitea_repo_id',"
-    "   r.gitea_repo_id, 'clone_url', r.clone_url, 'ssh_url', r.ssh_url) ORDER BY r.id), '[]')"
-    "   FROM vibn_workspace_repos r WHERE r.workspace_id = w.id)::text,"
-    " (SELECT coalesce(json_agg(json_build_object('name', a.name, 'repo', a.repo, 'branch',"
-    "   a.branch, 'build_pack', a.build_pack, 'ports', a.ports, 'coolify_app_uuid',"
-    "   a.coolify_app_uuid, 'domains', a.domains) ORDER BY a.id), '[]')"
-    "   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text,"
-    " (SELECT coalesce(json_agg(json_build_object('id', d.id, 'name', d.name, 'gitea_repo_id',"
-    "   d.gitea_repo_id) ORDER BY d.id), '[]')"
-    "   FROM vibn_workspace_repo_deletions d WHERE d.workspace_id = w.id)::text,"
-    " (SELECT coalesce(json_object_agg(d.key, json_build_object('age_ms', (extract(epoch FROM"
-    "   now() - coalesce(d.value ->> 'at', d.value #>> '{}')::timestamptz) * 1000)::bigint,"
-    "   'name', d.value ->> 'name')), '{}') FROM jsonb_each(w.coolify_app_deletes) d)::text,"
-    " w.gitea_hook_id, w.gitea_hook_secret_sha256"
-    " FROM vibn_workspaces w WHERE w.id = $1";
+#define DESIRED_COLUMNS                                                                             \
+	"SELECT w.id, w.slug, w.name, w.owner, w.visibility, w.deletion_policy, w.source,"          \
+	" w.prune_members, w.paused, w.deleted_at IS NOT NULL, w.generation,"                       \
+	" w.observed_generation, w.coolify_project_uuid, w.gitea_org, w.provision_status,"          \
+	" w.last_error, w.conditions::text, w.coolify_project_pending_at IS NOT NULL,"              \
+	" array_to_json(w.coolify_app_names)::text,"                                                \
+	" (SELECT coalesce(json_agg(json_build_object('user_id', m.user_id, 'gitea_username',"      \
+	"   m.gitea_username, 'role', m.role) ORDER BY m.id), '[]')"                                \
+	"   FROM vibn_workspace_members m WHERE m.workspace_id = w.id)::text,"                      \
+	" (SELECT coalesce(json_agg(json_build_object('name', r.name, 'private', r.private,"        \
+	"   'description', r.description, 'default_branch', r.default_branch, 'gitea_repo_id',"     \
+	"   r.gitea_repo_id, 'clone_url', r.clone_url, 'ssh_url', r.ssh_url) ORDER BY r.id), '[]')" \
+	"   FROM vibn_workspace_repos r WHERE r.workspace_id = w.id)::text,"                        \
+	" (SELECT coalesce(json_agg(json_build_object('name', a.name, 'repo', a.repo, 'branch',"    \
+	"   a.branch, 'build_pack', a.build_pack, 'ports', a.ports, 'coolify_app_uuid',"            \
+	"   a.coolify_app_uuid, 'domains', a.domains) ORDER BY a.id), '[]')"                        \
+	"   FROM vibn_workspace_apps a WHERE a.workspace_id = w.id)::text,"                         \
+	" (SELECT coalesce(json_agg(json_build_object('id', d.id, 'name', d.name, 'gitea_repo_id'," \
+	"   d.gitea_repo_id) ORDER BY d.id), '[]')"                                                 \
+	"   FROM vibn_workspace_repo_deletions d WHERE d.workspace_id = w.id)::text,"               \
+	" (SELECT coalesce(json_object_agg(d.key, json_build_object('age_ms', (extract(epoch FROM"  \
+	"   now() - coalesce(d.value ->> 'at', d.value #>> '{}')::timestamptz) * 1000)::bigint,"    \
+	"   'name', d.value ->> 'name')), '{}') FROM jsonb_each(w.coolify_app_deletes) d)::text,"   \
+	" w.gitea_hook_id, w.gitea_hook_secret_sha256"
+#define DESIRED_FROM " FROM vibn_workspaces w WHERE w.id = $1"
+
+static const char desired_sql[] = DESIRED_COLUMNS ", false" DESIRED_FROM;
+
+/* A pass's read also marks a project create as pending where the pass may send one (no
+ * project recorded, none pending, neither paused nor deleted): the marker is durable before
+ * the create as it must be, without a statement of its own. The row read is as it was before
+ * the mark (a snapshot taken at the statement's start). */
+static const char desired_pass_sql[] =
+    "WITH mark AS (UPDATE vibn_workspaces SET coolify_project_pending_at = now()"
+    " WHERE id = $1 AND coolify_project_uuid IS NULL AND coolify_project_pending_at IS NULL"
+    " AND NOT paused AND deleted_at IS NULL RETURNING 1) " DESIRED_COLUMNS
+    ", EXISTS (SELECT 1 FROM mark)" DESIRED_FROM;
 
 const char *
 desired_role_name(enum desired_role role)
@@ -137,8 +149,24 @@ desired_load_names(struct desired_ws *ws, const char *text)
 	json_decref(arr);
 }
 
+static int desired_load_sql(PGconn *conn, const char *sql, const char *ws_id,
+                            struct desired_ws **out, char **cause);
+
 int
 desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
+{
+	return desired_load_sql(conn, desired_sql, ws_id, out, cause);
+}
+
+int
+desired_load_for_pass(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
+{
+	return desired_load_sql(conn, desired_pass_sql, ws_id, out, cause);
+}
+
+static int
+desired_load_sql(PGconn *conn, const char *sql, const char *ws_id, struct desired_ws **out,
+                 char **cause)
 {
 	const char *params[1] = {ws_id};
 	json_t *members = NULL, *repos = NULL, *apps = NULL;
@@ -146,7 +174,7 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	PGresult *res;
 
 	*out = NULL;
-	res = db_exec(conn, desired_sql, 1, params, cause);
+	res = db_exec_cached(conn, sql, 1, params, cause);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) == 0) {
@@ -184,6 +212,7 @@ desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **ca
 	}
 	ws->gitea_hook_id = PQgetisnull(res, 0, 24) ? 0 : strtoll(PQgetvalue(res, 0, 24), NULL, 10);
 	ws->gitea_hook_secret_sha256 = db_text_dup(res, 0, 25);
+	ws->project_marked = db_bool(res, 0, 26);
 	PQclear(res);
 	desired_load_children(ws, members, repos, apps);
 	json_decref(members);

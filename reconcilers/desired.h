@@ -57,6 +57,7 @@ struct desired_ws {
 	/* Recorded status (NULL when absent). */
 	char *coolify_project_uuid;
 	int project_pending; /* a project create was started and its uuid not yet recorded */
+	int project_marked;  /* this read marked a create pending (desired_load_for_pass) */
 	char **app_names;    /* Coolify apps we created or adopted (upstream names) */
 	size_t napp_names;
 	char *gitea_org;
@@ -80,6 +81,12 @@ struct desired_ws {
 /* Loads workspace ws_id. On success returns 0 and sets *out to a new desired_ws, or to
  * NULL when no such workspace exists (it was removed). -1 with *cause on a database error. */
 int desired_load(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
+    __attribute__((warn_unused_result));
+/* desired_load for a reconcile pass: where the pass may create the Coolify project (none
+ * recorded or pending, not paused, not deleted), the same statement marks a create pending
+ * (coolify_project_pending_at) and sets project_marked; project_pending still says whether
+ * one was pending before. The pass clears the mark at its end when it sent no create. */
+int desired_load_for_pass(PGconn *conn, const char *ws_id, struct desired_ws **out, char **cause)
     __attribute__((warn_unused_result));
 void desired_free(struct desired_ws *ws);
 

@@ -322,17 +322,80 @@ pass_record(struct pass *ctx, const char *sql, int n, const char *const *params)
 	return -1;
 }
 
-int
-pass_record_project(struct pass *ctx, const char *uuid, int pending)
+/* records[key] (an object, made when missing): what the pass found of one kind. */
+static json_t *
+pass_records_of(struct pass *ctx, const char *key)
 {
-	const char *params[3] = {ctx->ws->id, uuid, pending ? "t" : "f"};
+	json_t *o = json_object_get(ctx->records, key);
 
-	return pass_record(
-	    ctx,
-	    "UPDATE vibn_workspaces SET coolify_project_uuid = coalesce($2,"
-	    " coolify_project_uuid), coolify_project_pending_at = CASE WHEN $3::boolean"
-	    " THEN now() END WHERE id = $1",
-	    3, params);
+	if (o == NULL) {
+		o = json_object();
+		json_object_set_new(ctx->records, key, o);
+	}
+	return o;
+}
+
+/* Sets field to value (a new reference; NULL: leaves it) on records[kind][name]. */
+static void
+pass_records_set(struct pass *ctx, const char *kind, const char *name, const char *field,
+                 json_t *value)
+{
+	json_t *of, *one;
+
+	if (value == NULL)
+		return;
+	pass_lock(ctx);
+	of = pass_records_of(ctx, kind);
+	if ((one = json_object_get(of, name)) == NULL) {
+		one = json_object();
+		json_object_set_new(of, name, one);
+	}
+	json_object_set_new(one, field, value);
+	pass_unlock(ctx);
+}
+
+char *
+pass_records_take(struct pass *ctx)
+{
+	char *text = NULL;
+
+	pass_lock(ctx);
+	if (json_object_size(ctx->records) > 0)
+		text = json_dumps(ctx->records, JSON_COMPACT);
+	json_object_clear(ctx->records);
+	pass_unlock(ctx);
+	return text;
+}
+
+int
+pass_project_pending(struct pass *ctx)
+{
+	const char *params[1] = {ctx->ws->id};
+
+	if (ctx->ws->project_marked)
+		return 0; /* the pass's read marked it */
+	return pass_record(ctx,
+	                   "UPDATE vibn_workspaces SET coolify_project_pending_at = now()"
+	                   " WHERE id = $1",
+	                   1, params);
+}
+
+void
+pass_record_project(struct pass *ctx, const char *uuid)
+{
+	pass_lock(ctx);
+	json_object_set_new(ctx->records, "project", json_string(uuid));
+	pass_unlock(ctx);
+}
+
+void
+pass_project_settled(struct pass *ctx)
+{
+	if (!ctx->ws->project_pending && !ctx->ws->project_marked)
+		return; /* no marker to clear */
+	pass_lock(ctx);
+	json_object_set_new(ctx->records, "project_settled", json_true());
+	pass_unlock(ctx);
 }
 
 static int
@@ -341,39 +404,32 @@ pass_str_differs(const char *have, const char *want)
 	return strcmp(have ? have : "", want ? want : "") != 0;
 }
 
-int
-pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r)
+static json_t *
+pass_json_string_or_null(const char *s)
 {
-	char idbuf[32];
-	const char *params[5] = {ctx->ws->id, d->name, idbuf, r->clone_url, r->ssh_url};
-
-	if (r->id == d->gitea_repo_id && !pass_str_differs(r->clone_url, d->clone_url) &&
-	    !pass_str_differs(r->ssh_url, d->ssh_url))
-		return 0;
-	snprintf(idbuf, sizeof idbuf, "%lld", (long long)r->id);
-	return pass_record(ctx,
-	                   "UPDATE vibn_workspace_repos SET gitea_repo_id = $3, clone_url = $4,"
-	                   " ssh_url = $5 WHERE workspace_id = $1 AND lower(name) = lower($2)",
-	                   5, params);
+	return s != NULL ? json_string(s) : json_null();
 }
 
-int
+void
+pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r)
+{
+	if (r->id == d->gitea_repo_id && !pass_str_differs(r->clone_url, d->clone_url) &&
+	    !pass_str_differs(r->ssh_url, d->ssh_url))
+		return;
+	pass_records_set(ctx, "repos", d->name, "id", json_integer(r->id));
+	pass_records_set(ctx, "repos", d->name, "clone_url",
+	                 pass_json_string_or_null(r->clone_url));
+	pass_records_set(ctx, "repos", d->name, "ssh_url", pass_json_string_or_null(r->ssh_url));
+}
+
+void
 pass_record_app(struct pass *ctx, const struct desired_app *d, const char *uuid,
                 const char *domains)
 {
-	int new_uuid = uuid != NULL && pass_str_differs(d->coolify_app_uuid, uuid);
-	int new_domains = domains != NULL && pass_str_differs(d->domains, domains);
-	const char *params[4] = {ctx->ws->id, d->name, new_uuid ? uuid : NULL,
-	                         new_domains ? domains : NULL};
-
-	if (!new_uuid && !new_domains)
-		return 0;
-	return pass_record(ctx,
-	                   "UPDATE vibn_workspace_apps SET"
-	                   " coolify_app_uuid = coalesce($3, coolify_app_uuid),"
-	                   " domains = coalesce($4, domains)"
-	                   " WHERE workspace_id = $1 AND lower(name) = lower($2)",
-	                   4, params);
+	if (uuid != NULL && pass_str_differs(d->coolify_app_uuid, uuid))
+		pass_records_set(ctx, "apps", d->name, "uuid", json_string(uuid));
+	if (domains != NULL && pass_str_differs(d->domains, domains))
+		pass_records_set(ctx, "apps", d->name, "domains", json_string(domains));
 }
 
 int
@@ -401,31 +457,19 @@ pass_app_names_recorded(const struct desired_ws *ws, char *const *names, size_t 
 	return 1;
 }
 
-int
+void
 pass_record_app_names(struct pass *ctx, char *const *names, size_t n)
 {
 	json_t *arr;
-	const char *params[2];
-	char *text;
-	int rc;
 
 	if (pass_app_names_recorded(ctx->ws, names, n))
-		return 0; /* a steady state sends no statement */
+		return; /* a steady state sends no statement */
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, json_string(names[i]));
-	text = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	params[0] = ctx->ws->id;
-	params[1] = text;
-	rc =
-	    pass_record(ctx,
-	                "UPDATE vibn_workspaces SET coolify_app_names = ARRAY(SELECT"
-	                " jsonb_array_elements_text($2::jsonb)) WHERE id = $1 AND coolify_app_names"
-	                " IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text($2::jsonb))",
-	                2, params);
-	free(text);
-	return rc;
+	pass_lock(ctx);
+	json_object_set_new(ctx->records, "app_names", arr);
+	pass_unlock(ctx);
 }
 
 int

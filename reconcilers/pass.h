@@ -100,11 +100,12 @@ struct pass {
 
 	/* Shared by the copies of a pass that run at once (workspace.c), under *lock: the
 	 * conditions (conds above), how many failures each condition has met in this pass
-	 * (type -> count), and the events to record at the end (an array, pass_event). lock
-	 * NULL: one thread. */
+	 * (type -> count), the events to record at the end (an array, pass_event) and the
+	 * records (an object, pass_record_repo and the like). lock NULL: one thread. */
 	pthread_mutex_t *lock;
 	json_t *failures;
 	json_t *events;
+	json_t *records;
 };
 
 /* Records a failed upstream call on condition `type` (reason from the class: Unauthorized,
@@ -162,21 +163,35 @@ int gitea_repos_delete(struct pass *ctx);
 int gitea_org_delete_all(struct pass *ctx);
 int coolify_project_delete_all(struct pass *ctx);
 
-/* Status helpers writing to vibn_workspaces / child rows at once (status columns only, so
- * no generation bump). 0 or -1 (recorded on the outcome as transient). */
-int pass_record_project(struct pass *ctx, const char *uuid, int pending);
-/* Records what Gitea says of declared repo d (r: observed, or just created): its id and
- * clone URLs, written only when they differ from what d says is recorded. */
-int pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r);
-/* Records what Coolify says of declared app d: its uuid and domains (Coolify's fqdn:
- * comma-separated URLs; NULL: not known), in one statement, only what differs from what d
- * says is recorded. */
-int pass_record_app(struct pass *ctx, const struct desired_app *d, const char *uuid,
-                    const char *domains);
-/* Forgets a settled repo deletion request (vibn_workspace_repo_deletions.id). */
+/* Status helpers (status columns only, so no generation bump). What the pass found of
+ * resources it made or adopted is kept (ctx->records) and written with the status at its
+ * end, in the same statement: a pass sends one write, however many things it made. A lost
+ * record costs nothing but a later adoption by name, as after a crash. What must be durable
+ * before an upstream call (the project's create-pending marker), and what is rare (deletion
+ * bookkeeping), is written at once: 0 or -1 (recorded on the outcome as transient). */
+/* Makes a project create pending, durable before the create is sent: nothing to do when
+ * the pass's read marked it (desired_load_for_pass), else written at once. */
+int pass_project_pending(struct pass *ctx);
+/* Keeps the uuid of the project in use, for the end of the pass (which clears the create
+ * pending marker). */
+void pass_record_project(struct pass *ctx, const char *uuid);
+/* No project create is in doubt any more (none was sent, or Coolify refused it before
+ * making anything): the end of the pass clears the marker, when there is one. */
+void pass_project_settled(struct pass *ctx);
+/* Keeps what Gitea says of declared repo d (r: observed, or just created): its id and
+ * clone URLs, when they differ from what d says is recorded. */
+void pass_record_repo(struct pass *ctx, const struct desired_repo *d, const struct gitea_repo *r);
+/* Keeps what Coolify says of declared app d: its uuid and domains (Coolify's fqdn:
+ * comma-separated URLs; NULL: not known), only what differs from what d says is recorded. */
+void pass_record_app(struct pass *ctx, const struct desired_app *d, const char *uuid,
+                     const char *domains);
+/* Keeps the set of upstream app names we own (n names), when it is not what is recorded. */
+void pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
+/* What the pass kept for the end (the records above) as JSON text for
+ * vibn_workspace_finish (a new string), or NULL when nothing; no longer kept after. */
+char *pass_records_take(struct pass *ctx);
+/* Forgets a settled repo deletion request (vibn_workspace_repo_deletions.id), at once. */
 int pass_record_deletion_done(struct pass *ctx, long long id);
-/* Records the set of upstream app names we own (n names), when it is not what is recorded. */
-int pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
 /* Records that a DELETE of Coolify application uuid was sent now. */
 int pass_record_app_delete(struct pass *ctx, const char *uuid, const char *name);
 /* Forgets the recorded DELETEs of these n application uuids (they are gone). */

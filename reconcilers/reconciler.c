@@ -107,7 +107,7 @@ rec_db_command(struct rec_db *db, const char *sql, int n, const char *const *par
 
 	if (conn == NULL)
 		return -1;
-	rc = db_command(conn, sql, n, params, cause);
+	rc = db_command_cached(conn, sql, n, params, cause);
 	rec_db_give(db, conn);
 	return rc;
 }

@@ -45,9 +45,25 @@ workspace_provision_status(struct pass *ctx)
 	return "provisioning";
 }
 
-/* Writes status only when something differs from what was loaded: a steady state writes
- * no row. The pass's events go with it, in the same statement (one round trip, one commit:
- * the end of a pass that changed something); alone when the status is as it was. */
+/* Whether the status this pass computed is the one loaded. */
+static int
+workspace_status_same(struct pass *ctx, const char *status, const char *last_error, const char *org)
+{
+	const struct desired_ws *ws = ctx->ws;
+	int hook_same = ctx->hook_id == 0 ||
+	                (ctx->hook_id == ws->gitea_hook_id &&
+	                 util_str_eq_null(ctx->hook_secret_sha, ws->gitea_hook_secret_sha256));
+
+	return json_equal(ctx->conds, ws->conditions) &&
+	       ws->observed_generation == ws->generation &&
+	       util_str_eq_null(status, ws->provision_status) &&
+	       util_str_eq_null(last_error, ws->last_error) &&
+	       util_str_eq_null(org, ws->gitea_org) && hook_same;
+}
+
+/* The end of a pass: its status when it differs from what was loaded, what it found of the
+ * resources it made (pass_records_take) and its events, in one statement (one round trip,
+ * one commit); a steady state writes nothing. */
 static void
 workspace_write_status(struct pass *ctx)
 {
@@ -55,56 +71,47 @@ workspace_write_status(struct pass *ctx)
 	const char *status = workspace_provision_status(ctx);
 	const char *last_error = ctx->out.message[0] ? ctx->out.message : NULL;
 	const char *org = ctx->gitea_org ? ctx->gitea_org : ws->gitea_org;
-	char gen[32], hook[32], *conds, *events, *cause = NULL;
+	int write = !workspace_status_same(ctx, status, last_error, org);
+	char *records = pass_records_take(ctx), *events = pass_events_take(ctx);
+	char gen[32], hook[32], *conds = NULL, *cause = NULL;
 	struct events_params ep;
-	const char *params[13];
-	int hook_same = ctx->hook_id == 0 ||
-	                (ctx->hook_id == ws->gitea_hook_id &&
-	                 util_str_eq_null(ctx->hook_secret_sha, ws->gitea_hook_secret_sha256));
+	const char *params[15];
 
-	if (json_equal(ctx->conds, ws->conditions) && ws->observed_generation == ws->generation &&
-	    util_str_eq_null(status, ws->provision_status) &&
-	    util_str_eq_null(last_error, ws->last_error) && util_str_eq_null(org, ws->gitea_org) &&
-	    hook_same) {
-		pass_events_flush(ctx);
+	if (!write && records == NULL && events == NULL)
 		return;
-	}
 	snprintf(gen, sizeof gen, "%lld", ws->generation);
 	snprintf(hook, sizeof hook, "%lld", (long long)ctx->hook_id);
-	conds = conditions_dump(ctx->conds);
-	events = pass_events_take(ctx);
+	if (write)
+		conds = conditions_dump(ctx->conds);
 	events_params(&ctx->env->set->events, &ep);
 	params[0] = ws->id;
-	params[1] = conds;
-	params[2] = gen;
-	params[3] = status;
-	params[4] = last_error;
-	params[5] = org;
+	params[1] = write ? "t" : "f";
+	params[2] = conds;
+	params[3] = gen;
+	params[4] = status;
+	params[5] = last_error;
+	params[6] = org;
 	/* The hook's record changes only when this pass gave a hook its secret. */
-	params[6] = ctx->hook_id != 0 ? hook : NULL;
-	params[7] = ctx->hook_id != 0 ? ctx->hook_secret_sha : NULL;
-	params[8] = events;
-	params[9] = ctx->env->reconcile_id;
-	params[10] = ep.window;
-	params[11] = ep.keep;
-	params[12] = ep.retention;
-	if (rec_db_command(
-	        ctx->env->db,
-	        "WITH ev AS (SELECT CASE WHEN $9::jsonb IS NULL THEN 0 ELSE"
-	        " vibn_events_record($1::uuid, $9::jsonb, $10, $11::interval, $12::integer,"
-	        " $13::interval) END AS added)"
-	        " UPDATE vibn_workspaces SET conditions = $2::jsonb, observed_generation = $3,"
-	        " provision_status = $4, last_error = $5, gitea_org = $6,"
-	        " gitea_hook_id = coalesce($7::bigint, gitea_hook_id),"
-	        " gitea_hook_secret_sha256 = CASE WHEN $7::bigint IS NULL"
-	        " THEN gitea_hook_secret_sha256 ELSE $8 END FROM ev WHERE id = $1::uuid",
-	        13, params, &cause) != 0) {
+	params[7] = write && ctx->hook_id != 0 ? hook : NULL;
+	params[8] = write && ctx->hook_id != 0 ? ctx->hook_secret_sha : NULL;
+	params[9] = records;
+	params[10] = events;
+	params[11] = ctx->env->reconcile_id;
+	params[12] = ep.window;
+	params[13] = ep.keep;
+	params[14] = ep.retention;
+	if (rec_db_command(ctx->env->db,
+	                   "SELECT vibn_workspace_finish($1::uuid, $2::boolean, $3::jsonb,"
+	                   " $4::bigint, $5, $6, $7, $8::bigint, $9, $10::jsonb, $11::jsonb, $12,"
+	                   " $13::interval, $14::integer, $15::interval)",
+	                   15, params, &cause) != 0) {
 		log_warn("writing the status of workspace %s%s: %s", ws->slug,
 		         events ? " and the pass's events" : "", cause);
 		if (ctx->out.cls < REC_TRANSIENT)
 			ctx->out.cls = REC_TRANSIENT;
 		free(cause);
 	}
+	free(records);
 	free(events);
 	free(conds);
 }
@@ -331,7 +338,7 @@ workspace_load(struct pass_env *env, const char *ws_id, struct desired_ws **ws, 
 
 	if (db == NULL)
 		return -1;
-	rc = desired_load(db, ws_id, ws, cause);
+	rc = desired_load_for_pass(db, ws_id, ws, cause);
 	rec_db_give(env->db, db);
 	return rc;
 }
@@ -341,6 +348,7 @@ workspace_ctx_free(struct pass *ctx)
 {
 	json_decref(ctx->failures);
 	json_decref(ctx->events);
+	json_decref(ctx->records);
 	json_decref(ctx->conds);
 	free(ctx->org);
 	free(ctx->project_name);
@@ -377,6 +385,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 	ctx.conds = json_deep_copy(ws->conditions);
 	ctx.failures = json_object();
 	ctx.events = json_array();
+	ctx.records = json_object();
 	ctx.lock = &lock;
 	ctx.dry = ws->paused;
 	ctx.org = desired_gitea_org_name(ws->slug);

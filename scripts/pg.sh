@@ -34,6 +34,10 @@ pg_start() {
 		opts="-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off"
 		opts="$opts -c synchronous_commit=off -c full_page_writes=off -c max_connections=400"
 		opts="$opts -c shared_buffers=256MB -c log_min_messages=warning"
+		# PG_PRELOAD: libraries to load at start (the benches count statements with
+		# pg_stat_statements, top-level and nested); none unless asked.
+		[ -n "${PG_PRELOAD:-}" ] &&
+			opts="$opts -c shared_preload_libraries=$PG_PRELOAD -c pg_stat_statements.track=all"
 		if pg__as "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -o "$opts" \
 			start >/dev/null 2>&1; then
 			export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres

@@ -42,7 +42,7 @@ def ready_at(db, n, t0, poll):
 def main():
     sim = rb.Sim()
     try:
-        with rb.psycopg.connect(DB_URL, autocommit=True) as db:
+        with rb.psycopg.connect(rb.DRIVER_URL, autocommit=True) as db:
             # 1. The critical path, measured: one workspace, nothing else going on (the
             # daemon's start-up over); the quickest of PATH_RUNS such runs.
             runs = []
@@ -74,6 +74,7 @@ def main():
             try:
                 d.settle()
                 sim.call("POST", "/_sim/counters/reset")
+                rb.statements_reset(db)
                 t0 = rb.declare_full(db, sim, FULL_WS)
                 cpu0 = rb.cpu_seconds()
                 secs = ready_at(db, FULL_WS, t0, 0.05)
@@ -92,6 +93,7 @@ def main():
             out("  (VIBN_WORKERS %d passes in flight sharing VIBN_DB_CONNECTIONS %d database"
                 " connections, both defaults)", rb.WORKERS, rb.DB_CONNECTIONS)
             rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate)
+            rb.print_statements(db, FULL_WS)
             out("  issue 17's target %d x %.0f/s (a thread-per-pass controller) = %.0f/s:"
                 " %.2f x target", TARGET_X, NAIVE_RATE, TARGET_X * NAIVE_RATE,
                 ratio(rate, TARGET_X * NAIVE_RATE))

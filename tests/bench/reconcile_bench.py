@@ -24,6 +24,9 @@ import urllib.parse
 import psycopg
 
 DB_URL, BIN = sys.argv[1], sys.argv[2]
+# The driver's own connections: another role where bench_db.sh made one, so that the
+# statements counted for the daemon (role postgres, pg_stat_statements) are only its own.
+DRIVER_URL = os.environ.get("BENCH_DRIVER_URL", DB_URL)
 N = int(os.environ.get("BENCH_WS", "10000"))
 N_BUDGET = int(os.environ.get("BENCH_BUDGET_WS", "200"))
 LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "20"))
@@ -262,6 +265,30 @@ def print_cpu_bound(before, after, n, rate):
         1000 * total, cores, 1000 * total, bound, ratio(rate, bound))
 
 
+def statements_reset(db):
+    """Starts counting the daemon's statements (where pg_stat_statements is loaded)."""
+    if DRIVER_URL != DB_URL:
+        db.execute("SELECT pg_stat_statements_reset()")
+
+
+def print_statements(db, n, top=int(os.environ.get("BENCH_TOP", "8"))):
+    """The statements the daemon sent since statements_reset, per workspace: each top-level
+    one is a round trip to Postgres. The costliest, nested ones (inside the SQL functions)
+    among them, are named with their execution time (wall time: waits for the CPU too)."""
+    if DRIVER_URL == DB_URL:
+        return
+    rows = db.execute("SELECT s.toplevel, s.calls, s.total_exec_time, regexp_replace(s.query,"
+                      " '\\s+', ' ', 'g') FROM pg_stat_statements s JOIN pg_roles r"
+                      " ON r.oid = s.userid WHERE r.rolname = 'postgres'"
+                      " ORDER BY s.total_exec_time DESC").fetchall()
+    tops = [r for r in rows if r[0]]
+    out("  database statements per workspace (pg_stat_statements): %.2f round trips,"
+        " executing %.2f ms", sum(r[1] for r in tops) / n, sum(r[2] for r in tops) / n)
+    for toplevel, calls, ms, query in rows[:top]:
+        out("    %5.2f x %5.2f ms  %s%s", calls / n, ms / calls if calls else 0,
+            "" if toplevel else "(nested) ", query[:76])
+
+
 def print_calls(counters, n):
     out("  API calls per workspace (vibn-sim /_sim/counters) vs the design's minimum:")
     for u in ("gitea", "coolify"):
@@ -283,6 +310,7 @@ def burst_phase(db, sim, latency_ms, n):
     d = Daemon(sim, {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"})
     try:
         sim.call("POST", "/_sim/counters/reset")
+        statements_reset(db)
         t0 = signup_burst(db, n)
         cpu0 = cpu_seconds()
         secs = wait_ready(db, n, t0, "burst")
@@ -293,6 +321,7 @@ def burst_phase(db, sim, latency_ms, n):
     rate = n / secs
     out("  all %d Ready %.2f s after the commit: %.0f workspaces/s", n, secs, rate)
     print_cpu(cpu0, cpu1, secs)
+    print_statements(db, n)
     return secs, rate, counters, d
 
 
@@ -346,6 +375,7 @@ def budget_phase(db, sim, n):
     d = Daemon(sim, {})
     try:
         sim.call("POST", "/_sim/counters/reset")
+        statements_reset(db)
         t0 = signup_burst(db, n)
         secs = wait_ready(db, n, t0, "default budgets")
         counters = sim.counters()
@@ -381,7 +411,7 @@ def budget_phase(db, sim, n):
 def main():
     ok = True
     sim = Sim()
-    db = psycopg.connect(DB_URL, autocommit=True)
+    db = psycopg.connect(DRIVER_URL, autocommit=True)
     try:
         if "burst0" in PHASES:
             secs0, rate0, c0, _ = burst_phase(db, sim, 0, N)

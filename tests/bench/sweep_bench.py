@@ -305,7 +305,7 @@ def main():
     ok = True
     sim = rb.Sim()
     import psycopg
-    db = psycopg.connect(DB_URL, autocommit=True)
+    db = psycopg.connect(rb.DRIVER_URL, autocommit=True)
     try:
         ok = full_phase(db, sim) and ok
         ok = scale_phase(db, sim) and ok

@@ -42,7 +42,7 @@ def run(db, sim, env, rpm, what):
 
 def main():
     sim = rb.Sim()
-    db = rb.psycopg.connect(rb.DB_URL, autocommit=True)
+    db = rb.psycopg.connect(rb.DRIVER_URL, autocommit=True)
     try:
         out("the bound: %d signups with the budgets raised and no Coolify limit", N)
         free_secs, free_calls, _ = run(db, sim, RAISED, 0, "unlimited")

@@ -1,7 +1,8 @@
 /* dbconns: the workers' shared Postgres connections, lent one statement at a time (issue
  * 17): never more open than the pool's size, a taker waits while all are lent and gives up
  * at its deadline, a connection given back inside a transaction is rolled back, a broken one
- * is replaced, and the reconcilers' lender says why it has none. */
+ * is replaced, and the reconcilers' lender says why it has none. And db_exec_cached, the
+ * statements those connections prepare once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,6 +179,91 @@ test_lender_says_why_it_has_none(void **state)
 	dbconns_free(p);
 }
 
+/* How many statements the connection has prepared with this text. */
+static long
+prepared(PGconn *conn, const char *sql)
+{
+	const char *params[1] = {sql};
+	char *cause = NULL;
+	PGresult *res =
+	    db_exec(conn, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", 1,
+	            params, &cause);
+	long n;
+
+	assert_non_null(res);
+	n = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+/* Runs sql with db_exec_cached; returns its number of columns (the first row's first
+ * value in *first). */
+static int
+run_cached(PGconn *conn, const char *sql, long *first)
+{
+	char *cause = NULL;
+	PGresult *res = db_exec_cached(conn, sql, 0, NULL, &cause);
+	int cols;
+
+	if (res == NULL)
+		fail_msg("%s: %s", sql, cause);
+	cols = PQnfields(res);
+	*first = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return cols;
+}
+
+static const char cached_sql[] = "SELECT * FROM vibn_test_cached()";
+
+/* A statement run again and again is prepared once per connection; a migration that
+ * changes what it returns, a DEALLOCATE, or a reset connection costs one more prepare, not
+ * an error. */
+static void
+test_cached_statements_prepared_once_and_again_when_needed(void **state)
+{
+	char *url = testdb_create(), *cause = NULL;
+	PGconn *conn = db_connect(url, "test-dbconns", &cause);
+	long v = 0;
+
+	(void)state;
+	assert_non_null(conn);
+	assert_int_equal(db_command(conn,
+	                            "CREATE FUNCTION vibn_test_cached() RETURNS TABLE (a int)"
+	                            " LANGUAGE sql AS 'SELECT 1'",
+	                            0, NULL, &cause),
+	                 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(run_cached(conn, cached_sql, &v), 1);
+	assert_int_equal(v, 1);
+	assert_int_equal(prepared(conn, cached_sql), 1);
+
+	/* The result's shape changes under the prepared statement. */
+	assert_int_equal(db_command(conn, "DROP FUNCTION vibn_test_cached()", 0, NULL, &cause), 0);
+	assert_int_equal(
+	    db_command(conn,
+	               "CREATE FUNCTION vibn_test_cached() RETURNS TABLE (a int, b int)"
+	               " LANGUAGE sql AS 'SELECT 2, 3'",
+	               0, NULL, &cause),
+	    0);
+	assert_int_equal(run_cached(conn, cached_sql, &v), 2);
+	assert_int_equal(v, 2);
+	assert_int_equal(prepared(conn, cached_sql), 1);
+
+	/* Gone behind our back: prepared again (and statements stay prepared after). */
+	assert_int_equal(db_command(conn, "DEALLOCATE ALL", 0, NULL, &cause), 0);
+	assert_int_equal(run_cached(conn, cached_sql, &v), 2);
+	assert_int_equal(prepared(conn, cached_sql), 1);
+
+	/* A reset connection is a new session: its registry starts empty. */
+	PQreset(conn);
+	assert_int_equal(PQstatus(conn), CONNECTION_OK);
+	assert_int_equal(prepared(conn, cached_sql), 0);
+	assert_int_equal(run_cached(conn, cached_sql, &v), 2);
+	assert_int_equal(prepared(conn, cached_sql), 1);
+	PQfinish(conn);
+	testdb_drop(url);
+}
+
 int
 main(void)
 {
@@ -186,6 +272,7 @@ main(void)
 	    cmocka_unit_test(test_a_waiting_taker_gets_the_connection_given_back),
 	    cmocka_unit_test(test_open_transaction_rolled_back_and_broken_connection_replaced),
 	    cmocka_unit_test(test_lender_says_why_it_has_none),
+	    cmocka_unit_test(test_cached_statements_prepared_once_and_again_when_needed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

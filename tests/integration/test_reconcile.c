@@ -873,6 +873,38 @@ test_refused_create_leaves_nothing_pending(void **state_)
 	                 1);
 }
 
+/* The pass's read marks a create pending where no project is recorded (no statement of
+ * its own). A pass that then sends no create (its project list is refused) takes its mark
+ * back at its end, so the next pass needs no fresh list; a paused workspace is never
+ * marked; a created project's uuid, recorded at the end, clears the mark. */
+static void
+test_unsent_create_leaves_nothing_pending(void **state_)
+{
+	struct fixture *f = *state_;
+
+	insert_acme(f);
+	simproc_rule(sim,
+	             "{\"upstream\":\"coolify\",\"method\":\"GET\",\"path\":\"/api/v1/projects\","
+	             "\"count\":20,\"action\":\"status\",\"status\":500}");
+	assert_int_equal(reconcile(f, "acme").cls, REC_TRANSIENT);
+	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "UpstreamUnavailable");
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                             " coolify_project_pending_at IS NOT NULL"),
+	                 0);
+	simproc_must(sim, "DELETE", "/_sim/rules", NULL);
+	sql(f, "UPDATE vibn_workspaces SET paused = true");
+	(void)reconcile(f, "acme");
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                             " coolify_project_pending_at IS NOT NULL"),
+	                 0);
+	sql(f, "UPDATE vibn_workspaces SET paused = false");
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                             " coolify_project_pending_at IS NULL AND"
+	                             " coolify_project_uuid IS NOT NULL"),
+	                 1);
+}
+
 /* A rate limit observes nothing: a Ready workspace whose org and project reads are refused
  * with 429 stays Ready (what was verified at this generation stands; the repo and app steps
  * go on with the recorded org and project) and the pass comes back after the Retry-After.
@@ -1939,6 +1971,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_rate_limited_reads_leave_verified_conditions,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_create_leaves_nothing_pending, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_unsent_create_leaves_nothing_pending, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_list_new_workspace_uses_the_last_snapshot,
 	                                    setup, teardown),

@@ -1,5 +1,6 @@
 """Foundation: migrations, the slug rule and the triggers that turn desired-state changes
 into one queue item, a generation bump and a NOTIFY."""
+import json
 import os
 import subprocess
 
@@ -204,6 +205,143 @@ def test_renew_keeps_live_leases_only(db):
                            " FROM vibn_reconcile_queue q JOIN vibn_workspaces w"
                            " ON w.id = q.workspace_id").fetchall())
     assert left == {"acme": True, "beta": False}
+
+
+FINISH = ("SELECT * FROM vibn_finish(%s, %s, %s, NULL, interval '5 s', NULL, 'boom', %s,"
+          " interval '30 s')")
+
+
+def claim_of(db, slug, owner):
+    db.execute("UPDATE vibn_reconcile_queue q SET lease_owner = %s,"
+               " lease_expires_at = now() + interval '30 s' FROM vibn_workspaces w"
+               " WHERE w.id = q.workspace_id AND w.slug = %s", (owner, slug))
+    return db.execute("SELECT id FROM vibn_workspaces WHERE slug = %s", (slug,)).fetchone()[0]
+
+
+def test_finish_records_the_outcome_and_claims_the_next(db):
+    """One round trip between runs: the outcome, then the next due item for a new owner."""
+    for slug in ("acme", "beta"):
+        db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES (%s, 'u1')", (slug,))
+    acme = claim_of(db, "acme", "w1/1")
+    row = db.execute(FINISH, (acme, "w1/1", False, "w1/2")).fetchone()
+    assert row[0] == "done"
+    beta = db.execute("SELECT id FROM vibn_workspaces WHERE slug = 'beta'").fetchone()[0]
+    assert row[1] == beta and row[2] == 0 and row[3] == 0
+    assert db.execute("SELECT w.slug, q.lease_owner FROM vibn_reconcile_queue q JOIN"
+                      " vibn_workspaces w ON w.id = q.workspace_id").fetchall() == [
+                          ("beta", "w1/2")]
+    # Nothing left to claim: the outcome alone, and a row saying so.
+    row = db.execute(FINISH, (beta, "w1/2", True, "w1/3")).fetchone()
+    assert row[0] == "retry" and row[1:] == (None,) * 6
+    assert db.execute("SELECT attempts, last_error, lease_owner FROM vibn_reconcile_queue"
+                      ).fetchone() == (1, "boom", None)
+
+
+def test_finish_claims_a_follow_up_of_the_same_workspace(db):
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    acme = claim_of(db, "acme", "w1/1")
+    db.execute("UPDATE vibn_workspaces SET name = 'changed'")  # an event during the run
+    row = db.execute(FINISH, (acme, "w1/1", False, "w1/2")).fetchone()
+    assert row[0] == "followup" and row[1] == acme
+    assert queue(db) == [("acme", 0, False)]
+
+
+def test_finish_without_next_owner_claims_nothing(db):
+    for slug in ("acme", "beta"):
+        db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES (%s, 'u1')", (slug,))
+    acme = claim_of(db, "acme", "w1/1")
+    row = db.execute(FINISH, (acme, "w1/1", False, None)).fetchone()
+    assert row[0] == "done" and row[1] is None
+    assert db.execute("SELECT count(*) FROM vibn_reconcile_queue WHERE lease_owner IS NOT NULL"
+                      ).fetchone()[0] == 0
+
+
+def test_finish_of_a_lost_lease_changes_nothing_of_it(db):
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    acme = claim_of(db, "acme", "w2/9")  # taken over by another worker
+    row = db.execute(FINISH, (acme, "w1/1", False, "w1/2")).fetchone()
+    assert row[0] == "lost" and row[1] is None  # its lease is live: not claimable
+    assert db.execute("SELECT lease_owner FROM vibn_reconcile_queue").fetchone()[0] == "w2/9"
+
+
+WS_FINISH = ("SELECT vibn_workspace_finish(%s, %s, %s::jsonb, w.generation, 'ready', NULL,"
+             " 'vibn-acme',"
+             " NULL, NULL, %s::jsonb, %s::jsonb, 'r1', interval '1 h', 50, interval '7 d')"
+             " FROM vibn_workspaces w")
+
+
+def test_workspace_finish_writes_records_status_and_events_at_once(db):
+    """The end of a pass: what it found, its status and its events, in one call, which
+    bumps no generation and enqueues nothing."""
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    db.execute("INSERT INTO vibn_workspace_repos (workspace_id, name) SELECT id, 'Web'"
+               " FROM vibn_workspaces")
+    db.execute("INSERT INTO vibn_workspace_apps (workspace_id, name, repo, domains)"
+               " SELECT id, 'web', 'Web', 'https://kept.example' FROM vibn_workspaces")
+    db.execute("UPDATE vibn_workspaces SET coolify_project_pending_at = now()")
+    db.execute("DELETE FROM vibn_reconcile_queue")
+    ws, g = db.execute("SELECT id, generation FROM vibn_workspaces").fetchone()
+    records = ('{"project": "p-1", "repos": {"web": {"id": 7, "clone_url": "http://g/web.git",'
+               ' "ssh_url": null}}, "apps": {"web": {"uuid": "a-1"}},'
+               ' "app_names": ["acme-web"]}')
+    events = '[{"type": "Normal", "reason": "Created", "kind": "repo", "name": "web",' \
+             ' "message": "created"}]'
+    assert db.execute(WS_FINISH, (ws, True, '[{"type": "Ready"}]', records, events)
+                      ).fetchone()[0] == 1
+    assert db.execute(
+        "SELECT conditions, observed_generation, provision_status, gitea_org,"
+        " coolify_project_uuid, coolify_project_pending_at, coolify_app_names, generation"
+        " FROM vibn_workspaces").fetchone() == (
+            [{"type": "Ready"}], g, "ready", "vibn-acme", "p-1", None, ["acme-web"], g)
+    assert db.execute("SELECT gitea_repo_id, clone_url, ssh_url FROM vibn_workspace_repos"
+                      ).fetchone() == (7, "http://g/web.git", None)
+    assert db.execute("SELECT coolify_app_uuid, domains FROM vibn_workspace_apps"
+                      ).fetchone() == ("a-1", "https://kept.example")
+    assert db.execute("SELECT reason, object_name FROM vibn_workspace_events").fetchall() == [
+        ("Created", "web")]
+    assert queue(db) == []
+
+
+def test_workspace_finish_without_status_keeps_the_status(db):
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    db.execute("UPDATE vibn_workspaces SET conditions = '[{\"type\": \"Kept\"}]',"
+               " provision_status = 'provisioning', coolify_project_pending_at = now()")
+    ws = db.execute("SELECT id FROM vibn_workspaces").fetchone()[0]
+    db.execute(WS_FINISH, (ws, False, None, None, None))
+    assert db.execute("SELECT conditions, provision_status, gitea_org,"
+                      " coolify_project_pending_at IS NOT NULL FROM vibn_workspaces"
+                      ).fetchone() == ([{"type": "Kept"}], "provisioning", None, True)
+    db.execute(WS_FINISH, (ws, False, None, '{"app_names": []}', None))
+    assert db.execute("SELECT conditions, coolify_app_names, coolify_project_pending_at"
+                      " IS NOT NULL FROM vibn_workspaces").fetchone() == (
+                          [{"type": "Kept"}], [], True)
+
+
+def test_event_batch_counts_repeats_in_batch_and_window(db):
+    """A batch is recorded as if one event at a time: a repeat (in the batch, or seen
+    within the window) counts on its row and moves it last."""
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    ws = db.execute("SELECT id FROM vibn_workspaces").fetchone()[0]
+
+    def ev(reason, name):
+        return {"type": "Normal", "reason": reason, "kind": "repo", "name": name,
+                "message": reason + " " + name}
+
+    def record(batch):
+        return db.execute("SELECT vibn_events_record(%s, %s::jsonb, 'r', interval '1 h', 50,"
+                          " interval '7 d')", (ws, json.dumps(batch))).fetchone()[0]
+
+    def rows():
+        return db.execute("SELECT reason, object_name, count FROM vibn_workspace_events"
+                          " ORDER BY seq").fetchall()
+
+    assert record([ev("Created", "a"), ev("Created", "b"), ev("Created", "a")]) == 2
+    assert rows() == [("Created", "b", 1), ("Created", "a", 2)]
+    assert record([ev("Created", "b"), ev("Deleted", "c"), ev("Created", "b")]) == 1
+    assert rows() == [("Created", "a", 2), ("Deleted", "c", 1), ("Created", "b", 3)]
+    db.execute("UPDATE vibn_workspace_events SET last_seen = now() - interval '2 h'")
+    assert record([ev("Created", "a")]) == 1  # outside the window: a new row
+    assert rows()[-1] == ("Created", "a", 1)
 
 
 def test_hard_delete_cascades(db):

@@ -69,8 +69,9 @@ def test_clean_shutdown_under_valgrind_leaks_nothing(db_url):
         with urllib.request.urlopen(req, timeout=30) as resp:
             assert resp.status == 200
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=120) == 0
+        code = proc.wait(timeout=120)
         report = open(log.name).read()
+        assert code == 0, report  # the report says what valgrind found
         assert re.search(r"definitely lost: 0 bytes", report) or "no leaks are possible" in report, report
         assert "ERROR SUMMARY: 0 errors" in report, report
     finally:
