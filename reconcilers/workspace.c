@@ -329,6 +329,14 @@ workspace_repos_step(struct pass *ctx)
 	(void)gitea_reap_reconcile(ctx);
 }
 
+/* Whether the repos and apps steps have nothing to call upstream: none declared, none
+ * owned, no deletion asked for. */
+static int
+workspace_repos_idle(const struct desired_ws *ws)
+{
+	return ws->nrepos == 0 && ws->nrepo_deletions == 0 && ws->napps == 0 && ws->napp_names == 0;
+}
+
 /* The desired state, on a connection taken for the one query. */
 static int
 workspace_load(struct pass_env *env, const char *ws_id, struct desired_ws **ws, char **cause)
@@ -406,7 +414,18 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 		 * and the repos followed by the apps (the project beside the org). */
 		workspace_branch_start(&ctx, &coolify, coolify_project_reconcile, NULL);
 		gitea_org_reconcile(&ctx);
-		if (ctx.org_ready && env->gitea_more[0] != NULL && env->gitea_more[1] != NULL) {
+		if (ctx.org_ready && workspace_repos_idle(ws) && env->gitea_more[1] != NULL) {
+			/* No repo or app to look at (a signup's workspace): those steps call
+			 * nothing, and need no thread of their own. */
+			workspace_branch_start(&ctx, &hook, gitea_hook_reconcile,
+			                       env->gitea_more[1]);
+			gitea_members_reconcile(&ctx);
+			workspace_repos_step(&ctx);
+			workspace_branch_join(&ctx, &hook);
+			workspace_branch_join(&ctx, &coolify);
+			coolify_apps_reconcile(&ctx);
+		} else if (ctx.org_ready && env->gitea_more[0] != NULL &&
+		           env->gitea_more[1] != NULL) {
 			/* The apps need the repos (their clone URLs) and the project: they
 			 * follow the repos on the repos branch, once the Coolify side is done,
 			 * while the members step may still be going. */
