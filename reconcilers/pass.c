@@ -76,17 +76,28 @@ pass_event_write(struct pass *ctx, const char *type, const char *reason, const c
 	pass_unlock(ctx);
 }
 
-char *
-pass_events_take(struct pass *ctx)
+/* What the pass kept in j (an array or an object, shared under the lock) as JSON text (a
+ * new string), or NULL when nothing; j is emptied. */
+static char *
+pass_take(struct pass *ctx, json_t *j)
 {
 	char *text = NULL;
 
 	pass_lock(ctx);
-	if (json_array_size(ctx->events) > 0)
-		text = json_dumps(ctx->events, JSON_COMPACT);
-	json_array_clear(ctx->events);
+	if (json_is_array(j) ? json_array_size(j) > 0 : json_object_size(j) > 0)
+		text = json_dumps(j, JSON_COMPACT);
+	if (json_is_array(j))
+		json_array_clear(j);
+	else
+		json_object_clear(j);
 	pass_unlock(ctx);
 	return text;
+}
+
+char *
+pass_events_take(struct pass *ctx)
+{
+	return pass_take(ctx, ctx->events);
 }
 
 void
@@ -357,14 +368,7 @@ pass_records_set(struct pass *ctx, const char *kind, const char *name, const cha
 char *
 pass_records_take(struct pass *ctx)
 {
-	char *text = NULL;
-
-	pass_lock(ctx);
-	if (json_object_size(ctx->records) > 0)
-		text = json_dumps(ctx->records, JSON_COMPACT);
-	json_object_clear(ctx->records);
-	pass_unlock(ctx);
-	return text;
+	return pass_take(ctx, ctx->records);
 }
 
 int

@@ -30,20 +30,26 @@ observe(int lent, int idle, int waited)
 		atomic_fetch_add(&observed_waits, 1);
 }
 
+/* The count a one-parameter query returns. */
 static long
-backends(PGconn *admin, const char *app)
+count_of(PGconn *conn, const char *sql, const char *param)
 {
-	const char *params[1] = {app};
+	const char *params[1] = {param};
 	char *cause = NULL;
-	PGresult *res =
-	    db_exec(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", 1,
-	            params, &cause);
+	PGresult *res = db_exec(conn, sql, 1, params, &cause);
 	long n;
 
 	assert_non_null(res);
 	n = atol(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return n;
+}
+
+static long
+backends(PGconn *admin, const char *app)
+{
+	return count_of(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+	                app);
 }
 
 static void
@@ -183,17 +189,8 @@ test_lender_says_why_it_has_none(void **state)
 static long
 prepared(PGconn *conn, const char *sql)
 {
-	const char *params[1] = {sql};
-	char *cause = NULL;
-	PGresult *res =
-	    db_exec(conn, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", 1,
-	            params, &cause);
-	long n;
-
-	assert_non_null(res);
-	n = atol(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
+	return count_of(conn, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+	                sql);
 }
 
 /* Runs sql with db_exec_cached; returns its number of columns (the first row's first

@@ -822,6 +822,14 @@ test_sweep_of_a_full_workspace_reads_the_plan(void **state_)
 	f->env.orgs = NULL;
 }
 
+/* How many workspaces have a Coolify project create pending. */
+static long
+projects_pending(struct fixture *f)
+{
+	return sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
+	                   " coolify_project_pending_at IS NOT NULL");
+}
+
 static void
 test_lost_create_response_leaves_one_project(void **state_)
 {
@@ -836,9 +844,7 @@ test_lost_create_response_leaves_one_project(void **state_)
 	             "\"count\":1,\"action\":\"drop_after\"}");
 	out = reconcile(f, "acme");
 	assert_int_equal(out.cls, REC_TRANSIENT);
-	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
-	                             " coolify_project_pending_at IS NOT NULL"),
-	                 1);
+	assert_int_equal(projects_pending(f), 1);
 	out = reconcile(f, "acme");
 	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "True", "Adopted");
@@ -861,16 +867,12 @@ test_refused_create_leaves_nothing_pending(void **state_)
 	             "\"count\":1,\"action\":\"status\",\"status\":429,\"retry_after\":\"30\"}");
 	assert_int_equal(reconcile(f, "acme").cls, REC_RATE_LIMITED);
 	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "RateLimited");
-	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
-	                             " coolify_project_pending_at IS NOT NULL"),
-	                 0);
+	assert_int_equal(projects_pending(f), 0);
 	simproc_rule(sim,
 	             "{\"upstream\":\"coolify\",\"method\":\"POST\",\"path\":\"/api/v1/projects\","
 	             "\"count\":1,\"action\":\"status\",\"status\":500}");
 	assert_int_equal(reconcile(f, "acme").cls, REC_TRANSIENT);
-	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
-	                             " coolify_project_pending_at IS NOT NULL"),
-	                 1);
+	assert_int_equal(projects_pending(f), 1);
 }
 
 /* The pass's read marks a create pending where no project is recorded (no statement of
@@ -888,15 +890,11 @@ test_unsent_create_leaves_nothing_pending(void **state_)
 	             "\"count\":20,\"action\":\"status\",\"status\":500}");
 	assert_int_equal(reconcile(f, "acme").cls, REC_TRANSIENT);
 	assert_cond(f, "acme", COND_COOLIFY_PROJECT, "False", "UpstreamUnavailable");
-	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
-	                             " coolify_project_pending_at IS NOT NULL"),
-	                 0);
+	assert_int_equal(projects_pending(f), 0);
 	simproc_must(sim, "DELETE", "/_sim/rules", NULL);
 	sql(f, "UPDATE vibn_workspaces SET paused = true");
 	(void)reconcile(f, "acme");
-	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
-	                             " coolify_project_pending_at IS NOT NULL"),
-	                 0);
+	assert_int_equal(projects_pending(f), 0);
 	sql(f, "UPDATE vibn_workspaces SET paused = false");
 	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
 	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces WHERE"
