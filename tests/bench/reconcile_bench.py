@@ -252,10 +252,12 @@ def print_cpu(before, after, secs):
         for k in before))
 
 
-def print_cpu_bound(before, after, n, rate):
+def print_cpu_bound(before, after, n, rate, latency_bound=None, target=0.8):
     """The other limit of a run on this machine: its cores. What one workspace cost each
     process (Postgres: the backends alive at the end, the workers' connections among them),
-    and the rate the cores allow at that cost, next to the rate measured."""
+    and the rate the cores allow at that cost, next to the rate measured. With the run's
+    latency bound: when target x that bound is past what these cores allow, how many cores
+    it needs at this cost."""
     per_ws = {k: (after[k] - before[k]) / n for k in before}
     total = sum(per_ws.values())
     cores = os.cpu_count()
@@ -263,6 +265,10 @@ def print_cpu_bound(before, after, n, rate):
     out("  CPU per workspace: %s = %.1f ms; CPU bound %d cores / %.1f ms = %.0f/s: %.2f x CPU"
         " bound", ", ".join("%s %.1f ms" % (k, 1000 * v) for k, v in per_ws.items()),
         1000 * total, cores, 1000 * total, bound, ratio(rate, bound))
+    if latency_bound is not None and target * latency_bound > bound:
+        out("  %.2f x the latency bound = %.0f/s is past this machine's CPU bound: at %.1f ms"
+            " a workspace it needs %.1f cores (this machine has %d)", target, target *
+            latency_bound, 1000 * total, target * latency_bound * total, cores)
 
 
 def statements_reset(db):

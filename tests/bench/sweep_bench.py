@@ -124,7 +124,9 @@ def full_phase(db, sim):
                     " %.2f x bound   target >= %.2f   (%s)", FULL_WS, secs, rate, rb.WORKERS,
                     crit, latency, bound, ratio(rate, bound), TARGET,
                     "ok" if ratio(rate, bound) >= TARGET else "below")
-            rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate)
+            rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate,
+                               None if latency == 0 else rb.WORKERS / (crit * latency / 1000.0),
+                               TARGET)
             ok = ok and run_ok and written == 0 and ready == FULL_WS
     finally:
         d.stop()
