@@ -192,6 +192,17 @@ worker_owner(struct worker *w, char *out, size_t len)
 	         (unsigned long long)++w->seq);
 }
 
+/* A lease asked for at sent_ms is the worker's: its upstream calls may go on until it
+ * ends, unless the pool was fenced meanwhile (nothing more is sent then). */
+static void
+worker_lease_start(struct worker *w, int64_t sent_ms)
+{
+	pthread_mutex_lock(&w->pool->lock);
+	if (!w->pool->fenced)
+		atomic_store(&w->lease_until_ms, worker_lease_end(w->pool, sent_ms));
+	pthread_mutex_unlock(&w->pool->lock);
+}
+
 /* Whether the worker may take more work: the pool is ready, not stopping, not fenced. */
 static int
 worker_may_claim(struct worker_pool *p)
@@ -264,8 +275,7 @@ worker_finish(struct worker *w, const struct queue_item *item, const char *owner
 				w->has_next = rc == 1;
 				w->looked_none = claim && rc == 0;
 				if (w->has_next)
-					atomic_store(&w->lease_until_ms,
-					             worker_lease_end(p, sent_ms));
+					worker_lease_start(w, sent_ms);
 				return how;
 			}
 			if (PQstatus(db) == CONNECTION_OK) {
@@ -466,7 +476,7 @@ worker_round(struct worker *w, enum worker_woken woken)
 	if (rc != 0)
 		return rc < 0 ? -1 : WORKER_TOKEN; /* all lent: again (stop is checked between) */
 	worker_owner(w, owner, sizeof owner);
-	atomic_store(&w->lease_until_ms, worker_lease_end(p, util_now_ms()));
+	worker_lease_start(w, util_now_ms());
 	rc = queue_claim(db, owner, p->cfg.lease_ms, &item, &cause);
 	if (rc < 0) {
 		worker_db_failed(w, db, "claiming", cause);
@@ -497,8 +507,12 @@ worker_main(void *arg)
 		ready = p->ready;
 		pthread_mutex_unlock(&p->lock);
 		if (w->has_next) {
-			/* Claimed with the last outcome, under a lease already running. */
-			rc = worker_round(w, WORKER_TOKEN);
+			/* Claimed with the last outcome, under a lease already running; given
+			 * back if the pool was fenced or stopped meanwhile. */
+			if (worker_may_claim(p))
+				rc = worker_round(w, WORKER_TOKEN);
+			else
+				worker_release_next(w);
 			continue;
 		}
 		if (!ready) {

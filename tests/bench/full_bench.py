@@ -92,6 +92,7 @@ def main():
                 ratio(rate, bound))
             out("  (VIBN_WORKERS %d passes in flight sharing VIBN_DB_CONNECTIONS %d database"
                 " connections, both defaults)", rb.WORKERS, rb.DB_CONNECTIONS)
+            rb.print_rounds_bound(FULL_WS, secs, path, LATENCY_MS)
             rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate, bound)
             rb.print_statements(db, FULL_WS)
             out("  issue 17's target %d x %.0f/s (a thread-per-pass controller) = %.0f/s:"

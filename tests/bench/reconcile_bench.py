@@ -271,6 +271,17 @@ def print_cpu_bound(before, after, n, rate, latency_bound=None, target=0.8):
             latency_bound, 1000 * total, target * latency_bound * total, cores)
 
 
+def print_rounds_bound(n, secs, path, latency_ms):
+    """The latency bound of a finite run: n passes over WORKERS workers take at least
+    ceil(n / WORKERS) passes one after another on some worker, each the critical path long;
+    with 200 over 64, four rounds where the rate bound counts 3.1."""
+    rounds = -(-n // WORKERS)
+    least = rounds * path * latency_ms / 1000.0
+    out("  %d passes over %d workers: %d rounds of %.1f x %d ms at least = %.2f s, so at most"
+        " %.2f x the rate bound; measured %.2f s = %.2f x this bound", n, WORKERS, rounds,
+        path, latency_ms, least, (n / WORKERS) / rounds, secs, ratio(least, secs))
+
+
 def statements_reset(db):
     """Starts counting the daemon's statements (where pg_stat_statements is loaded)."""
     if DRIVER_URL != DB_URL:

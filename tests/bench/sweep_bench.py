@@ -124,6 +124,7 @@ def full_phase(db, sim):
                     " %.2f x bound   target >= %.2f   (%s)", FULL_WS, secs, rate, rb.WORKERS,
                     crit, latency, bound, ratio(rate, bound), TARGET,
                     "ok" if ratio(rate, bound) >= TARGET else "below")
+                rb.print_rounds_bound(FULL_WS, secs, crit, latency)
             rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate,
                                None if latency == 0 else rb.WORKERS / (crit * latency / 1000.0),
                                TARGET)
