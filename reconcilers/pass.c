@@ -333,6 +333,15 @@ pass_record(struct pass *ctx, const char *sql, int n, const char *const *params)
 	return -1;
 }
 
+/* Sets records[key] to value (a new reference). */
+static void
+pass_records_put(struct pass *ctx, const char *key, json_t *value)
+{
+	pass_lock(ctx);
+	json_object_set_new(ctx->records, key, value);
+	pass_unlock(ctx);
+}
+
 /* records[key] (an object, made when missing): what the pass found of one kind. */
 static json_t *
 pass_records_of(struct pass *ctx, const char *key)
@@ -387,9 +396,7 @@ pass_project_pending(struct pass *ctx)
 void
 pass_record_project(struct pass *ctx, const char *uuid)
 {
-	pass_lock(ctx);
-	json_object_set_new(ctx->records, "project", json_string(uuid));
-	pass_unlock(ctx);
+	pass_records_put(ctx, "project", json_string(uuid));
 }
 
 void
@@ -397,9 +404,7 @@ pass_project_settled(struct pass *ctx)
 {
 	if (!ctx->ws->project_pending && !ctx->ws->project_marked)
 		return; /* no marker to clear */
-	pass_lock(ctx);
-	json_object_set_new(ctx->records, "project_settled", json_true());
-	pass_unlock(ctx);
+	pass_records_put(ctx, "project_settled", json_true());
 }
 
 static int
@@ -471,9 +476,7 @@ pass_record_app_names(struct pass *ctx, char *const *names, size_t n)
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, json_string(names[i]));
-	pass_lock(ctx);
-	json_object_set_new(ctx->records, "app_names", arr);
-	pass_unlock(ctx);
+	pass_records_put(ctx, "app_names", arr);
 }
 
 int

@@ -376,6 +376,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 	struct pass ctx;
 	char *cause = NULL;
 	int64_t started_ms = util_now_ms();
+	int beside, repos_beside;
 
 	memset(out, 0, sizeof *out);
 	if (workspace_load(env, ws_id, &ws, &cause) != 0) {
@@ -414,33 +415,30 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 		 * and the repos followed by the apps (the project beside the org). */
 		workspace_branch_start(&ctx, &coolify, coolify_project_reconcile, NULL);
 		gitea_org_reconcile(&ctx);
-		if (ctx.org_ready && workspace_repos_idle(ws) && env->gitea_more[1] != NULL) {
-			/* No repo or app to look at (a signup's workspace): those steps call
-			 * nothing, and need no thread of their own. */
-			workspace_branch_start(&ctx, &hook, gitea_hook_reconcile,
-			                       env->gitea_more[1]);
-			gitea_members_reconcile(&ctx);
-			workspace_repos_step(&ctx);
-			workspace_branch_join(&ctx, &hook);
-			workspace_branch_join(&ctx, &coolify);
-			coolify_apps_reconcile(&ctx);
-		} else if (ctx.org_ready && env->gitea_more[0] != NULL &&
-		           env->gitea_more[1] != NULL) {
-			/* The apps need the repos (their clone URLs) and the project: they
-			 * follow the repos on the repos branch, once the Coolify side is done,
-			 * while the members step may still be going. */
+		/* The hook beside the members once the org is there; the repos and then the
+		 * apps (which need the repos' clone URLs and the project) on a branch of their
+		 * own too, once the Coolify side is done, unless they have nothing to call (a
+		 * signup's workspace). Without the extra clients, one after another. */
+		beside = ctx.org_ready && env->gitea_more[1] != NULL;
+		repos_beside = beside && env->gitea_more[0] != NULL && !workspace_repos_idle(ws);
+
+		if (repos_beside)
 			workspace_branch_start_then(&ctx, &repos, workspace_repos_step,
 			                            env->gitea_more[0], &coolify,
 			                            coolify_apps_reconcile);
+		if (beside)
 			workspace_branch_start(&ctx, &hook, gitea_hook_reconcile,
 			                       env->gitea_more[1]);
-			gitea_members_reconcile(&ctx);
+		gitea_members_reconcile(&ctx);
+		if (repos_beside)
 			workspace_branch_join(&ctx, &repos);
-			workspace_branch_join(&ctx, &hook);
-		} else {
-			gitea_members_reconcile(&ctx);
+		else
 			workspace_repos_step(&ctx);
+		if (beside)
+			workspace_branch_join(&ctx, &hook);
+		else
 			gitea_hook_reconcile(&ctx);
+		if (!repos_beside) {
 			workspace_branch_join(&ctx, &coolify);
 			coolify_apps_reconcile(&ctx);
 		}
