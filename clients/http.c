@@ -880,6 +880,63 @@ http_header_value(const char *line, size_t len, const char *name, char *out, siz
 	return 1;
 }
 
+/* A POST's body, handed to libcurl by a read callback that cannot rewind. libcurl sends a
+ * request again, on a new connection, when a reused connection closed before any answer
+ * came (a keep-alive the server had just closed, or a server that died mid-request). For a
+ * POST whose body had left that could be a second create (Coolify names are not unique),
+ * and the repeat needs the body rewound: the rewind fails (CURLE_SEND_FAIL_REWIND), so the
+ * lost answer is reported as transient and the reconciler settles it by looking the object
+ * up by name. A POST that died before its body left was never applied, and libcurl's repeat
+ * of it is safe. So a POST rides the kept-alive connection like any request, which saves a
+ * TCP connect (and the upstream's accept) per create. */
+struct http_upload {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t
+http_on_upload(char *dst, size_t size, size_t nmemb, void *arg)
+{
+	struct http_upload *u = arg;
+	size_t n = size * nmemb;
+
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(dst, u->data + u->off, n);
+	u->off += n;
+	return n;
+}
+
+static int
+http_no_rewind(void *arg, curl_off_t offset, int origin)
+{
+	(void)arg;
+	(void)offset;
+	(void)origin;
+	return CURL_SEEKFUNC_CANTSEEK;
+}
+
+/* The body of a POST, sent without a way back (above). A connection idle longer than a
+ * second is not reused for it: proxies close idle keep-alives after a few seconds (HAProxy's
+ * timeout http-keep-alive), and a POST caught in that close is reported lost for nothing. A
+ * POST without a body has nothing to rewind, so libcurl could send it twice: it gets a
+ * connection of its own. */
+static void
+http_post_body(CURL *e, const char *payload, struct http_upload *u)
+{
+	if (payload == NULL) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		return;
+	}
+	*u = (struct http_upload){payload, strlen(payload), 0};
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)u->len);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, http_on_upload);
+	curl_easy_setopt(e, CURLOPT_READDATA, u);
+	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, http_no_rewind);
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 1L);
+}
+
 static size_t
 http_on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -978,6 +1035,11 @@ http_transport_error(struct http_client *c, CURLcode rc, const struct http_xfer 
 	case CURLE_OPERATION_TIMEDOUT:
 		http_set_message(st, "timed out after %ld ms: %s", timeout_ms, detail);
 		return;
+	case CURLE_SEND_FAIL_REWIND:
+		/* libcurl wanted to send the POST again (http_upload, above). */
+		http_set_message(st, "the connection closed before an answer came; the request may"
+		                     " have been applied, so it was not sent again");
+		return;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_URL_MALFORMAT:
@@ -1039,6 +1101,8 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 {
 	struct http_curl_opts o;
 	struct http_xfer x = {.out = out, .sink = c->sink, .rl_limit = -1, .rl_remaining = -1};
+	struct http_upload upload;
+	int post = strcmp(method, "POST") == 0;
 	struct curl_slist *hdrs = c->headers, *ct = NULL;
 	char *url = NULL, *payload = NULL;
 	int64_t start_us, now = util_now_ms(), deadline, end_ms;
@@ -1084,11 +1148,6 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 	curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(c->easy, CURLOPT_NOBODY, 1L);
-	/* libcurl silently re-sends a request whose reused connection died before any answer
-	 * came. For a create that could make a duplicate (Coolify names are not unique), so a
-	 * POST gets a connection of its own and a lost answer is reported as transient. */
-	if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
 	if (body != NULL) {
 		payload = json_dumps(body, JSON_COMPACT);
 		if (payload == NULL)
@@ -1097,6 +1156,11 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 		for (struct curl_slist *h = c->headers; h != NULL; h = h->next)
 			ct = curl_slist_append(ct, h->data);
 		hdrs = ct;
+	}
+	if (post) {
+		http_post_body(c->easy, payload, &upload);
+	} else if (payload != NULL) {
+		/* Not a create: libcurl's repeat on a dead reused connection is harmless. */
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, payload);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
 	}

@@ -164,7 +164,7 @@ int64_t http_client_deadline(const struct http_client *c);
 void http_client_set_priority(struct http_client *c, enum http_priority prio);
 
 /* Sends method base_url+path (path starts with '/', may carry a query string already
- * escaped; a POST always goes on a new connection, so libcurl never re-sends it by itself) with
+ * escaped; libcurl never sends a POST twice by itself: see http_upload in http.c) with
  * body (borrowed; NULL sends none) as JSON, and fills out (which the caller initialized; previous
  * contents are freed) with the last attempt's outcome (see the retries above). Returns
  * out->st.cls. */

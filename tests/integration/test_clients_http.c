@@ -386,14 +386,20 @@ test_keepalive_and_headers(void **state)
 	assert_non_null(strstr(head, "\r\nAccept: application/json\r\n"));
 	assert_non_null(strstr(head, "\r\nAuthorization: token " TOKEN "\r\n"));
 	free(head);
-	/* A POST never rides a reused connection (libcurl would re-send it if that connection
-	 * turned out dead); the GETs after it reuse one again. */
+	/* A POST rides the kept-alive connection too (libcurl cannot send it twice: see
+	 * test_lost_answer_on_reused_connection), and so do the GETs after it. */
 	stub_http_set(s, 201, NULL, "{\"id\":9,\"name\":\"r\"}");
 	assert_int_equal(gitea_repo_create(g, "o", "r", NULL, NULL, &st), HTTP_OK);
-	assert_int_equal(stub_http_connections(s), 2);
+	assert_int_equal(stub_http_connections(s), 1);
+	assert_true(stub_http_last_reused(s));
+	head = stub_http_last_head(s);
+	assert_non_null(strstr(head, "POST /api/v1/orgs/o/repos HTTP/1.1\r\n"));
+	assert_non_null(strstr(head, "\r\nContent-Length: "));
+	assert_null(strstr(head, "Transfer-Encoding"));
+	free(head);
 	stub_http_set(s, 200, NULL, "{\"id\":1,\"login\":\"bob\"}");
 	assert_int_equal(gitea_user_get(g, "bob", NULL, &st), HTTP_OK);
-	assert_int_equal(stub_http_connections(s), 2);
+	assert_int_equal(stub_http_connections(s), 1);
 
 	stub_http_set(s, 201, NULL, "{\"uuid\":\"p1\"}");
 	assert_int_equal(coolify_project_create(c, "vibn-ws-acme", NULL, &uuid, &st), HTTP_OK);
@@ -408,6 +414,53 @@ test_keepalive_and_headers(void **state)
 	free(head);
 	coolify_free(c);
 	gitea_free(g);
+}
+
+/* A reused connection closed after the request was read, before any answer. libcurl sends
+ * a GET again on a new connection (a keep-alive the server had just closed looks the
+ * same); a POST it must not send again, since the server may have applied it: the create
+ * is reported transient, sent once, for the reconciler to look up by name. */
+static void
+test_lost_answer_on_reused_connection(void **state)
+{
+	struct stub_http *s = *state;
+	struct coolify_config cc = {.url = stub_http_url(s), .token = TOKEN};
+	struct coolify *c = coolify_new(&cc);
+	struct coolify_projects list = {0};
+	struct http_status st;
+	char *uuid = NULL;
+
+	stub_http_set(s, 200, NULL, "[]");
+	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_OK);
+	coolify_projects_free(&list);
+	assert_int_equal(stub_http_requests(s), 1);
+	assert_int_equal(stub_http_connections(s), 1);
+
+	stub_http_drop_next(s, 1);
+	assert_int_equal(coolify_project_list(c, &list, &st), HTTP_OK);
+	coolify_projects_free(&list);
+	assert_int_equal(stub_http_requests(s), 3); /* the dropped one and its repeat */
+	assert_int_equal(stub_http_connections(s), 2);
+
+	stub_http_set(s, 201, NULL, "{\"uuid\":\"p1\"}");
+	stub_http_drop_next(s, 1);
+	assert_int_equal(coolify_project_create(c, "vibn-ws-acme", NULL, &uuid, &st),
+	                 HTTP_TRANSIENT);
+	assert_null(uuid);
+	assert_int_equal(st.status, 0);
+	assert_non_null(strstr(st.message, "may have been applied"));
+	/* It rode the kept-alive connection, and was sent once (libcurl may connect again for
+	 * its repeat, then finds it cannot rewind the body and sends nothing). */
+	assert_true(stub_http_last_reused(s));
+	assert_int_equal(stub_http_requests(s), 4);
+
+	/* The next create goes out on a new connection and is answered. */
+	assert_int_equal(coolify_project_create(c, "vibn-ws-acme", NULL, &uuid, &st), HTTP_OK);
+	assert_string_equal(uuid, "p1");
+	free(uuid);
+	assert_int_equal(stub_http_requests(s), 5);
+	assert_false(stub_http_last_reused(s));
+	coolify_free(c);
 }
 
 static void
@@ -725,6 +778,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_list_read_in_flat_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_error_messages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_and_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_answer_on_reused_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_is_transient, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadline_bounds_requests, setup, teardown),
 	    cmocka_unit_test(test_connection_refused_is_transient),

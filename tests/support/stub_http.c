@@ -23,8 +23,10 @@ struct stub_http {
 	char url[64];
 	struct buf response; /* the canned response, whole */
 	int silent;
+	int drops; /* requests still to be read and answered by closing the connection */
 	int requests;
 	int connections;
+	int last_reused; /* the last request came on a connection that had carried one before */
 	char *last_head;
 	pthread_t conn_threads[64]; /* one per connection: keep-alive clients may overlap */
 	int nconn_threads;
@@ -79,7 +81,7 @@ stub_serve(struct stub_http *s, int fd)
 {
 	struct buf in;
 	char chunk[4096];
-	int silent;
+	int silent, drop, served = 0;
 
 	buf_init(&in);
 	for (;;) {
@@ -112,12 +114,18 @@ stub_serve(struct stub_http *s, int fd)
 		}
 		pthread_mutex_lock(&s->mu);
 		s->requests++;
+		s->last_reused = served++ > 0;
 		free(s->last_head);
 		s->last_head = xstrndup(in.data, head_len);
 		pthread_mutex_unlock(&s->mu);
 		pthread_mutex_lock(&s->mu);
 		silent = s->silent;
+		drop = s->drops > 0;
+		if (drop)
+			s->drops--;
 		pthread_mutex_unlock(&s->mu);
+		if (drop)
+			goto out; /* read whole, then no answer: a server that died mid-request */
 		if (silent) {
 			/* Hold the request until the client gives up. */
 			while (stub_wait(s, fd) && recv(fd, chunk, sizeof chunk, 0) > 0)
@@ -271,6 +279,14 @@ stub_http_set_big(struct stub_http *s, size_t n)
 }
 
 void
+stub_http_drop_next(struct stub_http *s, int n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->drops = n;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
 stub_http_set_silent(struct stub_http *s)
 {
 	pthread_mutex_lock(&s->mu);
@@ -287,6 +303,17 @@ stub_http_requests(struct stub_http *s)
 	n = s->requests;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+int
+stub_http_last_reused(struct stub_http *s)
+{
+	int v;
+
+	pthread_mutex_lock(&s->mu);
+	v = s->last_reused;
+	pthread_mutex_unlock(&s->mu);
+	return v;
 }
 
 int

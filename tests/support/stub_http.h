@@ -21,9 +21,13 @@ void stub_http_set(struct stub_http *s, int status, const char *headers, const c
 void stub_http_set_big(struct stub_http *s, size_t n);
 /* Every following request is read and never answered (until the client hangs up). */
 void stub_http_set_silent(struct stub_http *s);
+/* The next n requests are read whole and answered by closing their connection. */
+void stub_http_drop_next(struct stub_http *s, int n);
 /* Requests and connections seen so far. */
 int stub_http_requests(struct stub_http *s);
 int stub_http_connections(struct stub_http *s);
+/* 1 when the last request came on a connection that had carried an earlier one. */
+int stub_http_last_reused(struct stub_http *s);
 /* A copy of the last request's head (request line and headers), as a new string. */
 char *stub_http_last_head(struct stub_http *s);
 
