@@ -317,6 +317,21 @@ def test_workspace_finish_without_status_keeps_the_status(db):
                           [{"type": "Kept"}], [], True)
 
 
+def test_pass_functions_plan_once_per_connection(db):
+    """The functions of a pass take generic plans from their first run (0015: no five
+    custom plans per statement and connection first), and the caller's setting is kept."""
+    assert dict(db.execute(
+        "SELECT proname, proconfig FROM pg_proc WHERE proname IN"
+        " ('vibn_workspace_finish', 'vibn_finish', 'vibn_claim')").fetchall()) == {
+            name: ["plan_cache_mode=force_generic_plan"]
+            for name in ("vibn_workspace_finish", "vibn_finish", "vibn_claim")}
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    acme = claim_of(db, "acme", "w1/1")
+    assert db.execute(FINISH, (acme, "w1/1", False, "w1/2")).fetchone()[0] == "done"
+    db.execute(WS_FINISH, (acme, True, '[]', None, None))
+    assert db.execute("SHOW plan_cache_mode").fetchone()[0] == "auto"
+
+
 def test_event_batch_counts_repeats_in_batch_and_window(db):
     """A batch is recorded as if one event at a time: a repeat (in the batch, or seen
     within the window) counts on its row and moves it last."""
