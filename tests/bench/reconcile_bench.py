@@ -169,24 +169,27 @@ def fresh_state(db, sim, latency_ms):
     sim.call("POST", "/_sim/faults", {"upstream": "both", "latency_ms": latency_ms})
 
 
-def declare_full(db, sim, n):
-    """n full workspaces full1..full<n> (owner alice and admin bob with Gitea accounts, repo
-    web, app web) in one transaction, on an emptied database; returns the monotonic time of
-    the commit."""
-    for u in ("alice", "bob"):
-        sim.call("POST", "/_sim/users", {"username": u, "email": u + "@example.com"})
+def declare_full(db, sim, n, first=1):
+    """n full workspaces full<first>..full<first+n-1> (owner alice and admin bob with Gitea
+    accounts, repo web, app web) in one transaction; returns the monotonic time of the
+    commit. The Gitea accounts are made with the first batch."""
+    if first == 1:
+        for u in ("alice", "bob"):
+            sim.call("POST", "/_sim/users", {"username": u, "email": u + "@example.com"})
     with db.transaction():
-        db.execute("INSERT INTO vibn_workspaces (slug, name, owner, source)"
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS declared (id uuid) ON COMMIT DROP")
+        db.execute("WITH w AS (INSERT INTO vibn_workspaces (slug, name, owner, source)"
                    " SELECT 'full' || i, 'Full ' || i, 'alice', 'manifest'"
-                   " FROM generate_series(1, %s) i", (n,))
+                   " FROM generate_series(%s::int, %s::int) i RETURNING id)"
+                   " INSERT INTO declared SELECT id FROM w", (first, first + n - 1))
         db.execute("INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username,"
-                   " role) SELECT id, 'alice', 'alice', 'owner' FROM vibn_workspaces"
-                   " UNION ALL SELECT id, 'bob', 'bob', 'admin' FROM vibn_workspaces")
+                   " role) SELECT id, 'alice', 'alice', 'owner' FROM declared"
+                   " UNION ALL SELECT id, 'bob', 'bob', 'admin' FROM declared")
         db.execute("INSERT INTO vibn_workspace_repos (workspace_id, name, private, description)"
-                   " SELECT id, 'web', true, 'Marketing site' FROM vibn_workspaces")
+                   " SELECT id, 'web', true, 'Marketing site' FROM declared")
         db.execute("INSERT INTO vibn_workspace_apps (workspace_id, name, repo, branch,"
                    " build_pack, ports) SELECT id, 'web', 'web', 'main', 'nixpacks', '3000'"
-                   " FROM vibn_workspaces")
+                   " FROM declared")
     return time.monotonic()
 
 
