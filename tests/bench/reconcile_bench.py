@@ -230,9 +230,14 @@ def wait_ready(db, n, t0, what):
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+PROCS = ("vibnd", "vibn-sim", "postgres")
+
+
 def cpu_seconds():
-    """CPU seconds used so far by vibnd, vibn-sim and postgres processes, by name."""
-    use = {"vibnd": 0.0, "vibn-sim": 0.0, "postgres": 0.0}
+    """CPU seconds used so far by vibnd, vibn-sim and postgres processes, by name, and the
+    part of it spent in the kernel (key "kernel:" + name)."""
+    use = {k: 0.0 for k in PROCS}
+    use.update({"kernel:" + k: 0.0 for k in PROCS})
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -245,6 +250,7 @@ def cpu_seconds():
         fields = st[st.rindex(")") + 2:].split()
         if name in use:  # utime, stime: fields 14 and 15 of stat(5)
             use[name] += (int(fields[11]) + int(fields[12])) / TICK
+            use["kernel:" + name] += int(fields[12]) / TICK
     return use
 
 
@@ -252,7 +258,7 @@ def print_cpu(before, after, secs):
     out("  CPU during the run (%d cores): %s", os.cpu_count(), ", ".join(
         "%s %.1f s (%.0f%% of a core)" % (k, after[k] - before[k],
                                           100 * (after[k] - before[k]) / secs)
-        for k in before))
+        for k in PROCS))
 
 
 def print_cpu_bound(before, after, n, rate, latency_bound=None, target=0.8):
@@ -261,12 +267,14 @@ def print_cpu_bound(before, after, n, rate, latency_bound=None, target=0.8):
     and the rate the cores allow at that cost, next to the rate measured. With the run's
     latency bound: when target x that bound is past what these cores allow, how many cores
     it needs at this cost."""
-    per_ws = {k: (after[k] - before[k]) / n for k in before}
-    total = sum(per_ws.values())
+    per_ws = {k: (after[k] - before[k]) / n for k in after}
+    total = sum(per_ws[k] for k in PROCS)
     cores = os.cpu_count()
     bound = cores / total if total > 0 else float("inf")
     out("  CPU per workspace: %s = %.1f ms; CPU bound %d cores / %.1f ms = %.0f/s: %.2f x CPU"
-        " bound", ", ".join("%s %.1f ms" % (k, 1000 * v) for k, v in per_ws.items()),
+        " bound", ", ".join("%s %.1f ms (kernel %.1f)" % (k, 1000 * per_ws[k],
+                                                         1000 * per_ws["kernel:" + k])
+                            for k in PROCS),
         1000 * total, cores, 1000 * total, bound, ratio(rate, bound))
     if latency_bound is not None and target * latency_bound > bound:
         out("  %.2f x the latency bound = %.0f/s is past this machine's CPU bound: at %.1f ms"
