@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -463,6 +464,30 @@ test_lost_answer_on_reused_connection(void **state)
 	coolify_free(c);
 }
 
+/* A POST does not ride a connection idle for over a second (a proxy may be closing it just
+ * then, and a POST caught in that close is reported lost); other requests still do. The
+ * sleep is the condition under test: a connection's idle time. */
+static void
+test_post_takes_no_idle_connection(void **state)
+{
+	struct stub_http *s = *state;
+	struct gitea *g = stub_gitea(s, NULL, 0);
+	struct http_status st;
+
+	stub_http_set(s, 200, NULL, "{\"id\":1,\"login\":\"bob\"}");
+	assert_int_equal(gitea_user_get(g, "bob", NULL, &st), HTTP_OK);
+	nanosleep(&(struct timespec){2, 100000000}, NULL);
+	stub_http_set(s, 201, NULL, "{\"id\":9,\"name\":\"r\"}");
+	assert_int_equal(gitea_repo_create(g, "o", "r", NULL, NULL, &st), HTTP_OK);
+	assert_false(stub_http_last_reused(s));
+	assert_int_equal(stub_http_connections(s), 2);
+	nanosleep(&(struct timespec){2, 100000000}, NULL);
+	stub_http_set(s, 200, NULL, "{\"id\":1,\"login\":\"bob\"}");
+	assert_int_equal(gitea_user_get(g, "bob", NULL, &st), HTTP_OK);
+	assert_true(stub_http_last_reused(s));
+	gitea_free(g);
+}
+
 static void
 test_timeout_is_transient(void **state)
 {
@@ -779,6 +804,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_error_messages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_and_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lost_answer_on_reused_connection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_takes_no_idle_connection, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_is_transient, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deadline_bounds_requests, setup, teardown),
 	    cmocka_unit_test(test_connection_refused_is_transient),
