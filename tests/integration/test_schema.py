@@ -3,6 +3,8 @@ into one queue item, a generation bump and a NOTIFY."""
 import json
 import os
 import subprocess
+import threading
+import time
 
 import psycopg
 import pytest
@@ -330,6 +332,37 @@ def test_pass_functions_plan_once_per_connection(db):
     assert db.execute(FINISH, (acme, "w1/1", False, "w1/2")).fetchone()[0] == "done"
     db.execute(WS_FINISH, (acme, True, '[]', None, None))
     assert db.execute("SHOW plan_cache_mode").fetchone()[0] == "auto"
+
+
+def test_workspace_finish_locks_the_workspace_before_its_children(db, db_url):
+    """The API's project writes lock the workspace row, then change its repos: a finish
+    waiting for that row must not hold a repo row meanwhile (a deadlock, 0016)."""
+    db.execute("INSERT INTO vibn_workspaces (slug, owner) VALUES ('acme', 'u1')")
+    db.execute("INSERT INTO vibn_workspace_repos (workspace_id, name) SELECT id, 'web'"
+               " FROM vibn_workspaces")
+    ws = db.execute("SELECT id FROM vibn_workspaces").fetchone()[0]
+    records = '{"repos": {"web": {"id": 7, "clone_url": "http://g/web.git"}}}'
+    with psycopg.connect(db_url, autocommit=True) as api, \
+            psycopg.connect(db_url, autocommit=True) as pass_conn:
+        api.execute("BEGIN")
+        api.execute("SELECT 1 FROM vibn_workspaces WHERE id = %s FOR UPDATE", (ws,))
+        pid = pass_conn.info.backend_pid
+        done = []
+        t = threading.Thread(target=lambda: done.append(pass_conn.execute(
+            WS_FINISH, (ws, True, '[]', records, None)).fetchone()))
+        t.start()
+        deadline = time.monotonic() + 10
+        while db.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                         (pid,)).fetchone()[0] != "Lock":
+            assert time.monotonic() < deadline, "the finish never waited for the row"
+            time.sleep(0.01)
+        api.execute("SET lock_timeout = '5s'")
+        api.execute("UPDATE vibn_workspace_repos SET project_id = NULL WHERE workspace_id = %s",
+                    (ws,))
+        api.execute("COMMIT")
+        t.join(10)
+        assert done and not t.is_alive()
+    assert db.execute("SELECT gitea_repo_id FROM vibn_workspace_repos").fetchone()[0] == 7
 
 
 def test_event_batch_counts_repeats_in_batch_and_window(db):
