@@ -199,6 +199,22 @@ coolify_parse_uuid(const json_t *o, void *out)
 	return *uuid ? 0 : -1;
 }
 
+/* A create's answer: {"uuid": ..., "domains": ...}. */
+struct coolify_made {
+	char *uuid;
+	char *domains;
+};
+
+static int
+coolify_parse_made(const json_t *o, void *out)
+{
+	struct coolify_made *m = out;
+
+	m->uuid = jsonx_str(o, "uuid");
+	m->domains = jsonx_str(o, "domains");
+	return m->uuid ? 0 : -1;
+}
+
 void
 coolify_env_free(struct coolify_env *e)
 {
@@ -488,14 +504,18 @@ coolify_app_spec_missing(const struct coolify_app_spec *s)
 
 static enum http_class
 coolify_app_create(struct coolify *c, const char *path, const struct coolify_app_spec *spec,
-                   const char *private_key_uuid, char **uuid, struct http_status *st)
+                   const char *private_key_uuid, char **uuid, char **domains,
+                   struct http_status *st)
 {
 	const char *missing = coolify_app_spec_missing(spec);
+	struct coolify_made made = {0};
 	json_t *body;
 	enum http_class cls;
 	char why[128];
 
 	*uuid = NULL;
+	if (domains != NULL)
+		*domains = NULL;
 	if (missing != NULL) {
 		snprintf(why, sizeof why, "application spec lacks %s", missing);
 		return coolify_refuse(st, why);
@@ -503,28 +523,41 @@ coolify_app_create(struct coolify *c, const char *path, const struct coolify_app
 	body = coolify_app_body(spec);
 	if (private_key_uuid != NULL)
 		json_object_set_new(body, "private_key_uuid", json_string(private_key_uuid));
-	cls = http_call_object(c->http, "POST", path, body, coolify_parse_uuid, uuid, st);
+	cls = http_call_object(c->http, "POST", path, body, coolify_parse_made, &made, st);
 	json_decref(body);
+	if (cls != HTTP_OK) {
+		free(made.uuid);
+		free(made.domains);
+		return cls;
+	}
+	*uuid = made.uuid;
+	if (domains != NULL)
+		*domains = made.domains;
+	else
+		free(made.domains);
 	return cls;
 }
 
 enum http_class
 coolify_app_create_public(struct coolify *c, const struct coolify_app_spec *spec, char **uuid,
-                          struct http_status *st)
+                          char **domains, struct http_status *st)
 {
-	return coolify_app_create(c, "/applications/public", spec, NULL, uuid, st);
+	return coolify_app_create(c, "/applications/public", spec, NULL, uuid, domains, st);
 }
 
 enum http_class
 coolify_app_create_deploy_key(struct coolify *c, const struct coolify_app_spec *spec,
-                              const char *private_key_uuid, char **uuid, struct http_status *st)
+                              const char *private_key_uuid, char **uuid, char **domains,
+                              struct http_status *st)
 {
 	if (private_key_uuid == NULL) {
 		*uuid = NULL;
+		if (domains != NULL)
+			*domains = NULL;
 		return coolify_refuse(st, "application spec lacks private_key_uuid");
 	}
 	return coolify_app_create(c, "/applications/private-deploy-key", spec, private_key_uuid,
-	                          uuid, st);
+	                          uuid, domains, st);
 }
 
 enum http_class

@@ -183,14 +183,17 @@ struct coolify_app_spec {
 	int instant_deploy;
 };
 
-/* POST /applications/public: *uuid (a new string) on HTTP_OK. */
+/* POST /applications/public: on HTTP_OK, *uuid (a new string) and, when domains is not NULL,
+ * *domains: the app's domains as the answer gives them (a new string), or NULL when it gives
+ * none (older Coolify v4 releases answered them null: ask GET /applications/{uuid} then). */
 enum http_class coolify_app_create_public(struct coolify *c, const struct coolify_app_spec *spec,
-                                          char **uuid, struct http_status *st);
-/* POST /applications/private-deploy-key with private_key_uuid (a key stored in Coolify). */
+                                          char **uuid, char **domains, struct http_status *st);
+/* POST /applications/private-deploy-key with private_key_uuid (a key stored in Coolify); the
+ * answer as above. */
 enum http_class coolify_app_create_deploy_key(struct coolify *c,
                                               const struct coolify_app_spec *spec,
                                               const char *private_key_uuid, char **uuid,
-                                              struct http_status *st);
+                                              char **domains, struct http_status *st);
 /* GET /applications/{uuid}. */
 enum http_class coolify_app_get(struct coolify *c, const char *uuid, struct coolify_app *out,
                                 struct http_status *st);

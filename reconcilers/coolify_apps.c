@@ -269,7 +269,7 @@ apps_create(struct pass *ctx, const struct desired_app *d, const struct gitea_re
 	struct coolify_app made = {0};
 	struct http_status st;
 	enum http_class cls;
-	char what[200], *uuid = NULL, *git;
+	char what[200], *uuid = NULL, *domains = NULL, *git;
 
 	if (ssh && key == NULL)
 		return apps_key_missing(ctx, r, name);
@@ -291,8 +291,9 @@ apps_create(struct pass *ctx, const struct desired_app *d, const struct gitea_re
 	    .ports_exposes = d->ports,
 	    .name = name,
 	};
-	cls = ssh ? coolify_app_create_deploy_key(ctx->env->coolify, &spec, key, &uuid, &st)
-	          : coolify_app_create_public(ctx->env->coolify, &spec, &uuid, &st);
+	cls =
+	    ssh ? coolify_app_create_deploy_key(ctx->env->coolify, &spec, key, &uuid, &domains, &st)
+	        : coolify_app_create_public(ctx->env->coolify, &spec, &uuid, &domains, &st);
 	free(git);
 	if (cls == HTTP_INVALID && st.status == 400 &&
 	    strstr(st.message, "multiple destinations")) {
@@ -308,11 +309,15 @@ apps_create(struct pass *ctx, const struct desired_app *d, const struct gitea_re
 		return APP_FAILED;
 	}
 	/* The domains Coolify generated, shown with the app (projects API); recorded with the
-	 * uuid in one statement, so that an app with a uuid has its domains too. */
-	if (coolify_app_get(ctx->env->coolify, uuid, &made, &st) != HTTP_OK)
-		coolify_app_free(&made); /* no domains known: kept as recorded */
-	pass_record_app(ctx, d, uuid, made.fqdn);
+	 * uuid in one statement, so that an app with a uuid has its domains too. The create's
+	 * answer has them; older Coolify answered them null, and the app is read for them. */
+	if (domains == NULL && coolify_app_get(ctx->env->coolify, uuid, &made, &st) == HTTP_OK) {
+		domains = made.fqdn;
+		made.fqdn = NULL;
+	}
+	pass_record_app(ctx, d, uuid, domains); /* none known: kept as recorded */
 	coolify_app_free(&made);
+	free(domains);
 	free(uuid);
 	/* A recorded app that is gone was deleted upstream: it is back. */
 	return d->coolify_app_uuid != NULL ? APP_RECREATED : APP_CREATED;

@@ -101,8 +101,10 @@ gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 		pass_fail_call(ctx, COND_GITEA_ORG, "creating the Gitea org", &st);
 		return NULL;
 	}
-	/* Taken: by a concurrent create of the same org (adopt it) or by a user (give up). */
-	if (gitea_org_get(ctx->env->gitea, ctx->org, &org, &st) == HTTP_OK) {
+	/* Taken: by an org of the same name (one made before, or by a concurrent create: adopt
+	 * it) or by a user (give up). */
+	switch (gitea_org_get(ctx->env->gitea, ctx->org, &org, &st)) {
+	case HTTP_OK: {
 		struct gitea_org_spec have = gitea_org_have(&org);
 
 		ctx->org_ready = 1;
@@ -110,10 +112,16 @@ gitea_org_make(struct pass *ctx, const struct gitea_org_spec *want)
 		gitea_org_free(&org);
 		return reason;
 	}
-	pass_fail_msg(ctx, COND_GITEA_ORG, "NameTaken", REC_PERMANENT,
-	              "the name %s is taken by a Gitea user or organization we cannot see",
-	              ctx->org);
-	return NULL;
+	case HTTP_NOT_FOUND:
+		pass_fail_msg(ctx, COND_GITEA_ORG, "NameTaken", REC_PERMANENT,
+		              "the name %s is taken by a Gitea user or organization we cannot see",
+		              ctx->org);
+		return NULL;
+	default:
+		pass_fail_call(ctx, COND_GITEA_ORG, "reading the Gitea org whose name is taken",
+		               &st);
+		return NULL;
+	}
 }
 
 /* Reads the org and brings it in step, or creates it. Returns the condition reason to use,
@@ -126,6 +134,11 @@ gitea_org_read(struct pass *ctx, const struct gitea_org_spec *want)
 	struct http_status st;
 	const char *reason = NULL;
 
+	/* A workspace that never recorded an org almost always meets none: create it straight
+	 * away, and read it only when the name turns out to be taken (gitea_org_make adopts an
+	 * org then). One call on the pass's critical path instead of a 404 and a create. */
+	if (ctx->ws->gitea_org == NULL && !ctx->dry)
+		return gitea_org_make(ctx, want);
 	switch (gitea_org_get(ctx->env->gitea, ctx->org, &org, &st)) {
 	case HTTP_OK:
 		have = gitea_org_have(&org);

@@ -197,9 +197,9 @@ def test_shutdown_cuts_upstream_calls_before_giving_leases_up(db_url, sim, daemo
     have its lease given up, so another replica never takes over a workspace this process
     is still acting on."""
     # One slow answer (30 s) holds the pass well past the 1 s shutdown timeout.
-    sim.control("POST", "/_sim/rules", {"upstream": "gitea", "method": "GET",
-                                        "path": "/api/v1/orgs/{org}", "count": 1,
-                                        "action": "delay", "delay_ms": 30000})
+    sim.control("POST", "/_sim/rules", {"upstream": "gitea", "method": "POST",
+                                        "path": "/api/v1/admin/users/{username}/orgs",
+                                        "count": 1, "action": "delay", "delay_ms": 30000})
     d = start(daemons, db_url, sim, VIBN_SHUTDOWN_TIMEOUT="1", VIBN_UPSTREAM_TIMEOUT="60")
     slug, text = manifest(1)
     (tmp_path / "w.yaml").write_text(text)

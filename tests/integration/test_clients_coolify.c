@@ -175,7 +175,8 @@ test_applications(void **state)
 	struct coolify_app app = {0};
 	struct coolify_env env = {0};
 	struct http_status st;
-	char *p = make_project(c, "vibn-ws-apps"), *a = NULL, *b = NULL;
+	char *p = make_project(c, "vibn-ws-apps"), *a = NULL, *b = NULL, *domains = NULL;
+	char *other = NULL;
 	struct coolify_app_spec spec = {.project_uuid = p,
 	                                .server_uuid = "vibnsimlocalhostserver01",
 	                                .environment_name = "production",
@@ -196,14 +197,15 @@ test_applications(void **state)
 	coolify_servers_free(&servers);
 
 	/* Coolify refuses clone URLs of IP hosts (ValidGitRepositoryUrl). */
-	assert_int_equal(coolify_app_create_public(c, &spec, &a, &st), HTTP_INVALID);
+	assert_int_equal(coolify_app_create_public(c, &spec, &a, &domains, &st), HTTP_INVALID);
 	assert_int_equal(st.status, 422);
 	assert_non_null(strstr(st.message, "git_repository"));
 	assert_null(a);
 	spec.git_repository = "https://git.example.com/vibn-apps/web.git";
-	assert_int_equal(coolify_app_create_public(c, &spec, &a, &st), HTTP_OK);
+	assert_int_equal(coolify_app_create_public(c, &spec, &a, &domains, &st), HTTP_OK);
 	assert_int_equal(st.status, 201);
 	assert_non_null(a);
+	assert_non_null(domains); /* the answer has them: no read needed */
 
 	/* A private repo through a deploy key (stored in Coolify first, as an operator
 	 * would), addressed by environment uuid. */
@@ -219,13 +221,19 @@ test_applications(void **state)
 	spec.environment_uuid = env.uuid;
 	spec.name = "apps-api";
 	spec.git_repository = "git@git.example.com:2222/vibn-apps/api.git";
-	assert_int_equal(coolify_app_create_deploy_key(c, &spec, key_uuid, &b, &st), HTTP_OK);
+	/* Older Coolify answered the domains null. */
+	simproc_must(sim, "POST", "/_sim/config", "{\"coolify_create_domains\":false}");
+	assert_int_equal(coolify_app_create_deploy_key(c, &spec, key_uuid, &b, &other, &st),
+	                 HTTP_OK);
+	simproc_must(sim, "POST", "/_sim/config", "{\"coolify_create_domains\":true}");
 	assert_non_null(b);
+	assert_null(other);
 	coolify_env_free(&env);
 	json_decref(key);
 
 	assert_int_equal(coolify_app_get(c, a, &app, &st), HTTP_OK);
 	assert_string_equal(app.uuid, a);
+	assert_string_equal(app.fqdn, domains);
 	assert_string_equal(app.name, "apps-web");
 	assert_string_equal(app.git_branch, "main");
 	assert_string_equal(app.build_pack, "nixpacks");
@@ -263,12 +271,15 @@ test_applications(void **state)
 
 	free(a);
 	free(b);
+	free(domains);
 	/* Incomplete specs are refused locally. */
 	spec.ports_exposes = NULL;
-	assert_int_equal(coolify_app_create_public(c, &spec, &a, &st), HTTP_INVALID);
+	assert_int_equal(coolify_app_create_public(c, &spec, &a, &domains, &st), HTTP_INVALID);
 	assert_non_null(strstr(st.message, "ports_exposes"));
 	assert_null(a);
-	assert_int_equal(coolify_app_create_deploy_key(c, &spec, NULL, &b, &st), HTTP_INVALID);
+	assert_null(domains);
+	assert_int_equal(coolify_app_create_deploy_key(c, &spec, NULL, &b, NULL, &st),
+	                 HTTP_INVALID);
 	assert_null(b);
 	free(p);
 }

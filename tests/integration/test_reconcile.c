@@ -475,6 +475,102 @@ page_cap(void)
 	return cap;
 }
 
+/* Declares the bare workspace slug (an owner not linked to Gitea yet), as a signup does. */
+static void
+insert_bare(struct fixture *f, const char *slug)
+{
+	char q[256];
+
+	snprintf(q, sizeof q,
+	         "INSERT INTO vibn_workspaces (slug, name, owner) VALUES ('%s', '%s', 'u-%s')",
+	         slug, slug, slug);
+	sql(f, q);
+}
+
+/* A workspace that never recorded an org creates it without reading first (one call, not a
+ * 404 and a create); when the name is taken by an org, the create's 422 leads to a read and
+ * the org is adopted; a failed read then is a retry, not a name taken for good. */
+static void
+test_new_workspace_creates_its_org_unread(void **state_)
+{
+	struct fixture *f = *state_;
+
+	insert_bare(f, "solo");
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "solo").cls, REC_OK);
+	assert_cond(f, "solo", COND_GITEA_ORG, "True", "Created");
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 0);
+	assert_int_equal(simproc_counter(sim, "gitea", "POST /api/v1/admin/users/{username}/orgs"),
+	                 1);
+
+	/* Declared again after its row went (deletionPolicy Orphan): the org is there. */
+	sql(f, "DELETE FROM vibn_workspaces WHERE slug = 'solo'");
+	insert_bare(f, "solo");
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "solo").cls, REC_OK);
+	assert_cond(f, "solo", COND_GITEA_ORG, "True", "Adopted");
+	assert_int_equal(simproc_counter(sim, "gitea", "POST /api/v1/admin/users/{username}/orgs"),
+	                 1);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 1);
+
+	sql(f, "DELETE FROM vibn_workspaces WHERE slug = 'solo'");
+	insert_bare(f, "solo");
+	simproc_rule(sim, "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":"
+	                  "\"/api/v1/orgs/{org}\",\"count\":20,\"action\":\"status\","
+	                  "\"status\":500}");
+	assert_int_equal(reconcile(f, "solo").cls, REC_TRANSIENT);
+	assert_cond(f, "solo", COND_GITEA_ORG, "False", "UpstreamUnavailable");
+	simproc_must(sim, "DELETE", "/_sim/rules", NULL);
+	assert_int_equal(reconcile(f, "solo").cls, REC_OK);
+	assert_cond(f, "solo", COND_GITEA_ORG, "True", "Adopted");
+}
+
+/* Asserts that workspace slug's app web recorded the domains the simulator gave it. */
+static void
+assert_app_domains_recorded(struct fixture *f, const char *slug)
+{
+	char q[256], app[64];
+	json_t *st = state(), *a;
+	char *recorded;
+
+	snprintf(app, sizeof app, "%s-web", slug);
+	a = find_named(json_object_get(json_object_get(st, "coolify"), "applications"), "name",
+	               app);
+	assert_non_null(a);
+	snprintf(q, sizeof q,
+	         "SELECT a.domains FROM vibn_workspace_apps a JOIN vibn_workspaces w ON"
+	         " w.id = a.workspace_id WHERE w.slug = '%s' AND a.name = 'web'",
+	         slug);
+	recorded = sql_value(f, q);
+	assert_non_null(recorded);
+	assert_non_null(json_string_value(json_object_get(a, "fqdn")));
+	assert_string_equal(recorded, json_string_value(json_object_get(a, "fqdn")));
+	free(recorded);
+	json_decref(st);
+}
+
+/* An app's domains come with its create's answer, so the app is not read after it; an older
+ * Coolify answers them null, and then the app is read once for them. */
+static void
+test_app_domains_from_the_create(void **state_)
+{
+	struct fixture *f = *state_;
+
+	insert_acme(f);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/applications/{uuid}"), 0);
+	assert_app_domains_recorded(f, "acme");
+
+	simproc_must(sim, "POST", "/_sim/config", "{\"coolify_create_domains\":false}");
+	insert_public(f, "beta");
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "beta").cls, REC_OK);
+	simproc_must(sim, "POST", "/_sim/config", "{\"coolify_create_domains\":true}");
+	assert_int_equal(simproc_counter(sim, "coolify", "GET /api/v1/applications/{uuid}"), 1);
+	assert_app_domains_recorded(f, "beta");
+}
+
 /* A drift sweep over signup workspaces learns the orgs' settings from the admin org list,
  * one page per page cap of orgs (X-Total-Count followed), never one GET /orgs/{org} per
  * workspace; a drifted org (settings edited by hand) is read and patched; the snapshot
@@ -1830,9 +1926,9 @@ all_but_members_made(json_t *st, const char *slug)
 	       !team_has(sim_org(st, name), "Admins", "bob");
 }
 
-/* The two sides run at once: while the Gitea org's read hangs (until the client's timeout;
- * then it is tried again) the Coolify project is made, and while the Coolify project's
- * create hangs the Gitea org and its repo are. */
+/* The two sides run at once: while the Gitea org's create hangs (until the client's timeout;
+ * then the pass looks for the org, and makes or adopts it) the Coolify project is made, and
+ * while the Coolify project's create hangs the Gitea org and its repo are. */
 static void
 test_sides_go_on_while_one_hangs(void **state_)
 {
@@ -1841,8 +1937,9 @@ test_sides_go_on_while_one_hangs(void **state_)
 
 	insert_acme(f);
 	assert_true(seen_while_held(f, "acme",
-	                            "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":"
-	                            "\"/api/v1/orgs/{org}\",\"count\":1,\"action\":\"timeout\"}",
+	                            "{\"upstream\":\"gitea\",\"method\":\"POST\",\"path\":"
+	                            "\"/api/v1/admin/users/{username}/orgs\",\"count\":1,"
+	                            "\"action\":\"timeout\"}",
 	                            project_made, &out));
 	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
@@ -1922,6 +2019,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_signup_without_gitea_account_is_ready, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_lists, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_workspace_creates_its_org_unread, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_app_domains_from_the_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_org_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_of_a_full_workspace_reads_the_plan, setup,
 	                                    teardown),

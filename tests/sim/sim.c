@@ -755,6 +755,8 @@ sim_knobs_set(json_t *o, char **cause)
 			k.coolify_destinations = (int)n;
 		} else if (strcmp(key, "app_delete_ms") == 0 && n >= 0 && n <= 3600000) {
 			k.app_delete_ms = (int)n;
+		} else if (strcmp(key, "coolify_create_domains") == 0 && json_is_boolean(v)) {
+			k.coolify_create_domains = json_is_true(v);
 		} else {
 			*cause = xasprintf("%s: unknown, or out of its range", key);
 			goto fail;
@@ -771,10 +773,11 @@ fail:
 json_t *
 sim_knobs_json(void)
 {
-	return json_pack("{s:i, s:s, s:i, s:i, s:i}", "gitea_max_items", sim_knobs.gitea_max_items,
-	                 "gitea_root_url", sim_knobs.gitea_root_url, "gitea_ssh_port",
-	                 sim_knobs.gitea_ssh_port, "coolify_destinations",
-	                 sim_knobs.coolify_destinations, "app_delete_ms", sim_knobs.app_delete_ms);
+	return json_pack("{s:i, s:s, s:i, s:i, s:i, s:b}", "gitea_max_items",
+	                 sim_knobs.gitea_max_items, "gitea_root_url", sim_knobs.gitea_root_url,
+	                 "gitea_ssh_port", sim_knobs.gitea_ssh_port, "coolify_destinations",
+	                 sim_knobs.coolify_destinations, "app_delete_ms", sim_knobs.app_delete_ms,
+	                 "coolify_create_domains", sim_knobs.coolify_create_domains);
 }
 
 /* Counts one request against the per-minute limit; 0 when allowed, else the seconds until
@@ -1421,8 +1424,9 @@ sim_usage(FILE *f)
 	    "                                rate_limit_per_minute, app_delete_ms} (any subset)\n"
 	    "  GET  /_sim/config             the server settings in force\n"
 	    "  POST /_sim/config             {gitea_max_items, gitea_root_url, gitea_ssh_port,\n"
-	    "                                coolify_destinations, app_delete_ms} (any subset): as\n"
-	    "                                the flags, until the next reset\n"
+	    "                                coolify_destinations, app_delete_ms,\n"
+	    "                                coolify_create_domains} (any subset): as the flags,\n"
+	    "                                until the next reset\n"
 	    "  POST /_sim/rules              {upstream, method (or *), path (exact or with {x}\n"
 	    "                                segments), count, action, status, delay_ms,\n"
 	    "                                retry_after, body, for_ms}: the next count matching\n"
@@ -1553,6 +1557,7 @@ sim_parse_args(int argc, char **argv)
 	sim_cfg.gitea_admin = xstrdup("vibn-admin");
 	sim_cfg.webhook_timeout_ms = 5000;
 	sim_cfg.knobs.app_delete_ms = 300;
+	sim_cfg.knobs.coolify_create_domains = 1;
 	sim_cfg.knobs.gitea_max_items = 50;
 	/* A public-looking ROOT_URL (RFC 2606 .test): Coolify refuses clone URLs of IP or
 	 * internal hosts, so a loopback one is a choice a test makes (--gitea-root-url). */

@@ -88,6 +88,10 @@ struct sim_knobs {
 	int gitea_ssh_port;       /* [server] SSH_PORT (default 22): the form of ssh_url */
 	int coolify_destinations; /* Docker destinations of the server (default 1) */
 	int app_delete_ms;        /* how long an application DELETE's job takes (default 300) */
+	/* Whether an application create answers the app's domains (default 1, as Coolify does
+	 * now); 0 answers them null, as older v4 releases did (ApplicationsController returned
+	 * data_get($application, 'domains'), a column the model does not have: it is fqdn). */
+	int coolify_create_domains;
 };
 
 /* The Coolify server every application deploys to, its destinations' uuids (a number from 1

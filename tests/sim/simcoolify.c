@@ -1211,7 +1211,11 @@ simcoolify_app_create(struct sim_req *r, int deploy_key)
 	memcpy(a->updated, a->created, sizeof(a->updated));
 	TAILQ_INSERT_TAIL(&C.applist, a, entry);
 	simtab_put(C.apps, a->uuid, a);
-	sim_reply_json(r, 201, json_pack("{s:s, s:s}", "uuid", a->uuid, "domains", a->fqdn));
+	/* ApplicationsController::create_application: the fqdn, as "domains" (null in older
+	 * releases, sim_knobs.coolify_create_domains). */
+	sim_reply_json(r, 201,
+	               json_pack("{s:s, s:s?}", "uuid", a->uuid, "domains",
+	                         sim_knobs.coolify_create_domains ? a->fqdn : NULL));
 }
 
 static void
@@ -1506,13 +1510,14 @@ simcoolify_state(void)
 	{
 		json_array_append_new(
 		    apps,
-		    json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?}", "uuid",
-		              a->uuid, "name", a->name, "description", a->description,
+		    json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s?}",
+		              "uuid", a->uuid, "name", a->name, "description", a->description,
 		              "project_uuid", a->proj->uuid, "environment_name", a->env->name,
 		              "git_repository", a->git_repository, "git_branch", a->git_branch,
 		              "build_pack", a->build_pack, "ports_exposes", a->ports_exposes,
 		              "status", a->del_ev != NULL ? "deleting" : a->status,
-		              "private_key_uuid", a->key != NULL ? a->key->uuid : NULL));
+		              "private_key_uuid", a->key != NULL ? a->key->uuid : NULL, "fqdn",
+		              a->fqdn));
 	}
 	server = simcoolify_server_json();
 	json_object_set_new(server, "destinations", simcoolify_destinations_json());
