@@ -3,7 +3,7 @@
   full_bench.py DB_URL BIN_DIR
 
 A full workspace: owner alice and admin bob with Gitea accounts, repo web, app web. Phases:
-  1 one full workspace alone at FULL_PATH_LATENCY_MS (default 50) of simulator latency, once
+  1 one full workspace alone at 50 ms of simulator latency, once
     the daemon's start-up is over, the quickest of three runs: seconds from its commit to
     Ready, divided by the latency, is the number of round trips its pass waits for one after
     another (the critical path), next to the calls it made;
@@ -23,22 +23,10 @@ import reconcile_bench as rb  # noqa: E402  (Sim, Daemon, helpers; same argv)
 DB_URL = rb.DB_URL
 FULL_WS = int(os.environ.get("FULL_WS", "200"))
 LATENCY_MS = int(os.environ.get("FULL_LATENCY_MS", "20"))
-PATH_LATENCY_MS = int(os.environ.get("FULL_PATH_LATENCY_MS", "50"))
-PATH_RUNS = 3
 NAIVE_RATE = 12.0  # workspaces/s of a thread-per-pass controller on this work (issue 17)
 TARGET_X = 20
-RAISED = {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"}
-out, ratio = rb.out, rb.ratio
-
-
-def ready_at(db, n, t0, poll):
-    deadline = t0 + rb.DEADLINE_S
-    while time.monotonic() < deadline:
-        if db.execute("SELECT count(*) FROM vibn_workspaces WHERE provision_status = 'ready'"
-                      ).fetchone()[0] >= n:
-            return time.monotonic() - t0
-        time.sleep(poll)
-    sys.exit("only part of %d full workspaces Ready after %.0f s" % (n, rb.DEADLINE_S))
+RAISED = rb.RAISED
+out, ratio, ready_at = rb.out, rb.ratio, rb.ready_at
 
 
 def latency_bound(path):
@@ -69,30 +57,12 @@ def main():
     sim = rb.Sim()
     try:
         with rb.psycopg.connect(rb.DRIVER_URL, autocommit=True) as db:
-            # 1. The critical path, measured: one workspace, nothing else going on (the
-            # daemon's start-up over); the quickest of PATH_RUNS such runs.
-            runs = []
-            for _ in range(PATH_RUNS):
-                rb.fresh_state(db, sim, PATH_LATENCY_MS)
-                d = rb.Daemon(sim, RAISED)
-                try:
-                    d.settle()
-                    sim.call("POST", "/_sim/counters/reset")
-                    runs.append(ready_at(db, 1, rb.declare_full(db, sim, 1), 0.005))
-                    c = sim.counters()
-                finally:
-                    d.stop()
-            secs = min(runs)
-            calls = sum(c[u]["read"] + c[u]["mutating"] for u in ("gitea", "coolify"))
-            path = secs / (PATH_LATENCY_MS / 1000.0)
-            out("one full workspace alone at %d ms of latency: Ready %.3f s after its commit"
-                " = %.1f round trips one after another (the critical path: the org, then"
-                " the slower of the members step and the repos followed by the app; the"
-                " project and the hook beside them), of %d calls made; the quickest of %s s",
-                PATH_LATENCY_MS, secs, path, calls, ", ".join("%.3f" % r for r in runs))
-            for u in ("gitea", "coolify"):
-                out("  %s: %s", u, ", ".join("%s %d" % (r, k) for r, k in
-                                            sorted(c[u]["routes"].items())))
+            # 1. The critical path, measured: one workspace, nothing else going on.
+            secs, path, runs, c = rb.measure_path(db, sim,
+                                                  lambda db: rb.declare_full(db, sim, 1))
+            rb.print_path("one full workspace (the org, then the slower of the members step"
+                          " and the repos followed by the app; the project and the hook"
+                          " beside them)", secs, path, runs, c)
 
             # 2. Many at once, on a daemon just started; 3. as many again on it, warm.
             rb.fresh_state(db, sim, LATENCY_MS)

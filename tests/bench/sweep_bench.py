@@ -26,7 +26,7 @@ FULL_WS = int(os.environ.get("SWEEP_FULL_WS", "200"))
 # reads cost in CPU) and 20 ms (the latency bound applies).
 LATENCIES_MS = [int(x) for x in os.environ.get("SWEEP_LATENCY_MS", "0,20").split(",")]
 TARGET = 0.8  # share of the latency bound a resync should reach (issue 17)
-PATH_LATENCY_MS, PATH_RUNS = 50, 3  # the critical path's measurement
+PATH_LATENCY_MS, PATH_RUNS = rb.PATH_LATENCY_MS, rb.PATH_RUNS  # the critical path
 SCALE_WS = int(os.environ.get("SWEEP_SCALE_WS", "100000"))
 RSS_BOUND_MB = 32
 PAGE = 50  # Gitea's MAX_RESPONSE_ITEMS default, vibn-sim's default page cap
