@@ -32,7 +32,7 @@
 	" (SELECT coalesce(json_object_agg(d.key, json_build_object('age_ms', (extract(epoch FROM"  \
 	"   now() - coalesce(d.value ->> 'at', d.value #>> '{}')::timestamptz) * 1000)::bigint,"    \
 	"   'name', d.value ->> 'name')), '{}') FROM jsonb_each(w.coolify_app_deletes) d)::text,"   \
-	" w.gitea_hook_id, w.gitea_hook_secret_sha256"
+	" w.gitea_hook_id, w.gitea_hook_secret_sha256, w.gitea_team_ids::text"
 #define DESIRED_FROM " FROM vibn_workspaces w WHERE w.id = $1"
 
 static const char desired_sql[] = DESIRED_COLUMNS ", false" DESIRED_FROM;
@@ -133,6 +133,31 @@ desired_load_children(struct desired_ws *ws, json_t *members, json_t *repos, jso
 	}
 }
 
+/* The recorded team ids (text of a JSON object, or NULL): a new object holding only positive
+ * integer ids, or NULL when there are none; anything else recorded is ignored (the teams are
+ * listed then). */
+static json_t *
+desired_team_ids(const char *text)
+{
+	json_t *o = text != NULL ? json_loads(text, 0, NULL) : NULL, *ids = NULL, *v;
+	const char *name;
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	json_object_foreach(o, name, v)
+	{
+		if (!json_is_integer(v) || json_integer_value(v) <= 0)
+			continue;
+		if (ids == NULL)
+			ids = json_object();
+		json_object_set(ids, name, v);
+	}
+	json_decref(o);
+	return ids;
+}
+
 static void
 desired_load_names(struct desired_ws *ws, const char *text)
 {
@@ -208,11 +233,13 @@ desired_load_sql(PGconn *conn, const char *sql, const char *ws_id, struct desire
 	ws->app_deletes = json_loads(PQgetvalue(res, 0, 23), 0, NULL);
 	if (!json_is_object(ws->app_deletes)) {
 		json_decref(ws->app_deletes);
+		json_decref(ws->gitea_team_ids);
 		ws->app_deletes = json_object();
 	}
 	ws->gitea_hook_id = PQgetisnull(res, 0, 24) ? 0 : strtoll(PQgetvalue(res, 0, 24), NULL, 10);
 	ws->gitea_hook_secret_sha256 = db_text_dup(res, 0, 25);
-	ws->project_marked = db_bool(res, 0, 26);
+	ws->gitea_team_ids = desired_team_ids(db_text(res, 0, 26));
+	ws->project_marked = db_bool(res, 0, 27);
 	PQclear(res);
 	desired_load_children(ws, members, repos, apps);
 	json_decref(members);

@@ -64,6 +64,9 @@ struct desired_ws {
 	json_t *app_deletes;     /* owned: Coolify app uuid -> {age_ms since its DELETE, name} */
 	long long gitea_hook_id; /* the org hook vibnd registered; 0 when not recorded */
 	char *gitea_hook_secret_sha256; /* hex SHA-256 of the secret it was given, or NULL */
+	/* The managed teams' ids as the last pass found them (owned object: team name -> id,
+	 * the teams that existed), or NULL when none were recorded. */
+	json_t *gitea_team_ids;
 	char *provision_status;
 	char *last_error;
 	json_t *conditions; /* owned array */

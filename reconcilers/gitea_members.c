@@ -53,18 +53,48 @@ members_need_team_ids(const struct desired_ws *ws)
 	return ws->prune_members;
 }
 
-/* Observes the managed teams and their members (and the whole org when pruning), when the
- * plan can need them. A fresh org is known without asking: Owners holds the admin user,
- * nothing else exists. */
+/* The members of the teams whose ids the last pass recorded, read by id: a sweep does not
+ * list the org's teams to learn them again. 0 when every recorded team answered; 1 when one
+ * is gone (404: deleted, or the org made again; nothing is kept, the caller lists the
+ * teams); -1 after another failure (recorded). */
 static int
-members_observe(struct pass *ctx, struct members_state *ms)
+members_read_recorded(struct pass *ctx, struct members_state *ms)
+{
+	struct http_status st;
+
+	for (int t = 0; t < TEAM_COUNT; t++) {
+		json_t *id = json_object_get(ctx->ws->gitea_team_ids, members_team_names[t]);
+
+		if (id == NULL)
+			continue;
+		ms->team_id[t] = json_integer_value(id);
+		switch (gitea_team_members(ctx->env->gitea, ms->team_id[t], &ms->users[t], &st)) {
+		case HTTP_OK:
+			break;
+		case HTTP_NOT_FOUND:
+			for (int k = 0; k < TEAM_COUNT; k++) {
+				ms->team_id[k] = 0;
+				gitea_users_free(&ms->users[k]);
+			}
+			return 1;
+		default:
+			pass_fail_call(ctx, COND_MEMBERS, "listing team members", &st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Lists the org's teams for the managed ones' ids, then reads their members. A fresh org is
+ * known without asking: Owners holds the admin user, nothing else exists. 0 or -1
+ * (recorded). */
+static int
+members_list_teams(struct pass *ctx, struct members_state *ms)
 {
 	struct gitea *g = ctx->env->gitea;
 	struct gitea_teams teams = {0};
 	struct http_status st;
 
-	if (!members_need_team_ids(ctx->ws))
-		return 0;
 	if (gitea_team_list(g, ctx->org, &teams, &st) != HTTP_OK) {
 		pass_fail_call(ctx, COND_MEMBERS, "listing the org's teams", &st);
 		return -1;
@@ -87,8 +117,28 @@ members_observe(struct pass *ctx, struct members_state *ms)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Observes the managed teams and their members (and the whole org when pruning), when the
+ * plan can need them. A sweep reads the teams whose ids are recorded by id (the teams are
+ * listed when none is, or when one is gone); every other pass lists them, as a change of
+ * spec or a signup should see the org as it is. */
+static int
+members_observe(struct pass *ctx, struct members_state *ms)
+{
+	struct http_status st;
+	int rc = 1;
+
+	if (!members_need_team_ids(ctx->ws))
+		return 0;
+	if (ctx->env->sweep && !ctx->org_fresh &&
+	    json_object_get(ctx->ws->gitea_team_ids, members_team_names[TEAM_OWNERS]) != NULL)
+		rc = members_read_recorded(ctx, ms);
+	if (rc < 0 || (rc == 1 && members_list_teams(ctx, ms) != 0))
+		return -1;
 	if (ctx->ws->prune_members && !ctx->org_fresh &&
-	    gitea_org_members(g, ctx->org, &ms->org_users, &st) != HTTP_OK) {
+	    gitea_org_members(ctx->env->gitea, ctx->org, &ms->org_users, &st) != HTTP_OK) {
 		pass_fail_call(ctx, COND_MEMBERS, "listing org members", &st);
 		return -1;
 	}
@@ -96,6 +146,19 @@ members_observe(struct pass *ctx, struct members_state *ms)
 		ms->logins[t] = members_logins(&ms->users[t]);
 	ms->org_logins = members_logins(&ms->org_users);
 	return 0;
+}
+
+/* Keeps the ids of the managed teams known now (listed, read or made), for the next sweep. */
+static void
+members_record_ids(struct pass *ctx, const struct members_state *ms)
+{
+	json_t *ids = json_object();
+
+	for (int t = 0; t < TEAM_COUNT; t++)
+		if (ms->team_id[t] > 0)
+			json_object_set_new(ids, members_team_names[t],
+			                    json_integer(ms->team_id[t]));
+	pass_record_team_ids(ctx, ids);
 }
 
 /* Lists the org's teams again for the id of team t, after a create that lost a race (another
@@ -280,6 +343,7 @@ gitea_members_reconcile(struct pass *ctx)
 		pass_cond(ctx, COND_MEMBERS, 1, plan.nsteps ? "Synced" : "UpToDate",
 		          "%zu member%s in sync", linked, linked == 1 ? "" : "s");
 out:
+	members_record_ids(ctx, &ms);
 	members_plan_free(&plan);
 	members_state_free(&ms);
 }

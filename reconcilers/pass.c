@@ -479,6 +479,16 @@ pass_record_app_names(struct pass *ctx, char *const *names, size_t n)
 	pass_records_put(ctx, "app_names", arr);
 }
 
+void
+pass_record_team_ids(struct pass *ctx, json_t *ids)
+{
+	if (json_object_size(ids) == 0 || json_equal(ids, ctx->ws->gitea_team_ids)) {
+		json_decref(ids);
+		return; /* a steady state sends no statement */
+	}
+	pass_records_put(ctx, "teams", ids);
+}
+
 int
 pass_record_app_delete(struct pass *ctx, const char *uuid, const char *name)
 {

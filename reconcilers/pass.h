@@ -185,6 +185,9 @@ void pass_record_repo(struct pass *ctx, const struct desired_repo *d, const stru
  * comma-separated URLs; NULL: not known), only what differs from what d says is recorded. */
 void pass_record_app(struct pass *ctx, const struct desired_app *d, const char *uuid,
                      const char *domains);
+/* Keeps the managed teams' ids (ids: team name -> id; the reference is taken), when they are
+ * not what is recorded and not empty. */
+void pass_record_team_ids(struct pass *ctx, json_t *ids);
 /* Keeps the set of upstream app names we own (n names), when it is not what is recorded. */
 void pass_record_app_names(struct pass *ctx, char *const *names, size_t n);
 /* What the pass kept for the end (the records above) as JSON text for

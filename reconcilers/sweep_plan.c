@@ -13,13 +13,15 @@ sweep_plan_load(PGconn *db, struct sweep_plan *out, char **cause)
 	PGresult *res;
 
 	/* Per workspace, in the order of the reconcile: hooks (1), then teams when a step is
-	 * possible (the list, Owners, Admins and Members when they have linked people, the
-	 * org's members when pruning), repos, requested deletions, and the apps' environment. */
+	 * possible (the list unless their ids are recorded, Owners, Admins and Members when they
+	 * have linked people, the org's members when pruning), repos, requested deletions, and
+	 * the apps' environment. */
 	res = db_exec(
 	    db,
 	    "SELECT count(*),"
 	    " coalesce(sum(1 + CASE WHEN m.linked > 0 OR w.prune_members"
-	    "   THEN 2 + m.admins + m.members + w.prune_members::int ELSE 0 END"
+	    "   THEN 1 + (NOT coalesce(w.gitea_team_ids ? 'Owners', false))::int"
+	    "     + m.admins + m.members + w.prune_members::int ELSE 0 END"
 	    "   + CASE WHEN r.n > 0 THEN 1 ELSE 0 END + d.n), 0),"
 	    " coalesce(sum(CASE WHEN a.n > 0 OR cardinality(w.coolify_app_names) > 0"
 	    "   THEN 1 ELSE 0 END), 0)"

@@ -112,10 +112,10 @@ def full_phase(db, sim):
     out("full workspaces: %d (owner alice and admin bob with Gitea accounts, repo web, app"
         " web), resynced at vibn-sim latency %s ms, budgets raised", FULL_WS,
         " and ".join(str(x) for x in LATENCIES_MS))
-    # Per full workspace: hooks, teams, Owners' and Admins' members, repos, and the admin
-    # org list (one page per PAGE orgs); on Coolify the apps environment and one project
-    # list for the run.
-    minimum = {"gitea": 5 + pages(FULL_WS) / FULL_WS, "coolify": 1 + 1 / FULL_WS}
+    # Per full workspace: hooks, Owners' and Admins' members (by the team ids its creating
+    # pass recorded: no team list), repos, and the admin org list (one page per PAGE orgs);
+    # on Coolify the apps environment and one project list for the run.
+    minimum = {"gitea": 4 + pages(FULL_WS) / FULL_WS, "coolify": 1 + 1 / FULL_WS}
     crit = resync_path(db, sim)
     rb.fresh_state(db, sim, 0)
     rb.declare_full(db, sim, FULL_WS)
@@ -304,8 +304,13 @@ def scale_phase(db, sim):
 def plan_phase(db):
     n = db.execute("SELECT count(*) FROM vibn_workspaces").fetchone()[0]
     out("plan: the same %d workspaces made full in the database (owner and admin with Gitea"
-        " accounts, a repo, an app each); vibnctl resync --plan at the default budgets", n)
+        " accounts, a repo, an app each, their team ids recorded as a creating pass records"
+        " them); vibnctl resync --plan at the default budgets", n)
     with db.transaction():
+        db.execute("UPDATE vibn_workspaces SET gitea_team_ids ="
+                   " jsonb_build_object('Owners', 2 * row_number, 'Admins', 2 * row_number + 1)"
+                   " FROM (SELECT id AS wid, row_number() OVER () FROM vibn_workspaces) x"
+                   " WHERE id = x.wid")
         db.execute("UPDATE vibn_workspace_members SET gitea_username = 'alice'")
         db.execute("INSERT INTO vibn_workspace_members (workspace_id, user_id, gitea_username,"
                    " role) SELECT id, 'bob', 'bob', 'admin' FROM vibn_workspaces")

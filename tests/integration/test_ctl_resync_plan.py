@@ -3,6 +3,8 @@ desired state by the reconcilers' rules (reconcilers/sweep_plan.c; the same coun
 vibnd's runs), their time at the budgets, and the paced spread."""
 import re
 
+import psycopg
+
 from conftest import ctl
 
 TEAM = """apiVersion: vibn/v1
@@ -33,3 +35,11 @@ def test_plan_counts_what_a_run_reads(db_url):
     # 7 s of Gitea's budget may take half of it: 14 s, over the 10 s interval.
     assert lines[3].startswith("  spread at VIBN_RESYNC_INTERVAL=10: 14 s")
     assert ctl("resync", "--plan", "--all", db_url=db_url).returncode == 2
+    # Once a pass recorded acme's team ids, a run reads its teams' members by id: no list.
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("UPDATE vibn_workspaces SET gitea_team_ids = '{\"Owners\": 1, \"Admins\": 2}'"
+                     " WHERE slug = 'acme'")
+    r = ctl("resync", "--plan", db_url=db_url)
+    assert r.returncode == 0, r.stderr
+    assert re.match(r"\s+gitea\s+6 calls \(1 admin org list pages \+ 5 per workspace",
+                    r.stdout.splitlines()[1])

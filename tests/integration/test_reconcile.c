@@ -860,9 +860,10 @@ test_project_name_drift_repaired(void **state_)
 }
 
 /* A drift sweep of a full workspace (owner and admin with Gitea accounts, a repo, an app)
- * reads what it must and nothing twice: the org list, the hooks, the teams and each managed
- * team's members, the repos; on Coolify the project list and the app environment. As many
- * reads as the sweep plan (reconcilers/sweep_plan.c) counts, which vibnd paces runs by. */
+ * reads what it must and nothing twice: the org list, the hooks, each managed team's members
+ * by the team ids the creating pass recorded (no team list), the repos; on Coolify the
+ * project list and the app environment. As many reads as the sweep plan
+ * (reconcilers/sweep_plan.c) counts, which vibnd paces runs by. */
 static void
 test_sweep_of_a_full_workspace_reads_the_plan(void **state_)
 {
@@ -889,8 +890,9 @@ test_sweep_of_a_full_workspace_reads_the_plan(void **state_)
 	                 plan.gitea_reads + plan.gitea_lists);
 	assert_int_equal(simproc_counter(sim, "coolify", "read"),
 	                 plan.coolify_reads + plan.coolify_lists);
-	/* hooks, teams, Owners' and Admins' members, repos; one org list page */
-	assert_int_equal(plan.gitea_reads, 5);
+	/* hooks, Owners' and Admins' members, repos; one org list page */
+	assert_int_equal(plan.gitea_reads, 4);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}/teams"), 0);
 	assert_int_equal(plan.gitea_lists, 1);
 	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}"), 0);
 	assert_int_equal(plan.coolify_reads, 1);
@@ -914,6 +916,51 @@ test_sweep_of_a_full_workspace_reads_the_plan(void **state_)
 		}
 	}
 	json_decref(log);
+	org_cache_free(f->env.orgs);
+	f->env.orgs = NULL;
+}
+
+/* A sweep reads the teams by their recorded ids; a recorded team that is gone (deleted by
+ * hand) makes it list the org's teams: the team is made again, its member added back, and
+ * the new id recorded for the next sweep, which lists nothing again. */
+static void
+test_sweep_relists_a_deleted_team(void **state_)
+{
+	struct fixture *f = *state_;
+	char path[64];
+	long admins;
+	json_t *res;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	admins = sql_long(f, "SELECT (gitea_team_ids->>'Admins')::bigint FROM vibn_workspaces");
+	assert_true(admins > 0);
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces"
+	                             " WHERE (gitea_team_ids->>'Owners')::bigint > 0"),
+	                 1);
+	snprintf(path, sizeof path, "/teams/%ld", admins);
+	res = upstream_must("gitea", "DELETE", path, NULL);
+	json_decref(res);
+
+	f->env.orgs = org_cache_new();
+	f->env.sweep = 1;
+	org_cache_sweep_started(f->env.orgs);
+	project_cache_sweep_started(f->env.projects);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}/teams"), 1);
+	assert_int_equal(simproc_counter(sim, "gitea", "POST /api/v1/orgs/{org}/teams"), 1);
+	assert_cond(f, "acme", COND_MEMBERS, "True", "Synced");
+	assert_true(
+	    sql_long(f, "SELECT (gitea_team_ids->>'Admins')::bigint FROM vibn_workspaces") !=
+	    admins);
+
+	org_cache_sweep_started(f->env.orgs);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}/teams"), 0);
+	assert_int_equal(mutating(), 0);
+	assert_cond(f, "acme", COND_MEMBERS, "True", "Synced");
 	org_cache_free(f->env.orgs);
 	f->env.orgs = NULL;
 }
@@ -2023,6 +2070,7 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_app_domains_from_the_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_org_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_relists_a_deleted_team, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_of_a_full_workspace_reads_the_plan, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),

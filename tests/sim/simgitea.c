@@ -1412,6 +1412,24 @@ simgitea_team_member_delete(struct sim_req *r)
 	sim_reply_raw(r, 204, NULL, NULL, 0);
 }
 
+/* DELETE /teams/{id} (routers/api/v1/org/team.go DeleteTeam): 204. The Owners team is
+ * refused, stricter than Gitea may be: an org without it cannot be managed. */
+static void
+simgitea_team_delete(struct sim_req *r)
+{
+	struct gteam *t = simgitea_team_at(r, 1);
+
+	if (t == NULL)
+		return;
+	if (strcmp(t->name, "Owners") == 0) {
+		sim_error(r, 500, "cannot delete the owner team [id: %lld]", (long long)t->id);
+		return;
+	}
+	TAILQ_REMOVE(&t->org->teams, t, entry);
+	simgitea_team_free(t);
+	sim_reply_raw(r, 204, NULL, NULL, 0);
+}
+
 /* The org's members (the union of its teams), a new array of *n borrowed users. */
 static struct guser **
 simgitea_org_members(struct gorg *o, size_t *n)
@@ -1988,6 +2006,7 @@ static struct sim_route gitea_routes[] = {
     SIM_ROUTE("PATCH", "/orgs/{org}/hooks/{id}", simgitea_hook_patch, 0),
     SIM_ROUTE("DELETE", "/orgs/{org}/hooks/{id}", simgitea_hook_delete, 0),
     SIM_ROUTE("GET", "/teams/{id}", simgitea_team_get, 0),
+    SIM_ROUTE("DELETE", "/teams/{id}", simgitea_team_delete, 0),
     SIM_ROUTE("GET", "/teams/{id}/members", simgitea_team_members, 0),
     SIM_ROUTE("GET", "/teams/{id}/members/{username}", simgitea_team_member_get, 0),
     SIM_ROUTE("PUT", "/teams/{id}/members/{username}", simgitea_team_member_put, 0),
