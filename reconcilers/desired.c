@@ -233,7 +233,6 @@ desired_load_sql(PGconn *conn, const char *sql, const char *ws_id, struct desire
 	ws->app_deletes = json_loads(PQgetvalue(res, 0, 23), 0, NULL);
 	if (!json_is_object(ws->app_deletes)) {
 		json_decref(ws->app_deletes);
-		json_decref(ws->gitea_team_ids);
 		ws->app_deletes = json_object();
 	}
 	ws->gitea_hook_id = PQgetisnull(res, 0, 24) ? 0 : strtoll(PQgetvalue(res, 0, 24), NULL, 10);
@@ -296,6 +295,7 @@ desired_free(struct desired_ws *ws)
 	free(ws->last_error);
 	json_decref(ws->conditions);
 	json_decref(ws->app_deletes);
+	json_decref(ws->gitea_team_ids);
 	free(ws->gitea_hook_secret_sha256);
 	free(ws);
 }
