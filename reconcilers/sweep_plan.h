@@ -1,13 +1,17 @@
 /* sweep_plan: what one drift repair run costs upstream, computed from the desired state in
- * the database by the rules the reconcilers follow when they sweep a converged workspace:
- *   Gitea:   the admin org list, one page per GITEA_PAGE_LIMIT orgs (gitea_org.c, org_cache.c);
- *            the org's hooks (gitea_hook.c); its teams (unless their ids are recorded) and
- *            the members of each managed team when a member has a Gitea account or pruning
- *            is on, and the org's members when pruning (gitea_members.c); its repos when it
- * declares any (gitea_repos.c); each requested repo deletion (gitea_reap.c). Coolify: one project
- * list per run (project_cache.c); the production environment of each workspace that has apps
- * (coolify_apps.c). Lists assume fewer than a page of teams, members or repos per workspace, and as
- * many orgs on Gitea as workspaces. vibnd paces its drift repair runs by it (the keeper) and
+ * the database by the rules the reconcilers follow when they sweep a converged workspace.
+ *
+ * Gitea: the admin org list, one page per GITEA_PAGE_LIMIT orgs (gitea_org.c, org_cache.c);
+ * the org's hooks (gitea_hook.c); its teams, unless their ids are recorded, and the members
+ * of each managed team when a member has a Gitea account or pruning is on, and the org's
+ * members when pruning (gitea_members.c); its repos when it declares any (gitea_repos.c);
+ * each requested repo deletion (gitea_reap.c).
+ *
+ * Coolify: one project list per run (project_cache.c); the production environment of each
+ * workspace that has apps (coolify_apps.c).
+ *
+ * Lists assume fewer than a page of teams, members or repos per workspace, and as many orgs
+ * on Gitea as workspaces. vibnd paces its drift repair runs by it (the keeper) and
  * `vibnctl resync --plan` prints it. */
 #ifndef VIBN_SWEEP_PLAN_H
 #define VIBN_SWEEP_PLAN_H

@@ -15,7 +15,6 @@ A full workspace: owner alice and admin bob with Gitea accounts, repo web, app w
 Exit status 1 when a run fails (a workspace not Ready in time)."""
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reconcile_bench as rb  # noqa: E402  (Sim, Daemon, helpers; same argv)
@@ -26,7 +25,7 @@ LATENCY_MS = int(os.environ.get("FULL_LATENCY_MS", "20"))
 NAIVE_RATE = 12.0  # workspaces/s of a thread-per-pass controller on this work (issue 17)
 TARGET_X = 20
 RAISED = rb.RAISED
-out, ratio, ready_at = rb.out, rb.ratio, rb.ready_at
+out, ratio = rb.out, rb.ratio
 
 
 def latency_bound(path):
@@ -73,13 +72,13 @@ def main():
                 rb.statements_reset(db)
                 t0 = rb.declare_full(db, sim, FULL_WS)
                 cpu0 = rb.cpu_seconds()
-                secs = ready_at(db, FULL_WS, t0, 0.05)
+                secs = rb.wait_ready(db, FULL_WS, t0, "full workspaces")
                 cpu1 = rb.cpu_seconds()
                 c = sim.counters()
                 print_burst(db, path, secs, cpu0, cpu1, c)
                 t0 = rb.declare_full(db, sim, FULL_WS, FULL_WS + 1)
                 cpu0 = rb.cpu_seconds()
-                secs = ready_at(db, 2 * FULL_WS, t0, 0.05)
+                secs = rb.wait_ready(db, 2 * FULL_WS, t0, "full workspaces, warm")
                 cpu1 = rb.cpu_seconds()
             finally:
                 d.stop()
