@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "common/xmalloc.h"
+#include "reconcilers/branch.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/members_plan.h"
 #include "reconcilers/pass.h"
@@ -18,6 +19,10 @@ struct members_state {
 	const char **logins[TEAM_COUNT]; /* borrowed from users */
 	struct gitea_users org_users;
 	const char **org_logins;
+	/* An org this pass made: its teams are known without a read (Owners, holding the
+	 * admin user), but for the Owners team's id, which the adds to Owners look up first
+	 * while the other teams are made and filled beside them. */
+	int owners_id_unread;
 };
 
 static const char **
@@ -85,8 +90,7 @@ members_read_recorded(struct pass *ctx, struct members_state *ms)
 	return 0;
 }
 
-/* Lists the org's teams for the managed ones' ids, then reads their members. A fresh org is
- * known without asking: Owners holds the admin user, nothing else exists. 0 or -1
+/* Lists the org's teams for the managed ones' ids, then reads their members. 0 or -1
  * (recorded). */
 static int
 members_list_teams(struct pass *ctx, struct members_state *ms)
@@ -105,14 +109,9 @@ members_list_teams(struct pass *ctx, struct members_state *ms)
 				ms->team_id[t] = teams.v[i].id;
 	gitea_teams_free(&teams);
 	for (int t = 0; t < TEAM_COUNT; t++) {
-		if (ms->team_id[t] == 0 || (ctx->org_fresh && t != TEAM_OWNERS))
+		if (ms->team_id[t] == 0)
 			continue;
-		if (ctx->org_fresh) {
-			/* Known: the creator only. */
-			ms->users[t].v = xcalloc(1, sizeof *ms->users[t].v);
-			ms->users[t].v[0].login = xstrdup(ctx->env->set->gitea_admin_user);
-			ms->users[t].n = 1;
-		} else if (gitea_team_members(g, ms->team_id[t], &ms->users[t], &st) != HTTP_OK) {
+		if (gitea_team_members(g, ms->team_id[t], &ms->users[t], &st) != HTTP_OK) {
 			pass_fail_call(ctx, COND_MEMBERS, "listing team members", &st);
 			return -1;
 		}
@@ -120,10 +119,42 @@ members_list_teams(struct pass *ctx, struct members_state *ms)
 	return 0;
 }
 
+/* A fresh org, known without a read: Owners holds the admin user, nothing else exists. */
+static void
+members_fresh(struct pass *ctx, struct members_state *ms)
+{
+	struct gitea_users *owners = &ms->users[TEAM_OWNERS];
+
+	owners->v = xcalloc(1, sizeof *owners->v);
+	owners->v[0].login = xstrdup(ctx->env->set->gitea_admin_user);
+	owners->n = 1;
+	ms->owners_id_unread = 1;
+}
+
+/* The id of a fresh org's Owners team, from the list of its teams (only that id is taken: the
+ * other teams are the other lane's). 0, with the id 0 when there is no Owners team, or -1
+ * (recorded). */
+static int
+members_find_owners(struct pass *ctx, struct members_state *ms)
+{
+	struct gitea_teams teams = {0};
+	struct http_status st;
+
+	if (gitea_team_list(ctx->env->gitea, ctx->org, &teams, &st) != HTTP_OK) {
+		pass_fail_call(ctx, COND_MEMBERS, "listing the org's teams", &st);
+		return -1;
+	}
+	for (size_t i = 0; i < teams.n; i++)
+		if (strcasecmp(teams.v[i].name, members_team_names[TEAM_OWNERS]) == 0)
+			ms->team_id[TEAM_OWNERS] = teams.v[i].id;
+	gitea_teams_free(&teams);
+	return 0;
+}
+
 /* Observes the managed teams and their members (and the whole org when pruning), when the
- * plan can need them. A sweep reads the teams whose ids are recorded by id (the teams are
- * listed when none is, or when one is gone); every other pass lists them, as a change of
- * spec or a signup should see the org as it is. */
+ * plan can need them. A fresh org is known without a read. A sweep reads the teams whose
+ * ids are recorded by id (the teams are listed when none is, or when one is gone); every
+ * other pass lists them, as a change of spec or a signup should see the org as it is. */
 static int
 members_observe(struct pass *ctx, struct members_state *ms)
 {
@@ -132,15 +163,19 @@ members_observe(struct pass *ctx, struct members_state *ms)
 
 	if (!members_need_team_ids(ctx->ws))
 		return 0;
-	if (ctx->env->sweep && !ctx->org_fresh &&
-	    json_object_get(ctx->ws->gitea_team_ids, members_team_names[TEAM_OWNERS]) != NULL)
-		rc = members_read_recorded(ctx, ms);
-	if (rc < 0 || (rc == 1 && members_list_teams(ctx, ms) != 0))
-		return -1;
-	if (ctx->ws->prune_members && !ctx->org_fresh &&
-	    gitea_org_members(ctx->env->gitea, ctx->org, &ms->org_users, &st) != HTTP_OK) {
-		pass_fail_call(ctx, COND_MEMBERS, "listing org members", &st);
-		return -1;
+	if (ctx->org_fresh) {
+		members_fresh(ctx, ms);
+	} else {
+		if (ctx->env->sweep && json_object_get(ctx->ws->gitea_team_ids,
+		                                       members_team_names[TEAM_OWNERS]) != NULL)
+			rc = members_read_recorded(ctx, ms);
+		if (rc < 0 || (rc == 1 && members_list_teams(ctx, ms) != 0))
+			return -1;
+		if (ctx->ws->prune_members &&
+		    gitea_org_members(ctx->env->gitea, ctx->org, &ms->org_users, &st) != HTTP_OK) {
+			pass_fail_call(ctx, COND_MEMBERS, "listing org members", &st);
+			return -1;
+		}
 	}
 	for (int t = 0; t < TEAM_COUNT; t++)
 		ms->logins[t] = members_logins(&ms->users[t]);
@@ -234,65 +269,127 @@ members_ensure_team(struct pass *ctx, struct members_state *ms, enum members_tea
 	return 0;
 }
 
-/* Applies the plan: every step is independent of the others but for its team, so a failed
- * one is recorded (its condition names it, its event too) and the rest go on; adds to a team
- * that could not be created are skipped. Returns the number of failed steps. */
+/* Runs step s of the plan. A failure is recorded (its condition names it, its event too);
+ * an add to a team that could not be made is not sent (team_failed: per team, of the lane).
+ * Returns 1 when the step failed, else 0. */
+static size_t
+members_step_run(struct pass *ctx, struct members_state *ms, const struct members_step *s,
+                 int *team_failed)
+{
+	struct gitea *g = ctx->env->gitea;
+	struct http_status st;
+	enum http_class cls;
+	char what[160];
+
+	if (s->op == MEMBERS_ADD) {
+		if (team_failed[s->team])
+			return 1;
+		if (members_ensure_team(ctx, ms, s->team) != 0) {
+			team_failed[s->team] = 1;
+			return 1;
+		}
+	}
+	pass_object(ctx, "member", "%s", s->user);
+	switch (s->op) {
+	case MEMBERS_ADD:
+		cls = gitea_team_add_member(g, ms->team_id[s->team], s->user, &st);
+		snprintf(what, sizeof what, "adding %s to %s", s->user,
+		         members_team_names[s->team]);
+		break;
+	case MEMBERS_REMOVE:
+		cls = gitea_team_remove_member(g, ms->team_id[s->team], s->user, &st);
+		snprintf(what, sizeof what, "removing %s from %s", s->user,
+		         members_team_names[s->team]);
+		break;
+	default:
+		cls = gitea_org_remove_member(g, ctx->org, s->user, &st);
+		snprintf(what, sizeof what, "removing %s from the org", s->user);
+		break;
+	}
+	if (cls == HTTP_OK) {
+		pass_event(ctx, EVENTS_NORMAL, "Synced", "member", s->user, "%s %s",
+		           s->op == MEMBERS_ADD ? "added to" : "removed from",
+		           s->op == MEMBERS_REMOVE_FROM_ORG ? "the org"
+		                                            : members_team_names[s->team]);
+		pass_object_clear(ctx);
+		return 0;
+	}
+	/* An unknown Gitea user (404 on an add) is said so. */
+	if (cls == HTTP_NOT_FOUND && s->op == MEMBERS_ADD)
+		snprintf(what, sizeof what, "adding %s to %s (no such Gitea user?)", s->user,
+		         members_team_names[s->team]);
+	pass_fail_call(ctx, COND_MEMBERS, what, &st);
+	pass_object_clear(ctx);
+	return 1;
+}
+
+/* The adds to some of the teams, in the plan's order: a lane. The adds to Owners and those
+ * to the teams this reconciler makes (Admins, Members) depend on nothing of each other, so
+ * they run in two lanes at once; each lane first learns or makes its teams. */
+struct members_lane {
+	struct members_state *ms;        /* shared: a lane writes only its teams' entries */
+	const struct members_plan *plan; /* borrowed */
+	unsigned teams;                  /* bit t: team t is this lane's */
+	size_t failed;                   /* steps that failed */
+};
+
+static int
+members_lane_busy(const struct members_lane *l)
+{
+	if ((l->teams & (1u << TEAM_OWNERS)) && l->ms->owners_id_unread)
+		return 1;
+	for (size_t i = 0; i < l->plan->nsteps; i++)
+		if (l->plan->steps[i].op == MEMBERS_ADD &&
+		    (l->teams & (1u << l->plan->steps[i].team)))
+			return 1;
+	return 0;
+}
+
+static void
+members_lane_run(struct pass *ctx, void *arg)
+{
+	struct members_lane *l = arg;
+	int team_failed[TEAM_COUNT] = {0};
+
+	/* A fresh org's Owners id is looked up even with no add to make: the sweeps read the
+	 * team by the id recorded. */
+	if ((l->teams & (1u << TEAM_OWNERS)) && l->ms->owners_id_unread &&
+	    members_find_owners(ctx, l->ms) != 0)
+		team_failed[TEAM_OWNERS] = 1;
+	for (size_t i = 0; i < l->plan->nsteps; i++) {
+		const struct members_step *s = &l->plan->steps[i];
+
+		if (s->op == MEMBERS_ADD && (l->teams & (1u << s->team)))
+			l->failed += members_step_run(ctx, l->ms, s, team_failed);
+	}
+}
+
+/* Applies the plan: the adds in two lanes at once (the second on a branch with a client of
+ * its own, when the pass has one), then the removals one after another, as the plan puts
+ * adds before removals. Every step is independent of the others but for its team, so a
+ * failed one is recorded and the rest go on. Returns the number of failed steps. */
 static size_t
 members_apply(struct pass *ctx, struct members_state *ms, const struct members_plan *plan)
 {
-	struct gitea *g = ctx->env->gitea;
+	struct members_lane owners = {ms, plan, 1u << TEAM_OWNERS, 0};
+	struct members_lane made = {ms, plan, (1u << TEAM_ADMINS) | (1u << TEAM_MEMBERS), 0};
+	struct gitea *beside = ctx->env->gitea_more[2];
 	int team_failed[TEAM_COUNT] = {0};
-	size_t failed = 0;
+	struct branch b;
+	size_t failed;
 
-	for (size_t i = 0; i < plan->nsteps; i++) {
-		const struct members_step *s = &plan->steps[i];
-		struct http_status st;
-		enum http_class cls;
-		char what[160];
-
-		if (s->op == MEMBERS_ADD) {
-			if (team_failed[s->team]) {
-				failed++;
-				continue;
-			}
-			if (members_ensure_team(ctx, ms, s->team) != 0) {
-				team_failed[s->team] = 1;
-				failed++;
-				continue;
-			}
-		}
-		pass_object(ctx, "member", "%s", s->user);
-		switch (s->op) {
-		case MEMBERS_ADD:
-			cls = gitea_team_add_member(g, ms->team_id[s->team], s->user, &st);
-			snprintf(what, sizeof what, "adding %s to %s", s->user,
-			         members_team_names[s->team]);
-			break;
-		case MEMBERS_REMOVE:
-			cls = gitea_team_remove_member(g, ms->team_id[s->team], s->user, &st);
-			snprintf(what, sizeof what, "removing %s from %s", s->user,
-			         members_team_names[s->team]);
-			break;
-		default:
-			cls = gitea_org_remove_member(g, ctx->org, s->user, &st);
-			snprintf(what, sizeof what, "removing %s from the org", s->user);
-			break;
-		}
-		if (cls == HTTP_OK) {
-			pass_event(ctx, EVENTS_NORMAL, "Synced", "member", s->user, "%s %s",
-			           s->op == MEMBERS_ADD ? "added to" : "removed from",
-			           s->op == MEMBERS_REMOVE_FROM_ORG ? "the org"
-			                                            : members_team_names[s->team]);
-			continue;
-		}
-		/* An unknown Gitea user (404 on an add) is said so. */
-		if (cls == HTTP_NOT_FOUND && s->op == MEMBERS_ADD)
-			snprintf(what, sizeof what, "adding %s to %s (no such Gitea user?)",
-			         s->user, members_team_names[s->team]);
-		pass_fail_call(ctx, COND_MEMBERS, what, &st);
-		failed++;
+	if (beside != NULL && members_lane_busy(&owners) && members_lane_busy(&made)) {
+		branch_start(ctx, &b, members_lane_run, &made, beside);
+		members_lane_run(ctx, &owners);
+		branch_join(ctx, &b);
+	} else {
+		members_lane_run(ctx, &owners);
+		members_lane_run(ctx, &made);
 	}
-	pass_object_clear(ctx);
+	failed = owners.failed + made.failed;
+	for (size_t i = 0; i < plan->nsteps; i++)
+		if (plan->steps[i].op != MEMBERS_ADD)
+			failed += members_step_run(ctx, ms, &plan->steps[i], team_failed);
 	return failed;
 }
 

@@ -181,15 +181,18 @@ pass_warn(struct pass *ctx, const char *type, const char *reason, const char *ms
 	pass_event_write(ctx, EVENTS_WARNING, reason, kind, name, msg);
 }
 
-/* Sets failed condition `type` (the lock held): the first failure of the pass names its
- * step; later ones of the same condition are counted on it. */
+/* Sets failed condition `type` (the lock held). When several steps of one condition fail in
+ * a pass, the condition names one and counts the others: the one whose message sorts first,
+ * not the first to fail, as steps of a condition may run at once (gitea_members.c's lanes)
+ * and the condition should not change from one failing pass to the next (each change is a
+ * status write, and noise for whoever watches it). */
 static void
 pass_set_failed(struct pass *ctx, const char *type, const char *reason, const char *msg)
 {
 	json_t *n = ctx->failures != NULL ? json_object_get(ctx->failures, type) : NULL;
 	json_t *have = conditions_find(ctx->conds, type);
 	long long seen = json_is_integer(n) ? json_integer_value(n) : 0;
-	char text[900];
+	char text[900], named_reason[64];
 
 	if (ctx->failures != NULL)
 		json_object_set_new(ctx->failures, type, json_integer(seen + 1));
@@ -198,8 +201,10 @@ pass_set_failed(struct pass *ctx, const char *type, const char *reason, const ch
 		               ctx->now);
 		return;
 	}
-	/* Keep the first failure's reason and text, up to its own count. */
+	/* The failure named so far: its reason and text, without the count. */
 	snprintf(text, sizeof text, "%s", json_string_value(json_object_get(have, "message")));
+	snprintf(named_reason, sizeof named_reason, "%s",
+	         json_string_value(json_object_get(have, "reason")));
 	if (seen > 1) {
 		/* Drop the count this function appended last time (the last "; and "). */
 		char *semi = NULL;
@@ -209,11 +214,14 @@ pass_set_failed(struct pass *ctx, const char *type, const char *reason, const ch
 		if (semi != NULL)
 			*semi = '\0';
 	}
+	if (strcmp(msg, text) < 0) {
+		snprintf(text, sizeof text, "%s", msg);
+		snprintf(named_reason, sizeof named_reason, "%s", reason);
+	}
 	snprintf(text + strlen(text), sizeof text - strlen(text),
 	         "; and %lld more failure%s, see the events", seen, seen == 1 ? "" : "s");
-	conditions_set(ctx->conds, type, COND_FALSE,
-	               json_string_value(json_object_get(have, "reason")), text,
-	               ctx->ws->generation, ctx->now);
+	conditions_set(ctx->conds, type, COND_FALSE, named_reason, text, ctx->ws->generation,
+	               ctx->now);
 }
 
 /* The condition was True for this generation when the pass began, and nothing of it has

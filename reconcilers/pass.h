@@ -3,8 +3,8 @@
  * workspace reconciler that orders them: what the worker brings, what has been observed
  * so far, the conditions being written; and the status writers that record what a step
  * found or changed. A pass runs on its worker's thread, with that worker's database
- * connection and upstream clients; independent steps may run on a second thread at the
- * same time (workspace.c), each with a struct pass of its own that shares the conditions:
+ * connection and upstream clients; independent steps may run on other threads at the
+ * same time (branch.h), each with a struct pass of its own that shares the conditions:
  * the writers below take the pass's lock for them. Every database statement runs on a
  * connection taken from env->db for it alone, never across an upstream call. */
 #ifndef VIBN_PASS_H
@@ -31,6 +31,9 @@
  * creates are not repeated in a pass: its names are not unique, so a create still under way
  * could be duplicated; the next pass lists first (coolify_project.c). */
 #define PASS_CREATE_TRIES 3
+
+/* The Gitea clients a pass has besides its own (pass_env.gitea_more). */
+#define PASS_GITEA_MORE 3
 
 /* Settings the reconcilers need (borrowed strings, from the daemon's configuration). */
 struct pass_settings {
@@ -61,10 +64,11 @@ struct pass_env {
 	const char *reconcile_id; /* this run's id, recorded on its events; may be NULL */
 	const _Atomic int64_t *lease_until_ms; /* the run's lease (rec_ctx); may be NULL */
 	struct org_cache *orgs; /* shared by the workers; NULL: sweeps read each org */
-	/* Gitea clients of the repos and hook steps, which run beside the members step once
-	 * the org is there (a client serves one thread at a time); NULL: those steps run one
-	 * after another on the worker's thread with gitea. */
-	struct gitea *gitea_more[2];
+	/* Gitea clients of the steps that run beside the members step once the org is there
+	 * (a client serves one thread at a time): [0] the repos, [1] the hook, [2] the members
+	 * step's adds to its Admins and Members teams, beside its adds to Owners. NULL: those
+	 * steps run one after another on the worker's thread with gitea. */
+	struct gitea *gitea_more[PASS_GITEA_MORE];
 };
 
 struct pass {
@@ -98,7 +102,7 @@ struct pass {
 
 	struct rec_result out;
 
-	/* Shared by the copies of a pass that run at once (workspace.c), under *lock: the
+	/* Shared by the copies of a pass that run at once (branch.h), under *lock: the
 	 * conditions (conds above), how many failures each condition has met in this pass
 	 * (type -> count), the events to record at the end (an array, pass_event) and the
 	 * records (an object, pass_record_repo and the like). lock NULL: one thread. */
@@ -112,8 +116,9 @@ struct pass {
  * RateLimited, UpstreamUnavailable, UpstreamRejected, NameTaken, Renamed, NotFound) with
  * "what: upstream message (HTTP n)", and folds its retry class into the outcome. Both
  * failure writers also record a Warning event against the current object (pass_object).
- * When several steps of one condition fail in a pass, the condition names the first and
- * counts the others ("...; and 2 more failures, see the events"): each has its event.
+ * When several steps of one condition fail in a pass, the condition names one and counts
+ * the others ("...; and 2 more failures, see the events"): each has its event. The one named
+ * is the one whose message sorts first, whichever of steps run at once failed first.
  * A rate limit observes nothing: a condition True at this generation when the pass began
  * (and not failed in it) stays True, the outcome still retries; returns 1 then, else 0. */
 int pass_fail_call(struct pass *ctx, const char *type, const char *what,

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "reconcilers/branch.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/events.h"
 
@@ -196,135 +197,31 @@ workspace_set_deadline(struct pass_env *env, int64_t deadline_ms)
 			                     prio);
 }
 
-/* Independent steps run at once, each on a thread of its own with its own client: the
+/* Independent steps run at once, each on a branch (branch.h) with its own client: the
  * Coolify side beside the Gitea side, and on the Gitea side, once the org is there, the
  * repos and the hook beside the members. A request hanging on one (until its timeout, and
  * its retry) costs the others nothing, and the apps step, which needs the repos and the
- * project, starts when they are done. A branch works on a copy of the pass: its own current
- * object, outcome and observations, the conditions and the database connection shared
- * under the pass's lock; its pass_env is a copy with its own Gitea client, and it uses only
- * that one (the Coolify branch only the Coolify client, which no other step uses meanwhile). */
-struct workspace_branch {
-	struct pass ctx;
-	struct pass_env env;
-	void (*step)(struct pass *ctx);
-	/* Then, when set: take over branch wait (join it) and run after (the apps, once the
-	 * repos and the project are known). */
-	struct workspace_branch *wait;
-	void (*after)(struct pass *ctx);
-	pthread_t thread;
-	int started;
-};
-
-static void workspace_branch_join(struct pass *ctx, struct workspace_branch *b);
-
-/* A branch thread's stack. glibc keeps the stacks of ended threads for reuse up to 40 MB in
- * all; at the default 8 MB that is five, and the other branches of 64 passes in flight each
- * map a stack and unmap it (a TLB shootdown on every core) when they end. A step's deepest
- * path (libcurl, jansson, a log line) needs a few tens of KB. */
-#define WORKSPACE_BRANCH_STACK (512 * 1024)
-
-static pthread_attr_t workspace_branch_attr;
-static pthread_once_t workspace_branch_once = PTHREAD_ONCE_INIT;
-
+ * project, starts when they are done. The Coolify branch uses only the Coolify client, which
+ * no other step uses meanwhile. */
 static void
-workspace_branch_attr_init(void)
+workspace_project_step(struct pass *ctx, void *arg)
 {
-	pthread_attr_init(&workspace_branch_attr);
-	pthread_attr_setstacksize(&workspace_branch_attr, WORKSPACE_BRANCH_STACK);
-}
-
-static void *
-workspace_branch_main(void *arg)
-{
-	struct workspace_branch *b = arg;
-
-	b->step(&b->ctx);
-	if (b->after != NULL) {
-		workspace_branch_join(&b->ctx, b->wait);
-		b->after(&b->ctx);
-	}
-	return NULL;
-}
-
-/* Starts step on a copy of ctx; gitea, when not NULL, is the branch's Gitea client; then,
- * with after set, takes over branch wait and runs after. Without a thread (none left), it
- * all runs now, on this one. */
-static void
-workspace_branch_start_then(struct pass *ctx, struct workspace_branch *b,
-                            void (*step)(struct pass *), struct gitea *gitea,
-                            struct workspace_branch *wait, void (*after)(struct pass *))
-{
-	pthread_once(&workspace_branch_once, workspace_branch_attr_init);
-	b->env = *ctx->env;
-	if (gitea != NULL)
-		b->env.gitea = gitea;
-	b->ctx = *ctx;
-	b->ctx.env = &b->env;
-	b->step = step;
-	b->wait = wait;
-	b->after = after;
-	/* What the branch owns: nothing of the main pass's. */
-	b->ctx.obj_kind = b->ctx.obj_name = NULL;
-	b->ctx.gitea_org = NULL;
-	b->ctx.project_uuid = NULL;
-	b->ctx.hook_id = 0;
-	memset(&b->ctx.repos, 0, sizeof b->ctx.repos);
-	b->ctx.repos_known = 0;
-	rec_done(&b->ctx.out);
-	b->started =
-	    pthread_create(&b->thread, &workspace_branch_attr, workspace_branch_main, b) == 0;
-	if (!b->started) {
-		log_warn("workspace %s: no thread for a step that could run beside the others; it"
-		         " runs now",
-		         ctx->ws->slug);
-		workspace_branch_main(b);
-	}
+	(void)arg;
+	coolify_project_reconcile(ctx);
 }
 
 static void
-workspace_branch_start(struct pass *ctx, struct workspace_branch *b, void (*step)(struct pass *),
-                       struct gitea *gitea)
+workspace_hook_step(struct pass *ctx, void *arg)
 {
-	workspace_branch_start_then(ctx, b, step, gitea, NULL, NULL);
-}
-
-/* Waits for the branch and takes over what it found. */
-static void
-workspace_branch_join(struct pass *ctx, struct workspace_branch *b)
-{
-	if (b->started)
-		pthread_join(b->thread, NULL);
-	if (b->ctx.project_uuid != NULL) {
-		free(ctx->project_uuid);
-		ctx->project_uuid = b->ctx.project_uuid;
-		ctx->project_fresh = b->ctx.project_fresh;
-	}
-	if (b->ctx.repos_known) {
-		gitea_repos_free(&ctx->repos);
-		ctx->repos = b->ctx.repos;
-		ctx->repos_known = 1;
-	} else {
-		gitea_repos_free(&b->ctx.repos);
-	}
-	if (b->ctx.hook_id != 0) {
-		ctx->hook_id = b->ctx.hook_id;
-		memcpy(ctx->hook_secret_sha, b->ctx.hook_secret_sha, sizeof ctx->hook_secret_sha);
-	}
-	if (b->ctx.out.cls != REC_OK || b->ctx.out.message[0] != '\0')
-		rec_fold(&ctx->out, b->ctx.out.cls, b->ctx.out.not_before_ms, b->ctx.out.message);
-	if (b->ctx.out.requeue_after_ms > 0 &&
-	    (ctx->out.requeue_after_ms == 0 ||
-	     b->ctx.out.requeue_after_ms < ctx->out.requeue_after_ms))
-		ctx->out.requeue_after_ms = b->ctx.out.requeue_after_ms;
-	free(b->ctx.obj_kind);
-	free(b->ctx.obj_name);
+	(void)arg;
+	gitea_hook_reconcile(ctx);
 }
 
 /* The repos, then the undeclared ones reaped (it reads what the repos step observed). */
 static void
-workspace_repos_step(struct pass *ctx)
+workspace_repos_step(struct pass *ctx, void *arg)
 {
+	(void)arg;
 	gitea_repos_reconcile(ctx);
 	(void)gitea_reap_reconcile(ctx);
 }
@@ -372,7 +269,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct desired_ws *ws = NULL;
-	struct workspace_branch coolify, repos, hook;
+	struct branch coolify, repos, hook;
 	struct pass ctx;
 	char *cause = NULL;
 	int64_t started_ms = util_now_ms();
@@ -413,7 +310,7 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 		 * once it is there they run at once (each goes on when another fails). The
 		 * critical path of a full workspace: the org, then the slower of the members
 		 * and the repos followed by the apps (the project beside the org). */
-		workspace_branch_start(&ctx, &coolify, coolify_project_reconcile, NULL);
+		branch_start(&ctx, &coolify, workspace_project_step, NULL, NULL);
 		gitea_org_reconcile(&ctx);
 		/* The hook beside the members once the org is there; the repos and then the
 		 * apps (which need the repos' clone URLs and the project) on a branch of their
@@ -423,23 +320,21 @@ workspace_reconcile(struct pass_env *env, const char *ws_id, struct rec_result *
 		repos_beside = beside && env->gitea_more[0] != NULL && !workspace_repos_idle(ws);
 
 		if (repos_beside)
-			workspace_branch_start_then(&ctx, &repos, workspace_repos_step,
-			                            env->gitea_more[0], &coolify,
-			                            coolify_apps_reconcile);
+			branch_start_then(&ctx, &repos, workspace_repos_step, NULL,
+			                  env->gitea_more[0], &coolify, coolify_apps_reconcile);
 		if (beside)
-			workspace_branch_start(&ctx, &hook, gitea_hook_reconcile,
-			                       env->gitea_more[1]);
+			branch_start(&ctx, &hook, workspace_hook_step, NULL, env->gitea_more[1]);
 		gitea_members_reconcile(&ctx);
 		if (repos_beside)
-			workspace_branch_join(&ctx, &repos);
+			branch_join(&ctx, &repos);
 		else
-			workspace_repos_step(&ctx);
+			workspace_repos_step(&ctx, NULL);
 		if (beside)
-			workspace_branch_join(&ctx, &hook);
+			branch_join(&ctx, &hook);
 		else
 			gitea_hook_reconcile(&ctx);
 		if (!repos_beside) {
-			workspace_branch_join(&ctx, &coolify);
+			branch_join(&ctx, &coolify);
 			coolify_apps_reconcile(&ctx);
 		}
 		workspace_ready(&ctx);

@@ -24,7 +24,7 @@
 
 struct wsd_worker {
 	struct gitea *gitea;
-	struct gitea *gitea_more[2]; /* pass_env.gitea_more */
+	struct gitea *gitea_more[PASS_GITEA_MORE]; /* pass_env.gitea_more */
 	struct coolify *coolify;
 };
 
@@ -105,8 +105,8 @@ wsd_init(const struct rec_host *host, void **state, char **cause)
 	cc.timeout_ms = gc.timeout_ms;
 	for (int i = 0; i < s->nworkers; i++) {
 		s->workers[i].gitea = gitea_new(&gc);
-		s->workers[i].gitea_more[0] = gitea_new(&gc);
-		s->workers[i].gitea_more[1] = gitea_new(&gc);
+		for (int k = 0; k < PASS_GITEA_MORE; k++)
+			s->workers[i].gitea_more[k] = gitea_new(&gc);
 		s->workers[i].coolify = coolify_new(&cc);
 	}
 	http_set_observer(host->observer);
@@ -131,7 +131,7 @@ wsd_reconcile(const struct rec_ctx *ctx, void *state, struct rec_result *out)
 	    .reconcile_id = ctx->reconcile_id,
 	    .orgs = s->orgs,
 	    .lease_until_ms = ctx->lease_until_ms,
-	    .gitea_more = {w->gitea_more[0], w->gitea_more[1]},
+	    .gitea_more = {w->gitea_more[0], w->gitea_more[1], w->gitea_more[2]},
 	};
 
 	workspace_reconcile(&env, ctx->workspace_id, out);
@@ -158,8 +158,8 @@ wsd_fini(void *state)
 	http_set_retry_observer(NULL);
 	for (int i = 0; i < s->nworkers; i++) {
 		gitea_free(s->workers[i].gitea);
-		gitea_free(s->workers[i].gitea_more[0]);
-		gitea_free(s->workers[i].gitea_more[1]);
+		for (int k = 0; k < PASS_GITEA_MORE; k++)
+			gitea_free(s->workers[i].gitea_more[k]);
 		coolify_free(s->workers[i].coolify);
 	}
 	free(s->workers);

@@ -12,6 +12,9 @@ A full workspace: owner alice and admin bob with Gitea accounts, repo web, app w
     latency)) and to the issue's target (20 x the 12/s of a thread-per-pass controller);
   3 FULL_WS more on the same daemon, warm: what a daemon does past its start (the first
     burst also pays for connecting to the upstreams and for planning on each connection).
+2 and 3 run at vibnd's default VIBN_WORKERS (or BENCH_WORKERS), then at as many as keep this
+machine's cores 3/4 busy at what a warm workspace cost in the first run
+(reconcile_bench.fit_workers): past that the CPU, not the latency, sets the pace.
 Exit status 1 when a run fails (a workspace not Ready in time)."""
 import os
 import sys
@@ -42,14 +45,44 @@ def print_burst(db, path, secs, cpu0, cpu1, c):
     out("  latency bound workers / (critical path x latency) = %d / (%.1f x %d ms) ="
         " %.1f/s: %.2f x bound   target >= 0.80", rb.WORKERS, path, LATENCY_MS, bound,
         ratio(rate, bound))
-    out("  (VIBN_WORKERS %d passes in flight sharing VIBN_DB_CONNECTIONS %d database"
-        " connections, both defaults)", rb.WORKERS, rb.DB_CONNECTIONS)
+    out("  (%d passes in flight sharing VIBN_DB_CONNECTIONS %d database connections, the"
+        " default; %s)", rb.WORKERS, rb.DB_CONNECTIONS, rb.workers_said())
     rb.print_rounds_bound(FULL_WS, secs, path, LATENCY_MS)
     rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate, bound)
     rb.print_statements(db, FULL_WS)
     out("  issue 17's target %d x %.0f/s (a thread-per-pass controller) = %.0f/s:"
         " %.2f x target", TARGET_X, NAIVE_RATE, TARGET_X * NAIVE_RATE,
         ratio(rate, TARGET_X * NAIVE_RATE))
+
+
+def bursts(db, sim, path):
+    """FULL_WS at once on a daemon just started, then as many again on it, warm. Returns
+    the CPU seconds a warm workspace cost."""
+    rb.fresh_state(db, sim, LATENCY_MS)
+    d = rb.Daemon(sim, RAISED)
+    try:
+        d.settle()
+        sim.call("POST", "/_sim/counters/reset")
+        rb.statements_reset(db)
+        t0 = rb.declare_full(db, sim, FULL_WS)
+        cpu0 = rb.cpu_seconds()
+        secs = rb.wait_ready(db, FULL_WS, t0, "full workspaces")
+        cpu1 = rb.cpu_seconds()
+        c = sim.counters()
+        print_burst(db, path, secs, cpu0, cpu1, c)
+        t0 = rb.declare_full(db, sim, FULL_WS, FULL_WS + 1)
+        cpu0 = rb.cpu_seconds()
+        secs = rb.wait_ready(db, 2 * FULL_WS, t0, "full workspaces, warm")
+        cpu1 = rb.cpu_seconds()
+    finally:
+        d.stop()
+    rate = FULL_WS / secs
+    out("%d more on the same daemon, warm (its connections to Postgres and the upstreams"
+        " open, its statements planned): all Ready in %.2f s = %.1f workspaces/s: %.2f"
+        " x target, %.2f x latency bound   target >= 0.80", FULL_WS, secs, rate,
+        ratio(rate, TARGET_X * NAIVE_RATE), ratio(rate, latency_bound(path)))
+    rb.print_rounds_bound(FULL_WS, secs, path, LATENCY_MS)
+    return rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate, latency_bound(path))
 
 
 def main():
@@ -63,32 +96,12 @@ def main():
                           " and the repos followed by the app; the project and the hook"
                           " beside them)", secs, path, runs, c)
 
-            # 2. Many at once, on a daemon just started; 3. as many again on it, warm.
-            rb.fresh_state(db, sim, LATENCY_MS)
-            d = rb.Daemon(sim, RAISED)
-            try:
-                d.settle()
-                sim.call("POST", "/_sim/counters/reset")
-                rb.statements_reset(db)
-                t0 = rb.declare_full(db, sim, FULL_WS)
-                cpu0 = rb.cpu_seconds()
-                secs = rb.wait_ready(db, FULL_WS, t0, "full workspaces")
-                cpu1 = rb.cpu_seconds()
-                c = sim.counters()
-                print_burst(db, path, secs, cpu0, cpu1, c)
-                t0 = rb.declare_full(db, sim, FULL_WS, FULL_WS + 1)
-                cpu0 = rb.cpu_seconds()
-                secs = rb.wait_ready(db, 2 * FULL_WS, t0, "full workspaces, warm")
-                cpu1 = rb.cpu_seconds()
-            finally:
-                d.stop()
-            rate = FULL_WS / secs
-            out("%d more on the same daemon, warm (its connections to Postgres and the upstreams"
-                " open, its statements planned): all Ready in %.2f s = %.1f workspaces/s: %.2f"
-                " x target, %.2f x latency bound", FULL_WS, secs, rate,
-                ratio(rate, TARGET_X * NAIVE_RATE), ratio(rate, latency_bound(path)))
-            rb.print_rounds_bound(FULL_WS, secs, path, LATENCY_MS)
-            rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate, latency_bound(path))
+            # 2. and 3. at WORKERS, then at the count this machine's cores can feed.
+            cpu_s = bursts(db, sim, path)
+            workers, why = rb.fit_workers(cpu_s, path, LATENCY_MS)
+            if workers != rb.WORKERS:
+                rb.use_workers(workers, why)
+                bursts(db, sim, path)
     finally:
         sim.stop()
 

@@ -30,7 +30,17 @@ DRIVER_URL = os.environ.get("BENCH_DRIVER_URL", DB_URL)
 N = int(os.environ.get("BENCH_WS", "10000"))
 N_BUDGET = int(os.environ.get("BENCH_BUDGET_WS", "200"))
 LATENCY_MS = int(os.environ.get("BENCH_LATENCY_MS", "20"))
-WORKERS = 64  # vibnd's default VIBN_WORKERS (reconciles in flight); the bench leaves it unset
+DEFAULT_WORKERS = 64  # vibnd's default VIBN_WORKERS (reconciles in flight)
+# The passes in flight of the bench's daemons (VIBN_WORKERS): the default unless
+# BENCH_WORKERS says otherwise; use_workers changes it between runs.
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(DEFAULT_WORKERS)))
+# A run with more passes in flight than this machine's cores can feed measures the machine,
+# not the daemon: the daemon, vibn-sim and Postgres share the cores, and past what they can
+# feed every pass waits for a core besides its upstream calls (on 2 cores the default 64 is
+# past it). So the latency-bound runs of full workspaces are made twice: at WORKERS, then at
+# the count that keeps the cores FIT_BUSY busy at what a workspace cost them in the first
+# run (fit_workers).
+FIT_BUSY = 0.75
 DB_CONNECTIONS = 8  # vibnd's default VIBN_DB_CONNECTIONS, which they share
 GITEA_RPS, COOLIFY_RPM = 50, 180  # vibnd's defaults (controller/config.c)
 PROJECT_TTL_S = 30  # WSD_PROJECT_LIST_TTL_MS in reconcilers/workspace_daemon.c
@@ -47,7 +57,34 @@ MIN = {"gitea": {"read": 0, "mutating": 2}, "coolify": {"read": 0, "mutating": 1
 # The critical path is measured (measure_path): one workspace alone at PATH_LATENCY_MS, the
 # quickest of PATH_RUNS runs, in round trips.
 PATH_LATENCY_MS, PATH_RUNS = 50, 3
-RAISED = {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"}
+RAISED = {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000",
+          "VIBN_WORKERS": str(WORKERS)}
+
+
+WORKERS_WHY = "the default" if WORKERS == DEFAULT_WORKERS else "BENCH_WORKERS"
+
+
+def fit_workers(cpu_s, path, latency_ms):
+    """Passes in flight that keep this machine's cores FIT_BUSY busy when each lasts path x
+    latency_ms and costs cpu_s of CPU (the daemon, vibn-sim and Postgres together), and
+    why, for workers_said."""
+    cores = os.cpu_count()
+    n = max(1, int(FIT_BUSY * cores * path * latency_ms / 1000.0 / cpu_s))
+    return n, ("%.2f x %d cores x %.1f x %d ms a pass / %.1f ms of CPU a workspace: the"
+               " passes that keep this machine's cores %.0f%% busy" %
+               (FIT_BUSY, cores, path, latency_ms, 1000 * cpu_s, 100 * FIT_BUSY))
+
+
+def use_workers(n, why):
+    """Daemons started from now on run n passes at once (RAISED carries it)."""
+    global WORKERS, WORKERS_WHY
+    WORKERS, WORKERS_WHY = n, why
+    RAISED["VIBN_WORKERS"] = str(n)
+
+
+def workers_said():
+    """The run's count of passes in flight and how it came about, for its figures."""
+    return "VIBN_WORKERS %d, %s" % (WORKERS, WORKERS_WHY)
 # A resync (background sweep) of a converged signup workspace needs to read: the org's
 # settings (Gitea sends no webhook for org edits), from the admin org list, one page per 50
 # orgs; and its hooks (one list each: Gitea has no list of every org's hooks). No teams: with
@@ -301,7 +338,7 @@ def print_cpu_bound(before, after, n, rate, latency_bound=None, target=0.8):
     process (Postgres: the backends alive at the end, the workers' connections among them),
     and the rate the cores allow at that cost, next to the rate measured. With the run's
     latency bound: when target x that bound is past what these cores allow, how many cores
-    it needs at this cost."""
+    it needs at this cost. Returns the CPU seconds a workspace cost the three processes."""
     per_ws = {k: (after[k] - before[k]) / n for k in after}
     total = sum(per_ws[k] for k in PROCS)
     cores = os.cpu_count()
@@ -315,6 +352,7 @@ def print_cpu_bound(before, after, n, rate, latency_bound=None, target=0.8):
         out("  %.2f x the latency bound = %.0f/s is past this machine's CPU bound: at %.1f ms"
             " a workspace it needs %.1f cores (this machine has %d)", target, target *
             latency_bound, 1000 * total, target * latency_bound * total, cores)
+    return total
 
 
 def print_rounds_bound(n, secs, path, latency_ms):
@@ -366,11 +404,10 @@ def print_calls(counters, n):
 
 
 def burst_phase(db, sim, latency_ms, n):
-    out("signup burst: %d workspaces, vibn-sim latency %d ms, VIBN_WORKERS default (%d),"
-        " budgets raised (VIBN_COOLIFY_RPM=100000, VIBN_GITEA_RPS=100000)", n, latency_ms,
-        WORKERS)
+    out("signup burst: %d workspaces, vibn-sim latency %d ms, %s, budgets raised"
+        " (VIBN_COOLIFY_RPM=100000, VIBN_GITEA_RPS=100000)", n, latency_ms, workers_said())
     fresh_state(db, sim, latency_ms)
-    d = Daemon(sim, {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"})
+    d = Daemon(sim, RAISED)
     try:
         sim.call("POST", "/_sim/counters/reset")
         statements_reset(db)
@@ -391,7 +428,7 @@ def burst_phase(db, sim, latency_ms, n):
 def resync_phase(db, sim, n):
     out("steady state: resync of the %d converged workspaces (vibnctl resync --all"
         " --spread 0), vibn-sim latency 0", n)
-    d = Daemon(sim, {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"})
+    d = Daemon(sim, RAISED)
     try:
         sim.call("POST", "/_sim/counters/reset")
         before = db.execute("SELECT n_tup_upd FROM pg_stat_user_tables"

@@ -3,7 +3,9 @@
   sweep_bench.py DB_URL BIN_DIR
 
 Phases: full workspaces resynced at 0 and 20 ms of simulator latency (reads per workspace
-next to the design's minimum, 0 mutating calls, time against the latency bound); a resync
+next to the design's minimum, 0 mutating calls, time against the latency bound), by a daemon
+at VIBN_WORKERS and again at as many as keep this machine's cores 3/4 busy at what a
+workspace cost in the first runs (reconcile_bench.fit_workers); a resync
 over SWEEP_SCALE_WS converged workspaces seeded straight into the database and vibn-sim,
 whose GET /projects is then one body far over 8 MiB (vibnd's peak RSS from VmHWM); the plan
 of a run over as many full workspaces at the default budgets.
@@ -30,7 +32,7 @@ PATH_LATENCY_MS, PATH_RUNS = rb.PATH_LATENCY_MS, rb.PATH_RUNS  # the critical pa
 SCALE_WS = int(os.environ.get("SWEEP_SCALE_WS", "100000"))
 RSS_BOUND_MB = 32
 PAGE = 50  # Gitea's MAX_RESPONSE_ITEMS default, vibn-sim's default page cap
-RAISED = {"VIBN_COOLIFY_RPM": "100000", "VIBN_GITEA_RPS": "100000"}
+RAISED = rb.RAISED
 out, ratio = rb.out, rb.ratio
 
 
@@ -120,48 +122,68 @@ def full_phase(db, sim):
     rb.fresh_state(db, sim, 0)
     rb.declare_full(db, sim, FULL_WS)
     ok = True
+    first = (rb.WORKERS, rb.WORKERS_WHY)
     d = rb.Daemon(sim, RAISED)
     try:
         rb.wait_ready(db, FULL_WS, time.monotonic(), "full workspaces")
         drain(db, time.monotonic(), "full workspaces converging")  # follow-ups settle
-        for latency in LATENCIES_MS:
-            sim.call("POST", "/_sim/faults", {"upstream": "both", "latency_ms": latency})
-            sim.call("POST", "/_sim/counters/reset")
-            before = row_versions(db)
-            t0 = time.monotonic()
-            cpu0 = rb.cpu_seconds()
-            resync_all()
-            secs = drain(db, t0, "full resync at %d ms" % latency)
-            cpu1 = rb.cpu_seconds()
-            counters = sim.counters()
-            written = rows_written(before, row_versions(db))
-            ready = db.execute("SELECT count(*) FROM vibn_workspaces"
-                               " WHERE provision_status = 'ready'").fetchone()[0]
-            out("  -- resync of the %d at %d ms", FULL_WS, latency)
-            run_ok = print_reads(counters, FULL_WS, minimum)
-            out("  workspace rows written: %d   limit 0   (%s); still Ready: %d/%d", written,
-                "ok" if written == 0 else "FAIL", ready, FULL_WS)
-            rate = FULL_WS / secs
-            if latency == 0:
-                out("  resync of %d in %.2f s: %.1f workspaces/s (no latency bound at 0 ms:"
-                    " what the reads cost vibnd, vibn-sim and Postgres in CPU)", FULL_WS, secs,
-                    rate)
-            else:
-                bound = rb.WORKERS / (crit * latency / 1000.0)
-                out("  resync of %d in %.2f s: %.1f workspaces/s; latency bound workers /"
-                    " (critical path x latency) = %d / (%.1f x %d ms) = %.1f/s:"
-                    " %.2f x bound   target >= %.2f   (%s)", FULL_WS, secs, rate, rb.WORKERS,
-                    crit, latency, bound, ratio(rate, bound), TARGET,
-                    "ok" if ratio(rate, bound) >= TARGET else "below")
-                rb.print_rounds_bound(FULL_WS, secs, crit, latency)
-            rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate,
-                               None if latency == 0 else rb.WORKERS / (crit * latency / 1000.0),
-                               TARGET)
-            ok = ok and run_ok and written == 0 and ready == FULL_WS
+        run_ok, cpu_s = resyncs(db, sim, crit, minimum)
+        ok = ok and run_ok
+        # Again at the count this machine's cores can feed (reconcile_bench.FIT_BUSY).
+        workers, why = rb.fit_workers(cpu_s, crit, max(LATENCIES_MS))
+        if cpu_s > 0 and workers != rb.WORKERS:
+            d.stop()
+            rb.use_workers(workers, why)
+            d = rb.Daemon(sim, RAISED)
+            ok = resyncs(db, sim, crit, minimum)[0] and ok
     finally:
         d.stop()
+        rb.use_workers(*first)  # the later phases run at the first count
         sim.call("POST", "/_sim/faults", {"upstream": "both", "latency_ms": 0})
     return ok
+
+
+def resyncs(db, sim, crit, minimum):
+    """The converged full workspaces resynced at each of LATENCIES_MS by the daemon running.
+    Returns (whether each run was right, the CPU seconds a workspace cost at the last
+    latency)."""
+    ok, cpu_s = True, 0.0
+    out("  -- %s", rb.workers_said())
+    for latency in LATENCIES_MS:
+        sim.call("POST", "/_sim/faults", {"upstream": "both", "latency_ms": latency})
+        sim.call("POST", "/_sim/counters/reset")
+        before = row_versions(db)
+        t0 = time.monotonic()
+        cpu0 = rb.cpu_seconds()
+        resync_all()
+        secs = drain(db, t0, "full resync at %d ms" % latency)
+        cpu1 = rb.cpu_seconds()
+        counters = sim.counters()
+        written = rows_written(before, row_versions(db))
+        ready = db.execute("SELECT count(*) FROM vibn_workspaces"
+                           " WHERE provision_status = 'ready'").fetchone()[0]
+        out("  -- resync of the %d at %d ms", FULL_WS, latency)
+        run_ok = print_reads(counters, FULL_WS, minimum)
+        out("  workspace rows written: %d   limit 0   (%s); still Ready: %d/%d", written,
+            "ok" if written == 0 else "FAIL", ready, FULL_WS)
+        rate = FULL_WS / secs
+        if latency == 0:
+            out("  resync of %d in %.2f s: %.1f workspaces/s (no latency bound at 0 ms:"
+                " what the reads cost vibnd, vibn-sim and Postgres in CPU)", FULL_WS, secs,
+                rate)
+        else:
+            bound = rb.WORKERS / (crit * latency / 1000.0)
+            out("  resync of %d in %.2f s: %.1f workspaces/s; latency bound workers /"
+                " (critical path x latency) = %d / (%.1f x %d ms) = %.1f/s:"
+                " %.2f x bound   target >= %.2f   (%s)", FULL_WS, secs, rate, rb.WORKERS,
+                crit, latency, bound, ratio(rate, bound), TARGET,
+                "ok" if ratio(rate, bound) >= TARGET else "below")
+            rb.print_rounds_bound(FULL_WS, secs, crit, latency)
+        cpu_s = rb.print_cpu_bound(cpu0, cpu1, FULL_WS, rate,
+                                   None if latency == 0 else
+                                   rb.WORKERS / (crit * latency / 1000.0), TARGET)
+        ok = ok and run_ok and written == 0 and ready == FULL_WS
+    return ok, cpu_s
 
 
 def vm(pid, key):

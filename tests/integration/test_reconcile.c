@@ -30,7 +30,7 @@ struct fixture {
 	PGconn *db;            /* the test's own queries */
 	struct dbconns *conns; /* what the passes take their statements' connections from */
 	struct gitea *gitea;
-	struct gitea *gitea_more[2];
+	struct gitea *gitea_more[PASS_GITEA_MORE];
 	struct coolify *coolify;
 	struct pass_settings set;
 	struct project_cache *projects;
@@ -94,10 +94,10 @@ setup(void **state)
 	cc.token = "coolify-token";
 	cc.timeout_ms = 5000;
 	f->gitea = gitea_new(&gc);
-	/* The repos and hook steps beside the members step, as in vibnd (test_events runs
-	 * them one after another). */
-	f->gitea_more[0] = gitea_new(&gc);
-	f->gitea_more[1] = gitea_new(&gc);
+	/* The steps beside the members step, as in vibnd (test_events runs them one after
+	 * another). */
+	for (int k = 0; k < PASS_GITEA_MORE; k++)
+		f->gitea_more[k] = gitea_new(&gc);
 	f->coolify = coolify_new(&cc);
 	f->set.gitea_admin_user = "vibn-admin";
 	f->set.public_url = "http://127.0.0.1:9";
@@ -110,13 +110,14 @@ setup(void **state)
 	f->projects = project_cache_new(60000);
 	/* Two connections, as vibnd lends them: fewer than the steps that may write at once. */
 	f->conns = dbconns_new(f->url, "test-pass", 2, NULL);
-	f->env = (struct pass_env){.db = dbconns_lender(f->conns),
-	                           .gitea = f->gitea,
-	                           .coolify = f->coolify,
-	                           .set = &f->set,
-	                           .projects = f->projects,
-	                           .reconcile_id = NULL,
-	                           .gitea_more = {f->gitea_more[0], f->gitea_more[1]}};
+	f->env =
+	    (struct pass_env){.db = dbconns_lender(f->conns),
+	                      .gitea = f->gitea,
+	                      .coolify = f->coolify,
+	                      .set = &f->set,
+	                      .projects = f->projects,
+	                      .reconcile_id = NULL,
+	                      .gitea_more = {f->gitea_more[0], f->gitea_more[1], f->gitea_more[2]}};
 	*state = f;
 	return 0;
 }
@@ -130,8 +131,8 @@ teardown(void **state)
 	dbconns_free(f->conns);
 	testdb_drop(f->url);
 	gitea_free(f->gitea);
-	gitea_free(f->gitea_more[0]);
-	gitea_free(f->gitea_more[1]);
+	for (int k = 0; k < PASS_GITEA_MORE; k++)
+		gitea_free(f->gitea_more[k]);
 	coolify_free(f->coolify);
 	project_cache_free(f->projects);
 	free(f);
@@ -2016,6 +2017,69 @@ test_sides_go_on_while_one_hangs(void **state_)
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
 }
 
+static int
+admins_filled_owners_not(json_t *st, const char *slug)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "vibn-%s", slug);
+	return team_has(sim_org(st, name), "Admins", "bob") &&
+	       !team_has(sim_org(st, name), "Owners", "alice");
+}
+
+static int
+owners_filled_admins_not(json_t *st, const char *slug)
+{
+	char name[64];
+
+	snprintf(name, sizeof name, "vibn-%s", slug);
+	return team_has(sim_org(st, name), "Owners", "alice") &&
+	       find_named(json_object_get(sim_org(st, name), "teams"), "name", "Admins") == NULL;
+}
+
+/* The members step's adds run in two lanes: Owners (its id looked up on a fresh org), and
+ * the teams this reconciler makes (the Admins team made without a list first on a fresh
+ * org). While alice's add to Owners hangs, Admins is made and bob added; while the Admins
+ * team's create hangs, alice is added to Owners. A fresh org's teams cost one list. */
+static void
+test_members_adds_run_in_two_lanes(void **state_)
+{
+	struct fixture *f = *state_;
+	struct rec_result out;
+
+	insert_acme(f);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_true(seen_while_held(f, "acme",
+	                            "{\"upstream\":\"gitea\",\"method\":\"PUT\",\"path\":"
+	                            "\"/api/v1/teams/{id}/members/alice\",\"count\":1,\"action\":"
+	                            "\"timeout\"}",
+	                            admins_filled_owners_not, &out));
+	assert_int_equal(out.cls, REC_OK);
+	assert_cond(f, "acme", COND_MEMBERS, "True", "Synced");
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/orgs/{org}/teams"), 1);
+	assert_int_equal(simproc_counter(sim, "gitea", "POST /api/v1/orgs/{org}/teams"), 1);
+	/* Both teams' ids are recorded for the sweeps. */
+	assert_int_equal(sql_long(f, "SELECT count(*) FROM vibn_workspaces, jsonb_object_keys("
+	                             "gitea_team_ids) k WHERE slug = 'acme'"),
+	                 2);
+
+	sql(f, "DELETE FROM vibn_workspaces");
+	simproc_reset(sim);
+	simproc_seed_user(sim, "alice");
+	simproc_seed_user(sim, "bob");
+	project_cache_free(f->projects); /* its snapshot shows the projects reset just removed */
+	f->projects = project_cache_new(60000);
+	f->env.projects = f->projects;
+	insert_acme(f);
+	assert_true(seen_while_held(f, "acme",
+	                            "{\"upstream\":\"gitea\",\"method\":\"POST\",\"path\":"
+	                            "\"/api/v1/orgs/{org}/teams\",\"count\":1,\"action\":"
+	                            "\"timeout\"}",
+	                            owners_filled_admins_not, &out));
+	assert_int_equal(out.cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+}
+
 static const char *
 hook_secret(json_t *st, const char *org)
 {
@@ -2123,6 +2187,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_failed_step_leaves_the_others_going, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sides_go_on_while_one_hangs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_members_adds_run_in_two_lanes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_webhook_secret_is_rotated, setup,
 	                                    teardown),
 	};
