@@ -21,12 +21,14 @@ struct branch {
 	/* Then, when set: take over branch wait (join it) and run after. */
 	struct branch *wait;
 	void (*after)(struct pass *ctx);
-	pthread_t thread;
-	int started;
+	int started;         /* on a thread of the pool (else it ran at its start) */
+	int finished;        /* under the pool's lock */
+	pthread_cond_t done; /* signalled when finished is set */
 };
 
-/* Starts step(copy of ctx, arg) on a thread; gitea, when not NULL, is the branch's Gitea
- * client (else the pass's). Without a thread (none left), it all runs now, on this one. */
+/* Starts step(copy of ctx, arg) on a thread (one kept from an earlier branch, or a new one);
+ * gitea, when not NULL, is the branch's Gitea client (else the pass's). Without a thread
+ * (none could be made), it all runs now, on this one. Every branch started is joined. */
 void branch_start(struct pass *ctx, struct branch *b, void (*step)(struct pass *, void *),
                   void *arg, struct gitea *gitea);
 /* branch_start, then, on the branch's thread, joins branch wait and runs after. */
@@ -36,5 +38,8 @@ void branch_start_then(struct pass *ctx, struct branch *b, void (*step)(struct p
 /* Waits for branch b and takes over what it found (the project in use, the repos observed,
  * the hook made) and its outcome (folded into ctx->out). */
 void branch_join(struct pass *ctx, struct branch *b);
+/* Ends the threads kept for branches (at shutdown, when no pass runs); later branches make
+ * new ones. */
+void branch_pool_close(void);
 
 #endif

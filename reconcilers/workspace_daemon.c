@@ -9,6 +9,7 @@
 #include "clients/gitea.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "reconcilers/branch.h"
 #include "reconcilers/clone_url.h"
 #include "reconcilers/reconciler.h"
 #include "reconcilers/workspace.h"
@@ -156,6 +157,7 @@ wsd_fini(void *state)
 		return;
 	http_set_observer(NULL);
 	http_set_retry_observer(NULL);
+	branch_pool_close(); /* no pass runs any more */
 	for (int i = 0; i < s->nworkers; i++) {
 		gitea_free(s->workers[i].gitea);
 		for (int k = 0; k < PASS_GITEA_MORE; k++)

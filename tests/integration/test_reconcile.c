@@ -13,10 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "clients/db.h"
 #include "common/util.h"
 #include "engine/dbconns.h"
+#include "reconcilers/branch.h"
 #include "reconcilers/conditions.h"
 #include "reconcilers/sweep_plan.h"
 #include "reconcilers/workspace.h"
@@ -2080,6 +2082,49 @@ test_members_adds_run_in_two_lanes(void **state_)
 	assert_cond(f, "acme", COND_READY, "True", "Ready");
 }
 
+/* How many threads this process has. */
+static size_t
+thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The threads that ran a pass's branches are kept for the next passes' (made once, not per
+ * branch: never more than the most branches a pass runs at once, four), and end when the
+ * pool is closed (vibnd's shutdown). */
+static void
+test_branch_threads_are_kept_and_reused(void **state_)
+{
+	struct fixture *f = *state_;
+	size_t before;
+
+	branch_pool_close(); /* what earlier tests of this program left */
+	before = thread_count();
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", "Ready");
+	assert_true(thread_count() > before);
+	for (int i = 0; i < 5; i++) {
+		drift("{\"action\":\"remove_member\",\"org\":\"vibn-acme\",\"user\":\"bob\"}");
+		assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+		assert_true(thread_count() <= before + 4);
+	}
+	branch_pool_close();
+	assert_int_equal(thread_count(), before);
+	/* A pass after the close makes them again. */
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	assert_cond(f, "acme", COND_READY, "True", NULL);
+	assert_true(thread_count() > before);
+}
+
 static const char *
 hook_secret(json_t *st, const char *org)
 {
@@ -2188,6 +2233,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sides_go_on_while_one_hangs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_members_adds_run_in_two_lanes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_branch_threads_are_kept_and_reused, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_changed_webhook_secret_is_rotated, setup,
 	                                    teardown),
 	};
