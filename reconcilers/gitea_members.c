@@ -58,36 +58,88 @@ members_need_team_ids(const struct desired_ws *ws)
 	return ws->prune_members;
 }
 
-/* The members of the teams whose ids the last pass recorded, read by id: a sweep does not
- * list the org's teams to learn them again. 0 when every recorded team answered; 1 when one
- * is gone (404: deleted, or the org made again; nothing is kept, the caller lists the
- * teams); -1 after another failure (recorded). */
+/* The teams of a lane (bit t: team t): Owners, which Gitea makes with the org, or those this
+ * reconciler makes. Lanes touch disjoint entries of a members_state, so they run at once. */
+#define MEMBERS_OWNERS_LANE (1u << TEAM_OWNERS)
+#define MEMBERS_MADE_LANE   ((1u << TEAM_ADMINS) | (1u << TEAM_MEMBERS))
+
+/* Reads of the recorded teams of a lane, by id. */
+struct members_reads {
+	struct members_state *ms; /* shared: only the lane's teams are written */
+	unsigned teams;
+	int rc; /* 0: every team answered; 1: one is gone (404); -1: another failure (recorded) */
+};
+
 static int
-members_read_recorded(struct pass *ctx, struct members_state *ms)
+members_recorded(const struct pass *ctx, unsigned teams)
 {
+	for (int t = 0; t < TEAM_COUNT; t++)
+		if ((teams & (1u << t)) &&
+		    json_object_get(ctx->ws->gitea_team_ids, members_team_names[t]) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+members_read_lane(struct pass *ctx, void *arg)
+{
+	struct members_reads *r = arg;
 	struct http_status st;
 
+	r->rc = 0;
 	for (int t = 0; t < TEAM_COUNT; t++) {
 		json_t *id = json_object_get(ctx->ws->gitea_team_ids, members_team_names[t]);
 
-		if (id == NULL)
+		if (id == NULL || !(r->teams & (1u << t)))
 			continue;
-		ms->team_id[t] = json_integer_value(id);
-		switch (gitea_team_members(ctx->env->gitea, ms->team_id[t], &ms->users[t], &st)) {
+		r->ms->team_id[t] = json_integer_value(id);
+		switch (
+		    gitea_team_members(ctx->env->gitea, r->ms->team_id[t], &r->ms->users[t], &st)) {
 		case HTTP_OK:
 			break;
 		case HTTP_NOT_FOUND:
-			for (int k = 0; k < TEAM_COUNT; k++) {
-				ms->team_id[k] = 0;
-				gitea_users_free(&ms->users[k]);
-			}
-			return 1;
+			r->rc = 1;
+			return;
 		default:
 			pass_fail_call(ctx, COND_MEMBERS, "listing team members", &st);
-			return -1;
+			r->rc = -1;
+			return;
 		}
 	}
-	return 0;
+}
+
+/* The members of the teams whose ids the last pass recorded, read by id: a sweep does not
+ * list the org's teams to learn them again. Owners is read beside the teams this reconciler
+ * made (on a branch, with the pass's third extra Gitea client), as nothing of one read
+ * depends on the other. 0 when every recorded team answered; 1 when one is gone (404:
+ * deleted, or the org made again; nothing is kept, the caller lists the teams); -1 after
+ * another failure (recorded). */
+static int
+members_read_recorded(struct pass *ctx, struct members_state *ms)
+{
+	struct members_reads owners = {ms, MEMBERS_OWNERS_LANE, 0};
+	struct members_reads made = {ms, MEMBERS_MADE_LANE, 0};
+	struct gitea *beside = ctx->env->gitea_more[2];
+	struct branch b;
+
+	if (beside != NULL && members_recorded(ctx, made.teams)) {
+		branch_start(ctx, &b, members_read_lane, &made, beside);
+		members_read_lane(ctx, &owners);
+		branch_join(ctx, &b);
+	} else {
+		members_read_lane(ctx, &owners);
+		if (owners.rc == 0)
+			members_read_lane(ctx, &made);
+	}
+	if (owners.rc < 0 || made.rc < 0)
+		return -1;
+	if (owners.rc == 0 && made.rc == 0)
+		return 0;
+	for (int t = 0; t < TEAM_COUNT; t++) {
+		ms->team_id[t] = 0;
+		gitea_users_free(&ms->users[t]);
+	}
+	return 1;
 }
 
 /* Lists the org's teams for the managed ones' ids, then reads their members. 0 or -1
@@ -371,8 +423,8 @@ members_lane_run(struct pass *ctx, void *arg)
 static size_t
 members_apply(struct pass *ctx, struct members_state *ms, const struct members_plan *plan)
 {
-	struct members_lane owners = {ms, plan, 1u << TEAM_OWNERS, 0};
-	struct members_lane made = {ms, plan, (1u << TEAM_ADMINS) | (1u << TEAM_MEMBERS), 0};
+	struct members_lane owners = {ms, plan, MEMBERS_OWNERS_LANE, 0};
+	struct members_lane made = {ms, plan, MEMBERS_MADE_LANE, 0};
 	struct gitea *beside = ctx->env->gitea_more[2];
 	int team_failed[TEAM_COUNT] = {0};
 	struct branch b;

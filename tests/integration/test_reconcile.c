@@ -2125,6 +2125,69 @@ test_branch_threads_are_kept_and_reused(void **state_)
 	assert_true(thread_count() > before);
 }
 
+/* The paths of a workspace's two teams' member lists, for team_read_answered. */
+static char owners_members[64], admins_members[64];
+
+/* Whether the simulator answered a read of the team's members whose path holds `which`. */
+static int
+team_read_answered(const char *which)
+{
+	json_t *log = simproc_call(sim, "GET", "/_sim/requests?limit=50", NULL, NULL);
+	size_t i;
+	json_t *e;
+	int got = 0;
+
+	json_array_foreach(log, i, e)
+	{
+		const char *method = jstr(e, "method"), *path = jstr(e, "path");
+
+		if (method != NULL && strcmp(method, "GET") == 0 && path != NULL &&
+		    strstr(path, which) != NULL &&
+		    json_integer_value(json_object_get(e, "status")) == 200)
+			got = 1;
+	}
+	json_decref(log);
+	return got;
+}
+
+static int
+admins_read_while_owners_held(json_t *st, const char *slug)
+{
+	(void)st;
+	(void)slug;
+	return team_read_answered(admins_members) && !team_read_answered(owners_members);
+}
+
+/* A sweep reads the members of Owners and of Admins at once: while the read of Owners hangs,
+ * Admins' is answered (one after another, it would wait for Owners' timeout and its retry). */
+static void
+test_sweep_reads_the_teams_at_once(void **state_)
+{
+	struct fixture *f = *state_;
+	struct rec_result out;
+	char rule[256];
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	snprintf(owners_members, sizeof owners_members, "/teams/%ld/members",
+	         sql_long(f, "SELECT (gitea_team_ids->>'Owners')::bigint FROM vibn_workspaces"));
+	snprintf(admins_members, sizeof admins_members, "/teams/%ld/members",
+	         sql_long(f, "SELECT (gitea_team_ids->>'Admins')::bigint FROM vibn_workspaces"));
+	f->env.orgs = org_cache_new();
+	f->env.sweep = 1;
+	org_cache_sweep_started(f->env.orgs);
+	project_cache_sweep_started(f->env.projects);
+	snprintf(rule, sizeof rule,
+	         "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":\"/api/v1%s\","
+	         "\"count\":1,\"action\":\"timeout\"}",
+	         owners_members);
+	assert_true(seen_while_held(f, "acme", rule, admins_read_while_owners_held, &out));
+	assert_int_equal(out.cls, REC_OK);
+	assert_cond(f, "acme", COND_MEMBERS, "True", NULL);
+	org_cache_free(f->env.orgs);
+	f->env.orgs = NULL;
+}
+
 static const char *
 hook_secret(json_t *st, const char *org)
 {
@@ -2176,6 +2239,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_app_domains_from_the_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_org_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_relists_a_deleted_team, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_teams_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_of_a_full_workspace_reads_the_plan, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),
