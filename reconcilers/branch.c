@@ -127,6 +127,7 @@ branch_start_then(struct pass *ctx, struct branch *b, void (*step)(struct pass *
 	b->ctx.hook_id = 0;
 	memset(&b->ctx.repos, 0, sizeof b->ctx.repos);
 	b->ctx.repos_known = 0;
+	b->ctx.apps = NULL;
 	rec_done(&b->ctx.out);
 	b->finished = 0;
 	pthread_cond_init(&b->done, NULL);
@@ -193,6 +194,10 @@ branch_join(struct pass *ctx, struct branch *b)
 		ctx->repos_known = 1;
 	} else {
 		gitea_repos_free(&b->ctx.repos);
+	}
+	if (b->ctx.apps != NULL) {
+		coolify_apps_pass_free(ctx);
+		ctx->apps = b->ctx.apps;
 	}
 	if (b->ctx.hook_id != 0) {
 		ctx->hook_id = b->ctx.hook_id;

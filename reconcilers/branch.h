@@ -36,7 +36,7 @@ void branch_start_then(struct pass *ctx, struct branch *b, void (*step)(struct p
                        void *arg, struct gitea *gitea, struct branch *wait,
                        void (*after)(struct pass *));
 /* Waits for branch b and takes over what it found (the project in use, the repos observed,
- * the hook made) and its outcome (folded into ctx->out). */
+ * the apps read, the hook made) and its outcome (folded into ctx->out). */
 void branch_join(struct pass *ctx, struct branch *b);
 /* Ends the threads kept for branches (at shutdown, when no pass runs); later branches make
  * new ones. */

@@ -54,6 +54,8 @@ enum app_action {
 
 /* One apps pass: what was observed and what is still going on. */
 struct apps_pass {
+	int observed;             /* apps_observe ran */
+	int observe_rc;           /* what it returned */
 	struct coolify_apps seen; /* the production environment's applications */
 	int env_recreated;        /* production was missing and was created again */
 	int64_t poll_ms;          /* > 0: deletions are running; look again after this */
@@ -526,12 +528,43 @@ apps_report(struct pass *ctx, const struct apps_pass *ap, const struct apps_tall
 }
 
 void
+coolify_apps_observe(struct pass *ctx)
+{
+	const struct desired_ws *ws = ctx->ws;
+
+	if ((ws->napps == 0 && ws->napp_names == 0) || ctx->project_uuid == NULL ||
+	    ctx->apps != NULL)
+		return;
+	ctx->apps = xcalloc(1, sizeof *ctx->apps);
+	ctx->apps->observe_rc = apps_observe(ctx, ctx->apps, 1);
+	ctx->apps->observed = 1;
+}
+
+void
+coolify_apps_pass_free(struct pass *ctx)
+{
+	if (ctx->apps == NULL)
+		return;
+	coolify_apps_free(&ctx->apps->seen);
+	free(ctx->apps);
+	ctx->apps = NULL;
+}
+
+/* The apps step. What coolify_apps_observe read (ctx->apps) is used when it was read for the
+ * project in use; else the environment is read now. */
+void
 coolify_apps_reconcile(struct pass *ctx)
 {
 	const struct desired_ws *ws = ctx->ws;
-	struct apps_pass ap = {0};
+	struct apps_pass *early = ctx->apps, ap = {0};
 	struct apps_tally t = {0};
 	char **owned;
+
+	if (early != NULL) {
+		ap = *early;
+		free(early);
+		ctx->apps = NULL;
+	}
 
 	if (ws->napps == 0 && ws->napp_names == 0) {
 		pass_cond(ctx, COND_APPS, 1, "UpToDate", "no apps declared");
@@ -545,7 +578,9 @@ coolify_apps_reconcile(struct pass *ctx)
 		pass_cond(ctx, COND_APPS, 0, "WaitingForRepos", "waiting for the Gitea repos");
 		return;
 	}
-	if (apps_observe(ctx, &ap, 1) != 0)
+	if (!ap.observed)
+		ap.observe_rc = apps_observe(ctx, &ap, 1);
+	if (ap.observe_rc != 0)
 		goto out;
 	apps_forget_gone(ctx, &ap);
 	for (size_t i = 0; i < ws->napps; i++) {

@@ -35,6 +35,8 @@
 /* The Gitea clients a pass has besides its own (pass_env.gitea_more). */
 #define PASS_GITEA_MORE 3
 
+struct apps_pass; /* coolify_apps.c */
+
 /* Settings the reconcilers need (borrowed strings, from the daemon's configuration). */
 struct pass_settings {
 	const char *gitea_admin_user; /* GITEA_ADMIN_USER: creates orgs, stays an owner */
@@ -89,6 +91,9 @@ struct pass {
 	int project_fresh;  /* created by this reconcile: no apps */
 	struct gitea_repos repos; /* observed org repos (clone URLs for apps) */
 	int repos_known;
+	/* The project's applications, read as soon as the project was known (owned; NULL:
+	 * not read yet): coolify_apps_observe, for coolify_apps_reconcile. */
+	struct apps_pass *apps;
 
 	/* The object a step is working on ("repo", "vibn-acme/web"), owned; NULL kind: the
 	 * step's default (the org, the hook, the project). Failures are recorded against it. */
@@ -159,6 +164,14 @@ void gitea_repos_reconcile(struct pass *ctx);
 void gitea_hook_reconcile(struct pass *ctx);
 void coolify_project_reconcile(struct pass *ctx);
 void coolify_apps_reconcile(struct pass *ctx);
+/* Reads the applications of the project in use for coolify_apps_reconcile, which needs the
+ * repos as well: on the Coolify side, as soon as the project is known, the read waits beside
+ * the Gitea side instead of after it. Nothing to do when no app is declared or owned, or no
+ * project is known. */
+void coolify_apps_observe(struct pass *ctx);
+/* Frees what coolify_apps_observe read and no step used (a pass that stopped before its
+ * apps step). */
+void coolify_apps_pass_free(struct pass *ctx);
 /* Repos the API asked to delete upstream (gitea_reap.c). Returns 1 when none is left. */
 int gitea_reap_reconcile(struct pass *ctx);
 

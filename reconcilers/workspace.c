@@ -203,11 +203,14 @@ workspace_set_deadline(struct pass_env *env, int64_t deadline_ms)
  * its retry) costs the others nothing, and the apps step, which needs the repos and the
  * project, starts when they are done. The Coolify branch uses only the Coolify client, which
  * no other step uses meanwhile. */
+/* The project, then its apps read: their read waits beside the Gitea side (the apps step,
+ * which needs the repos as well, uses it). */
 static void
 workspace_project_step(struct pass *ctx, void *arg)
 {
 	(void)arg;
 	coolify_project_reconcile(ctx);
+	coolify_apps_observe(ctx);
 }
 
 static void
@@ -262,6 +265,7 @@ workspace_ctx_free(struct pass *ctx)
 	free(ctx->obj_kind);
 	free(ctx->obj_name);
 	gitea_repos_free(&ctx->repos);
+	coolify_apps_pass_free(ctx);
 }
 
 int

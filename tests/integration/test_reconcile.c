@@ -2125,12 +2125,12 @@ test_branch_threads_are_kept_and_reused(void **state_)
 	assert_true(thread_count() > before);
 }
 
-/* The paths of a workspace's two teams' member lists, for team_read_answered. */
+/* The paths of a workspace's two teams' member lists, for read_answered. */
 static char owners_members[64], admins_members[64];
 
-/* Whether the simulator answered a read of the team's members whose path holds `which`. */
+/* Whether the simulator answered a read (a GET with status 200) whose path holds `which`. */
 static int
-team_read_answered(const char *which)
+read_answered(const char *which)
 {
 	json_t *log = simproc_call(sim, "GET", "/_sim/requests?limit=50", NULL, NULL);
 	size_t i;
@@ -2155,7 +2155,7 @@ admins_read_while_owners_held(json_t *st, const char *slug)
 {
 	(void)st;
 	(void)slug;
-	return team_read_answered(admins_members) && !team_read_answered(owners_members);
+	return read_answered(admins_members) && !read_answered(owners_members);
 }
 
 /* A sweep reads the members of Owners and of Admins at once: while the read of Owners hangs,
@@ -2184,6 +2184,46 @@ test_sweep_reads_the_teams_at_once(void **state_)
 	assert_true(seen_while_held(f, "acme", rule, admins_read_while_owners_held, &out));
 	assert_int_equal(out.cls, REC_OK);
 	assert_cond(f, "acme", COND_MEMBERS, "True", NULL);
+	org_cache_free(f->env.orgs);
+	f->env.orgs = NULL;
+}
+
+static int
+apps_read_while_repos_held(json_t *st, const char *slug)
+{
+	(void)st;
+	(void)slug;
+	return read_answered("/production") && !read_answered("/orgs/vibn-acme/repos");
+}
+
+/* A sweep reads the project's applications as soon as the project is known (from the run's
+ * project list), beside the Gitea side: while the read of the repos hangs, the apps' is
+ * answered; the apps step, which needs both, follows. */
+static void
+test_sweep_reads_the_apps_beside_the_repos(void **state_)
+{
+	struct fixture *f = *state_;
+	struct rec_result out;
+
+	insert_acme(f);
+	assert_int_equal(reconcile(f, "acme").cls, REC_OK);
+	f->env.orgs = org_cache_new();
+	f->env.sweep = 1;
+	org_cache_sweep_started(f->env.orgs);
+	project_cache_sweep_started(f->env.projects);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_true(seen_while_held(f, "acme",
+	                            "{\"upstream\":\"gitea\",\"method\":\"GET\",\"path\":"
+	                            "\"/api/v1/orgs/{org}/repos\",\"count\":1,\"action\":"
+	                            "\"timeout\"}",
+	                            apps_read_while_repos_held, &out));
+	assert_int_equal(out.cls, REC_OK);
+	assert_cond(f, "acme", COND_APPS, "True", NULL);
+	assert_int_equal(mutating(), 0);
+	/* read once, however early */
+	assert_int_equal(simproc_counter(sim, "coolify",
+	                                 "GET /api/v1/projects/{uuid}/{environment_name_or_uuid}"),
+	                 1);
 	org_cache_free(f->env.orgs);
 	f->env.orgs = NULL;
 }
@@ -2240,6 +2280,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_org_list, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_relists_a_deleted_team, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_teams_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweep_reads_the_apps_beside_the_repos, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_sweep_of_a_full_workspace_reads_the_plan, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_drift_repaired_by_one_reconcile, setup, teardown),
