@@ -1972,6 +1972,19 @@ all_but_members_made(json_t *st, const char *slug)
 	       !team_has(sim_org(st, name), "Admins", "bob");
 }
 
+/* No workspace, and the simulator as new, with alice's and bob's Gitea accounts. */
+static void
+start_over(struct fixture *f)
+{
+	sql(f, "DELETE FROM vibn_workspaces");
+	simproc_reset(sim);
+	simproc_seed_user(sim, "alice");
+	simproc_seed_user(sim, "bob");
+	project_cache_free(f->projects); /* its snapshot shows the projects reset just removed */
+	f->projects = project_cache_new(60000);
+	f->env.projects = f->projects;
+}
+
 /* The two sides run at once: while the Gitea org's create hangs (until the client's timeout;
  * then the pass looks for the org, and makes or adopts it) the Coolify project is made, and
  * while the Coolify project's create hangs the Gitea org and its repo are. */
@@ -2002,13 +2015,7 @@ test_sides_go_on_while_one_hangs(void **state_)
 
 	/* Within the Gitea side, once the org is there: while bob's add hangs, the repo, the
 	 * hook and the app are made. */
-	sql(f, "DELETE FROM vibn_workspaces");
-	simproc_reset(sim);
-	simproc_seed_user(sim, "alice");
-	simproc_seed_user(sim, "bob");
-	project_cache_free(f->projects); /* its snapshot shows the projects reset just removed */
-	f->projects = project_cache_new(60000);
-	f->env.projects = f->projects;
+	start_over(f);
 	insert_acme(f);
 	assert_true(seen_while_held(f, "acme",
 	                            "{\"upstream\":\"gitea\",\"method\":\"PUT\",\"path\":"
@@ -2065,13 +2072,7 @@ test_members_adds_run_in_two_lanes(void **state_)
 	                             "gitea_team_ids) k WHERE slug = 'acme'"),
 	                 2);
 
-	sql(f, "DELETE FROM vibn_workspaces");
-	simproc_reset(sim);
-	simproc_seed_user(sim, "alice");
-	simproc_seed_user(sim, "bob");
-	project_cache_free(f->projects); /* its snapshot shows the projects reset just removed */
-	f->projects = project_cache_new(60000);
-	f->env.projects = f->projects;
+	start_over(f);
 	insert_acme(f);
 	assert_true(seen_while_held(f, "acme",
 	                            "{\"upstream\":\"gitea\",\"method\":\"POST\",\"path\":"
