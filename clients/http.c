@@ -710,9 +710,9 @@ http_client_new(const struct http_client_config *cfg)
 	size_t n;
 
 	pthread_once(&http_once, http_global_init);
-	c->easy = curl_easy_init();
-	if (c->easy == NULL)
-		fatalx("curl_easy_init failed");
+	/* The easy handle (several KB, and its connection) is made by the first request: a
+	 * worker's client for a step its workspaces never need (the repos of signups) costs
+	 * only this struct. */
 	c->upstream = xstrdup(cfg->upstream ? cfg->upstream : "upstream");
 	c->base_url = xstrdup(cfg->base_url ? cfg->base_url : "");
 	n = strlen(c->base_url);
@@ -1113,6 +1113,11 @@ http_attempt(struct http_client *c, const char *method, const char *path, const 
 
 	memset(t, 0, sizeof *t);
 	http_response_free(out);
+	if (c->easy == NULL && (c->easy = curl_easy_init()) == NULL) {
+		out->st.cls = HTTP_TRANSIENT;
+		http_set_message(&out->st, "no memory for a libcurl handle");
+		goto done_unsent;
+	}
 	end_ms = http_client_deadline(c);
 	deadline = now + c->budget_wait_ms;
 	if (end_ms > 0 && end_ms < deadline)
