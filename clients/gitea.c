@@ -1,5 +1,6 @@
 #include "gitea.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,129 @@ gitea_org_each(struct gitea *g, gitea_org_fn fn, void *arg, struct http_status *
 	struct gitea_org_each e = {fn, arg};
 
 	return gitea_pages(g, "/admin/orgs", gitea_org_page, &e, st);
+}
+
+/* One client's pages of gitea_org_each_at_once: first, first + step, ... up to last. */
+struct gitea_org_share {
+	struct gitea *g;
+	int first, step, last;
+	struct gitea_org_each *each; /* called under lock */
+	pthread_mutex_t *lock;
+	json_int_t first_id; /* page 1's first org: a server that ignores page repeats it */
+	enum http_class cls;
+	struct http_status st;
+	pthread_t thread;
+	int started;
+};
+
+static void *
+gitea_org_share_run(void *arg)
+{
+	struct gitea_org_share *s = arg;
+	struct http_response r;
+
+	http_response_init(&r);
+	for (int page = s->first; page <= s->last; page += s->step) {
+		char *url = xasprintf("/admin/orgs?page=%d&limit=%d", page, GITEA_PAGE_LIMIT);
+		json_t *item0;
+		int rc;
+
+		http_request(s->g->http, "GET", url, NULL, &r);
+		free(url);
+		if (r.st.cls != HTTP_OK)
+			break;
+		if (!json_is_array(r.body)) {
+			http_fail_unexpected(&r);
+			break;
+		}
+		item0 = json_array_get(r.body, 0);
+		if (item0 == NULL || (s->first_id > 0 && json_integer_value(json_object_get(
+		                                             item0, "id")) == s->first_id))
+			break; /* past the end, or page ignored: what page 1 held */
+		pthread_mutex_lock(s->lock);
+		rc = gitea_org_page(r.body, s->each);
+		pthread_mutex_unlock(s->lock);
+		if (rc != 0) {
+			r.st.cls = HTTP_TRANSIENT;
+			snprintf(r.st.message, sizeof r.st.message,
+			         "unexpected item in list /admin/orgs");
+			break;
+		}
+	}
+	s->cls = http_finish(&r, &s->st);
+	return NULL;
+}
+
+enum http_class
+gitea_org_each_at_once(struct gitea *const *gs, size_t n, gitea_org_fn fn, void *arg,
+                       struct http_status *st)
+{
+	struct gitea_org_each e = {fn, arg};
+	struct gitea_org_share share[GITEA_AT_ONCE_MAX];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct http_response r;
+	enum http_class cls = HTTP_OK;
+	json_int_t first_id;
+	size_t per, m;
+	long total, pages;
+	char *url;
+
+	if (n <= 1)
+		return gitea_org_each(gs[0], fn, arg, st);
+	if (n > GITEA_AT_ONCE_MAX)
+		n = GITEA_AT_ONCE_MAX;
+	/* Page 1 says how many orgs there are, and how many a page holds (Gitea's
+	 * MAX_RESPONSE_ITEMS, which may be below the limit asked for). */
+	http_response_init(&r);
+	url = xasprintf("/admin/orgs?page=1&limit=%d", GITEA_PAGE_LIMIT);
+	http_request(gs[0]->http, "GET", url, NULL, &r);
+	free(url);
+	if (r.st.cls == HTTP_OK && !json_is_array(r.body))
+		http_fail_unexpected(&r);
+	if (r.st.cls != HTTP_OK)
+		return http_finish(&r, st);
+	per = json_array_size(r.body);
+	total = r.total_count;
+	if (gitea_org_page(r.body, &e) != 0) {
+		r.st.cls = HTTP_TRANSIENT;
+		snprintf(r.st.message, sizeof r.st.message, "unexpected item in list /admin/orgs");
+		return http_finish(&r, st);
+	}
+	first_id = json_integer_value(json_object_get(json_array_get(r.body, 0), "id"));
+	cls = http_finish(&r, st);
+	if (per == 0 || (total >= 0 && (long)per >= total))
+		return cls;
+	/* Without a total (not Gitea's way for this list), page after page to an empty one. */
+	pages = total >= 0 ? (total + (long)per - 1) / (long)per : GITEA_MAX_PAGES;
+	m = total >= 0 && (size_t)(pages - 1) < n ? (size_t)(pages - 1) : n;
+	if (total < 0)
+		m = 1;
+	for (size_t k = 0; k < m; k++) {
+		share[k] = (struct gitea_org_share){.g = gs[k],
+		                                    .first = 2 + (int)k,
+		                                    .step = (int)m,
+		                                    .last = (int)pages,
+		                                    .each = &e,
+		                                    .lock = &lock,
+		                                    .first_id = first_id};
+		if (k > 0)
+			share[k].started = pthread_create(&share[k].thread, NULL,
+			                                  gitea_org_share_run, &share[k]) == 0;
+	}
+	for (size_t k = 1; k < m; k++)
+		if (!share[k].started)
+			gitea_org_share_run(&share[k]); /* no thread: after the others */
+	gitea_org_share_run(&share[0]);
+	for (size_t k = 0; k < m; k++) {
+		if (k > 0 && share[k].started)
+			pthread_join(share[k].thread, NULL);
+		if (share[k].cls != HTTP_OK && cls == HTTP_OK) {
+			cls = share[k].cls;
+			*st = share[k].st;
+		}
+	}
+	pthread_mutex_destroy(&lock);
+	return cls;
 }
 
 /* ---- teams and members ---- */

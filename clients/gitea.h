@@ -156,6 +156,16 @@ typedef int (*gitea_org_fn)(const struct gitea_org *org, void *arg);
  * nothing: one page's memory whatever the number of orgs. fn stopping fails HTTP_TRANSIENT
  * (fn may have seen some orgs). */
 enum http_class gitea_org_each(struct gitea *g, gitea_org_fn fn, void *arg, struct http_status *st);
+/* The clients gitea_org_each_at_once uses at most. */
+#define GITEA_AT_ONCE_MAX 4
+/* gitea_org_each with up to GITEA_AT_ONCE_MAX clients at once (each serving only this call
+ * meanwhile): page 1 with gs[0], then, as its X-Total-Count and its size say, the other
+ * pages spread over the clients (client k: pages 2 + k, 2 + k + n, ...), so a list of P
+ * pages waits for 1 + (P - 1) / n round trips instead of P. fn is called one org at a time,
+ * but from the clients' threads and in no particular page order. The first failure is the
+ * answer (fn may have seen some orgs). */
+enum http_class gitea_org_each_at_once(struct gitea *const *gs, size_t n, gitea_org_fn fn,
+                                       void *arg, struct http_status *st);
 
 /* ---- teams and members ---- */
 

@@ -161,6 +161,20 @@ gitea_org_read(struct pass *ctx, const struct gitea_org_spec *want)
 	return reason;
 }
 
+/* Whether the run's shared org list shows the org as wanted (org_cache_in_step). */
+static int
+gitea_org_in_list(struct pass *ctx, const struct gitea_org_spec *want)
+{
+	struct gitea *gs[1 + PASS_GITEA_MORE];
+	size_t n = 0;
+
+	gs[n++] = ctx->env->gitea;
+	for (int k = 0; k < PASS_GITEA_MORE; k++)
+		if (ctx->env->gitea_more[k] != NULL)
+			gs[n++] = ctx->env->gitea_more[k];
+	return org_cache_in_step(ctx->env->orgs, gs, n, ctx->org, want);
+}
+
 void
 gitea_org_reconcile(struct pass *ctx)
 {
@@ -171,9 +185,9 @@ gitea_org_reconcile(struct pass *ctx)
 	gitea_org_spec(ctx, &want, &desc);
 	/* A sweep finds the org in the shared admin org list (one page per 50 orgs) and reads
 	 * it only when the list does not show it in step: missing (made since, renamed,
-	 * deleted) or drifted. */
-	if (ctx->env->sweep &&
-	    org_cache_in_step(ctx->env->orgs, ctx->env->gitea, ctx->org, &want)) {
+	 * deleted) or drifted. The list's pages are read with the pass's extra Gitea clients
+	 * too, idle until the org is known. */
+	if (ctx->env->sweep && gitea_org_in_list(ctx, &want)) {
 		ctx->org_ready = 1;
 		reason = gitea_org_update(ctx, &want, &want);
 	} else {

@@ -109,20 +109,26 @@ org_cache_add(const struct gitea_org *o, void *arg)
 	return 0;
 }
 
-/* Lists every org with g, on a deadline of its own (restored after, moved on by the time
- * the list took, so the reconcile that listed keeps its own time). Returns 0 with the new
- * snapshot in *b (sorted), or -1. Called without the lock. */
+/* Lists every org with the n clients gs at once, on a deadline of their own (restored
+ * after, moved on by the time the list took, so the reconcile that listed keeps its own
+ * time). Returns 0 with the new snapshot in *b (sorted), or -1. Called without the lock. */
 static int
-org_cache_list(struct gitea *g, struct org_build *b)
+org_cache_list(struct gitea *const *gs, size_t n, struct org_build *b)
 {
-	struct http_client *h = gitea_http(g);
-	int64_t saved = http_client_deadline(h), start = util_now_ms();
+	int64_t saved[GITEA_AT_ONCE_MAX], start = util_now_ms();
 	struct http_status st;
 	enum http_class cls;
 
-	http_client_set_deadline(h, start + ORG_CACHE_FETCH_MS);
-	cls = gitea_org_each(g, org_cache_add, b, &st);
-	http_client_set_deadline(h, saved != 0 ? saved + (util_now_ms() - start) : 0);
+	if (n > GITEA_AT_ONCE_MAX)
+		n = GITEA_AT_ONCE_MAX;
+	for (size_t k = 0; k < n; k++) {
+		saved[k] = http_client_deadline(gitea_http(gs[k]));
+		http_client_set_deadline(gitea_http(gs[k]), start + ORG_CACHE_FETCH_MS);
+	}
+	cls = gitea_org_each_at_once(gs, n, org_cache_add, b, &st);
+	for (size_t k = 0; k < n; k++)
+		http_client_set_deadline(gitea_http(gs[k]),
+		                         saved[k] != 0 ? saved[k] + (util_now_ms() - start) : 0);
 	if (cls != HTTP_OK) {
 		log_warn("listing Gitea's orgs for the drift sweep: %s (HTTP %ld); sweeps read"
 		         " each org meanwhile",
@@ -157,7 +163,7 @@ org_cache_find(struct org_cache *oc, const char *org, const struct gitea_org_spe
 }
 
 int
-org_cache_in_step(struct org_cache *oc, struct gitea *g, const char *org,
+org_cache_in_step(struct org_cache *oc, struct gitea *const *gs, size_t n, const char *org,
                   const struct gitea_org_spec *want)
 {
 	struct org_build b = {0};
@@ -193,7 +199,7 @@ org_cache_in_step(struct org_cache *oc, struct gitea *g, const char *org,
 	pthread_mutex_unlock(&oc->lock);
 
 	start = util_now_ms();
-	found = org_cache_list(g, &b);
+	found = org_cache_list(gs, n, &b);
 	pthread_mutex_lock(&oc->lock);
 	oc->listing = 0;
 	if (found == 0) {

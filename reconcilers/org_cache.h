@@ -31,12 +31,13 @@ void org_cache_free(struct org_cache *oc);
  * Never blocks (the daemon calls it on its event loop). oc may be NULL. */
 void org_cache_sweep_started(struct org_cache *oc);
 
-/* 1 when the snapshot (listed now with g, when none was taken since the run began and no
- * other worker is listing) holds org with exactly want's full name, description and
- * visibility (NULL and "" alike, as util_str_eq_empty). 0 when it lacks the org, holds other
- * settings, or cannot say (the list failed, or another worker's takes longer than
- * ORG_CACHE_WAIT_MS): then read the org itself. oc NULL: always 0. */
-int org_cache_in_step(struct org_cache *oc, struct gitea *g, const char *org,
+/* 1 when the snapshot (listed now with the n clients gs at once, pages spread over them, when
+ * none was taken since the run began and no other worker is listing) holds org with exactly
+ * want's full name, description and visibility (NULL and "" alike, as util_str_eq_empty).
+ * 0 when it lacks the org, holds other settings, or cannot say (the list failed, or another
+ * worker's takes longer than ORG_CACHE_WAIT_MS): then read the org itself. oc NULL: always
+ * 0. */
+int org_cache_in_step(struct org_cache *oc, struct gitea *const *gs, size_t n, const char *org,
                       const struct gitea_org_spec *want);
 
 #endif

@@ -453,6 +453,51 @@ test_pagination_below_the_asked_limit(void **state)
 	simproc_reset(sim);
 }
 
+/* The orgs an at-once list handed over: name -> times. */
+static int
+count_org(const struct gitea_org *o, void *arg)
+{
+	json_t *seen = arg;
+
+	json_object_set_new(seen, o->name,
+	                    json_integer(json_integer_value(json_object_get(seen, o->name)) + 1));
+	return 0;
+}
+
+/* The admin org list read by three clients at once: every org once, each page once (page 1
+ * first, then the others spread over the clients); one client reads page after page. */
+static void
+test_org_pages_at_once(void **state)
+{
+	struct gitea *gs[3] = {*state, client(TOKEN, 0), client(TOKEN, 0)};
+	struct http_status st;
+	json_t *seen = json_object(), *one = json_object();
+	char name[32];
+	const char *k;
+	json_t *v;
+	long orgs;
+
+	simproc_reset(sim);
+	simproc_must(sim, "POST", "/_sim/config", "{\"gitea_max_items\":5}");
+	for (int i = 0; i < 23; i++) {
+		snprintf(name, sizeof name, "vibn-at%02d", i);
+		make_org(gs[0], name);
+	}
+	assert_int_equal(gitea_org_each_at_once(gs, 1, count_org, one, &st), HTTP_OK);
+	orgs = (long)json_object_size(one);
+	assert_true(orgs >= 23);
+	simproc_must(sim, "POST", "/_sim/counters/reset", NULL);
+	assert_int_equal(gitea_org_each_at_once(gs, 3, count_org, seen, &st), HTTP_OK);
+	assert_int_equal(json_object_size(seen), orgs);
+	json_object_foreach(seen, k, v) assert_int_equal(json_integer_value(v), 1);
+	assert_int_equal(simproc_counter(sim, "gitea", "GET /api/v1/admin/orgs"), (orgs + 4) / 5);
+	json_decref(seen);
+	json_decref(one);
+	gitea_free(gs[1]);
+	gitea_free(gs[2]);
+	simproc_reset(sim);
+}
+
 static void
 test_pagination_other_lists(void **state)
 {
@@ -608,6 +653,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_hooks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_users_and_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pagination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_org_pages_at_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pagination_other_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pagination_below_the_asked_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_error_classes, setup, teardown),
